@@ -1,0 +1,86 @@
+"""Checks of user input, run once at the public entry points before any state changes."""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+
+def check_choice(name: str, value: Any, choices: Sequence[str], where: str = "fit") -> str:
+    """Return ``value`` if it is one of ``choices``, else raise ``ValueError``."""
+    if not isinstance(value, str) or value not in choices:
+        options = ", ".join(repr(c) for c in choices)
+        raise ValueError(f"The {name!r} parameter of {where} must be one of {options}. Got {value!r} instead.")
+    return value
+
+
+def check_positive_int(name: str, value: Any, where: str = "fit") -> int:
+    """Return ``value`` as an int if it is an integer >= 1 (bools rejected)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"The {name!r} parameter of {where} must be an int >= 1. Got {value!r} instead.")
+    return int(value)
+
+
+def check_seed(value: Any, where: str = "fit") -> int:
+    """Return ``value`` as an int if it is an integer >= 0 (bools rejected)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+        raise ValueError(f"The 'seed' parameter of {where} must be an int >= 0. Got {value!r} instead.")
+    return int(value)
+
+
+def check_positive_float(name: str, value: Any, where: str = "fit") -> float:
+    """Return ``value`` as a float if it is a finite real number > 0."""
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and np.isfinite(value) and value > 0
+    if not ok:
+        raise ValueError(f"The {name!r} parameter of {where} must be a finite float > 0. Got {value!r} instead.")
+    return float(value)
+
+
+def _as_float_array(name: str, value: Any, where: str) -> np.ndarray:
+    try:
+        array = np.asarray(value)
+    except Exception as exc:  # ragged lists and the like
+        raise ValueError(f"{name} passed to {where} could not be read as an array: {exc}") from exc
+    if array.dtype.kind not in "biuf":
+        raise TypeError(
+            f"{name} passed to {where} must hold real numbers; got dtype {array.dtype}. "
+            f"Convert it first, e.g. {name}.astype(np.float32)."
+        )
+    array = array.astype(np.float32)  # always a copy: the caller's array is never touched
+    if not np.isfinite(array).all():
+        raise ValueError(
+            f"{name} passed to {where} contains NaN or infinity (after conversion to float32). "
+            "Remove or impute those values first."
+        )
+    return array
+
+
+def check_X(X: Any, where: str = "fit", n_features: int | None = None) -> np.ndarray:
+    """Return ``X`` as a new float32 array of shape (n_samples, n_features)."""
+    array = _as_float_array("X", X, where)
+    if array.ndim != 2:
+        hint = " Reshape it with X.reshape(-1, 1) if it holds a single feature." if array.ndim == 1 else ""
+        raise ValueError(f"X passed to {where} must be 2-D (n_samples, n_features); got shape {array.shape}.{hint}")
+    if array.shape[0] == 0 or array.shape[1] == 0:
+        raise ValueError(f"X passed to {where} must have at least one sample and one feature; got shape {array.shape}.")
+    if n_features is not None and array.shape[1] != n_features:
+        raise ValueError(
+            f"X passed to {where} has {array.shape[1]} features, but the model was fitted with {n_features}."
+        )
+    return array
+
+
+def check_y(y: Any, n_samples: int, where: str = "fit") -> np.ndarray:
+    """Return ``y`` as a new float32 array of shape (n_samples,)."""
+    array = _as_float_array("y", y, where)
+    if array.ndim != 1:
+        hint = " Did you mean y[:, 0]?" if array.ndim == 2 and array.shape[1] == 1 else ""
+        raise ValueError(f"y passed to {where} must be 1-D (n_samples,); got shape {array.shape}.{hint}")
+    if array.shape[0] != n_samples:
+        raise ValueError(
+            f"X and y passed to {where} must have the same number of samples; got len(X)={n_samples} and len(y)={array.shape[0]}."
+        )
+    return array

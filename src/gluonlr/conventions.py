@@ -1,0 +1,59 @@
+"""The one contract between the article's conventions and Gluon's.
+
+The article and Gluon differ in two constants, and both paths read them here:
+
+========================  ==========================  ===============================
+choice                    the article (defaults)      Gluon's habit
+========================  ==========================  ===============================
+per-sample loss           ``loss="squared"``:         ``loss="l2"``: ``L2Loss()``,
+                          :math:`(\\hat y - y)^2`       :math:`\\tfrac12(\\hat y - y)^2`
+                          = ``L2Loss(weight=2)``
+gradient of a batch       ``reduction="sum"``:        ``reduction="mean"``: divided
+                          summed, ``trainer.step(1)``  by the batch's *actual* size,
+                                                      ``trainer.step(len(batch))``
+========================  ==========================  ===============================
+
+One step on a batch :math:`B` is therefore
+
+.. math:: \\theta \\leftarrow \\theta - \\frac{\\eta}{d(B)} \\nabla_\\theta
+          \\sum_{i \\in B} c \\, (\\hat y_i - y_i)^2
+
+with :math:`c` from :data:`LOSS_SCALE` and :math:`d(B)` from :func:`step_divisor`.
+"""
+
+from __future__ import annotations
+
+__all__ = ["LOSSES", "LOSS_SCALE", "REDUCTIONS", "step_divisor"]
+
+#: Factor ``c`` in the per-sample loss ``c * (yhat - y)**2`` of each loss name.
+#: ``L2Loss(weight=w)`` computes ``w / 2 * (yhat - y)**2``, so ``weight = 2 * c``.
+LOSS_SCALE: dict[str, float] = {"squared": 1.0, "l2": 0.5}
+
+LOSSES = tuple(LOSS_SCALE)
+REDUCTIONS = ("sum", "mean")
+
+
+def step_divisor(reduction: str, batch_len: int) -> int:
+    """Return what a batch's summed gradient is divided by before the step.
+
+    Parameters
+    ----------
+    reduction : {"sum", "mean"}
+        ``"sum"`` steps with the summed gradient (the article); ``"mean"``
+        divides it by the actual number of samples in the batch, so a short
+        last batch is not under-weighted.
+    batch_len : int
+        Number of samples in this batch.
+
+    Returns
+    -------
+    int
+        The ``batch_size`` argument for ``gluon.Trainer.step`` and for
+        :func:`gluonlr.manual.sgd`.
+
+    Examples
+    --------
+    >>> step_divisor("sum", 7), step_divisor("mean", 7)
+    (1, 7)
+    """
+    return batch_len if reduction == "mean" else 1

@@ -1,0 +1,221 @@
+"""The article's training pieces, written by hand with raw autograd.
+
+Each function here has a twin of the same name in :mod:`gluonlr.gluon` that
+does the same job with a Gluon building block; read the two modules side by
+side to see what Gluon does for you:
+
+==================  ==========================================  ====================================
+role                here (the article)                          :mod:`gluonlr.gluon`
+==================  ==========================================  ====================================
+parameters          ``w``, ``b`` with ``attach_grad()``          ``nn.Dense(1)`` + ``initialize()``
+net                 ``nd.dot(x, w) + b``                        ``dense(x)``
+loss                ``c * (yhat - y) ** 2``                     ``gluon.loss.L2Loss(weight=2 * c)``
+batches             one shuffle, then slices                    ``DataLoader`` + ``Sampler``
+sgd                 ``param[:] = param - lr / d * param.grad``  ``gluon.Trainer.step(d)``
+==================  ==========================================  ====================================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import numpy as np
+
+from gluonlr._mxnet import autograd, nd
+from gluonlr.conventions import LOSS_SCALE, step_divisor
+from gluonlr.data import batch_bounds, epoch_order
+
+__all__ = ["Learner", "batches", "init_params", "make_loss", "net", "sgd"]
+
+LossFn = Callable[[nd.NDArray, nd.NDArray], nd.NDArray]
+
+
+def init_params(weight: np.ndarray, bias: float) -> list[nd.NDArray]:
+    """Create the parameters ``[w, b]`` and attach a gradient buffer to each.
+
+    ``attach_grad`` "asks the system for space for the gradient", as the article
+    puts it; ``backward`` writes into that space.
+
+    Parameters
+    ----------
+    weight : ndarray of shape (n_features,)
+        Initial weights.
+    bias : float
+        Initial bias.
+
+    Returns
+    -------
+    list of NDArray
+        ``w`` of shape ``(n_features, 1)`` and ``b`` of shape ``(1,)``.
+
+    Examples
+    --------
+    >>> w, b = init_params(np.array([1.0, 2.0]), 0.5)
+    >>> w.shape, b.asnumpy().tolist()
+    ((2, 1), [0.5])
+    """
+    w = nd.array(np.asarray(weight, dtype=np.float32).reshape(-1, 1))
+    b = nd.array([bias])
+    params = [w, b]
+    for param in params:
+        param.attach_grad()
+    return params
+
+
+def net(x: nd.NDArray, w: nd.NDArray, b: nd.NDArray) -> nd.NDArray:
+    """The article's network: the linear model ``x . w + b``.
+
+    Examples
+    --------
+    >>> w, b = init_params(np.array([2.0, 51.0]), 21.2)
+    >>> net(nd.array([[1.0, 1.0]]), w, b).asnumpy().round(3).tolist()
+    [[74.2]]
+    """
+    return nd.dot(x, w) + b
+
+
+def make_loss(loss: str = "squared") -> LossFn:
+    """Return the per-sample loss function named ``loss``.
+
+    .. math:: \\ell(\\hat y, y) = c \\, (\\hat y - y)^2
+
+    with ``c = 1`` for ``"squared"`` (the article's ``square_loss``) and
+    ``c = 1/2`` for ``"l2"`` (Gluon's ``L2Loss``); see
+    :data:`gluonlr.conventions.LOSS_SCALE`.
+
+    Examples
+    --------
+    >>> make_loss("squared")(nd.array([[3.0]]), nd.array([1.0])).asnumpy().tolist()
+    [[4.0]]
+    >>> make_loss("l2")(nd.array([[3.0]]), nd.array([1.0])).asnumpy().tolist()
+    [[2.0]]
+    """
+    scale = LOSS_SCALE[loss]
+
+    def loss_fn(yhat: nd.NDArray, y: nd.NDArray) -> nd.NDArray:
+        # Reshape y to yhat's (batch, 1) so (n,) - (n, 1) cannot broadcast to (n, n).
+        squared = (yhat - y.reshape(yhat.shape)) ** 2
+        return squared if scale == 1.0 else scale * squared
+
+    loss_fn.__name__ = f"{loss}_loss"
+    return loss_fn
+
+
+def batches(
+    X: nd.NDArray, y: nd.NDArray, batch_size: int, order: np.ndarray
+) -> Iterator[tuple[nd.NDArray, nd.NDArray]]:
+    """Yield the mini-batches of one epoch in the given sample order.
+
+    The data are gathered in shuffled order once per epoch (one ``nd.take``),
+    and each batch is a slice of that copy. The last batch is kept even when
+    short.
+
+    Parameters
+    ----------
+    X : NDArray of shape (n_samples, n_features)
+    y : NDArray of shape (n_samples,)
+    batch_size : int
+    order : ndarray of shape (n_samples,)
+        This epoch's permutation, from :func:`gluonlr.data.epoch_order`.
+
+    Examples
+    --------
+    >>> X = nd.arange(5).reshape((5, 1))
+    >>> [xb.asnumpy().ravel().tolist() for xb, _ in batches(X, X[:, 0], 2, np.array([4, 3, 2, 1, 0]))]
+    [[4.0, 3.0], [2.0, 1.0], [0.0]]
+    """
+    index = nd.array(order, dtype="int64")
+    X_epoch, y_epoch = nd.take(X, index), nd.take(y, index)
+    for start, stop in batch_bounds(len(order), batch_size):
+        yield X_epoch[start:stop], y_epoch[start:stop]
+
+
+def sgd(params: list[nd.NDArray], lr: float, batch_size: int) -> None:
+    """Take one in-place gradient step, as the article's ``SGD(params, eta)``.
+
+    .. math:: \\theta \\leftarrow \\theta - \\frac{\\eta}{d} \\nabla_\\theta
+
+    Parameters
+    ----------
+    params : list of NDArray
+        Parameters with gradients from ``backward``; updated in place.
+    lr : float
+        The step size ``eta``.
+    batch_size : int
+        The divisor ``d`` of the summed gradient: 1 for the article's
+        ``reduction="sum"``, the batch's size for ``"mean"`` (what
+        ``gluon.Trainer.step(batch_size)`` does).
+
+    Examples
+    --------
+    >>> w, b = init_params(np.array([0.0]), 0.0)
+    >>> with autograd.record():
+    ...     loss = make_loss()(net(nd.array([[1.0]]), w, b), nd.array([1.0]))
+    >>> loss.backward()
+    >>> sgd([w, b], lr=0.1, batch_size=1)
+    >>> w.asnumpy().tolist(), b.asnumpy().tolist()
+    ([[0.2]], [0.2])
+    """
+    for param in params:
+        param[:] = param - lr / batch_size * param.grad
+
+
+class Learner:
+    """The manual path, as :func:`gluonlr.fit` drives it.
+
+    Holds the data on the device and the parameters, and offers the two things
+    fit needs from a path: the batches of an epoch and one training step.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features), float32
+    y : ndarray of shape (n_samples,), float32
+    weight : ndarray of shape (n_features,)
+        Initial weights.
+    bias : float
+        Initial bias.
+    loss : {"squared", "l2"}
+    reduction : {"sum", "mean"}
+    lr : float
+    batch_size : int
+    seed : int
+        Seed of the batch order, see :func:`gluonlr.data.epoch_order`.
+    """
+
+    def __init__(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        *,
+        weight: np.ndarray,
+        bias: float,
+        loss: str,
+        reduction: str,
+        lr: float,
+        batch_size: int,
+        seed: int,
+    ) -> None:
+        self.X, self.y = nd.array(X), nd.array(y)
+        self.params = init_params(weight, bias)
+        self.loss = make_loss(loss)
+        self.reduction, self.lr = reduction, lr
+        self.batch_size, self.seed = batch_size, seed
+
+    def batches(self, epoch: int) -> Iterator[tuple[nd.NDArray, nd.NDArray]]:
+        """The mini-batches of epoch ``epoch``."""
+        order = epoch_order(len(self.y), self.seed, epoch)
+        return batches(self.X, self.y, self.batch_size, order)
+
+    def train_step(self, x: nd.NDArray, y: nd.NDArray) -> nd.NDArray:
+        """Forward, backward and one SGD step; returns the batch's summed loss."""
+        w, b = self.params
+        with autograd.record():
+            loss = self.loss(net(x, w, b), y)
+        loss.backward()
+        sgd(self.params, self.lr, step_divisor(self.reduction, x.shape[0]))
+        return loss.sum()
+
+    def parameters(self) -> tuple[np.ndarray, float]:
+        """The current ``(weight of shape (n_features,), bias)`` as numpy."""
+        w, b = self.params
+        return w.asnumpy().reshape(-1), float(b.asnumpy()[0])
