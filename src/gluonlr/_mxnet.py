@@ -11,6 +11,7 @@ prints nothing. Every other module does ``from gluonlr._mxnet import mx, nd, ...
 from __future__ import annotations
 
 import builtins
+import types
 import warnings
 
 import numpy as np
@@ -18,9 +19,21 @@ import numpy as np
 #: The aliases numpy 1.24 removed and MXNet 1.9.1 still uses.
 _REMOVED_ALIASES = ("bool", "int", "float", "complex", "object", "str")
 
-for _name in _REMOVED_ALIASES:
-    if _name not in np.__dict__:
-        setattr(np, _name, getattr(builtins, _name))
+
+def restore_numpy_aliases(module: types.ModuleType = np) -> list[str]:
+    """Set each removed alias (``np.bool`` = ``bool``, ...) that ``module`` lacks; return their names.
+
+    Aliases the module still defines are left alone. The check reads the
+    module's ``__dict__`` rather than ``hasattr``, which on numpy < 1.24 would
+    itself warn about the deprecated alias.
+    """
+    missing = [name for name in _REMOVED_ALIASES if name not in vars(module)]
+    for name in missing:
+        setattr(module, name, getattr(builtins, name))
+    return missing
+
+
+restore_numpy_aliases()
 
 with warnings.catch_warnings():
     # MXNet's import touches np.mirr & co. (removed financial functions) and

@@ -81,6 +81,7 @@ def check_y(y: Any, n_samples: int, where: str = "fit") -> np.ndarray:
         raise ValueError(f"y passed to {where} must be 1-D (n_samples,); got shape {array.shape}.{hint}")
     if array.shape[0] != n_samples:
         raise ValueError(
-            f"X and y passed to {where} must have the same number of samples; got len(X)={n_samples} and len(y)={array.shape[0]}."
+            f"X and y passed to {where} must have the same number of samples; "
+            f"got len(X)={n_samples} and len(y)={array.shape[0]}."
         )
     return array

@@ -1,4 +1,4 @@
-"""The one contract between the article's conventions and Gluon's.
+r"""The one contract between the article's conventions and Gluon's.
 
 The article and Gluon differ in two constants, and both paths read them here:
 
@@ -6,7 +6,7 @@ The article and Gluon differ in two constants, and both paths read them here:
 choice                    the article (defaults)      Gluon's habit
 ========================  ==========================  ===============================
 per-sample loss           ``loss="squared"``:         ``loss="l2"``: ``L2Loss()``,
-                          :math:`(\\hat y - y)^2`       :math:`\\tfrac12(\\hat y - y)^2`
+                          :math:`(\hat y - y)^2`       :math:`\tfrac12(\hat y - y)^2`
                           = ``L2Loss(weight=2)``
 gradient of a batch       ``reduction="sum"``:        ``reduction="mean"``: divided
                           summed, ``trainer.step(1)``  by the batch's *actual* size,
@@ -15,8 +15,8 @@ gradient of a batch       ``reduction="sum"``:        ``reduction="mean"``: divi
 
 One step on a batch :math:`B` is therefore
 
-.. math:: \\theta \\leftarrow \\theta - \\frac{\\eta}{d(B)} \\nabla_\\theta
-          \\sum_{i \\in B} c \\, (\\hat y_i - y_i)^2
+.. math:: \theta \leftarrow \theta - \frac{\eta}{d(B)} \nabla_\theta
+          \sum_{i \in B} c \, (\hat y_i - y_i)^2
 
 with :math:`c` from :data:`LOSS_SCALE` and :math:`d(B)` from :func:`step_divisor`.
 """

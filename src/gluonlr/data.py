@@ -25,13 +25,13 @@ def synthetic_data(
     noise: float = 0.01,
     seed: int | None = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Draw the article's regression data set.
+    r"""Draw the article's regression data set.
 
     Features are standard normal; the target is the true plane plus Gaussian
     noise:
 
-    .. math:: y = X w_{true} + b_{true} + \\text{noise} \\cdot \\varepsilon,
-              \\quad \\varepsilon \\sim N(0, 1)
+    .. math:: y = X w_{true} + b_{true} + \text{noise} \cdot \varepsilon,
+              \quad \varepsilon \sim N(0, 1)
 
     Parameters
     ----------
@@ -68,7 +68,9 @@ def synthetic_data(
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"The 'n' parameter of synthetic_data must be an int >= 1. Got {n!r} instead.")
     if w.size == 0:
-        raise ValueError("The 'true_w' parameter of synthetic_data must hold at least one weight. Got an empty sequence.")
+        raise ValueError(
+            "The 'true_w' parameter of synthetic_data must hold at least one weight. Got an empty sequence."
+        )
     if not noise >= 0:
         raise ValueError(f"The 'noise' parameter of synthetic_data must be a float >= 0. Got {noise!r} instead.")
     rng = np.random.default_rng(seed)

@@ -127,7 +127,7 @@ def fit(
     init_weight: Any = None,
     init_bias: float | None = None,
 ) -> FitResult:
-    """Fit ``y ~ X w + b`` by mini-batch SGD on the manual or the Gluon path.
+    r"""Fit ``y ~ X w + b`` by mini-batch SGD on the manual or the Gluon path.
 
     Both paths start from the same parameters, see the same batches in the same
     order and take the same steps, so they return the same result to float32
@@ -144,8 +144,8 @@ def fit(
         ``"gluon"``: ``Dense``, ``L2Loss``, ``DataLoader`` and ``Trainer``
         (:mod:`gluonlr.gluon`).
     loss : {"squared", "l2"}, default="squared"
-        ``"squared"`` is the article's :math:`(\\hat y - y)^2`; ``"l2"`` is
-        Gluon's ``L2Loss``, :math:`\\tfrac12 (\\hat y - y)^2`.
+        ``"squared"`` is the article's :math:`(\hat y - y)^2`; ``"l2"`` is
+        Gluon's ``L2Loss``, :math:`\tfrac12 (\hat y - y)^2`.
     reduction : {"sum", "mean"}, default="sum"
         ``"sum"`` steps with the gradient summed over the batch (the article);
         ``"mean"`` divides it by the batch's actual size

@@ -38,7 +38,7 @@ def init_params(weight: np.ndarray, bias: float) -> gluon.nn.Dense:
 
 
 def net(x: nd.NDArray, dense: gluon.nn.Dense) -> nd.NDArray:
-    """The network: the ``Dense`` layer applied to ``x`` (``x . W^T + b``).
+    """Apply the network, the ``Dense`` layer, to ``x``: ``x . W^T + b``.
 
     Examples
     --------
@@ -147,7 +147,7 @@ class Learner:
         self.trainer = gluon.Trainer(self.dense.collect_params(), "sgd", {"learning_rate": lr})
 
     def batches(self, epoch: int) -> gluon.data.DataLoader:
-        """The mini-batches of epoch ``epoch``."""
+        """Return the mini-batches of epoch ``epoch``."""
         self.sampler.set_epoch(epoch)
         return self.loader
 
@@ -160,5 +160,5 @@ class Learner:
         return loss.sum()
 
     def parameters(self) -> tuple[np.ndarray, float]:
-        """The current ``(weight of shape (n_features,), bias)`` as numpy."""
+        """Return the current ``(weight of shape (n_features,), bias)`` as numpy."""
         return self.dense.weight.data().asnumpy().reshape(-1), float(self.dense.bias.data().asnumpy()[0])

@@ -63,7 +63,7 @@ def init_params(weight: np.ndarray, bias: float) -> list[nd.NDArray]:
 
 
 def net(x: nd.NDArray, w: nd.NDArray, b: nd.NDArray) -> nd.NDArray:
-    """The article's network: the linear model ``x . w + b``.
+    """Apply the article's network, the linear model ``x . w + b``.
 
     Examples
     --------
@@ -75,9 +75,9 @@ def net(x: nd.NDArray, w: nd.NDArray, b: nd.NDArray) -> nd.NDArray:
 
 
 def make_loss(loss: str = "squared") -> LossFn:
-    """Return the per-sample loss function named ``loss``.
+    r"""Return the per-sample loss function named ``loss``.
 
-    .. math:: \\ell(\\hat y, y) = c \\, (\\hat y - y)^2
+    .. math:: \ell(\hat y, y) = c \, (\hat y - y)^2
 
     with ``c = 1`` for ``"squared"`` (the article's ``square_loss``) and
     ``c = 1/2`` for ``"l2"`` (Gluon's ``L2Loss``); see
@@ -131,9 +131,9 @@ def batches(
 
 
 def sgd(params: list[nd.NDArray], lr: float, batch_size: int) -> None:
-    """Take one in-place gradient step, as the article's ``SGD(params, eta)``.
+    r"""Take one in-place gradient step, as the article's ``SGD(params, eta)``.
 
-    .. math:: \\theta \\leftarrow \\theta - \\frac{\\eta}{d} \\nabla_\\theta
+    .. math:: \theta \leftarrow \theta - \frac{\eta}{d} \nabla_\theta
 
     Parameters
     ----------
@@ -202,7 +202,7 @@ class Learner:
         self.batch_size, self.seed = batch_size, seed
 
     def batches(self, epoch: int) -> Iterator[tuple[nd.NDArray, nd.NDArray]]:
-        """The mini-batches of epoch ``epoch``."""
+        """Return the mini-batches of epoch ``epoch``."""
         order = epoch_order(len(self.y), self.seed, epoch)
         return batches(self.X, self.y, self.batch_size, order)
 
@@ -216,6 +216,6 @@ class Learner:
         return loss.sum()
 
     def parameters(self) -> tuple[np.ndarray, float]:
-        """The current ``(weight of shape (n_features,), bias)`` as numpy."""
+        """Return the current ``(weight of shape (n_features,), bias)`` as numpy."""
         w, b = self.params
         return w.asnumpy().reshape(-1), float(b.asnumpy()[0])

@@ -1,0 +1,124 @@
+"""The ``gluonlr`` command: ``gluonlr demo`` trains both paths on the article's data."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from gluonlr import __version__
+from gluonlr.conventions import LOSSES, REDUCTIONS
+from gluonlr.data import TRUE_B, TRUE_W, synthetic_data
+from gluonlr.fit import PATHS, FitResult, fit
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be an int >= 1, got {text}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not (np.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a finite float > 0, got {text}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be an int >= 0, got {text}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser of the ``gluonlr`` command."""
+    parser = argparse.ArgumentParser(prog="gluonlr", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    demo = commands.add_parser(
+        "demo",
+        help="train both paths on the article's data and compare them",
+        description="Fit y = 2*x1 + 51*x2 + 21.2 from 300 noisy samples on the manual and the Gluon path.",
+    )
+    demo.add_argument("--epochs", type=_positive_int, default=10, help="passes over the data (default: 10)")
+    demo.add_argument("--lr", type=_positive_float, default=0.01, help="learning rate (default: 0.01)")
+    demo.add_argument("--batch-size", type=_positive_int, default=10, help="samples per batch (default: 10)")
+    demo.add_argument("--seed", type=_non_negative_int, default=0, help="seed of init and shuffles (default: 0)")
+    demo.add_argument("--loss", choices=LOSSES, default="squared", help="per-sample loss (default: squared)")
+    demo.add_argument("--reduction", choices=REDUCTIONS, default="sum", help="batch gradient (default: sum)")
+    demo.add_argument("--json", action="store_true", help="print only a JSON document")
+    demo.add_argument("--plot", metavar="FILE", help="write a PNG with the article's plot and the loss curves")
+    return parser
+
+
+def _report(results: dict[str, FitResult]) -> dict[str, Any]:
+    manual, gluon = results["manual"], results["gluon"]
+    max_abs_diff = max(float(np.abs(manual.weight - gluon.weight).max()), abs(manual.bias - gluon.bias))
+    return {
+        "true_w": list(TRUE_W),
+        "true_b": TRUE_B,
+        **{
+            name: {"w": result.weight.tolist(), "b": result.bias, "history": result.history}
+            for name, result in results.items()
+        },
+        "max_abs_diff": max_abs_diff,
+    }
+
+
+def _print_text(report: dict[str, Any]) -> None:
+    print(f"true      w = {report['true_w']}, b = {report['true_b']}")
+    for name in PATHS:
+        w = ", ".join(f"{v:.4f}" for v in report[name]["w"])
+        print(
+            f"{name:<9} w = [{w}], b = {report[name]['b']:.4f}, final loss = {report[name]['history']['loss'][-1]:.3g}"
+        )
+    print(f"largest difference between the paths: {report['max_abs_diff']:.3g}")
+
+
+def write_plot(path: str, X: np.ndarray, results: dict[str, FitResult]) -> None:
+    """Write a PNG: the article's plot (Gluon's model) beside both loss curves."""
+    from matplotlib.figure import Figure
+
+    from gluonlr.plot import plot_loss, plot_predictions
+
+    figure = Figure(figsize=(11, 4.5), layout="constrained")
+    left, right = figure.subplots(1, 2)
+    plot_predictions(results["gluon"], X, ax=left)
+    left.set_title("first 50 samples: prediction vs true plane")
+    plot_loss({name: result.history for name, result in results.items()}, ax=right)
+    right.set_title("training loss")
+    figure.savefig(path, format="png")
+
+
+def demo(args: argparse.Namespace) -> int:
+    """Run the article demo with the parsed ``args``; return the exit status."""
+    X, y = synthetic_data()
+    options = dict(loss=args.loss, reduction=args.reduction, lr=args.lr, batch_size=args.batch_size, epochs=args.epochs)
+    results = {path: fit(X, y, path=path, seed=args.seed, **options) for path in PATHS}
+    report = _report(results)
+    if args.json:
+        print(json.dumps(report))
+    else:
+        _print_text(report)
+    if args.plot:
+        write_plot(args.plot, X, results)
+        if not args.json:
+            print(f"plot written to {args.plot}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``gluonlr`` console script."""
+    args = build_parser().parse_args(argv)
+    return demo(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

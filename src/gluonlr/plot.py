@@ -1,0 +1,113 @@
+"""The article's plot and a loss-curve plot, drawn with matplotlib.
+
+Both functions take an optional ``Axes`` and return the one they drew on; they
+never call ``plt.show()``, so they work headless (e.g. with the Agg backend).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from gluonlr.data import TRUE_B, TRUE_W
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+__all__ = ["plot_loss", "plot_predictions"]
+
+# Curves of paths that agree lie on top of each other: vary marker and dash.
+_STYLES = ("o-", "x--", "s:", "^-.")
+
+
+def _axes(ax: Axes | None) -> Axes:
+    if ax is not None:
+        return ax
+    from matplotlib.figure import Figure  # a Figure without pyplot needs no display
+
+    return Figure().add_subplot()
+
+
+def plot_predictions(
+    result: Any,
+    X: Any,
+    *,
+    true_w: Sequence[float] = TRUE_W,
+    true_b: float = TRUE_B,
+    n_points: int = 50,
+    feature: int = 1,
+    ax: Axes | None = None,
+) -> Axes:
+    """Draw the article's plot: predictions against the true plane.
+
+    For the first ``n_points`` samples, with feature ``feature`` (x2 by default)
+    on the x-axis, the model's predictions are red circles (``'or'``) and the
+    true plane ``X @ true_w + true_b`` green stars (``'*g'``).
+
+    Parameters
+    ----------
+    result : FitResult
+        A fitted model (anything with ``predict``).
+    X : array-like of shape (n_samples, n_features)
+    true_w : sequence of float, default=(2, 51)
+    true_b : float, default=21.2
+    n_points : int, default=50
+    feature : int, default=1
+        Column of ``X`` shown on the x-axis.
+    ax : matplotlib Axes, optional
+        Where to draw; a new figure's axes by default.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> from gluonlr import fit, synthetic_data
+    >>> X, y = synthetic_data()
+    >>> ax = plot_predictions(fit(X, y), X)
+    >>> [len(line.get_xdata()) for line in ax.get_lines()]
+    [50, 50]
+    """
+    X = np.asarray(X, dtype=np.float32)[:n_points]
+    truth = X @ np.asarray(true_w, dtype=np.float32) + np.float32(true_b)
+    ax = _axes(ax)
+    ax.plot(X[:, feature], result.predict(X), "or", label="prediction")
+    ax.plot(X[:, feature], truth, "*g", label="true plane")
+    ax.set_xlabel(f"x{feature + 1}")
+    ax.set_ylabel("y")
+    ax.legend()
+    return ax
+
+
+def plot_loss(histories: Mapping[str, Mapping[str, Sequence[float]]], *, ax: Axes | None = None) -> Axes:
+    """Draw the per-epoch training loss of one or more runs, on a log scale.
+
+    Parameters
+    ----------
+    histories : mapping of label to history
+        E.g. ``{"manual": result.history, "gluon": other.history}``.
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> ax = plot_loss({"run": {"loss": [4.0, 1.0, 0.25]}})
+    >>> ax.get_lines()[0].get_ydata().tolist()
+    [4.0, 1.0, 0.25]
+    """
+    ax = _axes(ax)
+    for (label, history), style in zip(histories.items(), itertools.cycle(_STYLES)):
+        loss = history["loss"]
+        ax.plot(range(1, len(loss) + 1), loss, style, label=label)
+    ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("mean training loss per sample")
+    ax.legend()
+    return ax

@@ -1,0 +1,23 @@
+import os
+
+import matplotlib
+import pytest
+from hypothesis import HealthCheck, settings
+
+matplotlib.use("Agg")
+
+# MXNet's first call of an operator is slow; deadlines would flake. Derandomized so
+# every run tries the same examples (tests must be deterministic); the "thorough"
+# profile explores more, with fresh randomness.
+settings.register_profile(
+    "default", deadline=None, max_examples=40, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile("ci", parent=settings.get_profile("default"), print_blob=True)
+settings.register_profile("thorough", deadline=None, max_examples=500, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "default"))
+
+
+@pytest.fixture(params=["manual", "gluon"])
+def path(request):
+    """Each test using this runs once per training path."""
+    return request.param

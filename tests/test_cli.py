@@ -1,0 +1,112 @@
+"""The console script, run as users run it: in a subprocess."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+GLUONLR = shutil.which("gluonlr", path=os.path.dirname(sys.executable)) or shutil.which("gluonlr")
+
+
+def run(*args, script=True):
+    command = [GLUONLR] if script else [sys.executable, "-m", "gluonlr"]
+    return subprocess.run([*command, *args], capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def demo_json():
+    completed = run("demo", "--json")
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stderr == ""
+    return json.loads(completed.stdout)
+
+
+def test_console_script_is_installed():
+    assert GLUONLR is not None, "the gluonlr console script is not on PATH; install the package (pip install .)"
+
+
+def test_demo_json(demo_json):
+    assert set(demo_json) == {"true_w", "true_b", "manual", "gluon", "max_abs_diff"}
+    assert demo_json["true_w"] == [2.0, 51.0] and demo_json["true_b"] == 21.2
+    for path in ("manual", "gluon"):
+        assert set(demo_json[path]) == {"w", "b", "history"}
+        np.testing.assert_allclose(demo_json[path]["w"], [2, 51], atol=1e-2)
+        assert abs(demo_json[path]["b"] - 21.2) < 1e-2
+        assert len(demo_json[path]["history"]["loss"]) == 10
+    diff = max(
+        *np.abs(np.subtract(demo_json["manual"]["w"], demo_json["gluon"]["w"])),
+        abs(demo_json["manual"]["b"] - demo_json["gluon"]["b"]),
+    )
+    assert demo_json["max_abs_diff"] == pytest.approx(diff)
+    assert demo_json["max_abs_diff"] < 1e-4
+
+
+def test_demo_text_and_options():
+    completed = run(
+        "demo",
+        "--epochs",
+        "2",
+        "--lr",
+        "0.005",
+        "--batch-size",
+        "7",
+        "--seed",
+        "3",
+        "--loss",
+        "l2",
+        "--reduction",
+        "mean",
+        script=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert "true      w = [2.0, 51.0], b = 21.2" in completed.stdout
+    assert "largest difference between the paths" in completed.stdout
+
+
+def test_demo_options_reach_fit():
+    completed = run("demo", "--json", "--epochs", "3", "--lr", "0.001")
+    report = json.loads(completed.stdout)
+    assert len(report["manual"]["history"]["loss"]) == 3
+    assert np.abs(np.subtract(report["gluon"]["w"], [2, 51])).max() > 1  # a small lr has not converged
+
+
+def test_demo_plot_writes_a_png(tmp_path):
+    target = tmp_path / "article.png"
+    completed = run("demo", "--plot", str(target), "--epochs", "2")
+    assert completed.returncode == 0, completed.stderr
+    assert f"plot written to {target}" in completed.stdout
+    data = target.read_bytes()
+    assert data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) > 10_000
+    from matplotlib.image import imread
+
+    image = imread(target)
+    assert image.shape[0] > 200 and image.shape[1] > 400
+    assert image[..., :3].std() > 0.05  # not a blank canvas
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["demo", "--lr", "-1"], "argument --lr: must be a finite float > 0"),
+        (["demo", "--epochs", "0"], "argument --epochs: must be an int >= 1"),
+        (["demo", "--loss", "mse"], "argument --loss: invalid choice"),
+        (["demo", "--bogus"], "unrecognized arguments: --bogus"),
+        ([], "the following arguments are required: COMMAND"),
+    ],
+)
+def test_bad_flags_give_usage_errors(args, message):
+    completed = run(*args)
+    assert completed.returncode == 2
+    assert "usage: gluonlr" in completed.stderr and message in completed.stderr
+    assert "Traceback" not in completed.stderr
+
+
+def test_version():
+    from gluonlr import __version__
+
+    completed = run("--version")
+    assert completed.returncode == 0 and completed.stdout.strip() == f"gluonlr {__version__}"

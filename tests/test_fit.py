@@ -1,0 +1,163 @@
+"""Unit tests of fit: the article run, determinism, hand-computed steps, errors."""
+
+import numpy as np
+import pytest
+
+from gluonlr import FitResult, epoch_order, fit, gluon, initial_params, manual, synthetic_data
+from gluonlr._mxnet import nd
+
+
+@pytest.fixture(scope="module")
+def article_data():
+    return synthetic_data()
+
+
+def test_article_run_converges(article_data, path):
+    result = fit(*article_data, path=path)
+    assert isinstance(result, FitResult)
+    assert result.path == path
+    assert result.weight.shape == (2,) and result.weight.dtype == np.float32
+    assert isinstance(result.bias, float)
+    np.testing.assert_allclose(result.weight, [2, 51], atol=1e-2)
+    assert abs(result.bias - 21.2) < 1e-2
+    loss = result.history["loss"]
+    assert len(loss) == 10
+    assert loss[-1] < 1e-3 < loss[0]  # reaches the noise floor (noise variance is 1e-4)
+
+
+def test_gluon_conventions_take_smaller_steps(article_data, path):
+    """Gluon's habits (L2Loss, step(batch_size)) take 20x smaller steps: far from the truth after 10 epochs."""
+    result = fit(*article_data, path=path, loss="l2", reduction="mean")
+    assert np.abs(result.weight - [2, 51]).max() > 1
+
+
+def test_same_seed_same_result(article_data, path):
+    first, second = fit(*article_data, path=path, seed=3), fit(*article_data, path=path, seed=3)
+    np.testing.assert_array_equal(first.weight, second.weight)
+    assert first.bias == second.bias
+    assert first.history == second.history
+
+
+def test_seed_changes_init_and_order(article_data, path):
+    a = fit(*article_data, path=path, seed=1, epochs=1)
+    b = fit(*article_data, path=path, seed=2, epochs=1)
+    assert not np.array_equal(a.weight, b.weight)
+
+
+def test_fit_does_not_modify_inputs(article_data, path):
+    X, y = article_data
+    X64, y64 = X.astype(np.float64), y.astype(np.float64)
+    X_copy, y_copy = X64.copy(), y64.copy()
+    fit(X64, y64, path=path, epochs=1)
+    np.testing.assert_array_equal(X64, X_copy)
+    np.testing.assert_array_equal(y64, y_copy)
+
+
+def test_accepts_lists_and_integers(path):
+    result = fit([[0], [1], [2]], [1, 3, 5], path=path, epochs=1, batch_size=3, init_weight=[0], lr=0.01)
+    assert result.weight.dtype == np.float32
+
+
+def test_one_step_by_hand(path):
+    """One sample x=1, y=1 from w=0, b=0: loss 1, gradient -2 on both, so w = b = 2 * lr."""
+    result = fit([[1.0]], [1.0], path=path, epochs=1, lr=0.1, init_weight=[0.0], init_bias=0.0)
+    np.testing.assert_allclose(result.weight, [0.2], rtol=1e-6)
+    assert result.bias == pytest.approx(0.2, rel=1e-6)
+    assert result.history["loss"] == [1.0]
+
+
+@pytest.mark.parametrize(
+    ("loss", "reduction", "expected"),
+    [
+        # Two samples x=1, y=1 and x=1, y=3 in one batch from w=b=0: residuals -1, -3.
+        # Summed gradient of c*r^2 w.r.t. w (and b): 2c * (-1 - 3) = -8c.
+        ("squared", "sum", 0.8),  # lr 0.1 * 8
+        ("squared", "mean", 0.4),  # divided by the batch's 2 samples
+        ("l2", "sum", 0.4),
+        ("l2", "mean", 0.2),
+    ],
+)
+def test_conventions_by_hand(path, loss, reduction, expected):
+    result = fit(
+        [[1.0], [1.0]],
+        [1.0, 3.0],
+        path=path,
+        loss=loss,
+        reduction=reduction,
+        lr=0.1,
+        batch_size=2,
+        epochs=1,
+        init_weight=[0.0],
+    )
+    np.testing.assert_allclose(result.weight, [expected], rtol=1e-6)
+    assert result.bias == pytest.approx(expected, rel=1e-6)
+    c = 1.0 if loss == "squared" else 0.5
+    assert result.history["loss"] == [pytest.approx(c * (1 + 9) / 2)]
+
+
+def test_short_last_batch_is_divided_by_its_own_size(path):
+    """Three samples x=1, y=1 in batches of 2, reduction 'mean', lr 0.1, from w=b=0.
+
+    Batch 1 (2 samples): residuals -1, summed gradient -4, divided by 2: w = b = 0.2.
+    Batch 2 (1 sample): residual -0.6, gradient -1.2, divided by its own size 1:
+    w = b = 0.32 (dividing by the nominal batch size 2 would give 0.26).
+    """
+    X, y = np.ones((3, 1), np.float32), np.ones(3, np.float32)
+    result = fit(X, y, path=path, reduction="mean", lr=0.1, batch_size=2, epochs=1, init_weight=[0])
+    np.testing.assert_allclose(result.weight, [0.32], rtol=1e-6)
+    assert result.bias == pytest.approx(0.32, rel=1e-6)
+
+
+def test_initial_params_are_shared_and_seeded():
+    w, b = initial_params(3, seed=5)
+    np.testing.assert_array_equal(w, np.random.default_rng(5).standard_normal(3).astype(np.float32))
+    assert b == 0.0
+
+
+def test_both_paths_start_from_the_same_parameters():
+    w, b = initial_params(2, seed=0)
+    mw, mb = manual.init_params(w, b)
+    dense = gluon.init_params(w, b)
+    np.testing.assert_array_equal(mw.asnumpy().ravel(), dense.weight.data().asnumpy().ravel())
+    np.testing.assert_array_equal(mb.asnumpy(), dense.bias.data().asnumpy())
+
+
+@pytest.mark.parametrize(("n", "batch_size"), [(7, 3), (6, 3), (5, 9), (1, 1)])
+def test_both_paths_see_the_same_batches(n, batch_size):
+    X = np.arange(n, dtype=np.float32).reshape(n, 1)
+    y = X[:, 0] * 10
+    for epoch in range(2):
+        order = epoch_order(n, seed=7, epoch=epoch)
+        manual_batches = [
+            (xb.asnumpy(), yb.asnumpy()) for xb, yb in manual.batches(nd.array(X), nd.array(y), batch_size, order)
+        ]
+        sampler = gluon.EpochSampler(n, seed=7)
+        sampler.set_epoch(epoch)
+        gluon_batches = [(xb.asnumpy(), yb.asnumpy()) for xb, yb in gluon.batches(X, y, batch_size, sampler)]
+        assert len(manual_batches) == len(gluon_batches) == -(-n // batch_size)
+        for (mx_, my), (gx, gy) in zip(manual_batches, gluon_batches, strict=True):
+            np.testing.assert_array_equal(mx_, gx)
+            np.testing.assert_array_equal(my, gy)
+        assert np.concatenate([b[0][:, 0] for b in manual_batches]).tolist() == order.tolist()
+
+
+def test_epoch_order_ignores_global_random_state():
+    np.random.seed(1)  # noqa: NPY002  (the legacy global state is the point)
+    first = epoch_order(10, seed=0, epoch=0)
+    np.random.seed(2)  # noqa: NPY002
+    np.testing.assert_array_equal(first, epoch_order(10, seed=0, epoch=0))
+    assert not np.array_equal(first, epoch_order(10, seed=0, epoch=1))
+
+
+def test_predict(article_data, path):
+    X, y = article_data
+    result = fit(X, y, path=path)
+    prediction = result.predict(X)
+    assert prediction.shape == (300,) and prediction.dtype == np.float32
+    np.testing.assert_allclose(prediction, X @ result.weight + result.bias, rtol=1e-6)
+    assert np.abs(prediction - y).max() < 0.1
+
+
+def test_result_records_its_parameters(article_data):
+    result = fit(*article_data, lr=0.02, epochs=2)
+    assert result.params == dict(loss="squared", reduction="sum", lr=0.02, batch_size=10, epochs=2, seed=0)
