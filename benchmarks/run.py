@@ -1,0 +1,520 @@
+"""Benchmark gluonlr's two ``fit`` paths against reference mini-batch SGD loops.
+
+Usage::
+
+    python benchmarks/run.py [--quick] [--json] [--repeats N]
+
+Workloads
+---------
+``article``
+    The article's problem and settings: ``synthetic_data()`` (300 x 2,
+    ``y = 2 x1 + 51 x2 + 21.2``), batch 10, 10 epochs, lr 0.01,
+    ``loss="squared"``, ``reduction="sum"``. Tiny: this measures per-batch
+    overhead (Python, autograd, the MXNet engine), not arithmetic.
+``scale``
+    200,000 x 100 (20,000 x 100 with ``--quick``), 100 true weights drawn from a
+    seeded standard normal, batch 1,000, 2 epochs, lr 0.1, ``loss="squared"``,
+    ``reduction="mean"``. Large enough that data movement and arithmetic count.
+
+Implementations
+---------------
+Every implementation is a function ``(X, y, w0, b0, *, lr, batch_size, epochs,
+seed, loss, reduction) -> (w, b)`` that starts from numpy arrays and returns
+numpy parameters, so each timing covers the whole fit: converting the data to
+NDArrays, training, and reading the parameters back. All start from the same
+``w0 ~ N(0, 1)`` (``default_rng(seed)``) and ``b0 = 0``, and optimize the same
+objective (the scikit-learn one excepted, see below):
+
+* ``d2l manual loop``: the MXNet "linear regression from scratch" tutorial:
+  ``random.shuffle`` of a list of indices, ``nd.take`` per batch, autograd,
+  Python SGD, and the full-data training loss read after every epoch.
+* ``Gluon + DataLoader``: the tutorial's "concise" loop: ``DataLoader`` over an
+  ``ArrayDataset``, ``nn.Dense(1)``, ``L2Loss``, ``Trainer('sgd')``.
+* ``tuned Gluon loop``: one ``take`` per epoch then slices, a hybridized
+  (``static_alloc``, ``static_shape``) ``Dense``, no ``DataLoader``, the epoch
+  loss summed on the device and read once per epoch.
+* ``numpy hand SGD``: plain float32 numpy mini-batch SGD.
+* ``sklearn SGDRegressor``: run only when scikit-learn is importable. It is
+  per-sample SGD (constant step ``eta0 = 0.1 / n_features``), a different
+  algorithm: only its time and accuracy are comparable.
+* ``gluonlr manual`` / ``gluonlr gluon``: ``gluonlr.fit(path=...)``.
+
+Reading the table
+-----------------
+``median s`` is the median wall time of ``--repeats`` runs after one warm-up
+run; ``samples/s`` is ``n * epochs / median s``. ``vs d2l`` is
+``t_d2l / t_impl``: above 1 means faster than the tutorial loop. ``vs numpy`` is
+``samples/s / numpy's samples/s``: above 1 means faster than hand-written numpy
+SGD. ``max|err|`` is the largest absolute error of ``(w, b)`` against the true
+parameters and ``train MSE`` the training mean squared error; a row is flagged
+``FAIL`` (and the script exits 1) when its MSE exceeds 10 x numpy's + 1e-3.
+
+The memory section runs each gluonlr path's ``scale`` fit in a fresh process
+and reports how much the resident set size (RSS) peaks above its level just
+before ``fit``, as a multiple of the data's size ``X.nbytes + y.nbytes``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import functools
+import json
+import os
+import platform
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+import gluonlr  # before mxnet: restores the numpy aliases mxnet 1.9.1 needs
+from gluonlr._mxnet import autograd, gluon, mx, nd
+
+try:
+    import sklearn
+    from sklearn.linear_model import SGDRegressor
+except ImportError:  # optional reference
+    sklearn = None
+
+#: Factor ``c`` of the per-sample loss ``c * (yhat - y)**2``.
+LOSS_SCALE = {"squared": 1.0, "l2": 0.5}
+
+#: A row fails the accuracy check when its MSE exceeds MSE_RTOL x numpy's + MSE_ATOL.
+MSE_RTOL, MSE_ATOL = 10.0, 1e-3
+
+SEED = 0
+D2L, NUMPY = "d2l manual loop", "numpy hand SGD"
+
+
+@dataclasses.dataclass(frozen=True)
+class Workload:
+    """One problem and its SGD settings."""
+
+    name: str
+    n: int
+    d: int
+    batch_size: int
+    epochs: int
+    lr: float
+    loss: str
+    reduction: str
+    repeats: int
+
+    def make_data(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+        """Return ``X, y, true_w, true_b``."""
+        if self.name == "article":
+            true_w, true_b = np.array([2.0, 51.0]), 21.2
+        else:
+            true_w, true_b = np.random.default_rng(2026).standard_normal(self.d), 4.2
+        X, y = gluonlr.synthetic_data(n=self.n, true_w=true_w, true_b=true_b, noise=0.01, seed=SEED)
+        return X, y, true_w, true_b
+
+    def train_args(self) -> dict[str, Any]:
+        """The keyword arguments every implementation takes."""
+        return {
+            "lr": self.lr,
+            "batch_size": self.batch_size,
+            "epochs": self.epochs,
+            "seed": SEED,
+            "loss": self.loss,
+            "reduction": self.reduction,
+        }
+
+
+def workloads(quick: bool, repeats: int | None) -> list[Workload]:
+    """The two workloads, shrunk by ``quick``; ``repeats`` overrides the default counts."""
+    scale_n = 20_000 if quick else 200_000
+    article_repeats, scale_repeats = (3, 2) if quick else (5, 3)
+    return [
+        Workload("article", 300, 2, 10, 10, 0.01, "squared", "sum", repeats or article_repeats),
+        Workload("scale", scale_n, 100, 1_000, 2, 0.1, "squared", "mean", repeats or scale_repeats),
+    ]
+
+
+def initial_params(d: int, seed: int = SEED) -> tuple[np.ndarray, float]:
+    """The shared starting point: ``w0 ~ N(0, 1)`` float32 from ``default_rng(seed)``, ``b0 = 0``."""
+    return np.random.default_rng(seed).standard_normal(d).astype(np.float32), 0.0
+
+
+def divisor(reduction: str, batch_len: int) -> int:
+    """What a batch's summed gradient is divided by: 1 for ``"sum"``, the batch length for ``"mean"``."""
+    return batch_len if reduction == "mean" else 1
+
+
+# --------------------------------------------------------------------------- references
+
+
+def linreg(X: nd.NDArray, w: nd.NDArray, b: nd.NDArray) -> nd.NDArray:
+    """The tutorial's model ``X w + b``."""
+    return nd.dot(X, w) + b
+
+
+def squared_loss(y_hat: nd.NDArray, y: nd.NDArray, scale: float) -> nd.NDArray:
+    """The tutorial's per-sample loss, ``scale * (y_hat - y)**2``."""
+    return scale * (y_hat - y.reshape(y_hat.shape)) ** 2
+
+
+def d2l_manual_loop(X, y, w0, b0, *, lr, batch_size, epochs, seed, loss, reduction):
+    """d2l "from scratch": shuffled index list, ``nd.take`` per batch, autograd and Python SGD."""
+    features, labels = nd.array(X), nd.array(y)
+    w, b = nd.array(w0.reshape(-1, 1)), nd.array([b0])
+    for param in (w, b):
+        param.attach_grad()
+    scale, n, rng = LOSS_SCALE[loss], len(y), random.Random(seed)
+    for _ in range(epochs):
+        indices = list(range(n))
+        rng.shuffle(indices)
+        for i in range(0, n, batch_size):
+            j = nd.array(indices[i : min(i + batch_size, n)])
+            Xb, yb = nd.take(features, j), nd.take(labels, j)
+            with autograd.record():
+                batch_loss = squared_loss(linreg(Xb, w, b), yb, scale)
+            batch_loss.backward()
+            for param in (w, b):
+                param[:] = param - lr * param.grad / divisor(reduction, len(j))
+        train_loss = squared_loss(linreg(features, w, b), labels, scale)
+        float(train_loss.mean().asscalar())  # the tutorial prints this every epoch
+    return w.asnumpy().ravel(), float(b.asscalar())
+
+
+def dense(w0: np.ndarray, b0: float) -> gluon.nn.Dense:
+    """A ``Dense(1)`` layer holding ``w0``, ``b0``."""
+    net = gluon.nn.Dense(1, in_units=len(w0))
+    net.initialize()
+    net.weight.set_data(nd.array(w0.reshape(1, -1)))
+    net.bias.set_data(nd.array([b0]))
+    return net
+
+
+def gluon_parts(w0, b0, lr, loss) -> tuple[gluon.nn.Dense, gluon.loss.L2Loss, gluon.Trainer]:
+    """``Dense``, ``L2Loss`` weighted to match ``loss`` (``L2Loss(weight=w)`` is ``w/2 (yhat-y)^2``) and SGD trainer."""
+    net = dense(w0, b0)
+    loss_fn = gluon.loss.L2Loss(weight=2 * LOSS_SCALE[loss])
+    return net, loss_fn, gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": lr})
+
+
+def gluon_dataloader_loop(X, y, w0, b0, *, lr, batch_size, epochs, seed, loss, reduction):
+    """d2l "concise": ``DataLoader(ArrayDataset, shuffle=True)``, ``Dense``, ``L2Loss``, ``Trainer.step``."""
+    np.random.seed(seed)  # noqa: NPY002 -- DataLoader(shuffle=True) shuffles with the global generator
+    features, labels = nd.array(X), nd.array(y)
+    data_iter = gluon.data.DataLoader(gluon.data.ArrayDataset(features, labels), batch_size, shuffle=True)
+    net, loss_fn, trainer = gluon_parts(w0, b0, lr, loss)
+    for _ in range(epochs):
+        for Xb, yb in data_iter:
+            with autograd.record():
+                batch_loss = loss_fn(net(Xb), yb)
+            batch_loss.backward()
+            trainer.step(divisor(reduction, len(yb)))
+        float(loss_fn(net(features), labels).mean().asscalar())  # the tutorial prints this every epoch
+    return net.weight.data().asnumpy().ravel(), float(net.bias.data().asscalar())
+
+
+def tuned_gluon_loop(X, y, w0, b0, *, lr, batch_size, epochs, seed, loss, reduction):
+    """Gluon without ``DataLoader``: one ``take`` per epoch, slices, hybridized net, one loss read per epoch."""
+    features, labels = nd.array(X), nd.array(y)
+    net, loss_fn, trainer = gluon_parts(w0, b0, lr, loss)
+    net.hybridize(static_alloc=True, static_shape=True)
+    loss_fn.hybridize(static_alloc=True, static_shape=True)
+    n, rng = len(y), np.random.default_rng(seed)
+    for _ in range(epochs):
+        index = nd.array(rng.permutation(n))
+        X_epoch, y_epoch = nd.take(features, index), nd.take(labels, index)
+        total = nd.zeros(1)
+        for start in range(0, n, batch_size):
+            Xb, yb = X_epoch[start : start + batch_size], y_epoch[start : start + batch_size]
+            with autograd.record():
+                batch_loss = loss_fn(net(Xb), yb)
+            batch_loss.backward()
+            trainer.step(divisor(reduction, yb.shape[0]))
+            total += batch_loss.sum()
+        float(total.asscalar())
+    return net.weight.data().asnumpy().ravel(), float(net.bias.data().asscalar())
+
+
+def numpy_sgd(X, y, w0, b0, *, lr, batch_size, epochs, seed, loss, reduction):
+    """Plain float32 numpy mini-batch SGD with a per-epoch permutation."""
+    w, b = w0.astype(np.float32), np.float32(b0)
+    n, rng = len(y), np.random.default_rng(seed)
+    for _ in range(epochs):
+        order = rng.permutation(n)
+        X_epoch, y_epoch = X[order], y[order]
+        for start in range(0, n, batch_size):
+            Xb, yb = X_epoch[start : start + batch_size], y_epoch[start : start + batch_size]
+            residual = Xb @ w + b - yb
+            step = np.float32(lr * 2 * LOSS_SCALE[loss] / divisor(reduction, len(yb)))
+            w -= step * (residual @ Xb)
+            b -= step * residual.sum()
+    return w, float(b)
+
+
+def sklearn_sgd(X, y, w0, b0, *, lr, batch_size, epochs, seed, loss, reduction):
+    """scikit-learn ``SGDRegressor``: per-sample SGD, constant step ``0.1 / n_features``; ignores lr and batching."""
+    model = SGDRegressor(
+        loss="squared_error",
+        penalty=None,
+        alpha=0.0,
+        learning_rate="constant",
+        eta0=0.1 / X.shape[1],
+        max_iter=epochs,
+        tol=None,
+        shuffle=True,
+        random_state=seed,
+    )
+    model.fit(X, y, coef_init=w0.astype(np.float64), intercept_init=b0)
+    return model.coef_.astype(np.float32), float(model.intercept_[0])
+
+
+def gluonlr_fit(X, y, w0, b0, *, path, lr, batch_size, epochs, seed, loss, reduction):
+    """``gluonlr.fit`` on ``path`` from the shared initial parameters."""
+    result = gluonlr.fit(
+        X,
+        y,
+        path=path,
+        loss=loss,
+        reduction=reduction,
+        lr=lr,
+        batch_size=batch_size,
+        epochs=epochs,
+        seed=seed,
+        init_weight=w0,
+        init_bias=b0,
+    )
+    return result.weight, result.bias
+
+
+def implementations() -> tuple[dict[str, Callable[..., tuple[np.ndarray, float]]], list[str]]:
+    """The implementations by name, and notes on the ones skipped."""
+    impls: dict[str, Callable[..., tuple[np.ndarray, float]]] = {
+        D2L: d2l_manual_loop,
+        "Gluon + DataLoader": gluon_dataloader_loop,
+        "tuned Gluon loop": tuned_gluon_loop,
+        NUMPY: numpy_sgd,
+    }
+    notes = []
+    if sklearn is None:
+        notes.append("sklearn SGDRegressor skipped: scikit-learn is not importable")
+    else:
+        impls["sklearn SGDRegressor"] = sklearn_sgd
+    for path in ("manual", "gluon"):
+        impls[f"gluonlr {path}"] = functools.partial(gluonlr_fit, path=path)
+    return impls, notes
+
+
+# --------------------------------------------------------------------------- timing and rows
+
+
+def median_time(run: Callable[[], tuple[np.ndarray, float]], repeats: int) -> tuple[float, tuple[np.ndarray, float]]:
+    """Median wall time of ``repeats`` calls of ``run`` after one untimed warm-up; also the last result."""
+    result = run()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        result = run()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), result
+
+
+def benchmark(workload: Workload, impls: dict[str, Callable[..., tuple[np.ndarray, float]]]) -> list[dict[str, Any]]:
+    """Time every implementation on ``workload``; one row each, ratios and accuracy included."""
+    X, y, true_w, true_b = workload.make_data()
+    w0, b0 = initial_params(workload.d)
+    rows = []
+    for name, impl in impls.items():
+        seconds, (w, b) = median_time(lambda impl=impl: impl(X, y, w0, b0, **workload.train_args()), workload.repeats)
+        residual = X @ np.asarray(w, dtype=np.float32) + np.float32(b) - y
+        rows.append(
+            {
+                "workload": workload.name,
+                "implementation": name,
+                "median_s": seconds,
+                "samples_per_s": workload.n * workload.epochs / seconds,
+                "max_abs_err": float(np.abs(np.append(w - true_w, b - true_b)).max()),
+                "train_mse": float(np.mean(np.square(residual, dtype=np.float64))),
+            }
+        )
+    by_name = {row["implementation"]: row for row in rows}
+    for row in rows:
+        row["speedup_vs_d2l"] = by_name[D2L]["median_s"] / row["median_s"]
+        row["throughput_vs_numpy"] = row["samples_per_s"] / by_name[NUMPY]["samples_per_s"]
+        limit = MSE_RTOL * by_name[NUMPY]["train_mse"] + MSE_ATOL
+        row["accurate"] = bool(np.isfinite(row["train_mse"]) and row["train_mse"] <= limit)
+    return rows
+
+
+# --------------------------------------------------------------------------- memory
+
+
+def _proc_status_kib(field: str) -> int:
+    """``field`` (e.g. ``VmRSS``, ``VmHWM``) of ``/proc/self/status``, in KiB."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise KeyError(field)
+
+
+def memory_probe(path: str, workload: Workload) -> dict[str, Any]:
+    """Peak RSS increase of one gluonlr ``fit`` on ``workload``; meant to run in a fresh process.
+
+    A small fit first pays MXNet's one-time allocations. On Linux the RSS
+    high-water mark is then reset (``/proc/self/clear_refs``) after the data is
+    built, so the peak is the fit's alone: ``VmHWM`` after the fit minus
+    ``VmRSS`` before it. ``ru_maxrss`` cannot be used here as is: a child
+    started by fork/vfork + exec inherits its parent's peak. Elsewhere the
+    increase of ``ru_maxrss`` across the fit is reported, a lower bound.
+    """
+    small = dataclasses.replace(workload, n=2 * workload.batch_size)
+    X, y, _, _ = small.make_data()
+    gluonlr_fit(X, y, *initial_params(small.d), path=path, **small.train_args())
+    X, y, _, _ = workload.make_data()
+    w0, b0 = initial_params(workload.d)
+    try:
+        with open("/proc/self/clear_refs", "w") as clear_refs:
+            clear_refs.write("5")  # reset the RSS high-water mark
+        method = "VmHWM after fit - VmRSS before fit (/proc, peak reset after data creation)"
+        before, read_peak = _proc_status_kib("VmRSS"), functools.partial(_proc_status_kib, "VmHWM")
+    except OSError:
+        method = "ru_maxrss increase across fit (lower bound: the data-creation peak hides part of it)"
+        scale = 1 if sys.platform == "darwin" else 1024  # ru_maxrss is bytes on macOS, KiB on Linux
+
+        def read_peak() -> int:
+            return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale // 1024
+
+        before = read_peak()
+    gluonlr_fit(X, y, w0, b0, path=path, **workload.train_args())
+    increase = (read_peak() - before) * 1024
+    data_bytes = X.nbytes + y.nbytes
+    return {
+        "workload": workload.name,
+        "implementation": f"gluonlr {path}",
+        "n": workload.n,
+        "d": workload.d,
+        "data_mib": data_bytes / 2**20,
+        "peak_increase_mib": increase / 2**20,
+        "peak_increase_over_data": increase / data_bytes,
+        "method": method,
+    }
+
+
+def measure_memory(quick: bool) -> list[dict[str, Any]]:
+    """Run :func:`memory_probe` for both gluonlr paths, each in a fresh interpreter."""
+    results = []
+    for path in ("manual", "gluon"):
+        command = [sys.executable, os.path.abspath(__file__), "--memory-probe", path] + (["--quick"] if quick else [])
+        done = subprocess.run(command, capture_output=True, text=True, check=True)
+        results.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    return results
+
+
+# --------------------------------------------------------------------------- output
+
+
+def machine_info() -> dict[str, Any]:
+    """Versions and CPU count of this machine."""
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "gluonlr": gluonlr.__version__,
+        "mxnet": mx.__version__,
+        "numpy": np.__version__,
+        "sklearn": None if sklearn is None else sklearn.__version__,
+        "cpu_count": os.cpu_count(),
+    }
+
+
+def format_table(rows: list[dict[str, Any]]) -> str:
+    """The rows as a fixed-width text table."""
+    header = (
+        f"{'workload':<8} {'implementation':<21} {'median s':>9} {'samples/s':>11} "
+        f"{'vs d2l':>7} {'vs numpy':>8} {'max|err|':>9} {'train MSE':>9}  check"
+    )
+    lines = [header, "-" * len(header)]
+    for row in rows:
+        lines.append(
+            f"{row['workload']:<8} {row['implementation']:<21} {row['median_s']:>9.4f} {row['samples_per_s']:>11,.0f} "
+            f"{row['speedup_vs_d2l']:>6.2f}x {row['throughput_vs_numpy']:>7.2f}x {row['max_abs_err']:>9.1e} "
+            f"{row['train_mse']:>9.1e}  {'ok' if row['accurate'] else 'FAIL'}"
+        )
+    return "\n".join(lines)
+
+
+def format_report(info: dict[str, Any], loads: list[Workload], rows, memory, notes) -> str:
+    """The human-readable report: settings, timing table, memory, notes."""
+    lines = ["machine: " + ", ".join(f"{key} {value}" for key, value in info.items())]
+    for load in loads:
+        lines.append(
+            f"{load.name}: {load.n:,} x {load.d}, batch {load.batch_size}, {load.epochs} epochs, lr {load.lr}, "
+            f"loss {load.loss}, reduction {load.reduction}; median of {load.repeats} runs after 1 warm-up"
+        )
+    lines += ["", format_table(rows), ""]
+    lines.append(
+        "vs d2l = t_d2l / t; vs numpy = samples/s / numpy's; "
+        f"check FAIL = train MSE > {MSE_RTOL:g} x numpy's + {MSE_ATOL:g}"
+    )
+    lines += ["", "peak memory of one gluonlr scale fit, each in a fresh process:"]
+    for probe in memory:
+        lines.append(
+            f"  {probe['implementation']:<15} {probe['n']:,} x {probe['d']}: data (X+y) {probe['data_mib']:.1f} MiB, "
+            f"peak RSS increase during fit {probe['peak_increase_mib']:.1f} MiB = "
+            f"{probe['peak_increase_over_data']:.2f} x data"
+        )
+    if memory:
+        lines.append(f"  measured as: {memory[0]['method']}")
+    lines += [f"note: {note}" for note in notes]
+    return "\n".join(lines)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small scale workload and fewer repeats (<1 minute)")
+    parser.add_argument("--json", action="store_true", help="print only a JSON document")
+    parser.add_argument("--repeats", type=int, help="timed runs per implementation (default 5 article, 3 scale)")
+    parser.add_argument("--memory-probe", choices=("manual", "gluon"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.repeats is not None and args.repeats < 1:
+        parser.error("--repeats must be >= 1")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark; return the exit status (1 when an implementation is inaccurate)."""
+    args = parse_args(argv)
+    loads = workloads(args.quick, args.repeats)
+    if args.memory_probe:
+        print(json.dumps(memory_probe(args.memory_probe, loads[-1])))
+        return 0
+    impls, notes = implementations()
+    rows = [row for load in loads for row in benchmark(load, impls)]
+    memory = measure_memory(args.quick)
+    info = machine_info()
+    if args.json:
+        document = {
+            "machine": info,
+            "workloads": [dataclasses.asdict(load) for load in loads],
+            "rows": rows,
+            "memory": memory,
+            "notes": notes,
+        }
+        print(json.dumps(document, indent=2))
+    else:
+        print(format_report(info, loads, rows, memory, notes))
+    failed = [f"{row['workload']}/{row['implementation']}" for row in rows if not row["accurate"]]
+    if failed:
+        print(
+            f"ACCURACY CHECK FAILED for {', '.join(failed)}: train MSE above {MSE_RTOL:g} x the numpy reference's "
+            f"+ {MSE_ATOL:g}",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
