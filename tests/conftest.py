@@ -21,3 +21,13 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.ge
 def path(request):
     """Each test using this runs once per training path."""
     return request.param
+
+
+def pytest_report_header(config):
+    import sys
+
+    import numpy
+
+    from gluonlr._mxnet import mx
+
+    return f"gluonlr on Python {sys.version.split()[0]}, numpy {numpy.__version__}, mxnet {mx.__version__}"

@@ -73,7 +73,7 @@ class FitResult:
         --------
         >>> from gluonlr import synthetic_data
         >>> result = fit(*synthetic_data())
-        >>> result.predict([[1.0, 1.0]]).round(1).tolist()
+        >>> print(result.predict([[1.0, 1.0]]).round(1))
         [74.2]
         """
         X = check_X(X, where="predict", n_features=self.n_features)

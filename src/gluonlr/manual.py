@@ -68,7 +68,7 @@ def net(x: nd.NDArray, w: nd.NDArray, b: nd.NDArray) -> nd.NDArray:
     Examples
     --------
     >>> w, b = init_params(np.array([2.0, 51.0]), 21.2)
-    >>> net(nd.array([[1.0, 1.0]]), w, b).asnumpy().round(3).tolist()
+    >>> print(net(nd.array([[1.0, 1.0]]), w, b).asnumpy())
     [[74.2]]
     """
     return nd.dot(x, w) + b
@@ -153,8 +153,8 @@ def sgd(params: list[nd.NDArray], lr: float, batch_size: int) -> None:
     ...     loss = make_loss()(net(nd.array([[1.0]]), w, b), nd.array([1.0]))
     >>> loss.backward()
     >>> sgd([w, b], lr=0.1, batch_size=1)
-    >>> w.asnumpy().tolist(), b.asnumpy().tolist()
-    ([[0.2]], [0.2])
+    >>> print(w.asnumpy(), b.asnumpy())
+    [[0.2]] [0.2]
     """
     for param in params:
         param[:] = param - lr / batch_size * param.grad
