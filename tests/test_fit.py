@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from gluonlr import FitResult, epoch_order, fit, gluon, initial_params, manual, synthetic_data
-from gluonlr._mxnet import nd
+from gluonlr._mxnet import autograd, nd
 
 
 @pytest.fixture(scope="module")
@@ -131,9 +131,9 @@ def test_both_paths_see_the_same_batches(n, batch_size):
         manual_batches = [
             (xb.asnumpy(), yb.asnumpy()) for xb, yb in manual.batches(nd.array(X), nd.array(y), batch_size, order)
         ]
-        sampler = gluon.EpochSampler(n, seed=7)
+        sampler = gluon.EpochBatchSampler(n, batch_size, seed=7)
         sampler.set_epoch(epoch)
-        gluon_batches = [(xb.asnumpy(), yb.asnumpy()) for xb, yb in gluon.batches(X, y, batch_size, sampler)]
+        gluon_batches = [(xb.asnumpy(), yb.asnumpy()) for xb, yb in gluon.batches(nd.array(X), nd.array(y), sampler)]
         assert len(manual_batches) == len(gluon_batches) == -(-n // batch_size)
         for (mx_, my), (gx, gy) in zip(manual_batches, gluon_batches, strict=True):
             np.testing.assert_array_equal(mx_, gx)
@@ -161,3 +161,26 @@ def test_predict(article_data, path):
 def test_result_records_its_parameters(article_data):
     result = fit(*article_data, lr=0.02, epochs=2)
     assert result.params == dict(loss="squared", reduction="sum", lr=0.02, batch_size=10, epochs=2, seed=0)
+
+
+def test_sgd_is_the_articles_update():
+    """The fused in-place step equals the article's param[:] = param - lr / d * param.grad."""
+    rng = np.random.default_rng(0)
+    X, y = nd.array(rng.standard_normal((7, 3))), nd.array(rng.standard_normal(7))
+    params = manual.init_params(rng.standard_normal(3), 0.5)
+    with autograd.record():
+        loss = manual.make_loss("squared")(manual.net(X, *params), y)
+    loss.backward()
+    expected = [(p - 0.05 / 7 * p.grad).asnumpy() for p in params]
+    manual.sgd(params, lr=0.05, batch_size=7)
+    for param, value in zip(params, expected, strict=True):
+        np.testing.assert_allclose(param.asnumpy(), value, rtol=1e-6)
+
+
+def test_epoch_losses_are_read_once_per_epoch(path, monkeypatch):
+    """History costs one device-to-host read per epoch, not one per batch."""
+    reads = []
+    original = nd.NDArray.asscalar
+    monkeypatch.setattr(nd.NDArray, "asscalar", lambda self: reads.append(1) or original(self))
+    fit(*synthetic_data(n=50), path=path, epochs=3, batch_size=5)
+    assert len(reads) == 3

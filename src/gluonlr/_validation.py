@@ -49,7 +49,9 @@ def _as_float_array(name: str, value: Any, where: str) -> np.ndarray:
             f"{name} passed to {where} must hold real numbers; got dtype {array.dtype}. "
             f"Convert it first, e.g. {name}.astype(np.float32)."
         )
-    array = array.astype(np.float32)  # always a copy: the caller's array is never touched
+    # No copy when the caller's array is already contiguous float32: gluonlr only
+    # ever reads it (MXNet gets its own copy), so the caller's data is never touched.
+    array = np.asarray(array, dtype=np.float32, order="C")
     if not np.isfinite(array).all():
         raise ValueError(
             f"{name} passed to {where} contains NaN or infinity (after conversion to float32). "

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from gluonlr import gluon, manual
+from gluonlr._mxnet import mx, nd
 from gluonlr._validation import (
     check_choice,
     check_positive_float,
@@ -19,6 +20,9 @@ from gluonlr._validation import (
 from gluonlr.conventions import LOSSES, REDUCTIONS
 
 __all__ = ["PATHS", "FitResult", "fit", "initial_params"]
+
+#: Operators MXNet's engine may group into one scheduling unit inside an epoch.
+_BULK_SIZE = 64
 
 #: The training paths by name: each a ``Learner`` class with the same interface.
 PATHS: dict[str, Any] = {"manual": manual.Learner, "gluon": gluon.Learner}
@@ -113,6 +117,21 @@ def initial_params(
     return weight, bias
 
 
+def _run_epoch(learner: Any, epoch: int) -> float:
+    """Train one epoch; return its summed per-sample loss.
+
+    The losses stay on the device until the epoch ends and are read once: one
+    synchronisation per epoch, not per batch. ``engine.bulk`` lets MXNet's
+    engine schedule the epoch's many small operators in bulk.
+    """
+    losses = []
+    with mx.engine.bulk(_BULK_SIZE):
+        for x, y in learner.batches(epoch):
+            losses.append(learner.train_step(x, y))
+        total = nd.concat(*losses, dim=0).sum()
+    return float(total.asscalar())
+
+
 def fit(
     X: Any,
     y: Any,
@@ -200,10 +219,6 @@ def fit(
     learner = PATHS[path](X, y, weight=weight, bias=bias, **{k: v for k, v in params.items() if k != "epochs"})
     history: dict[str, list[float]] = {"loss": []}
     for epoch in range(epochs):
-        total = None
-        for xb, yb in learner.batches(epoch):
-            batch_loss = learner.train_step(xb, yb)
-            total = batch_loss if total is None else total + batch_loss
-        history["loss"].append(float(total.asscalar()) / len(y))
+        history["loss"].append(_run_epoch(learner, epoch) / len(y))
     weight, bias = learner.parameters()
     return FitResult(weight=weight, bias=bias, history=history, path=path, params=params)

@@ -7,14 +7,15 @@ role as a hand-written one there, and :class:`Learner` drives them the same way.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 
 from gluonlr._mxnet import autograd, gluon, nd
 from gluonlr.conventions import LOSS_SCALE, step_divisor
-from gluonlr.data import epoch_order
+from gluonlr.data import batch_bounds, epoch_order
 
-__all__ = ["EpochSampler", "Learner", "batches", "init_params", "make_loss", "net", "sgd"]
+__all__ = ["BatchDataset", "EpochBatchSampler", "Learner", "batches", "init_params", "make_loss", "net", "sgd"]
 
 
 def init_params(weight: np.ndarray, bias: float) -> gluon.nn.Dense:
@@ -65,50 +66,92 @@ def make_loss(loss: str = "squared") -> gluon.loss.L2Loss:
     return gluon.loss.L2Loss(weight=2 * LOSS_SCALE[loss])
 
 
-class EpochSampler(gluon.data.Sampler):
-    """A Gluon ``Sampler`` yielding the seeded order of the current epoch.
+class EpochBatchSampler(gluon.data.Sampler):
+    """A Gluon batch ``Sampler``: the seeded order of the current epoch, cut into batches.
 
     ``DataLoader(shuffle=True)`` draws from numpy's global random state; this
-    sampler instead yields :func:`gluonlr.data.epoch_order` for the epoch set
-    by :meth:`set_epoch`, the same order the manual path uses.
+    sampler instead follows :func:`gluonlr.data.epoch_order` for the epoch set
+    by :meth:`set_epoch`, the order the manual path uses. Each item it yields
+    is a one-element list holding a whole batch's row indices (an ``NDArray``
+    view of the epoch's order), so :class:`BatchDataset` can gather a batch in
+    one ``nd.take`` rather than one sample at a time.
+
+    Parameters
+    ----------
+    length : int
+        Number of samples.
+    batch_size : int
+        Samples per batch; the last batch is kept even when short.
+    seed : int
+        The ``seed`` of :func:`gluonlr.fit`.
 
     Examples
     --------
-    >>> sampler = EpochSampler(5, seed=0)
+    >>> sampler = EpochBatchSampler(5, batch_size=2, seed=0)
     >>> sampler.set_epoch(1)
-    >>> list(sampler) == epoch_order(5, 0, 1).tolist()
+    >>> [rows.asnumpy().tolist() for (rows,) in sampler] == [
+    ...     order.tolist() for order in np.split(epoch_order(5, 0, 1), [2, 4])]
     True
+    >>> len(sampler)
+    3
     """
 
-    def __init__(self, length: int, seed: int) -> None:
-        self._length, self._seed, self._epoch = length, seed, 0
+    def __init__(self, length: int, batch_size: int, seed: int) -> None:
+        self._length, self._batch_size, self._seed, self._epoch = length, batch_size, seed, 0
 
     def set_epoch(self, epoch: int) -> None:
         """Select the epoch whose order the next iteration yields."""
         self._epoch = epoch
 
-    def __iter__(self) -> Iterator[int]:
-        return iter(epoch_order(self._length, self._seed, self._epoch).tolist())
+    def __iter__(self) -> Iterator[list[nd.NDArray]]:
+        index = nd.array(epoch_order(self._length, self._seed, self._epoch), dtype="int64")
+        return iter([[index[start:stop]] for start, stop in batch_bounds(self._length, self._batch_size)])
 
     def __len__(self) -> int:
-        return self._length
+        return -(-self._length // self._batch_size)
 
 
-def batches(X: np.ndarray, y: np.ndarray, batch_size: int, sampler: gluon.data.Sampler) -> gluon.data.DataLoader:
-    """Return a ``DataLoader`` over ``(X, y)`` drawing sample order from ``sampler``.
+class BatchDataset(gluon.data.Dataset):
+    """A Gluon ``Dataset`` over ``(X, y)`` on the device, indexed a batch at a time.
 
-    The last batch is kept even when short (``last_batch="keep"``).
+    ``dataset[rows]`` gathers all the rows of a batch with one ``nd.take`` per
+    array, where ``ArrayDataset`` would index and stack sample by sample.
 
     Examples
     --------
-    >>> X = np.arange(5, dtype=np.float32).reshape(5, 1)
-    >>> loader = batches(X, X[:, 0], 2, EpochSampler(5, seed=0))
+    >>> dataset = BatchDataset(nd.arange(6).reshape((3, 2)), nd.arange(3))
+    >>> x, y = dataset[nd.array([2, 0])]
+    >>> print(x.asnumpy(), y.asnumpy(), len(dataset))
+    [[4. 5.]
+     [0. 1.]] [2. 0.] 3
+    """
+
+    def __init__(self, X: nd.NDArray, y: nd.NDArray) -> None:
+        self._X, self._y = X, y
+
+    def __getitem__(self, rows: nd.NDArray) -> tuple[nd.NDArray, nd.NDArray]:
+        return nd.take(self._X, rows), nd.take(self._y, rows)
+
+    def __len__(self) -> int:
+        return int(self._X.shape[0])
+
+
+def _only_item(items: list[Any]) -> Any:
+    """Batchify a "batch" of one item that already is a whole batch."""
+    return items[0]
+
+
+def batches(X: nd.NDArray, y: nd.NDArray, sampler: EpochBatchSampler) -> gluon.data.DataLoader:
+    """Return a ``DataLoader`` over ``(X, y)`` yielding the batches ``sampler`` picks.
+
+    Examples
+    --------
+    >>> X = nd.arange(5).reshape((5, 1))
+    >>> loader = batches(X, X[:, 0], EpochBatchSampler(5, batch_size=2, seed=0))
     >>> [len(xb) for xb, _ in loader]
     [2, 2, 1]
     """
-    dataset = gluon.data.ArrayDataset(X, y)
-    batch_sampler = gluon.data.BatchSampler(sampler, batch_size, last_batch="keep")
-    return gluon.data.DataLoader(dataset, batch_sampler=batch_sampler)
+    return gluon.data.DataLoader(BatchDataset(X, y), batch_sampler=sampler, batchify_fn=_only_item)
 
 
 def sgd(trainer: gluon.Trainer, batch_size: int) -> None:
@@ -139,10 +182,13 @@ class Learner:
         batch_size: int,
         seed: int,
     ) -> None:
-        self.sampler = EpochSampler(len(y), seed)
-        self.loader = batches(X, y, batch_size, self.sampler)
+        self.sampler = EpochBatchSampler(len(y), batch_size, seed)
+        self.loader = batches(nd.array(X), nd.array(y.reshape(-1, 1)), self.sampler)
         self.dense = init_params(weight, bias)
         self.loss = make_loss(loss)
+        # Compile each block to one cached graph: far fewer operator calls per batch.
+        for block in (self.dense, self.loss):
+            block.hybridize(static_alloc=True, static_shape=True)
         self.reduction = reduction
         self.trainer = gluon.Trainer(self.dense.collect_params(), "sgd", {"learning_rate": lr})
 
@@ -152,12 +198,12 @@ class Learner:
         return self.loader
 
     def train_step(self, x: nd.NDArray, y: nd.NDArray) -> nd.NDArray:
-        """Forward, backward and one ``Trainer`` step; returns the batch's summed loss."""
+        """Run forward, backward and one ``Trainer`` step; return the per-sample losses."""
         with autograd.record():
             loss = self.loss(net(x, self.dense), y)
         loss.backward()
         sgd(self.trainer, step_divisor(self.reduction, x.shape[0]))
-        return loss.sum()
+        return loss
 
     def parameters(self) -> tuple[np.ndarray, float]:
         """Return the current ``(weight of shape (n_features,), bias)`` as numpy."""

@@ -10,8 +10,8 @@ role                here (the article)                          :mod:`gluonlr.gl
 parameters          ``w``, ``b`` with ``attach_grad()``          ``nn.Dense(1)`` + ``initialize()``
 net                 ``nd.dot(x, w) + b``                        ``dense(x)``
 loss                ``c * (yhat - y) ** 2``                     ``gluon.loss.L2Loss(weight=2 * c)``
-batches             one shuffle, then slices                    ``DataLoader`` + ``Sampler``
-sgd                 ``param[:] = param - lr / d * param.grad``  ``gluon.Trainer.step(d)``
+batches             ``nd.take`` of each batch's rows            ``DataLoader`` + batch ``Sampler``
+sgd                 ``param -= lr / d * param.grad``, fused     ``gluon.Trainer.step(d)``
 ==================  ==========================================  ====================================
 """
 
@@ -94,7 +94,7 @@ def make_loss(loss: str = "squared") -> LossFn:
 
     def loss_fn(yhat: nd.NDArray, y: nd.NDArray) -> nd.NDArray:
         # Reshape y to yhat's (batch, 1) so (n,) - (n, 1) cannot broadcast to (n, n).
-        squared = (yhat - y.reshape(yhat.shape)) ** 2
+        squared = nd.square(yhat - y.reshape(yhat.shape))
         return squared if scale == 1.0 else scale * squared
 
     loss_fn.__name__ = f"{loss}_loss"
@@ -106,17 +106,23 @@ def batches(
 ) -> Iterator[tuple[nd.NDArray, nd.NDArray]]:
     """Yield the mini-batches of one epoch in the given sample order.
 
-    The data are gathered in shuffled order once per epoch (one ``nd.take``),
-    and each batch is a slice of that copy. The last batch is kept even when
-    short.
+    The epoch's order goes to the device once; each batch gathers its rows
+    with ``nd.take`` through a slice (a view) of it. No copy of the whole
+    data set is made. The last batch is kept even when short.
 
     Parameters
     ----------
     X : NDArray of shape (n_samples, n_features)
-    y : NDArray of shape (n_samples,)
+    y : NDArray of shape (n_samples,) or (n_samples, 1)
     batch_size : int
+        Samples per batch.
     order : ndarray of shape (n_samples,)
         This epoch's permutation, from :func:`gluonlr.data.epoch_order`.
+
+    Yields
+    ------
+    x : NDArray of shape (batch, n_features)
+    y : NDArray of shape (batch,) or (batch, 1)
 
     Examples
     --------
@@ -125,15 +131,20 @@ def batches(
     [[4.0, 3.0], [2.0, 1.0], [0.0]]
     """
     index = nd.array(order, dtype="int64")
-    X_epoch, y_epoch = nd.take(X, index), nd.take(y, index)
     for start, stop in batch_bounds(len(order), batch_size):
-        yield X_epoch[start:stop], y_epoch[start:stop]
+        rows = index[start:stop]
+        yield nd.take(X, rows), nd.take(y, rows)
 
 
 def sgd(params: list[nd.NDArray], lr: float, batch_size: int) -> None:
     r"""Take one in-place gradient step, as the article's ``SGD(params, eta)``.
 
     .. math:: \theta \leftarrow \theta - \frac{\eta}{d} \nabla_\theta
+
+    The article writes ``param[:] = param - eta * param.grad`` for each
+    parameter: three operators and a copy per parameter. This is the same
+    update, in place, with MXNet's fused ``multi_sgd_update`` operator, one call
+    for all parameters (the kernel ``gluon.Trainer`` runs for ``"sgd"``).
 
     Parameters
     ----------
@@ -156,8 +167,15 @@ def sgd(params: list[nd.NDArray], lr: float, batch_size: int) -> None:
     >>> print(w.asnumpy(), b.asnumpy())
     [[0.2]] [0.2]
     """
-    for param in params:
-        param[:] = param - lr / batch_size * param.grad
+    weights_and_grads = [array for param in params for array in (param, param.grad)]
+    nd.multi_sgd_update(
+        *weights_and_grads,
+        lrs=[lr] * len(params),
+        wds=[0.0] * len(params),
+        rescale_grad=1.0 / batch_size,
+        num_weights=len(params),
+        out=params,
+    )
 
 
 class Learner:
@@ -195,7 +213,7 @@ class Learner:
         batch_size: int,
         seed: int,
     ) -> None:
-        self.X, self.y = nd.array(X), nd.array(y)
+        self.X, self.y = nd.array(X), nd.array(y.reshape(-1, 1))
         self.params = init_params(weight, bias)
         self.loss = make_loss(loss)
         self.reduction, self.lr = reduction, lr
@@ -207,13 +225,13 @@ class Learner:
         return batches(self.X, self.y, self.batch_size, order)
 
     def train_step(self, x: nd.NDArray, y: nd.NDArray) -> nd.NDArray:
-        """Forward, backward and one SGD step; returns the batch's summed loss."""
+        """Run forward, backward and one SGD step; return the per-sample losses."""
         w, b = self.params
         with autograd.record():
             loss = self.loss(net(x, w, b), y)
         loss.backward()
         sgd(self.params, self.lr, step_divisor(self.reduction, x.shape[0]))
-        return loss.sum()
+        return loss
 
     def parameters(self) -> tuple[np.ndarray, float]:
         """Return the current ``(weight of shape (n_features,), bias)`` as numpy."""
