@@ -27,7 +27,7 @@ import gluonlr  # noqa: E402
 
 project = "gluonlr"
 author = "gluonlr developers"
-copyright = "gluonlr developers, Apache License 2.0"  # noqa: A001
+copyright = "gluonlr developers, Apache License 2.0"
 release = gluonlr.__version__
 version = release
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import textwrap
+from typing import Any, ClassVar
 
 from docutils import nodes
 from docutils.parsers.rst import directives
@@ -29,7 +30,8 @@ def strip_docstring(source: str) -> str | None:
         return None
     body = tree.body[0].body
     first = body[0]
-    if not (isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str)):
+    is_string = isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant)
+    if not (is_string and isinstance(first.value.value, str)):
         return None
     lines = source.splitlines(keepends=True)
     del lines[first.lineno - 1 : first.end_lineno]
@@ -41,7 +43,7 @@ def strip_docstring(source: str) -> str | None:
 class LiteralIncludeWithoutDocstring(LiteralInclude):
     """Sphinx's ``literalinclude``, plus ``:no-docstring:`` (only with ``:pyobject:``)."""
 
-    option_spec = {**LiteralInclude.option_spec, "no-docstring": directives.flag}
+    option_spec: ClassVar[dict[str, Any]] = {**LiteralInclude.option_spec, "no-docstring": directives.flag}
 
     def run(self) -> list[nodes.Node]:
         strip = "no-docstring" in self.options
