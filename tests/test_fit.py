@@ -4,7 +4,9 @@ import numpy as np
 import pytest
 
 from gluonlr import FitResult, epoch_order, fit, gluon, initial_params, manual, synthetic_data
+from gluonlr import data as data_module
 from gluonlr._mxnet import autograd, nd
+from gluonlr.data import EpochData
 
 
 @pytest.fixture(scope="module")
@@ -126,19 +128,41 @@ def test_both_paths_start_from_the_same_parameters():
 def test_both_paths_see_the_same_batches(n, batch_size):
     X = np.arange(n, dtype=np.float32).reshape(n, 1)
     y = X[:, 0] * 10
+    manual_data, gluon_data = EpochData(X, y, batch_size), EpochData(X, y, batch_size)
+    sampler = gluon.EpochBatchSampler(gluon_data, seed=7)
+    loader = gluon.batches(gluon_data, sampler)
     for epoch in range(2):
         order = epoch_order(n, seed=7, epoch=epoch)
-        manual_batches = [
-            (xb.asnumpy(), yb.asnumpy()) for xb, yb in manual.batches(nd.array(X), nd.array(y), batch_size, order)
-        ]
-        sampler = gluon.EpochBatchSampler(n, batch_size, seed=7)
+        manual_batches = [(xb.asnumpy(), yb.asnumpy()) for xb, yb in manual.batches(manual_data, order)]
         sampler.set_epoch(epoch)
-        gluon_batches = [(xb.asnumpy(), yb.asnumpy()) for xb, yb in gluon.batches(nd.array(X), nd.array(y), sampler)]
+        gluon_batches = [(xb.asnumpy(), yb.asnumpy()) for xb, yb in loader]
         assert len(manual_batches) == len(gluon_batches) == -(-n // batch_size)
         for (mx_, my), (gx, gy) in zip(manual_batches, gluon_batches, strict=True):
             np.testing.assert_array_equal(mx_, gx)
             np.testing.assert_array_equal(my, gy)
         assert np.concatenate([b[0][:, 0] for b in manual_batches]).tolist() == order.tolist()
+        assert np.concatenate([b[1][:, 0] for b in manual_batches]).tolist() == (order * 10).tolist()
+
+
+def test_epoch_data_without_cached_views(monkeypatch):
+    """Past _MAX_CACHED_VIEWS batches, EpochData slices each batch when asked, with the same result."""
+    monkeypatch.setattr(data_module, "_MAX_CACHED_VIEWS", 1)
+    X = np.arange(7, dtype=np.float32).reshape(7, 1)
+    order = epoch_order(7, seed=3, epoch=0)
+    batches = manual.batches(EpochData(X, X[:, 0], 3), order)
+    assert [xb.asnumpy().ravel().tolist() for xb, _ in batches] == [order[:3].tolist(), order[3:6].tolist(), [order[6]]]
+
+
+def test_epoch_data_waits_for_pending_reads():
+    """Refilling the buffer for the next epoch never changes what the previous epoch's queued operators read."""
+    n = 2000
+    X = np.arange(n, dtype=np.float32).reshape(n, 1)
+    data = EpochData(X, X[:, 0], n)
+    ((x, _),) = data.batches(np.arange(n))
+    sums = [nd.dot(x.T, x) for _ in range(50)]  # queued, reading the buffer
+    data.gather(np.arange(n)[::-1].copy() * 0)  # would change the result if it did not wait
+    expected = float((X[:, 0].astype(np.float64) ** 2).sum())
+    assert all(s.asscalar() == pytest.approx(expected) for s in sums)
 
 
 def test_epoch_order_ignores_global_random_state():

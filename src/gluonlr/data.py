@@ -1,8 +1,9 @@
-"""The article's data set and the one seeded source of batch order.
+"""The article's data set, the one seeded source of batch order, and the device copy batches are cut from.
 
 Both training paths draw their per-epoch shuffles from :func:`epoch_order`, so
 the manual iterator and the Gluon ``DataLoader`` visit the samples in exactly
-the same order and the two paths can be compared number for number.
+the same order and the two paths can be compared number for number. Both cut
+their batches from an :class:`EpochData`.
 """
 
 from __future__ import annotations
@@ -11,7 +12,12 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["batch_bounds", "epoch_order", "synthetic_data"]
+from gluonlr._mxnet import nd
+
+__all__ = ["EpochData", "batch_bounds", "epoch_order", "synthetic_data"]
+
+#: Up to this many batches, :class:`EpochData` makes each batch's view once and reuses it every epoch.
+_MAX_CACHED_VIEWS = 4096
 
 #: The article's true parameters: y = 2*x1 + 51*x2 + 21.2.
 TRUE_W = (2.0, 51.0)
@@ -123,3 +129,89 @@ def batch_bounds(n: int, batch_size: int) -> list[tuple[int, int]]:
     [(0, 3), (3, 6), (6, 7)]
     """
     return [(start, min(start + batch_size, n)) for start in range(0, n, batch_size)]
+
+
+class EpochData:
+    """``(X, y)`` on the device, one epoch at a time, in that epoch's order.
+
+    The device holds one copy of the data: a buffer whose memory the host can
+    write. :meth:`batches` gathers the epoch's rows ``X[order]``, ``y[order]``
+    straight into it with one numpy ``take`` (no temporary copy), after MXNet's
+    engine has finished every pending read of the previous epoch
+    (``nd.to_dlpack_for_write`` waits for that). Each batch is then a slice of
+    the buffer, a view made once and reused: no per-batch gather, no second
+    copy of the data.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    y : ndarray of shape (n_samples,)
+    batch_size : int
+        Samples per batch; the last batch is kept even when short.
+
+    Attributes
+    ----------
+    X : NDArray of shape (n_samples, n_features)
+        The device buffer: the current epoch's features, in its order.
+    y : NDArray of shape (n_samples, 1)
+        The current epoch's targets, in its order.
+
+    Examples
+    --------
+    >>> data = EpochData(np.arange(5.0).reshape(5, 1), np.arange(5.0), batch_size=2)
+    >>> [yb.asnumpy().ravel().tolist() for _, yb in data.batches(np.array([4, 3, 2, 1, 0]))]
+    [[4.0, 3.0], [2.0, 1.0], [0.0]]
+    >>> len(data)
+    5
+    """
+
+    def __init__(self, X: np.ndarray, y: np.ndarray, batch_size: int) -> None:
+        self._source_X = np.asarray(X, dtype=np.float32)
+        self._source_y = np.asarray(y, dtype=np.float32).reshape(-1, 1)
+        n = len(self._source_y)
+        self._host_X = np.empty(self._source_X.shape, dtype=np.float32)
+        self._host_y = np.empty((n, 1), dtype=np.float32)
+        # zero_copy: the NDArrays share the host buffers' memory (from_numpy marks
+        # the view it is given read-only; the buffers themselves stay writable).
+        self.X = nd.from_numpy(self._host_X.view(), zero_copy=True)
+        self.y = nd.from_numpy(self._host_y.view(), zero_copy=True)
+        self.bounds = batch_bounds(n, batch_size)
+        self._views = self._slices() if len(self.bounds) <= _MAX_CACHED_VIEWS else None
+
+    def _slices(self) -> list[tuple[nd.NDArray, nd.NDArray]]:
+        return [self._slice(k) for k in range(len(self.bounds))]
+
+    def _slice(self, k: int) -> tuple[nd.NDArray, nd.NDArray]:
+        start, stop = self.bounds[k]
+        return self.X[start:stop], self.y[start:stop]
+
+    def batch(self, k: int) -> tuple[nd.NDArray, nd.NDArray]:
+        """Return batch ``k`` of the gathered epoch: views ``(x, y)`` of the device buffer."""
+        return self._views[k] if self._views is not None else self._slice(k)
+
+    def gather(self, order: np.ndarray) -> None:
+        """Fill the device buffer with the rows of ``(X, y)`` in ``order``."""
+        nd.to_dlpack_for_write(self.X)  # waits until no pending operation reads the buffer
+        nd.to_dlpack_for_write(self.y)
+        # mode="clip": with the default "raise", numpy gathers into a temporary
+        # copy of the whole output first; ``order`` is a permutation, always in range.
+        np.take(self._source_X, order, axis=0, out=self._host_X, mode="clip")
+        np.take(self._source_y, order, axis=0, out=self._host_y, mode="clip")
+
+    def batches(self, order: np.ndarray) -> list[tuple[nd.NDArray, nd.NDArray]]:
+        """Gather the epoch in ``order``; return its batches ``(x, y)`` as views of the device buffer.
+
+        ``x`` has shape ``(batch, n_features)`` and ``y`` ``(batch, 1)``. The
+        views read the buffer: they hold this epoch's rows only until the next
+        call.
+        """
+        self.gather(order)
+        return self._views if self._views is not None else self._slices()
+
+    @property
+    def n_batches(self) -> int:
+        """Number of batches in an epoch."""
+        return len(self.bounds)
+
+    def __len__(self) -> int:
+        return len(self._source_y)

@@ -13,7 +13,7 @@ import numpy as np
 
 from gluonlr._mxnet import autograd, gluon, nd
 from gluonlr.conventions import LOSS_SCALE, step_divisor
-from gluonlr.data import batch_bounds, epoch_order
+from gluonlr.data import EpochData, epoch_order
 
 __all__ = ["BatchDataset", "EpochBatchSampler", "Learner", "batches", "init_params", "make_loss", "net", "sgd"]
 
@@ -71,69 +71,70 @@ class EpochBatchSampler(gluon.data.Sampler):
 
     ``DataLoader(shuffle=True)`` draws from numpy's global random state; this
     sampler instead follows :func:`gluonlr.data.epoch_order` for the epoch set
-    by :meth:`set_epoch`, the order the manual path uses. Each item it yields
-    is a one-element list holding a whole batch's row indices (an ``NDArray``
-    view of the epoch's order), so :class:`BatchDataset` can gather a batch in
-    one ``nd.take`` rather than one sample at a time.
+    by :meth:`set_epoch`, the order the manual path uses. Each iteration first
+    gathers the epoch's rows, in that order, into the device buffer of
+    ``data`` (:meth:`gluonlr.data.EpochData.gather`: one pass over the data,
+    no copy of it), then yields the batches' numbers ``[k]``, each a
+    one-element list naming one item of :class:`BatchDataset`, a whole batch.
 
     Parameters
     ----------
-    length : int
-        Number of samples.
-    batch_size : int
-        Samples per batch; the last batch is kept even when short.
+    data : EpochData
+        The data set and its device buffer, cut into batches.
     seed : int
         The ``seed`` of :func:`gluonlr.fit`.
 
     Examples
     --------
-    >>> sampler = EpochBatchSampler(5, batch_size=2, seed=0)
+    >>> data = EpochData(np.arange(5.0).reshape(5, 1), np.arange(5.0), batch_size=2)
+    >>> sampler = EpochBatchSampler(data, seed=0)
     >>> sampler.set_epoch(1)
-    >>> [rows.asnumpy().tolist() for (rows,) in sampler] == [
-    ...     order.tolist() for order in np.split(epoch_order(5, 0, 1), [2, 4])]
+    >>> list(sampler), len(sampler)
+    ([[0], [1], [2]], 3)
+    >>> data.y.asnumpy().ravel().tolist() == epoch_order(5, 0, 1).tolist()
     True
-    >>> len(sampler)
-    3
     """
 
-    def __init__(self, length: int, batch_size: int, seed: int) -> None:
-        self._length, self._batch_size, self._seed, self._epoch = length, batch_size, seed, 0
+    def __init__(self, data: EpochData, seed: int) -> None:
+        self._data, self._seed, self._epoch = data, seed, 0
 
     def set_epoch(self, epoch: int) -> None:
         """Select the epoch whose order the next iteration yields."""
         self._epoch = epoch
 
-    def __iter__(self) -> Iterator[list[nd.NDArray]]:
-        index = nd.array(epoch_order(self._length, self._seed, self._epoch), dtype="int64")
-        return iter([[index[start:stop]] for start, stop in batch_bounds(self._length, self._batch_size)])
+    def __iter__(self) -> Iterator[list[int]]:
+        self._data.gather(epoch_order(len(self._data), self._seed, self._epoch))
+        return iter([[k] for k in range(self._data.n_batches)])
 
     def __len__(self) -> int:
-        return -(-self._length // self._batch_size)
+        return self._data.n_batches
 
 
 class BatchDataset(gluon.data.Dataset):
-    """A Gluon ``Dataset`` over ``(X, y)`` on the device, indexed a batch at a time.
+    """A Gluon ``Dataset`` whose items are the batches of the current epoch.
 
-    ``dataset[rows]`` gathers all the rows of a batch with one ``nd.take`` per
-    array, where ``ArrayDataset`` would index and stack sample by sample.
+    ``dataset[k]`` is batch ``k``: views ``(x, y)`` of the rows that
+    :class:`EpochBatchSampler` gathered into the device buffer, where
+    ``ArrayDataset`` would index and stack sample by sample.
 
     Examples
     --------
-    >>> dataset = BatchDataset(nd.arange(6).reshape((3, 2)), nd.arange(3))
-    >>> x, y = dataset[nd.array([2, 0])]
-    >>> print(x.asnumpy(), y.asnumpy(), len(dataset))
+    >>> data = EpochData(np.arange(6.0).reshape((3, 2)), np.arange(3.0), batch_size=2)
+    >>> data.gather(np.array([2, 0, 1]))
+    >>> x, y = BatchDataset(data)[0]
+    >>> print(x.asnumpy(), y.asnumpy().ravel(), len(BatchDataset(data)))
     [[4. 5.]
-     [0. 1.]] [2. 0.] 3
+     [0. 1.]] [2. 0.] 2
     """
 
-    def __init__(self, X: nd.NDArray, y: nd.NDArray) -> None:
-        self._X, self._y = X, y
+    def __init__(self, data: EpochData) -> None:
+        self._data = data
 
-    def __getitem__(self, rows: nd.NDArray) -> tuple[nd.NDArray, nd.NDArray]:
-        return nd.take(self._X, rows), nd.take(self._y, rows)
+    def __getitem__(self, k: int) -> tuple[nd.NDArray, nd.NDArray]:
+        return self._data.batch(k)
 
     def __len__(self) -> int:
-        return int(self._X.shape[0])
+        return self._data.n_batches
 
 
 def _only_item(items: list[Any]) -> Any:
@@ -141,17 +142,16 @@ def _only_item(items: list[Any]) -> Any:
     return items[0]
 
 
-def batches(X: nd.NDArray, y: nd.NDArray, sampler: EpochBatchSampler) -> gluon.data.DataLoader:
-    """Return a ``DataLoader`` over ``(X, y)`` yielding the batches ``sampler`` picks.
+def batches(data: EpochData, sampler: EpochBatchSampler) -> gluon.data.DataLoader:
+    """Return a ``DataLoader`` over ``data`` yielding the batches ``sampler`` picks.
 
     Examples
     --------
-    >>> X = nd.arange(5).reshape((5, 1))
-    >>> loader = batches(X, X[:, 0], EpochBatchSampler(5, batch_size=2, seed=0))
-    >>> [len(xb) for xb, _ in loader]
+    >>> data = EpochData(np.arange(5.0).reshape((5, 1)), np.arange(5.0), batch_size=2)
+    >>> [len(xb) for xb, _ in batches(data, EpochBatchSampler(data, seed=0))]
     [2, 2, 1]
     """
-    return gluon.data.DataLoader(BatchDataset(X, y), batch_sampler=sampler, batchify_fn=_only_item)
+    return gluon.data.DataLoader(BatchDataset(data), batch_sampler=sampler, batchify_fn=_only_item)
 
 
 def sgd(trainer: gluon.Trainer, batch_size: int) -> None:
@@ -182,8 +182,9 @@ class Learner:
         batch_size: int,
         seed: int,
     ) -> None:
-        self.sampler = EpochBatchSampler(len(y), batch_size, seed)
-        self.loader = batches(nd.array(X), nd.array(y.reshape(-1, 1)), self.sampler)
+        data = EpochData(X, y, batch_size)
+        self.sampler = EpochBatchSampler(data, seed)
+        self.loader = batches(data, self.sampler)
         self.dense = init_params(weight, bias)
         self.loss = make_loss(loss)
         # Compile each block to one cached graph: far fewer operator calls per batch.

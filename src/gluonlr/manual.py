@@ -10,20 +10,20 @@ role                here (the article)                          :mod:`gluonlr.gl
 parameters          ``w``, ``b`` with ``attach_grad()``          ``nn.Dense(1)`` + ``initialize()``
 net                 ``nd.dot(x, w) + b``                        ``dense(x)``
 loss                ``c * (yhat - y) ** 2``                     ``gluon.loss.L2Loss(weight=2 * c)``
-batches             ``nd.take`` of each batch's rows            ``DataLoader`` + batch ``Sampler``
+batches             slices of the epoch's gathered rows         ``DataLoader`` + batch ``Sampler``
 sgd                 ``param -= lr / d * param.grad``, fused     ``gluon.Trainer.step(d)``
 ==================  ==========================================  ====================================
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import numpy as np
 
 from gluonlr._mxnet import autograd, nd
 from gluonlr.conventions import LOSS_SCALE, step_divisor
-from gluonlr.data import batch_bounds, epoch_order
+from gluonlr.data import EpochData, epoch_order
 
 __all__ = ["Learner", "batches", "init_params", "make_loss", "net", "sgd"]
 
@@ -93,47 +93,46 @@ def make_loss(loss: str = "squared") -> LossFn:
     scale = LOSS_SCALE[loss]
 
     def loss_fn(yhat: nd.NDArray, y: nd.NDArray) -> nd.NDArray:
-        # Reshape y to yhat's (batch, 1) so (n,) - (n, 1) cannot broadcast to (n, n).
-        squared = nd.square(yhat - y.reshape(yhat.shape))
+        # A y of shape (n,) is reshaped to yhat's (n, 1), so that (n, 1) - (n,)
+        # cannot broadcast to (n, n); batches already come as (n, 1).
+        if y.ndim == 1:
+            y = y.reshape((-1, 1))
+        squared = nd.square(yhat - y)
         return squared if scale == 1.0 else scale * squared
 
     loss_fn.__name__ = f"{loss}_loss"
     return loss_fn
 
 
-def batches(
-    X: nd.NDArray, y: nd.NDArray, batch_size: int, order: np.ndarray
-) -> Iterator[tuple[nd.NDArray, nd.NDArray]]:
-    """Yield the mini-batches of one epoch in the given sample order.
+def batches(data: EpochData, order: np.ndarray) -> list[tuple[nd.NDArray, nd.NDArray]]:
+    """Return the mini-batches of one epoch in the given sample order.
 
-    The epoch's order goes to the device once; each batch gathers its rows
-    with ``nd.take`` through a slice (a view) of it. No copy of the whole
-    data set is made. The last batch is kept even when short.
+    The epoch's rows are gathered once into the device buffer of ``data`` (see
+    :class:`gluonlr.data.EpochData`); each batch is a slice, a view, of it. No
+    per-batch gather and no second copy of the data set. The last batch is
+    kept even when short.
 
     Parameters
     ----------
-    X : NDArray of shape (n_samples, n_features)
-    y : NDArray of shape (n_samples,) or (n_samples, 1)
-    batch_size : int
-        Samples per batch.
+    data : EpochData
+        The data set and its device buffer, cut into batches of its
+        ``batch_size``.
     order : ndarray of shape (n_samples,)
         This epoch's permutation, from :func:`gluonlr.data.epoch_order`.
 
-    Yields
-    ------
-    x : NDArray of shape (batch, n_features)
-    y : NDArray of shape (batch,) or (batch, 1)
+    Returns
+    -------
+    list of (x, y)
+        ``x`` of shape (batch, n_features), ``y`` of shape (batch, 1); valid
+        until the next epoch's call.
 
     Examples
     --------
-    >>> X = nd.arange(5).reshape((5, 1))
-    >>> [xb.asnumpy().ravel().tolist() for xb, _ in batches(X, X[:, 0], 2, np.array([4, 3, 2, 1, 0]))]
+    >>> X = np.arange(5.0).reshape((5, 1))
+    >>> [xb.asnumpy().ravel().tolist() for xb, _ in batches(EpochData(X, X[:, 0], 2), np.array([4, 3, 2, 1, 0]))]
     [[4.0, 3.0], [2.0, 1.0], [0.0]]
     """
-    index = nd.array(order, dtype="int64")
-    for start, stop in batch_bounds(len(order), batch_size):
-        rows = index[start:stop]
-        yield nd.take(X, rows), nd.take(y, rows)
+    return data.batches(order)
 
 
 def sgd(params: list[nd.NDArray], lr: float, batch_size: int) -> None:
@@ -213,16 +212,15 @@ class Learner:
         batch_size: int,
         seed: int,
     ) -> None:
-        self.X, self.y = nd.array(X), nd.array(y.reshape(-1, 1))
+        self.data = EpochData(X, y, batch_size)
         self.params = init_params(weight, bias)
         self.loss = make_loss(loss)
         self.reduction, self.lr = reduction, lr
         self.batch_size, self.seed = batch_size, seed
 
-    def batches(self, epoch: int) -> Iterator[tuple[nd.NDArray, nd.NDArray]]:
+    def batches(self, epoch: int) -> list[tuple[nd.NDArray, nd.NDArray]]:
         """Return the mini-batches of epoch ``epoch``."""
-        order = epoch_order(len(self.y), self.seed, epoch)
-        return batches(self.X, self.y, self.batch_size, order)
+        return batches(self.data, epoch_order(len(self.data), self.seed, epoch))
 
     def train_step(self, x: nd.NDArray, y: nd.NDArray) -> nd.NDArray:
         """Run forward, backward and one SGD step; return the per-sample losses."""
