@@ -67,6 +67,21 @@ def make_loss(loss: str = "squared") -> gluon.loss.L2Loss:
     return gluon.loss.L2Loss(weight=2 * LOSS_SCALE[loss])
 
 
+class _NetWithLoss(gluon.HybridBlock):
+    """The per-sample losses ``loss(net(x, dense), y)`` as one block.
+
+    Hybridized, the layer and the loss compile to one cached graph: one
+    forward call and one backward node per batch instead of two of each.
+    """
+
+    def __init__(self, dense: gluon.nn.Dense, loss: gluon.loss.L2Loss) -> None:
+        super().__init__()
+        self.dense, self.loss = dense, loss
+
+    def hybrid_forward(self, F: Any, x: Any, y: Any) -> Any:
+        return self.loss(net(x, self.dense), y)
+
+
 class EpochBatchSampler(gluon.data.Sampler):
     """A Gluon batch ``Sampler``: the seeded order of the current epoch, cut into batches.
 
@@ -201,9 +216,10 @@ class Learner:
         self.loader = batches(data, self.sampler)
         self.dense = init_params(weight, bias)
         self.loss = make_loss(loss)
-        # Compile each block to one cached graph: far fewer operator calls per batch.
-        for block in (self.dense, self.loss):
-            block.hybridize(static_alloc=True, static_shape=True)
+        # Compile the layer and the loss together to one cached graph: far fewer
+        # operator calls per batch, and one backward node.
+        self.net_with_loss = _NetWithLoss(self.dense, self.loss)
+        self.net_with_loss.hybridize(static_alloc=True, static_shape=True)
         self.reduction = reduction
         self.trainer = gluon.Trainer(self.dense.collect_params(), "sgd", {"learning_rate": lr})
 
@@ -215,7 +231,7 @@ class Learner:
     def train_step(self, x: nd.NDArray, y: nd.NDArray) -> nd.NDArray:
         """Run forward, backward and one ``Trainer`` step; return the per-sample losses."""
         with autograd.record():
-            loss = self.loss(net(x, self.dense), y)
+            loss = self.net_with_loss(x, y)  # self.loss(net(x, self.dense), y), compiled
         loss.backward()
         sgd(self.trainer, step_divisor(self.reduction, x.shape[0]))
         return loss
