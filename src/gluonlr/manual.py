@@ -135,7 +135,7 @@ def batches(data: EpochData, order: np.ndarray) -> list[tuple[nd.NDArray, nd.NDA
     return data.batches(order)
 
 
-def sgd(params: list[nd.NDArray], lr: float, batch_size: int) -> None:
+def sgd(params: list[nd.NDArray], lr: float, batch_size: int, grads: list[nd.NDArray] | None = None) -> None:
     r"""Take one in-place gradient step, as the article's ``SGD(params, eta)``.
 
     .. math:: \theta \leftarrow \theta - \frac{\eta}{d} \nabla_\theta
@@ -155,6 +155,11 @@ def sgd(params: list[nd.NDArray], lr: float, batch_size: int) -> None:
         The divisor ``d`` of the summed gradient: 1 for the article's
         ``reduction="sum"``, the batch's size for ``"mean"`` (what
         ``gluon.Trainer.step(batch_size)`` does).
+    grads : list of NDArray, optional
+        The parameters' gradient buffers, ``[param.grad for param in params]``
+        (the default). A caller stepping many times can pass them once held:
+        each ``param.grad`` makes a new NDArray handle, and that costs
+        a measurable share of a small step.
 
     Examples
     --------
@@ -166,7 +171,9 @@ def sgd(params: list[nd.NDArray], lr: float, batch_size: int) -> None:
     >>> print(w.asnumpy(), b.asnumpy())
     [[0.2]] [0.2]
     """
-    weights_and_grads = [array for param in params for array in (param, param.grad)]
+    if grads is None:
+        grads = [param.grad for param in params]
+    weights_and_grads = [array for pair in zip(params, grads, strict=True) for array in pair]
     nd.multi_sgd_update(
         *weights_and_grads,
         lrs=[lr] * len(params),
@@ -214,6 +221,7 @@ class Learner:
     ) -> None:
         self.data = EpochData(X, y, batch_size)
         self.params = init_params(weight, bias)
+        self.grads = [param.grad for param in self.params]  # handles held once, see sgd
         self.loss = make_loss(loss)
         self.reduction, self.lr = reduction, lr
         self.batch_size, self.seed = batch_size, seed
@@ -228,7 +236,7 @@ class Learner:
         with autograd.record():
             loss = self.loss(net(x, w, b), y)
         loss.backward()
-        sgd(self.params, self.lr, step_divisor(self.reduction, x.shape[0]))
+        sgd(self.params, self.lr, step_divisor(self.reduction, x.shape[0]), self.grads)
         return loss
 
     def parameters(self) -> tuple[np.ndarray, float]:
