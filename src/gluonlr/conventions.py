@@ -2,16 +2,16 @@ r"""The one contract between the article's conventions and Gluon's.
 
 The article and Gluon differ in two constants, and both paths read them here:
 
-========================  ==========================  ===============================
-choice                    the article (defaults)      Gluon's habit
-========================  ==========================  ===============================
-per-sample loss           ``loss="squared"``:         ``loss="l2"``: ``L2Loss()``,
-                          :math:`(\hat y - y)^2`       :math:`\tfrac12(\hat y - y)^2`
+========================  ============================  ===============================
+choice                    the article (defaults)        Gluon's habit
+========================  ============================  ===============================
+per-sample loss           ``loss="squared"``:           ``loss="l2"``: ``L2Loss()``,
+                          :math:`(\hat y - y)^2`        :math:`\tfrac12(\hat y - y)^2`
                           = ``L2Loss(weight=2)``
-gradient of a batch       ``reduction="sum"``:        ``reduction="mean"``: divided
-                          summed, ``trainer.step(1)``  by the batch's *actual* size,
-                                                      ``trainer.step(len(batch))``
-========================  ==========================  ===============================
+gradient of a batch       ``reduction="sum"``:          ``reduction="mean"``: divided
+                          summed, ``trainer.step(1)``   by the batch's *actual* size,
+                                                        ``trainer.step(len(batch))``
+========================  ============================  ===============================
 
 One step on a batch :math:`B` is therefore
 

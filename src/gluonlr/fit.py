@@ -155,7 +155,7 @@ def fit(
     Parameters
     ----------
     X : array-like of shape (n_samples, n_features)
-        Training features; converted to float32 (a copy: never modified).
+        Training features; converted to float32; never modified.
     y : array-like of shape (n_samples,)
         Training targets; converted to float32.
     path : {"manual", "gluon"}, default="manual"

@@ -192,6 +192,17 @@ def sgd(trainer: gluon.Trainer, batch_size: int) -> None:
 
     ``Trainer.step`` divides the summed gradient by ``batch_size`` and applies
     the optimizer's update to every parameter in place.
+
+    Examples
+    --------
+    >>> dense = init_params(np.array([0.0]), 0.0)
+    >>> trainer = gluon.Trainer(dense.collect_params(), "sgd", {"learning_rate": 0.1})
+    >>> with autograd.record():
+    ...     loss = make_loss()(net(nd.array([[1.0]]), dense), nd.array([1.0]))
+    >>> loss.backward()
+    >>> sgd(trainer, batch_size=1)
+    >>> print(dense.weight.data().asnumpy(), dense.bias.data().asnumpy())
+    [[0.2]] [0.2]
     """
     trainer.step(batch_size)
 
