@@ -225,19 +225,3 @@ def test_gluon_batches_leaves_the_callers_gc_state_alone():
         assert gc.get_freeze_count() == frozen
     finally:
         gc.unfreeze()
-
-
-def test_gluon_batches_does_not_sweep_young_garbage_into_the_old_generation():
-    """Cyclic garbage existing when gluon.batches runs is collected, not frozen and kept (it would pile up per fit)."""
-    import weakref
-
-    class Node:
-        pass
-
-    data = EpochData(np.ones((4, 1), np.float32), np.ones(4, np.float32), 2)
-    cycle = Node()
-    cycle.self = cycle
-    alive = weakref.ref(cycle)
-    del cycle
-    gluon.batches(data, gluon.EpochBatchSampler(data, seed=0))
-    assert alive() is None

@@ -170,15 +170,11 @@ def batches(data: EpochData, sampler: EpochBatchSampler) -> gluon.data.DataLoade
     # DataLoader.__init__ runs a full gc.collect() (for its worker processes; there
     # are none here), ~15-20 ms once MXNet is imported: as much as a whole small
     # fit. With the heap frozen that collection skips every object that already
-    # exists; unfreezing puts them in the oldest generation. The young
-    # generations are collected first (cheap), so garbage such as a previous
-    # fit's is not swept into the oldest generation uncollected: that would
-    # accumulate, since objects moved by unfreeze do not count towards
-    # triggering a full collection. Skipped when the caller froze the heap:
-    # unfreezing would undo their freeze.
+    # exists; unfreezing puts them in the oldest generation, where a full
+    # collection would have left the survivors anyway. Skipped when the caller
+    # froze the heap: unfreezing would undo their freeze.
     freeze = gc.get_freeze_count() == 0
     if freeze:
-        gc.collect(1)
         gc.freeze()
     try:
         return gluon.data.DataLoader(BatchDataset(data), batch_sampler=sampler, batchify_fn=_only_item)
