@@ -208,20 +208,3 @@ def test_epoch_losses_are_read_once_per_epoch(path, monkeypatch):
     monkeypatch.setattr(nd.NDArray, "asscalar", lambda self: reads.append(1) or original(self))
     fit(*synthetic_data(n=50), path=path, epochs=3, batch_size=5)
     assert len(reads) == 3
-
-
-def test_gluon_batches_leaves_the_callers_gc_state_alone():
-    """gluon.batches freezes the heap around DataLoader's gc.collect() and restores it; a caller's freeze stays."""
-    import gc
-
-    data = EpochData(np.ones((4, 1), np.float32), np.ones(4, np.float32), 2)
-    assert gc.get_freeze_count() == 0
-    gluon.batches(data, gluon.EpochBatchSampler(data, seed=0))
-    assert gc.get_freeze_count() == 0
-    gc.freeze()
-    try:
-        frozen = gc.get_freeze_count()
-        gluon.batches(data, gluon.EpochBatchSampler(data, seed=0))
-        assert gc.get_freeze_count() == frozen
-    finally:
-        gc.unfreeze()

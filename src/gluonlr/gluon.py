@@ -6,7 +6,6 @@ role as a hand-written one there, and :class:`Learner` drives them the same way.
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Iterator
 from typing import Any
 
@@ -167,20 +166,7 @@ def batches(data: EpochData, sampler: EpochBatchSampler) -> gluon.data.DataLoade
     >>> [len(xb) for xb, _ in batches(data, EpochBatchSampler(data, seed=0))]
     [2, 2, 1]
     """
-    # DataLoader.__init__ runs a full gc.collect() (for its worker processes; there
-    # are none here), ~15-20 ms once MXNet is imported: as much as a whole small
-    # fit. With the heap frozen that collection skips every object that already
-    # exists; unfreezing puts them in the oldest generation, where a full
-    # collection would have left the survivors anyway. Skipped when the caller
-    # froze the heap: unfreezing would undo their freeze.
-    freeze = gc.get_freeze_count() == 0
-    if freeze:
-        gc.freeze()
-    try:
-        return gluon.data.DataLoader(BatchDataset(data), batch_sampler=sampler, batchify_fn=_only_item)
-    finally:
-        if freeze:
-            gc.unfreeze()
+    return gluon.data.DataLoader(BatchDataset(data), batch_sampler=sampler, batchify_fn=_only_item)
 
 
 def sgd(trainer: gluon.Trainer, batch_size: int) -> None:
