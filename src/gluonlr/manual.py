@@ -224,7 +224,7 @@ class Learner:
         self.grads = [param.grad for param in self.params]  # handles held once, see sgd
         self.loss = make_loss(loss)
         self.reduction, self.lr = reduction, lr
-        self.batch_size, self.seed = batch_size, seed
+        self.seed = seed
 
     def batches(self, epoch: int) -> list[tuple[nd.NDArray, nd.NDArray]]:
         """Return the mini-batches of epoch ``epoch``."""
