@@ -1,9 +1,15 @@
-"""Every bad argument of fit and predict raises a clear error before anything runs."""
+"""Every bad input of fit and predict raises a clear error before anything runs."""
+
+import warnings
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
-from gluonlr import fit, synthetic_data
+from gluonlr import DataConversionWarning, fit, synthetic_data
+from gluonlr.callbacks import Callback
 
 X, y = synthetic_data(n=20)
 
@@ -17,14 +23,26 @@ X, y = synthetic_data(n=20)
         (dict(lr=0), ValueError, r"'lr' parameter of fit must be a finite float > 0. Got 0 instead"),
         (dict(lr=-0.1), ValueError, r"'lr' parameter of fit must be a finite float > 0. Got -0.1"),
         (dict(lr=float("nan")), ValueError, r"'lr' parameter of fit must be a finite float > 0. Got nan"),
+        (dict(lr=float("inf")), ValueError, r"'lr' parameter of fit must be a finite float > 0. Got inf"),
         (dict(lr="0.1"), ValueError, r"'lr' parameter of fit must be a finite float > 0. Got '0.1'"),
+        (dict(lr=True), ValueError, r"'lr' parameter of fit must be a finite float > 0. Got True"),
         (dict(batch_size=0), ValueError, r"'batch_size' parameter of fit must be an int >= 1. Got 0"),
         (dict(batch_size=2.5), ValueError, r"'batch_size' parameter of fit must be an int >= 1. Got 2.5"),
         (dict(batch_size=True), ValueError, r"'batch_size' parameter of fit must be an int >= 1. Got True"),
         (dict(epochs=0), ValueError, r"'epochs' parameter of fit must be an int >= 1. Got 0"),
+        (dict(epochs=False), ValueError, r"'epochs' parameter of fit must be an int >= 1. Got False"),
+        (dict(epochs="3"), ValueError, r"'epochs' parameter of fit must be an int >= 1. Got '3'"),
         (dict(seed=-1), ValueError, r"'seed' parameter of fit must be an int >= 0. Got -1"),
         (dict(init_weight=[1.0]), ValueError, r"'init_weight' parameter of fit must have shape \(2,\)"),
+        (dict(init_weight=[1.0, np.nan]), ValueError, r"'init_weight' parameter of fit must be finite"),
         (dict(init_bias=float("inf")), ValueError, r"'init_bias' parameter of fit must be a finite float"),
+        (dict(callbacks=Callback()), TypeError, r"'callbacks' parameter of fit must be a list of .*Got Callback"),
+        (dict(callbacks=[print]), TypeError, r"'callbacks' parameter of fit must hold .*Callback instances"),
+        (dict(checkpoint=3), TypeError, r"'checkpoint' parameter of fit must be a path .*Got int"),
+        (dict(checkpoint="no/such/dir/run.params"), FileNotFoundError, r"directory of checkpoint .* does not exist"),
+        (dict(resume=True), ValueError, r"resume=True continues from the 'checkpoint' parameter of fit, which is not"),
+        (dict(resume=3), TypeError, r"'resume' parameter of fit must be True, False, None or a checkpoint path"),
+        (dict(resume="no/such/run.params"), FileNotFoundError, r"No checkpoint to resume from"),
     ],
 )
 def test_bad_arguments(kwargs, error, match, path):
@@ -44,13 +62,20 @@ def test_bad_arguments(kwargs, error, match, path):
         (X[None], y, ValueError, r"X passed to fit must be 2-D .* got shape \(1, 20, 2\)"),
         (np.float32(1.0), y, ValueError, r"X passed to fit must be 2-D .* got shape \(\)"),
         (X, y[:-1], ValueError, r"same number of samples; got len\(X\)=20 and len\(y\)=19"),
-        (X, y[:, None], ValueError, r"y passed to fit must be 1-D .* got shape \(20, 1\). Did you mean y\[:, 0\]\?"),
+        (X, np.stack([y, y], 1), ValueError, r"y passed to fit must be 1-D .* got shape \(20, 2\). Did you mean"),
+        (X, y[None, :, None], ValueError, r"y passed to fit must be 1-D .* got shape \(1, 20, 1\)"),
+        (X, np.float32(1.0), ValueError, r"y passed to fit must be 1-D .* got shape \(\)"),
         (X[:0], y[:0], ValueError, r"at least one sample and one feature; got shape \(0, 2\)"),
         (X[:, :0], y, ValueError, r"at least one sample and one feature; got shape \(20, 0\)"),
         (np.full((20, 2), np.nan), y, ValueError, r"X passed to fit contains NaN or infinity"),
         (X, np.full(20, np.inf), ValueError, r"y passed to fit contains NaN or infinity"),
+        (X * 1e300, y, ValueError, r"X passed to fit contains NaN or infinity \(after conversion to float32\)"),
         (X.astype(str), y, TypeError, r"X passed to fit must hold real numbers; got dtype <U"),
+        (X.astype(object), y, TypeError, r"X passed to fit must hold real numbers; got dtype object"),
         (X.astype(complex), y, TypeError, r"X passed to fit must hold real numbers; got dtype complex128"),
+        (X, y.astype("S8"), TypeError, r"y passed to fit must hold real numbers; got dtype \|S8"),
+        ([[1.0, 2.0], [3.0]], [1.0, 2.0], ValueError, r"X passed to fit could not be read as an array"),
+        (None, y, TypeError, r"X passed to fit must hold real numbers; got dtype object"),
     ],
 )
 def test_bad_data(X_bad, y_bad, error, match, path):
@@ -58,10 +83,46 @@ def test_bad_data(X_bad, y_bad, error, match, path):
         fit(X_bad, y_bad, path=path)
 
 
+def test_column_y_is_accepted_with_a_warning(path):
+    """As scikit-learn's SGDRegressor: a column y is used as y[:, 0], with a DataConversionWarning."""
+    with pytest.warns(DataConversionWarning, match=r"column-vector y of shape \(20, 1\).*pass y.ravel\(\)"):
+        column = fit(X, y.reshape(-1, 1), path=path, epochs=2)
+    flat = fit(X, y, path=path, epochs=2)
+    np.testing.assert_array_equal(column.weight, flat.weight)
+    assert column.history == flat.history
+
+
 def test_column_y_cannot_broadcast_to_a_matrix(path):
-    """(n,) minus (n, 1) would silently make an n x n matrix; fit refuses the column instead."""
-    with pytest.raises(ValueError, match="must be 1-D"):
-        fit(X, y.reshape(-1, 1), path=path)
+    """(n,) minus (n, 1) would silently make an n x n matrix: the loss stays per sample.
+
+    One step from zero on 3 samples: with an (n, n) broadcast the summed gradient
+    would be 3x too large.
+    """
+    X3, y3 = np.eye(3, dtype=np.float32), np.array([1.0, 2.0, 3.0], np.float32)
+    with pytest.warns(DataConversionWarning):
+        result = fit(X3, y3[:, None], path=path, epochs=1, batch_size=3, lr=0.1, init_weight=np.zeros(3))
+    np.testing.assert_allclose(result.weight, 0.2 * y3, rtol=1e-6)
+    assert result.bias == pytest.approx(0.2 * 6, rel=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.int64, np.int8, np.uint16, np.bool_, np.float16])
+def test_numeric_dtypes_are_converted_to_float32(dtype, path):
+    Xd, yd = (X > 0).astype(dtype), (y > 0).astype(dtype)
+    expected = fit(Xd.astype(np.float32), yd.astype(np.float32), path=path, epochs=1)
+    result = fit(Xd, yd, path=path, epochs=1)
+    assert result.weight.dtype == np.float32
+    np.testing.assert_array_equal(result.weight, expected.weight)
+
+
+def test_batch_larger_than_the_data_is_one_batch(path):
+    big = fit(X, y, path=path, epochs=2, batch_size=1000)
+    exact = fit(X, y, path=path, epochs=2, batch_size=len(y))
+    np.testing.assert_array_equal(big.weight, exact.weight)
+
+
+def test_numpy_integers_are_accepted(path):
+    result = fit(X, y, path=path, epochs=np.int64(2), batch_size=np.int32(5), seed=np.uint8(1))
+    assert len(result.history["loss"]) == 2
 
 
 def test_predict_checks_features(path):
@@ -70,3 +131,76 @@ def test_predict_checks_features(path):
         result.predict(np.ones((4, 3)))
     with pytest.raises(ValueError, match="X passed to predict must be 2-D"):
         result.predict(np.ones(2))
+    with pytest.raises(ValueError, match="X passed to predict contains NaN"):
+        result.predict([[np.nan, 1.0]])
+    with pytest.raises(TypeError, match="X passed to predict must hold real numbers"):
+        result.predict([["a", "b"]])
+
+
+# Anything at all: every dtype numpy has (strings, objects, datetimes, complex...),
+# 0-3 dimensions, empty sides, NaN and huge values, Python scalars and None.
+any_array = st.one_of(
+    hnp.arrays(hnp.scalar_dtypes(), hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=4)),
+    hnp.arrays(np.float64, hnp.array_shapes(min_dims=1, max_dims=2, min_side=1, max_side=6)),
+    st.none(),
+    st.text(max_size=3),
+    st.lists(st.floats(), max_size=4),
+)
+any_number = st.one_of(st.integers(-2, 40), st.floats(), st.booleans(), st.none(), st.text(max_size=2))
+
+
+def fit_or_documented_error(*args, errors=(ValueError, TypeError), **kwargs):
+    """Run fit; return None if it raised one of ``errors`` (with a message), else check the result is finite."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataConversionWarning)
+        try:
+            result = fit(*args, **kwargs)
+        except errors as error:
+            assert str(error)
+            return None
+    assert np.isfinite(result.weight).all() and np.isfinite(result.bias)
+    return result
+
+
+@given(X_any=any_array, y_any=any_array, path=st.sampled_from(["manual", "gluon"]))
+def test_fuzzed_data_raise_only_documented_errors(X_any, y_any, path):
+    """Whatever data comes in, fit returns finite weights or raises ValueError/TypeError - never MXNetError."""
+    fit_or_documented_error(X_any, y_any, path=path, batch_size=3, epochs=1)
+
+
+@given(
+    lr=any_number,
+    batch_size=any_number,
+    epochs=st.one_of(any_number.filter(lambda v: not isinstance(v, int) or v < 3)),
+    seed=any_number,
+    loss=st.one_of(st.sampled_from(["squared", "l2"]), st.text(max_size=3), st.none()),
+    path=st.one_of(st.sampled_from(["manual", "gluon"]), st.integers()),
+)
+def test_fuzzed_arguments_raise_only_documented_errors(lr, batch_size, epochs, seed, loss, path):
+    fit_or_documented_error(X, y, lr=lr, batch_size=batch_size, epochs=epochs, seed=seed, loss=loss, path=path)
+
+
+@given(X_any=any_array)
+def test_fuzzed_predict_raises_only_documented_errors(X_any):
+    model = fit(X, y, epochs=1)
+    try:
+        predictions = model.predict(X_any)
+    except (ValueError, TypeError) as error:
+        assert str(error)
+        return
+    assert predictions.shape == (np.asarray(X_any).shape[0],)
+
+
+@given(
+    data=st.data(),
+    n=st.integers(1, 12),
+    d=st.integers(1, 3),
+    dtype=st.sampled_from([np.float64, np.float32, np.int32, np.float16, np.uint8]),
+    lr=st.floats(1e-4, 10.0),
+    path=st.sampled_from(["manual", "gluon"]),
+)
+def test_fuzzed_values_of_the_right_shape(data, n, d, dtype, lr, path):
+    """Shapes that fit, any values (NaN, inf, huge, tiny): finite weights, or a ValueError (or DivergenceError)."""
+    X_any = data.draw(hnp.arrays(dtype, (n, d)))  # floats: NaN, inf, the whole range of the dtype
+    y_any = data.draw(hnp.arrays(dtype, data.draw(st.sampled_from([(n,), (n, 1)]))))
+    fit_or_documented_error(X_any, y_any, path=path, lr=lr, batch_size=4, epochs=2, errors=ValueError)

@@ -1,20 +1,29 @@
 """gluonlr: the article's linear regression on MXNet, by hand and with Gluon, behind one ``fit``."""
 
-from gluonlr import conventions, gluon, manual
+from gluonlr import callbacks, conventions, gluon, manual
 from gluonlr.data import epoch_order, synthetic_data
-from gluonlr.fit import PATHS, FitResult, fit, initial_params
+from gluonlr.errors import CheckpointError, DataConversionWarning, DivergenceError
+from gluonlr.fit import PATHS, fit, initial_params
+from gluonlr.persistence import load, save
+from gluonlr.result import FitResult
 
 __version__ = "0.1.0"
 
 __all__ = [
     "PATHS",
+    "CheckpointError",
+    "DataConversionWarning",
+    "DivergenceError",
     "FitResult",
     "__version__",
+    "callbacks",
     "conventions",
     "epoch_order",
     "fit",
     "gluon",
     "initial_params",
+    "load",
     "manual",
+    "save",
     "synthetic_data",
 ]

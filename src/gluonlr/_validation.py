@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import numbers
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+
+from gluonlr.errors import DataConversionWarning
 
 
 def check_choice(name: str, value: Any, choices: Sequence[str], where: str = "fit") -> str:
@@ -51,7 +54,8 @@ def _as_float_array(name: str, value: Any, where: str) -> np.ndarray:
         )
     # No copy when the caller's array is already contiguous float32: gluonlr only
     # ever reads it (MXNet gets its own copy), so the caller's data is never touched.
-    array = np.asarray(array, dtype=np.float32, order="C")
+    with np.errstate(over="ignore", invalid="ignore"):  # values beyond float32 become inf: reported below
+        array = np.asarray(array, dtype=np.float32, order="C")
     if not np.isfinite(array).all():
         raise ValueError(
             f"{name} passed to {where} contains NaN or infinity (after conversion to float32). "
@@ -76,10 +80,18 @@ def check_X(X: Any, where: str = "fit", n_features: int | None = None) -> np.nda
 
 
 def check_y(y: Any, n_samples: int, where: str = "fit") -> np.ndarray:
-    """Return ``y`` as a new float32 array of shape (n_samples,)."""
+    """Return ``y`` as a float32 array of shape (n_samples,); a column ``(n, 1)`` is raveled with a warning."""
     array = _as_float_array("y", y, where)
+    if array.ndim == 2 and array.shape[1] == 1:
+        warnings.warn(
+            f"A column-vector y of shape {array.shape} was passed to {where} where a 1-D array was expected. "
+            "It is used as y[:, 0]; pass y.ravel() to silence this warning.",
+            DataConversionWarning,
+            stacklevel=3,
+        )
+        array = array[:, 0]
     if array.ndim != 1:
-        hint = " Did you mean y[:, 0]?" if array.ndim == 2 and array.shape[1] == 1 else ""
+        hint = " Did you mean y[:, 0]?" if array.ndim == 2 else ""
         raise ValueError(f"y passed to {where} must be 1-D (n_samples,); got shape {array.shape}.{hint}")
     if array.shape[0] != n_samples:
         raise ValueError(

@@ -236,3 +236,12 @@ class Learner:
     def parameters(self) -> tuple[np.ndarray, float]:
         """Return the current ``(weight of shape (n_features,), bias)`` as numpy."""
         return self.dense.weight.data().asnumpy().reshape(-1), float(self.dense.bias.data().asnumpy()[0])
+
+    def get_state(self) -> dict[str, np.ndarray]:
+        """Return a copy of the training state: ``weight`` ``(1, n_features)``, ``bias`` ``(1,)``."""
+        return {"weight": self.dense.weight.data().asnumpy(), "bias": self.dense.bias.data().asnumpy()}
+
+    def set_state(self, state: dict[str, np.ndarray]) -> None:
+        """Overwrite the training state with one from :meth:`get_state` (of either path)."""
+        self.dense.weight.set_data(nd.array(state["weight"]))
+        self.dense.bias.set_data(nd.array(state["bias"]))

@@ -243,3 +243,14 @@ class Learner:
         """Return the current ``(weight of shape (n_features,), bias)`` as numpy."""
         w, b = self.params
         return w.asnumpy().reshape(-1), float(b.asnumpy()[0])
+
+    def get_state(self) -> dict[str, np.ndarray]:
+        """Return a copy of the training state, in Gluon's layout: ``weight`` ``(1, n_features)``, ``bias`` ``(1,)``."""
+        w, b = self.params
+        return {"weight": w.asnumpy().T.copy(), "bias": b.asnumpy()}
+
+    def set_state(self, state: dict[str, np.ndarray]) -> None:
+        """Overwrite the training state with one from :meth:`get_state` (of either path)."""
+        w, b = self.params
+        w[:] = nd.array(np.ascontiguousarray(state["weight"].T))
+        b[:] = nd.array(state["bias"])

@@ -1,0 +1,52 @@
+"""The exceptions and warnings gluonlr raises, beyond Python's own.
+
+Every error about the user's input is a ``ValueError`` or ``TypeError`` (or a
+subclass), raised before any state changes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["CheckpointError", "DataConversionWarning", "DivergenceError"]
+
+
+class DataConversionWarning(UserWarning):
+    """Input data was accepted in a shape or type that needed converting.
+
+    As scikit-learn's warning of the same name: e.g. a column ``y`` of shape
+    ``(n_samples, 1)`` passed where ``(n_samples,)`` was expected.
+    """
+
+
+class CheckpointError(ValueError):
+    """A model or checkpoint file cannot be used: corrupt, truncated, or from another run."""
+
+
+class DivergenceError(FloatingPointError, ValueError):
+    """Training diverged: the loss or the parameters stopped being finite.
+
+    Both a ``FloatingPointError`` and a ``ValueError``. It carries what was
+    learned before things went wrong.
+
+    Attributes
+    ----------
+    epoch : int
+        Index (from 0) of the epoch at whose end the divergence was found.
+    history : dict of str to list of float
+        The history up to and including that epoch.
+    weight : ndarray of shape (n_features,)
+        The last finite weights: those after epoch ``epoch - 1``, or the
+        initial ones when the first epoch diverged.
+    bias : float
+        The last finite bias.
+    """
+
+    def __init__(
+        self, message: str, *, epoch: int, history: dict[str, list[float]], weight: np.ndarray, bias: float
+    ) -> None:
+        super().__init__(message)
+        self.epoch = epoch
+        self.history = history
+        self.weight = weight
+        self.bias = bias

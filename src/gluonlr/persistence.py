@@ -1,0 +1,297 @@
+"""Saving models and checkpoints: atomic writes, formats either path can read.
+
+A *model file* is exactly what Gluon's ``Dense(1).save_parameters`` writes:
+an MXNet NDArray dict with ``"weight"`` of shape ``(1, n_features)`` and
+``"bias"`` of shape ``(1,)``. :func:`save` writes one, :func:`load` reads one
+(also one written by Gluon itself), and ``Dense(1).load_parameters`` reads
+what :func:`save` writes.
+
+A *checkpoint* is a model file plus, beside it, a ``.state`` file: a numpy
+``.npz`` (no pickle) with the parameters again, the optimizer state, the number
+of epochs done, the history and the arguments of the run, from which
+:func:`gluonlr.fit` resumes. The ``.state`` file alone decides where a resumed
+run continues; it is written before the model file.
+
+Every file is written to a temporary file in the same directory, flushed to
+disk and then moved over the old one with :func:`os.replace`, so a crash or
+an error mid-write leaves the previous file intact.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gluonlr._mxnet import mx, nd
+from gluonlr.errors import CheckpointError
+from gluonlr.result import FitResult
+
+__all__ = ["CHECKPOINT_NAME", "checkpoint_files", "load", "read_checkpoint", "save", "write_checkpoint"]
+
+#: File name of the checkpoint when ``checkpoint=`` names a directory.
+CHECKPOINT_NAME = "gluonlr.params"
+
+_FORMAT = "gluonlr.checkpoint"
+_VERSION = 1
+
+PathLike = str | os.PathLike[str]
+
+
+def atomic_write(path: Path, write: Callable[[str], None]) -> None:
+    """Call ``write(temporary_name)``, then move the temporary file to ``path``.
+
+    On any error (or ``KeyboardInterrupt``) the temporary file is removed and
+    ``path`` keeps its old content.
+    """
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(tmp)
+        with open(tmp, "rb") as written:
+            os.fsync(written.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def _writable_file(path: Any, what: str) -> Path:
+    try:
+        path = Path(os.fspath(path))
+    except TypeError:
+        raise TypeError(f"{what} must be a path (str or os.PathLike). Got {type(path).__name__} instead.") from None
+    if path.is_dir():
+        example = str(path / "model.params")
+        raise IsADirectoryError(f"{what} {str(path)!r} is a directory; give a file name, e.g. {example!r}.")
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"The directory of {what} {str(path)!r} does not exist; create it first.")
+    return path
+
+
+def _params_arrays(weight: np.ndarray, bias: float | np.ndarray) -> dict[str, nd.NDArray]:
+    return {
+        "weight": nd.array(np.asarray(weight, np.float32).reshape(1, -1)),
+        "bias": nd.array(np.asarray(bias, np.float32).reshape(1)),
+    }
+
+
+def save(result: FitResult, path: PathLike) -> None:
+    """Save a fitted model's parameters in Gluon's ``save_parameters`` format.
+
+    The file holds ``"weight"`` ``(1, n_features)`` and ``"bias"`` ``(1,)``, so
+    ``gluon.nn.Dense(1).load_parameters(path)`` reads it too. The history and
+    the fit arguments are not part of the model; use a checkpoint (see
+    :func:`gluonlr.fit`) to continue training later. The write is atomic: an
+    existing file at ``path`` is replaced only once the new one is complete.
+
+    Parameters
+    ----------
+    result : FitResult
+        The model, as returned by :func:`gluonlr.fit` or :func:`load`.
+    path : str or os.PathLike
+        The file to write; its directory must exist.
+
+    Raises
+    ------
+    TypeError
+        If ``result`` is not a :class:`~gluonlr.FitResult`.
+    FileNotFoundError
+        If the directory of ``path`` does not exist.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from gluonlr import fit, load, save, synthetic_data
+    >>> result = fit(*synthetic_data())
+    >>> path = os.path.join(tempfile.mkdtemp(), "article.params")
+    >>> save(result, path)
+    >>> print(load(path).predict([[1.0, 1.0]]).round(1))
+    [74.2]
+    """
+    if not isinstance(result, FitResult):
+        raise TypeError(f"save expects the FitResult that fit returned. Got {type(result).__name__} instead.")
+    path = _writable_file(path, "The path passed to save")
+    arrays = _params_arrays(result.weight, result.bias)
+    atomic_write(path, lambda tmp: nd.save(tmp, arrays))
+
+
+def _short(exc: BaseException) -> str:
+    """Return the first line of an exception's message (MXNet appends a C++ stack trace)."""
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
+def _read_params(path: Path) -> tuple[np.ndarray, float]:
+    try:
+        arrays = nd.load(str(path))
+    except mx.base.MXNetError as exc:
+        raise CheckpointError(
+            f"{str(path)!r} is not a readable MXNet parameter file; it may be truncated or corrupt ({_short(exc)})."
+        ) from None
+    if not isinstance(arrays, dict) or set(arrays) != {"weight", "bias"}:
+        keys = sorted(arrays) if isinstance(arrays, dict) else f"a list of {len(arrays)} arrays"
+        raise CheckpointError(
+            f"{str(path)!r} holds {keys}; a gluonlr model file holds exactly 'weight' and 'bias', "
+            "as gluon.nn.Dense(1).save_parameters writes them."
+        )
+    weight, bias = arrays["weight"].asnumpy(), arrays["bias"].asnumpy()
+    if weight.ndim != 2 or weight.shape[0] != 1 or weight.shape[1] == 0 or bias.shape != (1,):
+        raise CheckpointError(
+            f"{str(path)!r} holds a weight of shape {weight.shape} and a bias of shape {bias.shape}; "
+            "a gluonlr model has weight (1, n_features) and bias (1,): one output."
+        )
+    if not (np.isfinite(weight).all() and np.isfinite(bias).all()):
+        raise CheckpointError(f"{str(path)!r} holds NaN or infinite parameters.")
+    return weight.reshape(-1).astype(np.float32), float(bias[0])
+
+
+def load(path: PathLike) -> FitResult:
+    """Read a model saved by :func:`save`, a checkpoint or Gluon's ``save_parameters``.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A model file: an MXNet NDArray dict with ``"weight"`` ``(1, n_features)``
+        and ``"bias"`` ``(1,)``.
+
+    Returns
+    -------
+    FitResult
+        The model, ready to ``predict``; its ``history`` is empty and its
+        ``path`` None.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    CheckpointError
+        If the file is truncated, corrupt, or holds other parameters (a
+        ``ValueError``).
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from gluonlr import gluon
+    >>> path = os.path.join(tempfile.mkdtemp(), "dense.params")
+    >>> gluon.init_params(np.array([2.0, 51.0]), 21.2).save_parameters(path)
+    >>> model = load(path)
+    >>> model.weight.tolist(), round(model.bias, 1)
+    ([2.0, 51.0], 21.2)
+    """
+    path = Path(os.fspath(path))
+    if not path.is_file():
+        raise FileNotFoundError(f"No model file at {str(path)!r}.")
+    weight, bias = _read_params(path)
+    return FitResult(weight=weight, bias=bias, history={}, path=None)
+
+
+def checkpoint_files(checkpoint: PathLike) -> tuple[Path, Path]:
+    """Return the ``(model file, state file)`` of a checkpoint path.
+
+    A directory holds ``gluonlr.params`` and ``gluonlr.params.state``; a file
+    name ``run.params`` gives ``run.params`` and ``run.params.state``.
+
+    Examples
+    --------
+    >>> [p.name for p in checkpoint_files("runs/run.params")]
+    ['run.params', 'run.params.state']
+    """
+    try:
+        path = Path(os.fspath(checkpoint))
+    except TypeError:
+        raise TypeError(
+            f"The 'checkpoint' parameter of fit must be a path (str or os.PathLike). "
+            f"Got {type(checkpoint).__name__} instead."
+        ) from None
+    if path.is_dir():
+        path = path / CHECKPOINT_NAME
+    return path, path.with_name(path.name + ".state")
+
+
+def data_fingerprint(X: np.ndarray, y: np.ndarray) -> dict[str, Any]:
+    """Shape and SHA-256 of the training data, to check a resumed run sees the same data."""
+    digest = hashlib.sha256(np.ascontiguousarray(X).data)
+    digest.update(np.ascontiguousarray(y).data)
+    return {"n_samples": int(X.shape[0]), "n_features": int(X.shape[1]), "sha256": digest.hexdigest()}
+
+
+def write_checkpoint(
+    checkpoint: PathLike,
+    *,
+    state: dict[str, np.ndarray],
+    epoch: int,
+    path: str,
+    params: dict[str, Any],
+    history: dict[str, list[float]],
+    data: dict[str, Any],
+) -> None:
+    """Write a checkpoint after ``epoch`` complete epochs: the state file, then the model file.
+
+    ``state`` is a learner's ``get_state()``: ``"weight"`` ``(1, n_features)``,
+    ``"bias"`` ``(1,)`` and any optimizer state.
+    """
+    model_file, state_file = checkpoint_files(checkpoint)
+    meta = {
+        "format": _FORMAT,
+        "version": _VERSION,
+        "epoch": epoch,
+        "path": path,
+        "params": params,
+        "history": history,
+        "data": data,
+    }
+    arrays = {**{f"state/{name}": value for name, value in state.items()}, "meta": np.array(json.dumps(meta))}
+
+    def write_state(tmp: str) -> None:
+        with open(tmp, "wb") as file:
+            np.savez(file, **arrays)
+
+    atomic_write(state_file, write_state)
+    model = _params_arrays(state["weight"], state["bias"])
+    atomic_write(model_file, lambda tmp: nd.save(tmp, model))
+
+
+def read_checkpoint(checkpoint: PathLike) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Read a checkpoint's state file; return ``(state arrays, metadata)``.
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is no state file.
+    CheckpointError
+        If it is truncated, corrupt or not a gluonlr checkpoint.
+    """
+    _, state_file = checkpoint_files(checkpoint)
+    if not state_file.is_file():
+        raise FileNotFoundError(
+            f"No checkpoint to resume from: {str(state_file)!r} does not exist. "
+            "Train with fit(..., checkpoint=...) first, or drop resume= to start afresh."
+        )
+    try:
+        with np.load(state_file, allow_pickle=False) as npz:
+            arrays = {name: npz[name] for name in npz.files}
+        meta = json.loads(str(arrays.pop("meta")))
+        state = {name.removeprefix("state/"): value for name, value in arrays.items()}
+        if meta.get("format") != _FORMAT or meta.get("version") != _VERSION:
+            raise ValueError(f"format {meta.get('format')!r} version {meta.get('version')!r}")
+        missing = {"epoch", "path", "params", "history", "data"} - set(meta)
+        if missing:
+            raise ValueError(f"no {sorted(missing)} in its metadata")
+        if "weight" not in state or "bias" not in state:
+            raise ValueError("no parameters")
+    except Exception as exc:
+        raise CheckpointError(
+            f"{str(state_file)!r} is not a readable gluonlr checkpoint; it may be truncated or corrupt "
+            f"({type(exc).__name__}: {_short(exc)}). Resume from another checkpoint or start afresh."
+        ) from None
+    return state, meta

@@ -1,0 +1,81 @@
+"""The fitted model :func:`gluonlr.fit` returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from gluonlr._validation import check_X
+
+__all__ = ["FitResult"]
+
+
+@dataclass
+class FitResult:
+    """What :func:`gluonlr.fit` returns: the learned parameters and the training history.
+
+    Attributes
+    ----------
+    weight : ndarray of shape (n_features,), float32
+    bias : float
+    history : dict of str to list of float
+        ``history["loss"][e]`` is the mean per-sample training loss of epoch
+        ``e``, computed on each batch before its update. Only complete epochs
+        are recorded.
+    path : {"manual", "gluon"} or None
+        The path that trained the model; None for a model read by
+        :func:`gluonlr.load`.
+    params : dict
+        The arguments of :func:`gluonlr.fit` (other than the data) that produced it.
+    stopped_epoch : int or None
+        Index (from 0) of the epoch in which training stopped early, or None
+        when it ran all its epochs.
+    stop_reason : str or None
+        Why training stopped early, in words; None when it did not.
+    interrupted : bool
+        True when Ctrl-C stopped training: the parameters are those after the
+        last batch that ran, and ``history`` holds the complete epochs only.
+    """
+
+    weight: np.ndarray
+    bias: float
+    history: dict[str, list[float]]
+    path: str | None
+    params: dict[str, Any] = field(default_factory=dict)
+    stopped_epoch: int | None = None
+    stop_reason: str | None = None
+    interrupted: bool = False
+
+    @property
+    def n_features(self) -> int:
+        """Number of features the model was fitted on."""
+        return int(self.weight.shape[0])
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Predict targets for ``X``: ``X @ weight + bias``, in float32.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,), float32
+
+        Raises
+        ------
+        ValueError
+            If ``X`` is not 2-D, is empty, holds NaN/inf or has another number
+            of features than the model.
+
+        Examples
+        --------
+        >>> from gluonlr import fit, synthetic_data
+        >>> result = fit(*synthetic_data())
+        >>> print(result.predict([[1.0, 1.0]]).round(1))
+        [74.2]
+        """
+        X = check_X(X, where="predict", n_features=self.n_features)
+        return X @ self.weight + np.float32(self.bias)
