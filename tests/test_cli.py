@@ -110,3 +110,18 @@ def test_version():
 
     completed = run("--version")
     assert completed.returncode == 0 and completed.stdout.strip() == f"gluonlr {__version__}"
+
+
+def test_divergence_is_an_error_message_not_a_traceback():
+    completed = run("demo", "--lr", "10")
+    assert completed.returncode == 1
+    assert completed.stderr.startswith("gluonlr: error: Training diverged in epoch 1/10: the loss became")
+    assert "Try a smaller lr (it is 10.0; e.g. 1)" in completed.stderr
+    assert "Traceback" not in completed.stderr and completed.stdout == ""
+
+
+def test_plot_into_a_missing_directory_is_an_error_message(tmp_path):
+    completed = run("demo", "--epochs", "1", "--plot", str(tmp_path / "missing" / "plot.png"))
+    assert completed.returncode == 1
+    assert completed.stderr.startswith("gluonlr: error:") and "No such file or directory" in completed.stderr
+    assert "Traceback" not in completed.stderr

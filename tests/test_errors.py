@@ -26,6 +26,7 @@ X, y = synthetic_data(n=20)
         (dict(lr=float("inf")), ValueError, r"'lr' parameter of fit must be a finite float > 0. Got inf"),
         (dict(lr="0.1"), ValueError, r"'lr' parameter of fit must be a finite float > 0. Got '0.1'"),
         (dict(lr=True), ValueError, r"'lr' parameter of fit must be a finite float > 0. Got True"),
+        (dict(lr=10**400), ValueError, r"'lr' parameter of fit must be a finite float > 0. Got 1000"),
         (dict(batch_size=0), ValueError, r"'batch_size' parameter of fit must be an int >= 1. Got 0"),
         (dict(batch_size=2.5), ValueError, r"'batch_size' parameter of fit must be an int >= 1. Got 2.5"),
         (dict(batch_size=True), ValueError, r"'batch_size' parameter of fit must be an int >= 1. Got True"),

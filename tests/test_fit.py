@@ -1,12 +1,18 @@
 """Unit tests of fit: the article run, determinism, hand-computed steps, errors."""
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gluonlr import FitResult, epoch_order, fit, gluon, initial_params, manual, synthetic_data
 from gluonlr import data as data_module
 from gluonlr._mxnet import autograd, nd
 from gluonlr.data import EpochData
+from strategies import datasets, fit_configs
 
 
 @pytest.fixture(scope="module")
@@ -202,9 +208,45 @@ def test_sgd_is_the_articles_update():
 
 
 def test_epoch_losses_are_read_once_per_epoch(path, monkeypatch):
-    """History costs one device-to-host read per epoch, not one per batch."""
-    reads = []
-    original = nd.NDArray.asscalar
-    monkeypatch.setattr(nd.NDArray, "asscalar", lambda self: reads.append(1) or original(self))
-    fit(*synthetic_data(n=50), path=path, epochs=3, batch_size=5)
-    assert len(reads) == 3
+    """History and the divergence check read from the device once per epoch, never once per batch."""
+    reads = {"asscalar": [], "asnumpy": []}
+    for method, calls in reads.items():
+        original = getattr(nd.NDArray, method)
+
+        def counted(self, calls=calls, original=original):
+            calls.append(1)
+            return original(self)
+
+        monkeypatch.setattr(nd.NDArray, method, counted)
+    counts = []
+    for batch_size in (5, 1):  # 10 and 50 batches per epoch
+        fit(*synthetic_data(n=50), path=path, epochs=3, batch_size=batch_size)
+        counts.append({method: len(calls) for method, calls in reads.items()})
+        assert len(reads["asscalar"]) == 3  # the epoch's loss
+        reads["asscalar"].clear(), reads["asnumpy"].clear()
+    # asnumpy: weight and bias at the start, after each epoch and at the end, plus the 3 inside asscalar
+    assert counts == [{"asscalar": 3, "asnumpy": 2 * (1 + 3 + 1) + 3}] * 2
+
+
+@settings(max_examples=15)
+@given(dataset=datasets(max_samples=60, max_features=3), data=st.data())
+def test_bitwise_deterministic(dataset, data):
+    """The same arguments give bitwise the same weights and history, on both paths, run after run."""
+    X, y = dataset
+    config = data.draw(fit_configs(X))
+    for path in ("manual", "gluon"):
+        first, second = fit(X, y, path=path, **config), fit(X, y, path=path, **config)
+        assert first.weight.tobytes() == second.weight.tobytes() and first.bias == second.bias
+        assert first.history == second.history
+
+
+def test_bitwise_deterministic_across_processes(path):
+    script = (
+        f"import gluonlr; r = gluonlr.fit(*gluonlr.synthetic_data(), path={path!r}, epochs=3); "
+        "print(r.weight.tobytes().hex(), r.bias.hex(), [v.hex() for v in r.history['loss']])"
+    )
+    command = [sys.executable, "-c", script]
+    outputs = {subprocess.run(command, capture_output=True, text=True, check=True).stdout for _ in range(2)}
+    assert len(outputs) == 1
+    here = fit(*synthetic_data(), path=path, epochs=3)
+    assert outputs.pop().split()[0] == here.weight.tobytes().hex()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import math
 import numbers
 import warnings
 from collections.abc import Sequence
@@ -36,10 +38,13 @@ def check_seed(value: Any, where: str = "fit") -> int:
 
 def check_positive_float(name: str, value: Any, where: str = "fit") -> float:
     """Return ``value`` as a float if it is a finite real number > 0."""
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and np.isfinite(value) and value > 0
-    if not ok:
+    number = math.nan
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        with contextlib.suppress(OverflowError):  # e.g. 10**400
+            number = float(value)
+    if not (math.isfinite(number) and number > 0):
         raise ValueError(f"The {name!r} parameter of {where} must be a finite float > 0. Got {value!r} instead.")
-    return float(value)
+    return number
 
 
 def _as_float_array(name: str, value: Any, where: str) -> np.ndarray:

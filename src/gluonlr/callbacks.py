@@ -163,7 +163,7 @@ class DivergenceGuard(Callback):
         if not finite_parameters:
             problems.append("the parameters became NaN or infinite")
         last_weight, last_bias = self.last_finite
-        lr = self.run.params.get("lr")
+        lr = self.run.params["lr"]
         start = "the initial ones" if epoch == self.run.initial_epoch else f"after epoch {epoch}"
         raise DivergenceError(
             f"Training diverged in epoch {epoch + 1}/{self.run.epochs}: {' and '.join(problems)}. "

@@ -13,7 +13,8 @@ import numpy as np
 from gluonlr import __version__
 from gluonlr.conventions import LOSSES, REDUCTIONS
 from gluonlr.data import TRUE_B, TRUE_W, synthetic_data
-from gluonlr.fit import PATHS, FitResult, fit
+from gluonlr.fit import PATHS, fit
+from gluonlr.result import FitResult
 
 
 def _positive_int(text: str) -> int:
@@ -101,7 +102,12 @@ def demo(args: argparse.Namespace) -> int:
     """Run the article demo with the parsed ``args``; return the exit status."""
     X, y = synthetic_data()
     options = dict(loss=args.loss, reduction=args.reduction, lr=args.lr, batch_size=args.batch_size, epochs=args.epochs)
-    results = {path: fit(X, y, path=path, seed=args.seed, **options) for path in PATHS}
+    results = {}
+    for path in PATHS:
+        results[path] = fit(X, y, path=path, seed=args.seed, **options)
+        if results[path].interrupted:
+            print(f"gluonlr: the {path} path was {results[path].stop_reason}; stopping.", file=sys.stderr)
+            return 130
     report = _report(results)
     if args.json:
         print(json.dumps(report))
@@ -117,7 +123,14 @@ def demo(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``gluonlr`` console script."""
     args = build_parser().parse_args(argv)
-    return demo(args)
+    try:
+        return demo(args)
+    except (ValueError, TypeError, OSError) as error:  # DivergenceError is a ValueError
+        print(f"gluonlr: error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("gluonlr: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -126,9 +126,9 @@ def save(result: FitResult, path: PathLike) -> None:
 
 
 def _short(exc: BaseException) -> str:
-    """Return the first line of an exception's message (MXNet appends a C++ stack trace)."""
+    """Return the last line of an exception's message: MXNet's come after a C++ stack trace."""
     lines = str(exc).strip().splitlines()
-    return lines[0] if lines else type(exc).__name__
+    return lines[-1].removeprefix("MXNetError: ") if lines else type(exc).__name__
 
 
 def _read_params(path: Path) -> tuple[np.ndarray, float]:
@@ -278,7 +278,7 @@ def read_checkpoint(checkpoint: PathLike) -> tuple[dict[str, np.ndarray], dict[s
             "Train with fit(..., checkpoint=...) first, or drop resume= to start afresh."
         )
     try:
-        with np.load(state_file, allow_pickle=False) as npz:
+        with open(state_file, "rb") as file, np.load(file, allow_pickle=False) as npz:
             arrays = {name: npz[name] for name in npz.files}
         meta = json.loads(str(arrays.pop("meta")))
         state = {name.removeprefix("state/"): value for name, value in arrays.items()}

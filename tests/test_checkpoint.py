@@ -1,0 +1,300 @@
+"""Nothing lost: save/load, atomic checkpoints, and resuming bitwise-exactly (also after a kill)."""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+
+from gluonlr import CheckpointError, DivergenceError, FitResult, fit, load, save, synthetic_data
+from gluonlr import persistence as persistence_module
+from gluonlr._mxnet import gluon as mx_gluon
+from gluonlr._mxnet import nd
+from gluonlr.callbacks import Callback
+from gluonlr.persistence import checkpoint_files, read_checkpoint
+
+X, y = synthetic_data()
+
+
+def assert_same_run(a, b):
+    """Bitwise: weights, bias and history."""
+    assert a.weight.tobytes() == b.weight.tobytes()
+    assert a.bias == b.bias
+    assert a.history == b.history
+
+
+def file_bytes(*paths):
+    return [p.read_bytes() for p in paths]
+
+
+# ---------------------------------------------------------------- save and load
+
+
+def test_save_load_round_trip(tmp_path, path):
+    result = fit(X, y, path=path)
+    save(result, tmp_path / "model.params")
+    model = load(tmp_path / "model.params")
+    assert isinstance(model, FitResult) and model.path is None and model.history == {}
+    assert model.weight.tobytes() == result.weight.tobytes() and model.bias == result.bias
+    np.testing.assert_array_equal(model.predict(X), result.predict(X))
+
+
+def test_saved_model_is_gluons_format(tmp_path):
+    """Dense(1).load_parameters reads what save writes, and load reads what save_parameters writes."""
+    result = fit(X, y)
+    save(result, tmp_path / "model.params")
+    dense = mx_gluon.nn.Dense(1, in_units=2)
+    dense.load_parameters(str(tmp_path / "model.params"))
+    np.testing.assert_array_equal(dense.weight.data().asnumpy(), result.weight.reshape(1, 2))
+    np.testing.assert_allclose(dense(nd.array(X)).asnumpy()[:, 0], result.predict(X), rtol=1e-6)
+
+    dense.save_parameters(str(tmp_path / "dense.params"))
+    assert load(tmp_path / "dense.params").weight.tobytes() == result.weight.tobytes()
+
+
+def test_save_replaces_atomically(tmp_path, monkeypatch):
+    """A failure mid-write leaves the old file as it was, and no temporary file behind."""
+    target = tmp_path / "model.params"
+    save(fit(X, y, epochs=1), target)
+    before = target.read_bytes()
+
+    def half_write(name, arrays):
+        with open(name, "wb") as file:
+            file.write(b"\x12\x01")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(persistence_module.nd, "save", half_write)
+    with pytest.raises(OSError, match="disk full"):
+        save(fit(X, y, epochs=2), target)
+    assert target.read_bytes() == before
+    assert os.listdir(tmp_path) == ["model.params"]
+
+
+def test_save_errors(tmp_path):
+    result = fit(X, y, epochs=1)
+    with pytest.raises(TypeError, match=r"save expects the FitResult that fit returned. Got dict instead"):
+        save({"weight": 1}, tmp_path / "m.params")
+    with pytest.raises(FileNotFoundError, match=r"directory of The path passed to save .* does not exist"):
+        save(result, tmp_path / "no" / "m.params")
+    with pytest.raises(IsADirectoryError, match="is a directory; give a file name"):
+        save(result, tmp_path)
+    with pytest.raises(TypeError, match="must be a path"):
+        save(result, 3)
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    ("content", "match"),
+    [
+        (b"", r"not a readable MXNet parameter file; it may be truncated or corrupt \(Check failed"),
+        (b"not a parameter file" * 10, r"not a readable MXNet parameter file; .*Invalid NDArray file format"),
+        ("truncated", r"not a readable MXNet parameter file; it may be truncated or corrupt"),
+        ({"w": np.ones((1, 2))}, r"holds \['w'\]; a gluonlr model file holds exactly 'weight' and 'bias'"),
+        ({"weight": np.ones((2, 2)), "bias": np.ones(2)}, r"weight of shape \(2, 2\) and a bias of shape \(2,\)"),
+        ({"weight": np.full((1, 2), np.nan), "bias": np.ones(1)}, r"holds NaN or infinite parameters"),
+    ],
+)
+def test_load_rejects_bad_files(tmp_path, content, match):
+    bad = tmp_path / "bad.params"
+    if content == "truncated":
+        save(fit(X, y, epochs=1), bad)
+        bad.write_bytes(bad.read_bytes()[:-6])
+    elif isinstance(content, dict):
+        nd.save(str(bad), {key: nd.array(value) for key, value in content.items()})
+    else:
+        bad.write_bytes(content)
+    with pytest.raises(CheckpointError, match=match):
+        load(bad)
+    assert issubclass(CheckpointError, ValueError)
+
+
+def test_load_missing_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match="No model file at"):
+        load(tmp_path / "missing.params")
+
+
+# ---------------------------------------------------------------- checkpoints
+
+
+def test_checkpoint_after_every_epoch(tmp_path, path):
+    target = tmp_path / "run.params"
+    seen = []
+
+    class Peek(Callback):  # runs after gluonlr's ModelCheckpoint
+        def on_epoch_end(self, epoch, logs):
+            _state, meta = read_checkpoint(target)
+            seen.append(meta["epoch"])
+
+    result = fit(X, y, path=path, epochs=3, checkpoint=target, callbacks=[Peek()])
+    assert seen == [1, 2, 3]
+    state, meta = read_checkpoint(target)
+    assert meta["path"] == path and meta["params"] == result.params and meta["history"] == result.history
+    assert meta["data"]["n_samples"] == 300 and meta["data"]["n_features"] == 2
+    assert state["weight"].tobytes() == result.weight.reshape(1, 2).tobytes()
+    assert load(target).weight.tobytes() == result.weight.tobytes()  # the model file, Gluon's format
+    assert sorted(os.listdir(tmp_path)) == ["run.params", "run.params.state"]
+
+
+def test_checkpoint_into_a_directory(tmp_path):
+    fit(X, y, epochs=1, checkpoint=tmp_path)
+    assert sorted(os.listdir(tmp_path)) == ["gluonlr.params", "gluonlr.params.state"]
+    assert checkpoint_files(tmp_path)[0] == tmp_path / "gluonlr.params"
+
+
+@pytest.mark.parametrize("done", [1, 4, 9])
+def test_resume_is_bitwise_equal_to_an_uninterrupted_run(tmp_path, path, done):
+    target = tmp_path / "run.params"
+    fit(X, y, path=path, epochs=done, checkpoint=target)
+    resumed = fit(X, y, path=path, epochs=10, checkpoint=target, resume=True)
+    assert_same_run(resumed, fit(X, y, path=path, epochs=10))
+    assert read_checkpoint(target)[1]["epoch"] == 10
+
+
+def test_resume_from_a_path_and_across_paths(tmp_path):
+    """resume= may name the checkpoint; its parameters load on either path."""
+    target = tmp_path / "run.params"
+    fit(X, y, path="manual", epochs=3, checkpoint=target)
+    resumed = fit(X, y, path="gluon", epochs=6, resume=target)
+    straight = fit(X, y, path="gluon", epochs=6)
+    np.testing.assert_allclose(resumed.weight, straight.weight, rtol=1e-5)
+    assert resumed.history["loss"][:3] == read_checkpoint(target)[1]["history"]["loss"]
+
+
+def test_resume_with_nothing_left_to_do(tmp_path, path):
+    target = tmp_path / "run.params"
+    first = fit(X, y, path=path, epochs=3, checkpoint=target)
+    again = fit(X, y, path=path, epochs=3, checkpoint=target, resume=True)
+    assert_same_run(again, first)
+
+
+def test_resume_true_without_a_checkpoint_starts_afresh(tmp_path, path):
+    result = fit(X, y, path=path, epochs=2, checkpoint=tmp_path / "new.params", resume=True)
+    assert_same_run(result, fit(X, y, path=path, epochs=2))
+
+
+def test_an_existing_checkpoint_is_not_overwritten(tmp_path):
+    target = tmp_path / "run.params"
+    fit(X, y, epochs=2, checkpoint=target)
+    before = file_bytes(*checkpoint_files(target))
+    with pytest.raises(CheckpointError, match=r"A checkpoint already exists at .*Pass resume=True to continue"):
+        fit(X, y, epochs=5, checkpoint=target)
+    assert file_bytes(*checkpoint_files(target)) == before
+
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        (dict(lr=0.02), r"other arguments \(lr=0.01 there, 0.02 here\)"),
+        (dict(batch_size=7, seed=1), r"batch_size=10 there, 7 here; seed=0 there, 1 here"),
+        (dict(epochs=1), r"has 2 epochs done, more than epochs=1. Pass epochs >= 2"),
+        (dict(X=X + 1), r"trained on other data \(300 x 2, another SHA-256\)"),
+        (dict(lr=-1), r"'lr' parameter of fit must be a finite float > 0"),  # bad input: checked first
+    ],
+)
+def test_resume_refuses_another_run_and_changes_nothing(tmp_path, change, match):
+    target = tmp_path / "run.params"
+    fit(X, y, epochs=2, checkpoint=target)
+    before = file_bytes(*checkpoint_files(target))
+    kwargs = {"X": X, "y": y, "epochs": 5, **change}
+    with pytest.raises(ValueError, match=match):
+        fit(kwargs.pop("X"), kwargs.pop("y"), checkpoint=target, resume=True, **kwargs)
+    assert file_bytes(*checkpoint_files(target)) == before
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garbage", "empty", "not gluonlr"])
+def test_corrupt_checkpoint_gives_a_clear_error(tmp_path, damage):
+    target = tmp_path / "run.params"
+    fit(X, y, epochs=2, checkpoint=target)
+    state_file = checkpoint_files(target)[1]
+    content = state_file.read_bytes()
+    if damage == "truncate":
+        state_file.write_bytes(content[: len(content) // 2])
+    elif damage == "garbage":
+        state_file.write_bytes(bytes(range(256)) * 4)
+    elif damage == "empty":
+        state_file.write_bytes(b"")
+    else:
+        with open(state_file, "wb") as file:
+            np.savez(file, meta=np.array('{"format": "something else"}'))
+    with pytest.raises(CheckpointError, match=r"run.params.state' is not a readable gluonlr checkpoint; it may be"):
+        fit(X, y, epochs=4, checkpoint=target, resume=True)
+
+
+def test_a_failed_checkpoint_write_keeps_the_previous_one(tmp_path, path, monkeypatch):
+    """A crash mid-write (here: an error after half the file) leaves the last good checkpoint, and no temp file."""
+    target = tmp_path / "run.params"
+    fit(X, y, path=path, epochs=2, checkpoint=target)
+    before = file_bytes(*checkpoint_files(target))
+    real_savez = np.savez
+
+    def crash_midway(file, **arrays):
+        file.write(b"PK\x03\x04 half a zip")
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(persistence_module.np, "savez", crash_midway)
+    with pytest.raises(OSError, match="No space left on device"):
+        fit(X, y, path=path, epochs=5, checkpoint=target, resume=True)
+    assert file_bytes(*checkpoint_files(target)) == before
+    assert sorted(os.listdir(tmp_path)) == ["run.params", "run.params.state"]
+
+    monkeypatch.setattr(persistence_module.np, "savez", real_savez)
+    resumed = fit(X, y, path=path, epochs=5, checkpoint=target, resume=True)
+    assert_same_run(resumed, fit(X, y, path=path, epochs=5))
+
+
+def test_divergence_leaves_the_last_good_checkpoint(tmp_path, path):
+    target = tmp_path / "run.params"
+    with pytest.raises(DivergenceError) as info:
+        fit(X, y, path=path, lr=0.1, checkpoint=target)
+    state, meta = read_checkpoint(target)
+    assert meta["epoch"] == info.value.epoch == 2
+    assert state["weight"].tobytes() == info.value.weight.reshape(1, 2).tobytes()
+
+
+def test_killed_training_resumes_bitwise(tmp_path, path):
+    """Kill (SIGKILL) a training process mid-run; resuming its checkpoint gives the uninterrupted result."""
+    target = tmp_path / "run.params"
+    script = textwrap.dedent(
+        f"""
+        import time
+        from gluonlr import fit, synthetic_data
+        from gluonlr.callbacks import Callback
+
+        class Slow(Callback):  # time for the parent to kill it mid-run; changes no result
+            def on_epoch_end(self, epoch, logs):
+                time.sleep(0.2)
+
+        fit(*synthetic_data(), path={path!r}, epochs=40, checkpoint={str(target)!r}, callbacks=[Slow()])
+        """
+    )
+    process = subprocess.Popen([sys.executable, "-c", script])
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                if read_checkpoint(target)[1]["epoch"] >= 3:
+                    break
+            except (FileNotFoundError, CheckpointError):
+                pass
+            time.sleep(0.05)
+        assert process.poll() is None, "the training process ended before it could be killed"
+        process.send_signal(signal.SIGKILL)
+    finally:
+        process.kill()
+        process.wait()
+    done = read_checkpoint(target)[1]["epoch"]
+    assert 3 <= done < 40
+
+    epochs_run = []
+
+    class Count(Callback):
+        def on_epoch_end(self, epoch, logs):
+            epochs_run.append(epoch)
+
+    resumed = fit(X, y, path=path, epochs=40, checkpoint=target, resume=True, callbacks=[Count()])
+    assert epochs_run == list(range(done, 40))
+    assert_same_run(resumed, fit(X, y, path=path, epochs=40))
