@@ -45,8 +45,10 @@ def test_protocol(path):
 
 
 def test_a_callback_stops_training(path):
-    result = fit(X, y, path=path, epochs=10, callbacks=[Recorder(stop_after=3)])
+    recorder = Recorder(stop_after=3)
+    result = fit(X, y, path=path, epochs=10, callbacks=[recorder])
     assert (result.stopped_epoch, result.stop_reason, result.interrupted) == (3, "enough", False)
+    assert [call[0] for call in recorder.calls[-2:]] == ["epoch", "end"]  # on_train_end runs after a stop too
     short = fit(X, y, path=path, epochs=4)
     np.testing.assert_array_equal(result.weight, short.weight)
     assert result.history == short.history

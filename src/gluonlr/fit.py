@@ -309,30 +309,7 @@ def fit(
         learner.set_state(state)
         run.initial_epoch, run.history = meta["epoch"], meta["history"]
     callbacks_ = [History(), DivergenceGuard(), *([ModelCheckpoint(checkpoint)] if checkpoint else []), *user_callbacks]
-    for callback in callbacks_:
-        callback.set_run(run)
-    interrupted, stopped_epoch, logs = False, None, {}
-    with _CtrlC() as ctrl_c:
-        for callback in callbacks_:
-            callback.on_train_begin()
-        for epoch in range(run.initial_epoch, epochs):
-            total = _run_epoch(learner, epoch, ctrl_c)
-            if ctrl_c.requested:
-                interrupted, stopped_epoch = True, epoch
-                run.stop_reason = f"interrupted (Ctrl-C) in epoch {epoch + 1}/{epochs}"
-                break
-            # One read per epoch: the next epoch's gather waits for this one anyway.
-            logs = {"loss": float(total.asscalar()) / len(y)}
-            for callback in callbacks_:
-                callback.on_epoch_end(epoch, logs)
-            if ctrl_c.requested and epoch + 1 < epochs:
-                interrupted, run.stop_training = True, True
-                run.stop_reason = f"interrupted (Ctrl-C) after epoch {epoch + 1}/{epochs}"
-            if run.stop_training and epoch + 1 < epochs:
-                stopped_epoch = epoch
-                break
-        for callback in callbacks_:
-            callback.on_train_end(logs)
+    stopped_epoch, interrupted = _fit_loop(run, callbacks_)
     weight, bias = learner.parameters()
     return FitResult(
         weight=weight,
@@ -344,3 +321,40 @@ def fit(
         stop_reason=run.stop_reason if stopped_epoch is not None else None,
         interrupted=interrupted,
     )
+
+
+def _fit_loop(run: Run, callbacks: list[Callback]) -> tuple[int | None, bool]:
+    """Train the epochs ``run.initial_epoch`` to ``run.epochs - 1``, calling the callbacks.
+
+    Returns ``(stopped_epoch, interrupted)``: the epoch in which training
+    stopped early (or None) and whether Ctrl-C stopped it.
+    """
+    for callback in callbacks:
+        callback.set_run(run)
+    logs: dict[str, float] = {}
+    stopped_epoch, interrupted = None, False
+    with _CtrlC() as ctrl_c:
+        for callback in callbacks:
+            callback.on_train_begin()
+        for epoch in range(run.initial_epoch, run.epochs):
+            total = _run_epoch(run.learner, epoch, ctrl_c)
+            if ctrl_c.requested:
+                run.stop_reason = f"interrupted (Ctrl-C) in epoch {epoch + 1}/{run.epochs}"
+                stopped_epoch, interrupted = epoch, True
+                break
+            # One read per epoch: the next epoch's gather waits for this one anyway.
+            logs = {"loss": float(total.asscalar()) / len(run.y)}
+            for callback in callbacks:
+                callback.on_epoch_end(epoch, logs)
+            if epoch + 1 == run.epochs:
+                break
+            if ctrl_c.requested:
+                run.stop_reason = f"interrupted (Ctrl-C) after epoch {epoch + 1}/{run.epochs}"
+                stopped_epoch, interrupted = epoch, True
+                break
+            if run.stop_training:
+                stopped_epoch = epoch
+                break
+        for callback in callbacks:
+            callback.on_train_end(logs)
+    return stopped_epoch, interrupted
