@@ -39,7 +39,7 @@ class Run:
     stop_training : bool
         Set it to True to stop after the current epoch.
     stop_reason : str or None
-        Why, in words, for :attr:`gluonlr.FitResult.stop_reason`.
+        Why, in words, for ``FitResult.stop_reason``.
     """
 
     def __init__(

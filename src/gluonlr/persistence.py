@@ -2,9 +2,9 @@
 
 A *model file* is exactly what Gluon's ``Dense(1).save_parameters`` writes:
 an MXNet NDArray dict with ``"weight"`` of shape ``(1, n_features)`` and
-``"bias"`` of shape ``(1,)``. :func:`save` writes one, :func:`load` reads one
+``"bias"`` of shape ``(1,)``. :func:`gluonlr.save` writes one, :func:`gluonlr.load` reads one
 (also one written by Gluon itself), and ``Dense(1).load_parameters`` reads
-what :func:`save` writes.
+what :func:`gluonlr.save` writes.
 
 A *checkpoint* is a model file plus, beside it, a ``.state`` file: a numpy
 ``.npz`` (no pickle) with the parameters again, the optimizer state, the number
@@ -13,7 +13,7 @@ of epochs done, the history and the arguments of the run, from which
 run continues; it is written before the model file.
 
 Every file is written to a temporary file in the same directory, flushed to
-disk and then moved over the old one with :func:`os.replace`, so a crash or
+disk and then moved over the old one with ``os.replace``, so a crash or
 an error mid-write leaves the previous file intact.
 """
 
