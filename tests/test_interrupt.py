@@ -111,6 +111,6 @@ def test_ctrl_c_in_the_demo_exits_cleanly():
     assert "Traceback" not in stderr
     # Ctrl-C lands inside an epoch, between two (in a callback or the loss read), or before fit began.
     assert re.fullmatch(
-        r"gluonlr: (the manual path was interrupted \(Ctrl-C\) (in|after) epoch \d+/100000; stopping|interrupted)\n",
+        r"gluonlr: (the manual path was interrupted \(Ctrl-C\) (in|after) epoch \d+/100000; stopping\.|interrupted)\n",
         stderr,
     ), stderr
