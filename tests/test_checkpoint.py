@@ -94,7 +94,7 @@ def test_save_errors(tmp_path):
         (b"not a parameter file" * 10, r"not a readable MXNet parameter file; .*Invalid NDArray file format"),
         ("truncated", r"not a readable MXNet parameter file; it may be truncated or corrupt"),
         ({"w": np.ones((1, 2))}, r"holds \['w'\]; a gluonlr model file holds exactly 'weight' and 'bias'"),
-        ({"weight": np.ones((2, 2)), "bias": np.ones(2)}, r"weight of shape \(2, 2\) and a bias of shape \(2,\)"),
+        ({"weight": np.ones((2, 2)), "bias": np.ones(3)}, r"weight of shape \(2, 2\) and a bias of shape \(3,\)"),
         ({"weight": np.full((1, 2), np.nan), "bias": np.ones(1)}, r"holds NaN or infinite parameters"),
     ],
 )

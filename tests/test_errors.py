@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from gluonlr import DataConversionWarning, fit, synthetic_data
-from gluonlr.callbacks import Callback
+from gluonlr.callbacks import Callback, EarlyStopping
 
 X, y = synthetic_data(n=20)
 
@@ -18,7 +18,38 @@ X, y = synthetic_data(n=20)
     ("kwargs", "error", "match"),
     [
         (dict(path="torch"), ValueError, r"'path' parameter of fit must be one of 'manual', 'gluon'. Got 'torch'"),
-        (dict(loss="mse"), ValueError, r"'loss' parameter of fit must be one of 'squared', 'l2'. Got 'mse'"),
+        (dict(loss="mse"), ValueError, r"'loss' parameter of fit must be one of 'squared', 'l2', 'l1', 'huber'"),
+        (dict(loss="huber", rho=0), ValueError, r"'rho' parameter of fit must be a float in \(0, inf\). Got 0"),
+        (dict(optimizer="rmsprop"), ValueError, r"'optimizer' parameter of fit must be one of 'sgd', 'adam'"),
+        (dict(momentum=1.0), ValueError, r"'momentum' parameter of fit must be a float in \[0, 1\). Got 1.0"),
+        (dict(momentum=0.9, optimizer="adam"), ValueError, r"'momentum' parameter of fit applies to optimizer='sgd'"),
+        (dict(nesterov=True), ValueError, r"nesterov=True needs optimizer='sgd' with momentum > 0"),
+        (dict(nesterov="yes", momentum=0.9), ValueError, r"'nesterov' parameter of fit must be True or False"),
+        (dict(optimizer="adam", beta1=1), ValueError, r"'beta1' parameter of fit must be a float in \[0, 1\)"),
+        (dict(optimizer="adam", beta2=-0.1), ValueError, r"'beta2' parameter of fit must be a float in \[0, 1\)"),
+        (dict(optimizer="adam", epsilon=0), ValueError, r"'epsilon' parameter of fit must be a float in \(0, inf\)"),
+        (dict(weight_decay=-1), ValueError, r"'weight_decay' parameter of fit must be a float in \[0, inf\)"),
+        (dict(lr_schedule="linear"), ValueError, r"'lr_schedule' parameter of fit must be None, one of 'constant'"),
+        (dict(sample_weight=np.ones(3)), ValueError, r"sample_weight passed to fit must have shape \(20,\)"),
+        (dict(sample_weight=-np.ones(20)), ValueError, r"sample_weight passed to fit must be >= 0 and not all 0"),
+        (dict(sample_weight=np.zeros(20)), ValueError, r"sample_weight passed to fit must be >= 0 and not all 0"),
+        (dict(sample_weight=np.full(20, np.nan)), ValueError, r"sample_weight passed to fit contains NaN"),
+        (dict(validation_split=1.0), ValueError, r"'validation_split' parameter of fit must be a float in \[0, 1\)"),
+        (dict(validation_split=0.99), ValueError, r"validation_split=0.99 of 20 samples leaves 0 to train on and 20"),
+        (dict(validation_split=0.1, validation_data=(X, y)), ValueError, r"validation_split or validation_data"),
+        (dict(validation_data=X), TypeError, r"'validation_data' parameter of fit must be a tuple \(X_val, y_val\)"),
+        (dict(validation_data=(X[:, :1], y)), ValueError, r"X passed to fit \(validation_data\) has 1 features"),
+        (dict(validation_data=(X, y[:5])), ValueError, r"fit \(validation_data\) must have the same number of samples"),
+        (dict(metrics="mse"), TypeError, r"'metrics' parameter of fit must be a list of metric names"),
+        (dict(metrics=["auc"]), ValueError, r"'metrics' parameter of fit must be one of 'mse', 'rmse', 'mae', 'r2'"),
+        (dict(early_stopping=True), ValueError, r"Early stopping monitors 'val_loss', which this fit does not record"),
+        (dict(early_stopping="yes"), TypeError, r"'early_stopping' parameter of fit must be True, False or a"),
+        (
+            dict(early_stopping=EarlyStopping(monitor="val_r2"), validation_split=0.5),
+            ValueError,
+            r"monitors 'val_r2', which .*records 'loss', 'val_loss'\)\. Add the metric to fit\(metrics=...\)",
+        ),
+        (dict(verbose=2), ValueError, r"'verbose' parameter of fit must be 'auto', 0 or 1. Got 2"),
         (dict(reduction="avg"), ValueError, r"'reduction' parameter of fit must be one of 'sum', 'mean'"),
         (dict(lr=0), ValueError, r"'lr' parameter of fit must be a finite float > 0. Got 0 instead"),
         (dict(lr=-0.1), ValueError, r"'lr' parameter of fit must be a finite float > 0. Got -0.1"),
@@ -63,9 +94,10 @@ def test_bad_arguments(kwargs, error, match, path):
         (X[None], y, ValueError, r"X passed to fit must be 2-D .* got shape \(1, 20, 2\)"),
         (np.float32(1.0), y, ValueError, r"X passed to fit must be 2-D .* got shape \(\)"),
         (X, y[:-1], ValueError, r"same number of samples; got len\(X\)=20 and len\(y\)=19"),
-        (X, np.stack([y, y], 1), ValueError, r"y passed to fit must be 1-D .* got shape \(20, 2\). Did you mean"),
-        (X, y[None, :, None], ValueError, r"y passed to fit must be 1-D .* got shape \(1, 20, 1\)"),
+        (X, y[None, :, None], ValueError, r"y passed to fit must be 1-D \(n_samples,\), or 2-D .*\(1, 20, 1\)"),
         (X, np.float32(1.0), ValueError, r"y passed to fit must be 1-D .* got shape \(\)"),
+        (X, np.ones((20, 0)), ValueError, r"y passed to fit must be 1-D .* got shape \(20, 0\)"),
+        (X, np.ones((19, 3)), ValueError, r"same number of samples; got len\(X\)=20 and len\(y\)=19"),
         (X[:0], y[:0], ValueError, r"at least one sample and one feature; got shape \(0, 2\)"),
         (X[:, :0], y, ValueError, r"at least one sample and one feature; got shape \(20, 0\)"),
         (np.full((20, 2), np.nan), y, ValueError, r"X passed to fit contains NaN or infinity"),

@@ -1,5 +1,6 @@
 """Unit tests of fit: the article run, determinism, hand-computed steps, errors."""
 
+import json
 import subprocess
 import sys
 
@@ -12,7 +13,7 @@ from gluonlr import FitResult, epoch_order, fit, gluon, initial_params, manual, 
 from gluonlr import data as data_module
 from gluonlr._mxnet import autograd, nd
 from gluonlr.data import EpochData
-from strategies import datasets, fit_configs
+from gluonlr.testing.strategies import datasets, fit_configs
 
 
 @pytest.fixture(scope="module")
@@ -190,7 +191,27 @@ def test_predict(article_data, path):
 
 def test_result_records_its_parameters(article_data):
     result = fit(*article_data, lr=0.02, epochs=2)
-    assert result.params == dict(loss="squared", reduction="sum", lr=0.02, batch_size=10, epochs=2, seed=0)
+    assert result.params == dict(
+        loss="squared",
+        rho=1.0,
+        reduction="sum",
+        lr=0.02,
+        batch_size=10,
+        epochs=2,
+        seed=0,
+        optimizer="sgd",
+        momentum=0.0,
+        nesterov=False,
+        beta1=0.9,
+        beta2=0.999,
+        epsilon=1e-8,
+        weight_decay=0.0,
+        lr_schedule={"name": "constant"},
+        validation_split=0.0,
+        metrics=[],
+        sample_weight=False,
+    )
+    json.dumps(result.params)  # plain values: checkpoints store them as JSON
 
 
 def test_sgd_is_the_articles_update():

@@ -84,23 +84,58 @@ def check_X(X: Any, where: str = "fit", n_features: int | None = None) -> np.nda
     return array
 
 
-def check_y(y: Any, n_samples: int, where: str = "fit") -> np.ndarray:
-    """Return ``y`` as a float32 array of shape (n_samples,); a column ``(n, 1)`` is raveled with a warning."""
+def check_y(y: Any, n_samples: int, where: str = "fit", stacklevel: int = 3) -> np.ndarray:
+    """Return ``y`` as float32 of shape (n_samples,) or (n_samples, n_outputs >= 2).
+
+    A column ``(n, 1)`` is raveled with a :class:`~gluonlr.DataConversionWarning`.
+    """
     array = _as_float_array("y", y, where)
     if array.ndim == 2 and array.shape[1] == 1:
         warnings.warn(
             f"A column-vector y of shape {array.shape} was passed to {where} where a 1-D array was expected. "
             "It is used as y[:, 0]; pass y.ravel() to silence this warning.",
             DataConversionWarning,
-            stacklevel=3,
+            stacklevel=stacklevel,
         )
         array = array[:, 0]
-    if array.ndim != 1:
-        hint = " Did you mean y[:, 0]?" if array.ndim == 2 else ""
-        raise ValueError(f"y passed to {where} must be 1-D (n_samples,); got shape {array.shape}.{hint}")
+    if array.ndim not in (1, 2) or (array.ndim == 2 and array.shape[1] == 0):
+        raise ValueError(
+            f"y passed to {where} must be 1-D (n_samples,), or 2-D (n_samples, n_outputs) for several outputs; "
+            f"got shape {array.shape}."
+        )
     if array.shape[0] != n_samples:
         raise ValueError(
             f"X and y passed to {where} must have the same number of samples; "
             f"got len(X)={n_samples} and len(y)={array.shape[0]}."
         )
     return array
+
+
+def check_sample_weight(sample_weight: Any, n_samples: int, where: str = "fit") -> np.ndarray | None:
+    """Return ``sample_weight`` as float32 of shape (n_samples,): finite, >= 0, not all 0; None stays None."""
+    if sample_weight is None:
+        return None
+    array = _as_float_array("sample_weight", sample_weight, where)
+    if array.shape != (n_samples,):
+        raise ValueError(
+            f"sample_weight passed to {where} must have shape ({n_samples},), one weight per sample; "
+            f"got shape {array.shape}."
+        )
+    if (array < 0).any() or not array.any():
+        raise ValueError(f"sample_weight passed to {where} must be >= 0 and not all 0.")
+    return array
+
+
+def check_float(
+    name: str, value: Any, *, low: float, high: float = math.inf, low_open: bool = False, where: str = "fit"
+) -> float:
+    """Return ``value`` as a float if it is a real number in ``[low, high)`` (``(low, high)`` if ``low_open``)."""
+    number = math.nan
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        with contextlib.suppress(OverflowError):
+            number = float(value)
+    above = number > low if low_open else number >= low
+    if not (above and number < high):
+        interval = f"{'(' if low_open else '['}{low:g}, {high:g})"
+        raise ValueError(f"The {name!r} parameter of {where} must be a float in {interval}. Got {value!r} instead.")
+    return number

@@ -18,7 +18,7 @@ import numpy as np
 from gluonlr.errors import DivergenceError
 from gluonlr.persistence import PathLike, data_fingerprint, write_checkpoint
 
-__all__ = ["Callback", "DivergenceGuard", "History", "ModelCheckpoint", "Run"]
+__all__ = ["Callback", "DivergenceGuard", "EarlyStopping", "History", "ModelCheckpoint", "ProgressBar", "Run"]
 
 
 class Run:
@@ -61,7 +61,9 @@ class Run:
         self.history: dict[str, list[float]] = history if history is not None else {}
         self.stop_training = False
         self.stop_reason: str | None = None
+        self.callbacks: list[Callback] = []
         self._fingerprint: dict[str, Any] | None = None
+        self._fingerprint_extra: tuple[np.ndarray, ...] = ()
 
     def get_parameters(self) -> tuple[np.ndarray, float]:
         """Return a copy of the current ``(weight of shape (n_features,), bias)``."""
@@ -76,10 +78,19 @@ class Run:
         self.learner.set_state(state)
 
     def data_fingerprint(self) -> dict[str, Any]:
-        """Shape and SHA-256 of the training data (computed once)."""
+        """Return the shape and SHA-256 of the training data (computed once)."""
         if self._fingerprint is None:
-            self._fingerprint = data_fingerprint(self.X, self.y)
+            self._fingerprint = data_fingerprint(self.X, self.y, *self._fingerprint_extra)
         return self._fingerprint
+
+    def callback_states(self) -> dict[str, Any]:
+        """Return the :meth:`Callback.get_state` of each callback that has one, by class name."""
+        states = {}
+        for callback in self.callbacks:
+            state = callback.get_state()
+            if state is not None:
+                states[type(callback).__name__] = state
+        return states
 
 
 class Callback:
@@ -112,6 +123,13 @@ class Callback:
 
     def on_train_end(self, logs: dict[str, float] | None = None) -> None:
         """Run once, after the last epoch (also when stopped early or interrupted)."""
+
+    def get_state(self) -> dict[str, Any] | None:
+        """Return what the callback must remember across a checkpoint and resume (JSON values), or None."""
+        return None
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        """Restore a :meth:`get_state` of a resumed run; called after ``on_train_begin``."""
 
 
 class History(Callback):
@@ -151,7 +169,7 @@ class DivergenceGuard(Callback):
         """Raise if a log value or a parameter is NaN or infinite, or the loss exploded."""
         weight, bias = self.run.get_parameters()
         bad_logs = {key: value for key, value in logs.items() if not np.isfinite(value)}
-        finite_parameters = bool(np.isfinite(weight).all() and np.isfinite(bias))
+        finite_parameters = bool(np.isfinite(weight).all() and np.isfinite(bias).all())
         level = max(self.run.history["loss"][0], self.zero_model_loss)
         exploded = not bad_logs and logs["loss"] > self.factor * level
         if not bad_logs and finite_parameters and not exploded:
@@ -192,7 +210,7 @@ class ModelCheckpoint(Callback):
         self.checkpoint = checkpoint
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
-        """Save the state after ``epoch + 1`` complete epochs."""
+        """Save the state after ``epoch + 1`` complete epochs (with the other callbacks' states)."""
         write_checkpoint(
             self.checkpoint,
             state=self.run.get_state(),
@@ -201,4 +219,130 @@ class ModelCheckpoint(Callback):
             params=self.run.params,
             history=self.run.history,
             data=self.run.data_fingerprint(),
+            callbacks=self.run.callback_states(),
         )
+
+
+class EarlyStopping(Callback):
+    """Stop training when a monitored value stops improving, as Keras' ``EarlyStopping``.
+
+    ``fit(early_stopping=True)`` uses the defaults below; pass an instance to
+    choose. It runs after :class:`ModelCheckpoint`, and its own state (best
+    value, patience used, best weights) is checkpointed too, so a resumed run
+    stops where the uninterrupted one would.
+
+    Parameters
+    ----------
+    monitor : str, default="val_loss"
+        A key of the epoch's logs: ``"loss"``, ``"val_loss"``, or a metric
+        such as ``"val_r2"`` (``fit(metrics=...)``).
+    min_delta : float, default=0.0
+        The least change that counts as an improvement.
+    patience : int, default=5
+        Epochs without improvement before stopping (Keras' default is 0).
+    mode : {"auto", "min", "max"}, default="auto"
+        Whether lower or higher is better; ``"auto"``: higher for R², lower
+        for everything else.
+    restore_best_weights : bool, default=True
+        On stopping, put back the parameters of the best epoch (Keras' default
+        is False).
+
+    Examples
+    --------
+    >>> from gluonlr import fit, synthetic_data
+    >>> result = fit(*synthetic_data(), epochs=50, validation_split=0.2, early_stopping=EarlyStopping(patience=2))
+    >>> result.stopped_epoch < 49, result.stop_reason.startswith("early stopping: val_loss did not improve")
+    (True, True)
+    """
+
+    def __init__(
+        self,
+        monitor: str = "val_loss",
+        min_delta: float = 0.0,
+        patience: int = 5,
+        mode: str = "auto",
+        restore_best_weights: bool = True,
+    ) -> None:
+        if mode not in ("auto", "min", "max"):
+            raise ValueError(f"The 'mode' parameter of EarlyStopping must be 'auto', 'min' or 'max'. Got {mode!r}.")
+        if isinstance(patience, bool) or not isinstance(patience, int) or patience < 0:
+            raise ValueError(f"The 'patience' parameter of EarlyStopping must be an int >= 0. Got {patience!r}.")
+        if not (isinstance(min_delta, int | float) and min_delta >= 0):
+            raise ValueError(f"The 'min_delta' parameter of EarlyStopping must be a float >= 0. Got {min_delta!r}.")
+        self.monitor, self.min_delta, self.patience = monitor, float(min_delta), patience
+        self.restore_best_weights = restore_best_weights
+        self.higher_is_better = mode == "max" or (mode == "auto" and monitor.endswith("r2"))
+
+    def on_train_begin(self, logs: dict[str, float] | None = None) -> None:
+        """Start with no best value."""
+        self.best: float = -np.inf if self.higher_is_better else np.inf
+        self.best_epoch: int | None = None
+        self.wait = 0
+        self.best_state: dict[str, np.ndarray] | None = None
+
+    def _improved(self, value: float) -> bool:
+        if self.higher_is_better:
+            return value > self.best + self.min_delta
+        return value < self.best - self.min_delta
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
+        """Track the best value; stop (and restore) when patience runs out."""
+        value = logs[self.monitor]
+        if self._improved(value):
+            self.best, self.best_epoch, self.wait = value, epoch, 0
+            if self.restore_best_weights:
+                state = self.run.get_state()
+                self.best_state = {"weight": state["weight"], "bias": state["bias"]}
+            return
+        self.wait += 1
+        if self.wait < self.patience:
+            return
+        self.run.stop_training = True
+        restored = self.restore_best_weights and self.best_state is not None
+        if restored and self.best_state is not None:
+            self.run.set_state(self.best_state)
+        best_epoch = "none" if self.best_epoch is None else self.best_epoch + 1
+        self.run.stop_reason = (
+            f"early stopping: {self.monitor} did not improve by more than {self.min_delta:g} for "
+            f"{self.wait} epochs; best {self.best:.6g} in epoch {best_epoch}"
+            + (", whose parameters were restored" if restored else "")
+        )
+
+    def get_state(self) -> dict[str, Any]:
+        """Return the best value and epoch, the epochs waited and the best parameters."""
+        best_state = None
+        if self.best_state is not None:
+            best_state = {key: value.tolist() for key, value in self.best_state.items()}
+        return {"best": self.best, "best_epoch": self.best_epoch, "wait": self.wait, "best_state": best_state}
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        """Restore :meth:`get_state` from a checkpoint."""
+        self.best, self.best_epoch, self.wait = float(state["best"]), state["best_epoch"], int(state["wait"])
+        if state["best_state"] is not None:
+            self.best_state = {key: np.asarray(value, np.float32) for key, value in state["best_state"].items()}
+
+
+class ProgressBar(Callback):
+    """Show a tqdm progress bar of the epochs with the latest loss; ``fit(verbose=1)``.
+
+    Written to standard error. :func:`gluonlr.fit` adds it by default only when
+    standard error is a terminal or in a Jupyter kernel (``verbose="auto"``).
+    """
+
+    def on_train_begin(self, logs: dict[str, float] | None = None) -> None:
+        """Open the bar at the epoch the run starts from."""
+        from tqdm.auto import tqdm
+
+        self.bar = tqdm(
+            total=self.run.epochs, initial=self.run.initial_epoch, unit="epoch", desc=f"gluonlr {self.run.path}"
+        )
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
+        """Advance the bar and show the epoch's loss (and validation loss)."""
+        shown = {key: f"{logs[key]:.4g}" for key in ("loss", "val_loss") if key in logs}
+        self.bar.set_postfix(shown, refresh=False)
+        self.bar.update(1)
+
+    def on_train_end(self, logs: dict[str, float] | None = None) -> None:
+        """Close the bar."""
+        self.bar.close()

@@ -29,7 +29,8 @@ __all__ = ["LOSSES", "LOSS_SCALE", "REDUCTIONS", "step_divisor"]
 #: ``L2Loss(weight=w)`` computes ``w / 2 * (yhat - y)**2``, so ``weight = 2 * c``.
 LOSS_SCALE: dict[str, float] = {"squared": 1.0, "l2": 0.5}
 
-LOSSES = tuple(LOSS_SCALE)
+#: The loss names :func:`gluonlr.fit` accepts: the squared losses above, and ``L1Loss`` and ``HuberLoss``.
+LOSSES = (*LOSS_SCALE, "l1", "huber")
 REDUCTIONS = ("sum", "mean")
 
 

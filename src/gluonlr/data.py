@@ -132,7 +132,7 @@ def batch_bounds(n: int, batch_size: int) -> list[tuple[int, int]]:
 
 
 class EpochData:
-    """``(X, y)`` on the device, one epoch at a time, in that epoch's order.
+    """``(X, y)`` (and sample weights) on the device, one epoch at a time, in that epoch's order.
 
     The device holds one copy of the data: a buffer whose memory the host can
     write. :meth:`batches` gathers the epoch's rows ``X[order]``, ``y[order]``
@@ -145,65 +145,73 @@ class EpochData:
     Parameters
     ----------
     X : ndarray of shape (n_samples, n_features)
-    y : ndarray of shape (n_samples,)
+    y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
     batch_size : int
         Samples per batch; the last batch is kept even when short.
+    sample_weight : ndarray of shape (n_samples,), optional
+        Per-sample weights, gathered with the rows; each batch then carries its
+        weights as a third item.
 
     Attributes
     ----------
     X : NDArray of shape (n_samples, n_features)
         The device buffer: the current epoch's features, in its order.
-    y : NDArray of shape (n_samples, 1)
-        The current epoch's targets, in its order.
+    y : NDArray of shape (n_samples, n_outputs)
+        The current epoch's targets, in its order (one column for a 1-D ``y``).
+    sample_weight : NDArray of shape (n_samples, 1) or None
+        The current epoch's sample weights, in its order.
 
     Examples
     --------
     >>> data = EpochData(np.arange(5.0).reshape(5, 1), np.arange(5.0), batch_size=2)
     >>> [yb.asnumpy().ravel().tolist() for _, yb in data.batches(np.array([4, 3, 2, 1, 0]))]
     [[4.0, 3.0], [2.0, 1.0], [0.0]]
-    >>> len(data)
-    5
+    >>> len(data), data.n_outputs
+    (5, 1)
     """
 
-    def __init__(self, X: np.ndarray, y: np.ndarray, batch_size: int) -> None:
-        self._source_X = np.asarray(X, dtype=np.float32)
-        self._source_y = np.asarray(y, dtype=np.float32).reshape(-1, 1)
-        n = len(self._source_y)
-        self._host_X = np.empty(self._source_X.shape, dtype=np.float32)
-        self._host_y = np.empty((n, 1), dtype=np.float32)
+    def __init__(self, X: np.ndarray, y: np.ndarray, batch_size: int, sample_weight: np.ndarray | None = None) -> None:
+        n = len(X)
+        sources = [X, np.asarray(y).reshape(n, -1)]
+        if sample_weight is not None:
+            sources.append(np.asarray(sample_weight).reshape(n, 1))
+        self._sources = [np.asarray(source, dtype=np.float32) for source in sources]
+        self._hosts = [np.empty(source.shape, dtype=np.float32) for source in self._sources]
         # zero_copy: the NDArrays share the host buffers' memory (from_numpy marks
         # the view it is given read-only; the buffers themselves stay writable).
-        self.X = nd.from_numpy(self._host_X.view(), zero_copy=True)
-        self.y = nd.from_numpy(self._host_y.view(), zero_copy=True)
+        self._arrays = [nd.from_numpy(host.view(), zero_copy=True) for host in self._hosts]
+        self.X, self.y = self._arrays[0], self._arrays[1]
+        self.sample_weight = self._arrays[2] if sample_weight is not None else None
         self.bounds = batch_bounds(n, batch_size)
         self._views = self._slices() if len(self.bounds) <= _MAX_CACHED_VIEWS else None
 
-    def _slices(self) -> list[tuple[nd.NDArray, nd.NDArray]]:
+    def _slices(self) -> list[tuple[nd.NDArray, ...]]:
         return [self._slice(k) for k in range(len(self.bounds))]
 
-    def _slice(self, k: int) -> tuple[nd.NDArray, nd.NDArray]:
+    def _slice(self, k: int) -> tuple[nd.NDArray, ...]:
         start, stop = self.bounds[k]
-        return self.X[start:stop], self.y[start:stop]
+        return tuple(array[start:stop] for array in self._arrays)
 
-    def batch(self, k: int) -> tuple[nd.NDArray, nd.NDArray]:
-        """Return batch ``k`` of the gathered epoch: views ``(x, y)`` of the device buffer."""
+    def batch(self, k: int) -> tuple[nd.NDArray, ...]:
+        """Return batch ``k`` of the gathered epoch: views ``(x, y)`` (or ``(x, y, w)``) of the device buffer."""
         return self._views[k] if self._views is not None else self._slice(k)
 
     def gather(self, order: np.ndarray) -> None:
         """Fill the device buffer with the rows of ``(X, y)`` in ``order``."""
-        nd.to_dlpack_for_write(self.X)  # waits until no pending operation reads the buffer
-        nd.to_dlpack_for_write(self.y)
+        for array in self._arrays:
+            nd.to_dlpack_for_write(array)  # waits until no pending operation reads the buffer
         # mode="clip": with the default "raise", numpy gathers into a temporary
         # copy of the whole output first; ``order`` is a permutation, always in range.
-        np.take(self._source_X, order, axis=0, out=self._host_X, mode="clip")
-        np.take(self._source_y, order, axis=0, out=self._host_y, mode="clip")
+        for source, host in zip(self._sources, self._hosts, strict=True):
+            np.take(source, order, axis=0, out=host, mode="clip")
 
-    def batches(self, order: np.ndarray) -> list[tuple[nd.NDArray, nd.NDArray]]:
+    def batches(self, order: np.ndarray) -> list[tuple[nd.NDArray, ...]]:
         """Gather the epoch in ``order``; return its batches ``(x, y)`` as views of the device buffer.
 
-        ``x`` has shape ``(batch, n_features)`` and ``y`` ``(batch, 1)``. The
-        views read the buffer: they hold this epoch's rows only until the next
-        call.
+        ``x`` has shape ``(batch, n_features)`` and ``y`` ``(batch, n_outputs)``;
+        with sample weights each batch is ``(x, y, w)``, ``w`` of shape
+        ``(batch, 1)``. The views read the buffer: they hold this epoch's rows
+        only until the next call.
         """
         self.gather(order)
         return self._views if self._views is not None else self._slices()
@@ -213,5 +221,10 @@ class EpochData:
         """Number of batches in an epoch."""
         return len(self.bounds)
 
+    @property
+    def n_outputs(self) -> int:
+        """Number of targets per sample (columns of ``y``)."""
+        return int(self._sources[1].shape[1])
+
     def __len__(self) -> int:
-        return len(self._source_y)
+        return len(self._sources[0])

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import numbers
 import os
 import signal
+import sys
 import threading
 from collections.abc import Sequence
 from types import FrameType, TracebackType
@@ -15,17 +17,23 @@ from gluonlr import gluon, manual
 from gluonlr._mxnet import mx, nd
 from gluonlr._validation import (
     check_choice,
+    check_float,
     check_positive_float,
     check_positive_int,
+    check_sample_weight,
     check_seed,
     check_X,
     check_y,
 )
-from gluonlr.callbacks import Callback, DivergenceGuard, History, ModelCheckpoint, Run
+from gluonlr.callbacks import Callback, DivergenceGuard, EarlyStopping, History, ModelCheckpoint, ProgressBar, Run
+from gluonlr.config import FitConfig
 from gluonlr.conventions import LOSSES, REDUCTIONS
 from gluonlr.errors import CheckpointError
+from gluonlr.metrics import METRICS, evaluate
+from gluonlr.optimizers import OPTIMIZERS
 from gluonlr.persistence import PathLike, checkpoint_files, data_fingerprint, read_checkpoint
 from gluonlr.result import FitResult
+from gluonlr.schedules import Schedule, make_schedule
 
 __all__ = ["PATHS", "FitResult", "fit", "initial_params"]
 
@@ -37,12 +45,18 @@ PATHS: dict[str, Any] = {"manual": manual.Learner, "gluon": gluon.Learner}
 
 
 def initial_params(
-    n_features: int, seed: int, init_weight: Any = None, init_bias: float | None = None
-) -> tuple[np.ndarray, float]:
+    n_features: int,
+    seed: int,
+    init_weight: Any = None,
+    init_bias: Any = None,
+    n_outputs: int | None = None,
+) -> tuple[np.ndarray, float | np.ndarray]:
     """Return the starting ``(weight, bias)`` that both paths share.
 
     As in the article, ``w ~ N(0, 1)`` drawn from ``seed`` and ``b = 0``,
-    unless explicit values are given.
+    unless explicit values are given. For ``n_outputs`` outputs (a 2-D ``y``)
+    the weight has shape ``(n_features, n_outputs)`` and the bias
+    ``(n_outputs,)``.
 
     Examples
     --------
@@ -51,21 +65,31 @@ def initial_params(
     ((2,), dtype('float32'), 0.0)
     >>> initial_params(2, seed=0, init_weight=[1, 2], init_bias=3)
     (array([1., 2.], dtype=float32), 3.0)
+    >>> w, b = initial_params(2, seed=0, n_outputs=3)
+    >>> w.shape, b.tolist()
+    ((2, 3), [0.0, 0.0, 0.0])
     """
+    shape = (n_features,) if n_outputs is None else (n_features, n_outputs)
     if init_weight is None:
-        weight = np.random.default_rng(seed).standard_normal(n_features).astype(np.float32)
+        weight = np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
     else:
         weight = np.asarray(init_weight, dtype=np.float32)
-        if weight.shape != (n_features,):
+        if weight.shape != shape:
+            what = "one weight per feature of X" if n_outputs is None else "one column per output of y"
             raise ValueError(
-                f"The 'init_weight' parameter of fit must have shape ({n_features},), one weight per feature of X. "
-                f"Got shape {weight.shape} instead."
+                f"The 'init_weight' parameter of fit must have shape {shape}, {what}. Got shape {weight.shape} instead."
             )
         if not np.isfinite(weight).all():
             raise ValueError("The 'init_weight' parameter of fit must be finite. Got NaN or infinity.")
-    bias = 0.0 if init_bias is None else float(init_bias)
-    if not np.isfinite(bias):
-        raise ValueError(f"The 'init_bias' parameter of fit must be a finite float. Got {init_bias!r} instead.")
+    bias: float | np.ndarray
+    try:
+        values = np.asarray(0.0 if init_bias is None else init_bias, dtype=np.float32)
+        bias = float(values) if n_outputs is None else np.broadcast_to(values, (n_outputs,)).copy()
+    except (TypeError, ValueError):
+        bias = np.nan
+    if not np.isfinite(bias).all():
+        shape = "a finite float" if n_outputs is None else f"a finite float or array of shape ({n_outputs},)"
+        raise ValueError(f"The 'init_bias' parameter of fit must be {shape}. Got {init_bias!r} instead.")
     return weight, bias
 
 
@@ -107,8 +131,8 @@ def _run_epoch(learner: Any, epoch: int, ctrl_c: _CtrlC | None = None) -> nd.NDA
     """
     losses = []
     with mx.engine.bulk(_BULK_SIZE):
-        for x, y in learner.batches(epoch):
-            losses.append(learner.train_step(x, y))
+        for batch in learner.batches(epoch):  # (x, y), or (x, y, sample_weight)
+            losses.append(learner.train_step(*batch))
             if ctrl_c is not None and ctrl_c.requested:
                 break
         return nd.concat(*losses, dim=0).sum()
@@ -151,7 +175,9 @@ def _resume_source(checkpoint: PathLike | None, resume: Any) -> PathLike | None:
     return resume
 
 
-def _check_resumable(meta: dict[str, Any], X: np.ndarray, y: np.ndarray, params: dict[str, Any]) -> None:
+def _check_resumable(
+    meta: dict[str, Any], X: np.ndarray, y: np.ndarray, params: dict[str, Any], extra: tuple[np.ndarray, ...]
+) -> None:
     """Raise ``CheckpointError`` unless the checkpoint's run is this one, cut short."""
     saved = meta["params"]
     differ = [
@@ -164,7 +190,7 @@ def _check_resumable(meta: dict[str, Any], X: np.ndarray, y: np.ndarray, params:
             "Cannot resume: the checkpoint was made with other arguments (" + "; ".join(differ) + "). "
             "Pass the same arguments, or start afresh."
         )
-    if meta["data"] != data_fingerprint(X, y):
+    if meta["data"] != data_fingerprint(X, y, *extra):
         raise CheckpointError(
             f"Cannot resume: the checkpoint was trained on other data ({meta['data']['n_samples']} x "
             f"{meta['data']['n_features']}, another SHA-256) than X {X.shape} and y given here."
@@ -182,18 +208,33 @@ def fit(
     *,
     path: str = "manual",
     loss: str = "squared",
+    rho: float = 1.0,
     reduction: str = "sum",
     lr: float = 0.01,
     batch_size: int = 10,
     epochs: int = 10,
     seed: int = 0,
+    optimizer: str = "sgd",
+    momentum: float = 0.0,
+    nesterov: bool = False,
+    beta1: float = 0.9,
+    beta2: float = 0.999,
+    epsilon: float = 1e-8,
+    weight_decay: float = 0.0,
+    lr_schedule: str | Schedule | None = None,
+    sample_weight: Any = None,
+    validation_split: float = 0.0,
+    validation_data: tuple[Any, Any] | None = None,
+    metrics: Sequence[str] = (),
+    early_stopping: bool | EarlyStopping = False,
     init_weight: Any = None,
-    init_bias: float | None = None,
+    init_bias: Any = None,
     callbacks: Sequence[Callback] | None = None,
     checkpoint: PathLike | None = None,
     resume: bool | PathLike | None = None,
+    verbose: int | str = "auto",
 ) -> FitResult:
-    r"""Fit ``y ~ X w + b`` by mini-batch SGD on the manual or the Gluon path.
+    r"""Fit ``y ~ X w + b`` by mini-batch gradient descent on the manual or the Gluon path.
 
     Both paths start from the same parameters, see the same batches in the same
     order and take the same steps, so they return the same result to float32
@@ -203,30 +244,65 @@ def fit(
     ----------
     X : array-like of shape (n_samples, n_features)
         Training features; converted to float32; never modified.
-    y : array-like of shape (n_samples,)
-        Training targets; converted to float32.
+    y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        Training targets; converted to float32. A 2-D ``y`` fits one linear
+        model per column (``weight`` of shape ``(n_features, n_outputs)``).
     path : {"manual", "gluon"}, default="manual"
-        ``"manual"``: raw autograd and in-place SGD (:mod:`gluonlr.manual`);
-        ``"gluon"``: ``Dense``, ``L2Loss``, ``DataLoader`` and ``Trainer``
-        (:mod:`gluonlr.gluon`).
-    loss : {"squared", "l2"}, default="squared"
+        ``"manual"``: raw autograd and hand-written updates (:mod:`gluonlr.manual`,
+        :mod:`gluonlr.optimizers`); ``"gluon"``: ``Dense``, Gluon's losses,
+        ``DataLoader`` and ``Trainer`` (:mod:`gluonlr.gluon`).
+    loss : {"squared", "l2", "l1", "huber"}, default="squared"
         ``"squared"`` is the article's :math:`(\hat y - y)^2`; ``"l2"`` is
-        Gluon's ``L2Loss``, :math:`\tfrac12 (\hat y - y)^2`.
+        Gluon's ``L2Loss``, :math:`\tfrac12 (\hat y - y)^2`; ``"l1"`` is
+        ``L1Loss``; ``"huber"`` is ``HuberLoss(rho)``. With several outputs a
+        sample's loss is the mean over them, as Gluon's losses compute it.
+    rho : float, default=1.0
+        Where the Huber loss turns from quadratic to linear; > 0.
     reduction : {"sum", "mean"}, default="sum"
         ``"sum"`` steps with the gradient summed over the batch (the article);
         ``"mean"`` divides it by the batch's actual size
         (``trainer.step(batch_size)``).
     lr : float, default=0.01
-        Learning rate, > 0.
+        Learning rate, > 0: the start of ``lr_schedule``.
     batch_size : int, default=10
         Samples per batch; the last batch of an epoch may be shorter.
     epochs : int, default=10
         Passes over the data.
     seed : int, default=0
         Seeds the initial weights and each epoch's shuffle.
-    init_weight : array-like of shape (n_features,), optional
+    optimizer : {"sgd", "adam"}, default="sgd"
+        MXNet's optimizer of that name on the Gluon path, its update written
+        out by hand on the manual path (see :mod:`gluonlr.optimizers`).
+    momentum : float, default=0.0
+        Momentum of ``"sgd"``, in [0, 1).
+    nesterov : bool, default=False
+        Nesterov momentum (MXNet's ``"nag"``) for ``"sgd"``; needs ``momentum > 0``.
+    beta1, beta2, epsilon : float, default=0.9, 0.999, 1e-8
+        Adam's decay rates, in [0, 1), and its epsilon, > 0.
+    weight_decay : float, default=0.0
+        MXNet's ``wd``, >= 0: ``wd * param`` is added to each parameter's gradient.
+    lr_schedule : {None, "constant", "step", "cosine"} or Schedule, default=None
+        How the learning rate changes over the run, see :mod:`gluonlr.schedules`;
+        None is constant. ``history["lr"]`` records each epoch's first rate.
+    sample_weight : array-like of shape (n_samples,), optional
+        Weights multiplying each sample's loss (Gluon's ``sample_weight``),
+        >= 0. ``history["loss"]`` is then the weighted sum over ``n_samples``.
+    validation_split : float, default=0.0
+        Hold out this fraction of the samples, the last ones (as Keras, before
+        any shuffling), for validation; in [0, 1).
+    validation_data : tuple (X_val, y_val), optional
+        Validation data instead of a split.
+    metrics : sequence of {"mse", "rmse", "mae", "r2"}, default=()
+        Recorded after every epoch, on the training data (``history["mse"]``)
+        and the validation data (``history["val_mse"]``); ``history["val_loss"]``
+        is recorded whenever there is validation data.
+    early_stopping : bool or EarlyStopping, default=False
+        Stop when the validation loss stops improving:
+        ``True`` is :class:`~gluonlr.callbacks.EarlyStopping` with its defaults
+        (``monitor="val_loss"``, ``patience=5``, the best weights restored).
+    init_weight : array-like of shape (n_features,) or (n_features, n_outputs), optional
         Initial weights; default ``N(0, 1)`` draws from ``seed``.
-    init_bias : float, optional
+    init_bias : float or array-like of shape (n_outputs,), optional
         Initial bias; default 0.
     callbacks : list of Callback, optional
         Called after each epoch, after gluonlr's own (see
@@ -234,22 +310,28 @@ def fit(
     checkpoint : str or os.PathLike, optional
         Save a checkpoint after every epoch: the parameters in Gluon's
         ``save_parameters`` format at this path (``gluonlr.params`` if it is a
-        directory) and the full training state beside it (``.state``), each
-        written atomically. An existing checkpoint is never overwritten unless
+        directory) and the full training state beside it (``.state``: optimizer
+        state, epochs done, history, early-stopping state), each written
+        atomically. An existing checkpoint is never overwritten unless
         ``resume=True``.
     resume : bool or str or os.PathLike, optional
         ``True``: continue from ``checkpoint`` if it exists (else start
         afresh); a path: continue from that checkpoint. The run must have the
         same data and arguments except ``epochs``, the total to reach. A resumed
         run gives bitwise the same result as one never interrupted.
+    verbose : {"auto", 0, 1}, default="auto"
+        1 shows a progress bar of the epochs (tqdm, on standard error), 0 shows
+        none; ``"auto"`` shows it only when standard error is a terminal or in
+        a Jupyter kernel.
 
     Returns
     -------
     FitResult
-        ``weight``, ``bias``, ``history``, ``path`` and ``predict``. If Ctrl-C
-        stopped training (after the batch it came in), ``interrupted`` is True
-        and the result holds the parameters so far; a second Ctrl-C raises
-        ``KeyboardInterrupt`` at once.
+        ``weight``, ``bias``, ``history``, ``path``, ``predict`` and ``score``.
+        If Ctrl-C stopped training (after the batch it came in), ``interrupted``
+        is True and the result holds the parameters so far; a second Ctrl-C
+        raises ``KeyboardInterrupt`` at once. If a callback or early stopping
+        stopped it, ``stopped_epoch`` and ``stop_reason`` say when and why.
 
     Raises
     ------
@@ -259,8 +341,9 @@ def fit(
     TypeError
         If ``X`` or ``y`` are not numeric, or an argument has the wrong type.
     DivergenceError
-        If the loss or the parameters stop being finite (checked after every
-        epoch); it carries the history and the last finite parameters.
+        If the loss or the parameters stop being finite, or the loss explodes
+        (checked after every epoch); it carries the history and the last
+        finite parameters.
     CheckpointError
         If ``resume`` names a corrupt checkpoint or one of another run, or
         ``checkpoint`` exists and ``resume`` is not set.
@@ -283,33 +366,70 @@ def fit(
     ([2.0, 51.0], 21.2)
     >>> len(result.history["loss"])
     10
+    >>> result = fit(*synthetic_data(), optimizer="adam", lr=0.5, epochs=20, validation_split=0.2, metrics=["r2"])
+    >>> round(result.history["val_r2"][-1], 4)
+    1.0
     """
     check_choice("path", path, tuple(PATHS))
-    check_choice("loss", loss, LOSSES)
-    check_choice("reduction", reduction, REDUCTIONS)
-    lr = check_positive_float("lr", lr)
-    batch_size = check_positive_int("batch_size", batch_size)
-    epochs = check_positive_int("epochs", epochs)
-    seed = check_seed(seed)
+    config = FitConfig(
+        loss=check_choice("loss", loss, LOSSES),
+        rho=check_float("rho", rho, low=0.0, low_open=True),
+        reduction=check_choice("reduction", reduction, REDUCTIONS),
+        lr=check_positive_float("lr", lr),
+        batch_size=check_positive_int("batch_size", batch_size),
+        epochs=check_positive_int("epochs", epochs),
+        seed=check_seed(seed),
+        optimizer=check_choice("optimizer", optimizer, OPTIMIZERS),
+        momentum=check_float("momentum", momentum, low=0.0, high=1.0),
+        nesterov=_check_nesterov(nesterov, momentum, optimizer),
+        beta1=check_float("beta1", beta1, low=0.0, high=1.0),
+        beta2=check_float("beta2", beta2, low=0.0, high=1.0),
+        epsilon=check_float("epsilon", epsilon, low=0.0, low_open=True),
+        weight_decay=check_float("weight_decay", weight_decay, low=0.0),
+        lr_schedule=make_schedule(lr_schedule),
+    )
+    if optimizer != "sgd" and config.momentum:
+        raise ValueError(f"The 'momentum' parameter of fit applies to optimizer='sgd', not {optimizer!r}.")
     X = check_X(X)
     y = check_y(y, n_samples=X.shape[0])
-    weight, bias = initial_params(X.shape[1], seed, init_weight, init_bias)
+    sample_weight = check_sample_weight(sample_weight, X.shape[0])
+    metric_names = _check_metrics(metrics)
+    X, y, sample_weight, validation = _split_validation(X, y, sample_weight, validation_split, validation_data)
+    n_outputs = None if y.ndim == 1 else y.shape[1]
+    weight, bias = initial_params(X.shape[1], config.seed, init_weight, init_bias, n_outputs)
     user_callbacks = _check_callbacks(callbacks)
+    stopper = _check_early_stopping(early_stopping, has_validation=validation is not None, metrics=metric_names)
+    progress = [ProgressBar()] if _show_progress(verbose) else []
     if checkpoint is not None and not checkpoint_files(checkpoint)[0].parent.is_dir():
         raise FileNotFoundError(f"The directory of checkpoint {str(checkpoint)!r} does not exist; create it first.")
-    params = dict(loss=loss, reduction=reduction, lr=lr, batch_size=batch_size, epochs=epochs, seed=seed)
+    params = {
+        **config.as_dict(),
+        "validation_split": float(validation_split),
+        "metrics": list(metric_names),
+        "sample_weight": sample_weight is not None,
+    }
     source = _resume_source(checkpoint, resume)
     state, meta = read_checkpoint(source) if source is not None else (None, None)
+    extra = tuple(array for array in (sample_weight, *(validation or ())) if array is not None)
     if meta is not None:
-        _check_resumable(meta, X, y, params)
+        _check_resumable(meta, X, y, params, extra)
 
-    learner = PATHS[path](X, y, weight=weight, bias=bias, **{k: v for k, v in params.items() if k != "epochs"})
-    run = Run(learner, X, y, path=path, params=params, epochs=epochs)
+    learner = PATHS[path](X, y, config, weight=weight, bias=bias, sample_weight=sample_weight)
+    run = Run(learner, X, y, path=path, params=params, epochs=config.epochs)
+    run._fingerprint_extra = extra
     if state is not None and meta is not None:
         learner.set_state(state)
         run.initial_epoch, run.history = meta["epoch"], meta["history"]
-    callbacks_ = [History(), DivergenceGuard(), *([ModelCheckpoint(checkpoint)] if checkpoint else []), *user_callbacks]
-    stopped_epoch, interrupted = _fit_loop(run, callbacks_)
+    run.callbacks = [
+        History(),
+        DivergenceGuard(),
+        *([ModelCheckpoint(checkpoint)] if checkpoint else []),
+        *([stopper] if stopper else []),
+        *progress,
+        *user_callbacks,
+    ]
+    evaluation = _Evaluation(learner, metric_names, validation)
+    stopped_epoch, interrupted = _fit_loop(run, evaluation, meta["callbacks"] if meta else {})
     weight, bias = learner.parameters()
     return FitResult(
         weight=weight,
@@ -323,19 +443,131 @@ def fit(
     )
 
 
-def _fit_loop(run: Run, callbacks: list[Callback]) -> tuple[int | None, bool]:
-    """Train the epochs ``run.initial_epoch`` to ``run.epochs - 1``, calling the callbacks.
+def _check_nesterov(nesterov: Any, momentum: Any, optimizer: Any) -> bool:
+    if not isinstance(nesterov, bool | np.bool_):
+        raise ValueError(f"The 'nesterov' parameter of fit must be True or False. Got {nesterov!r} instead.")
+    if nesterov and (optimizer != "sgd" or not (isinstance(momentum, numbers.Real) and momentum > 0)):
+        raise ValueError(
+            "nesterov=True needs optimizer='sgd' with momentum > 0, e.g. fit(..., momentum=0.9, nesterov=True)."
+        )
+    return bool(nesterov)
 
-    Returns ``(stopped_epoch, interrupted)``: the epoch in which training
-    stopped early (or None) and whether Ctrl-C stopped it.
+
+def _check_metrics(metrics: Any) -> tuple[str, ...]:
+    if isinstance(metrics, str) or not isinstance(metrics, Sequence):
+        raise TypeError(
+            f"The 'metrics' parameter of fit must be a list of metric names, e.g. ['mse', 'r2']. Got {metrics!r}."
+        )
+    for name in metrics:
+        check_choice("metrics", name, tuple(METRICS))
+    return tuple(dict.fromkeys(metrics))
+
+
+def _split_validation(
+    X: np.ndarray,
+    y: np.ndarray,
+    sample_weight: np.ndarray | None,
+    validation_split: Any,
+    validation_data: Any,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, tuple[np.ndarray, np.ndarray] | None]:
+    """Return ``(X, y, sample_weight)`` to train on and ``(X_val, y_val)`` or None, as Keras splits."""
+    split = check_float("validation_split", validation_split, low=0.0, high=1.0)
+    if validation_data is not None:
+        if split:
+            raise ValueError("Pass validation_split or validation_data to fit, not both.")
+        if not isinstance(validation_data, tuple | list) or len(validation_data) != 2:
+            raise TypeError(
+                f"The 'validation_data' parameter of fit must be a tuple (X_val, y_val). Got {type(validation_data)}."
+            )
+        X_val = check_X(validation_data[0], where="fit (validation_data)", n_features=X.shape[1])
+        y_val = check_y(validation_data[1], n_samples=X_val.shape[0], where="fit (validation_data)", stacklevel=4)
+        if y_val.shape[1:] != y.shape[1:]:
+            raise ValueError(
+                f"y of validation_data has shape {y_val.shape}, but y has {y.shape}: the outputs must match."
+            )
+        return X, y, sample_weight, (X_val, y_val)
+    if not split:
+        return X, y, sample_weight, None
+    split_at = int(len(X) * (1.0 - split))
+    if split_at < 1 or split_at == len(X):
+        raise ValueError(
+            f"validation_split={split} of {len(X)} samples leaves {split_at} to train on and {len(X) - split_at} "
+            "to validate; both need at least one."
+        )
+    weights = sample_weight[:split_at] if sample_weight is not None else None
+    return X[:split_at], y[:split_at], weights, (X[split_at:], y[split_at:])
+
+
+def _check_early_stopping(early_stopping: Any, *, has_validation: bool, metrics: tuple[str, ...]) -> Any:
+    if early_stopping is False or early_stopping is None:
+        return None
+    stopper = EarlyStopping() if early_stopping is True else early_stopping
+    if not isinstance(stopper, EarlyStopping):
+        raise TypeError(
+            "The 'early_stopping' parameter of fit must be True, False or a gluonlr.callbacks.EarlyStopping. "
+            f"Got {early_stopping!r} instead."
+        )
+    available = ["loss", *metrics] + (["val_loss", *(f"val_{name}" for name in metrics)] if has_validation else [])
+    if stopper.monitor not in available:
+        hint = (
+            " Pass validation_split=0.1 or validation_data=(X_val, y_val), or monitor='loss'."
+            if stopper.monitor.startswith("val_") and not has_validation
+            else " Add the metric to fit(metrics=...)."
+        )
+        raise ValueError(
+            f"Early stopping monitors {stopper.monitor!r}, which this fit does not record "
+            f"(it records {', '.join(map(repr, available))}).{hint}"
+        )
+    return stopper
+
+
+def _show_progress(verbose: Any) -> bool:
+    if verbose == "auto":
+        return sys.stderr is not None and (sys.stderr.isatty() or "ipykernel" in sys.modules)
+    if verbose in (0, 1) and not isinstance(verbose, float):
+        return bool(verbose)
+    raise ValueError(f"The 'verbose' parameter of fit must be 'auto', 0 or 1. Got {verbose!r} instead.")
+
+
+class _Evaluation:
+    """The epoch's logs beyond the training loss: learning rate, metrics, validation loss and metrics."""
+
+    def __init__(
+        self, learner: Any, metrics: tuple[str, ...], validation: tuple[np.ndarray, np.ndarray] | None
+    ) -> None:
+        self.learner, self.metrics = learner, metrics
+        self.validation = None
+        if validation is not None:
+            X_val, y_val = validation
+            self.validation = nd.array(X_val), nd.array(y_val.reshape(len(y_val), -1))
+
+    def __call__(self, epoch: int) -> dict[str, float]:
+        data = self.learner.data
+        logs = {"lr": self.learner.config.lr_at(epoch * data.n_batches + 1, data.n_batches)}
+        if self.metrics:
+            scores = evaluate(self.learner, data.X, data.y, self.metrics)
+            logs.update({name: scores[name] for name in self.metrics})
+        if self.validation is not None:
+            logs.update(evaluate(self.learner, *self.validation, self.metrics, prefix="val_"))
+        return logs
+
+
+def _fit_loop(run: Run, evaluation: _Evaluation, callback_states: dict[str, Any]) -> tuple[int | None, bool]:
+    """Train the epochs ``run.initial_epoch`` to ``run.epochs - 1``, calling ``run.callbacks``.
+
+    ``callback_states`` are the callbacks' states saved in the checkpoint a
+    run resumes from. Returns ``(stopped_epoch, interrupted)``: the epoch in
+    which training stopped early (or None) and whether Ctrl-C stopped it.
     """
-    for callback in callbacks:
+    for callback in run.callbacks:
         callback.set_run(run)
     logs: dict[str, float] = {}
     stopped_epoch, interrupted = None, False
     with _CtrlC() as ctrl_c:
-        for callback in callbacks:
+        for callback in run.callbacks:
             callback.on_train_begin()
+            if type(callback).__name__ in callback_states:
+                callback.set_state(callback_states[type(callback).__name__])
         for epoch in range(run.initial_epoch, run.epochs):
             total = _run_epoch(run.learner, epoch, ctrl_c)
             if ctrl_c.requested:
@@ -343,8 +575,8 @@ def _fit_loop(run: Run, callbacks: list[Callback]) -> tuple[int | None, bool]:
                 stopped_epoch, interrupted = epoch, True
                 break
             # One read per epoch: the next epoch's gather waits for this one anyway.
-            logs = {"loss": float(total.asscalar()) / len(run.y)}
-            for callback in callbacks:
+            logs = {"loss": float(total.asscalar()) / len(run.y), **evaluation(epoch)}
+            for callback in run.callbacks:
                 callback.on_epoch_end(epoch, logs)
             if epoch + 1 == run.epochs:
                 break
@@ -355,6 +587,6 @@ def _fit_loop(run: Run, callbacks: list[Callback]) -> tuple[int | None, bool]:
             if run.stop_training:
                 stopped_epoch = epoch
                 break
-        for callback in callbacks:
+        for callback in run.callbacks:
             callback.on_train_end(logs)
     return stopped_epoch, interrupted

@@ -12,17 +12,18 @@ from typing import Any
 import numpy as np
 
 from gluonlr._mxnet import autograd, gluon, nd
+from gluonlr.config import FitConfig
 from gluonlr.conventions import LOSS_SCALE, step_divisor
 from gluonlr.data import EpochData, epoch_order
 
 __all__ = ["BatchDataset", "EpochBatchSampler", "Learner", "batches", "init_params", "make_loss", "net", "sgd"]
 
 
-def init_params(weight: np.ndarray, bias: float) -> gluon.nn.Dense:
-    """Create a ``Dense(1)`` layer holding the given initial parameters.
+def init_params(weight: np.ndarray, bias: float | np.ndarray) -> gluon.nn.Dense:
+    """Create a ``Dense(n_outputs)`` layer holding the given initial parameters.
 
-    Gluon stores the weight as ``(1, n_features)``, the transpose of the
-    manual path's ``(n_features, 1)``.
+    Gluon stores the weight as ``(n_outputs, n_features)``, the transpose of the
+    manual path's ``(n_features, n_outputs)``.
 
     Examples
     --------
@@ -30,11 +31,12 @@ def init_params(weight: np.ndarray, bias: float) -> gluon.nn.Dense:
     >>> dense.weight.data().shape, dense.bias.data().asnumpy().tolist()
     ((1, 2), [0.5])
     """
-    weight = np.asarray(weight, dtype=np.float32).reshape(1, -1)
-    dense = gluon.nn.Dense(1, in_units=weight.shape[1])
+    weight = np.asarray(weight, dtype=np.float32)
+    weight = weight.reshape(len(weight), -1).T
+    dense = gluon.nn.Dense(weight.shape[0], in_units=weight.shape[1])
     dense.initialize()
     dense.weight.set_data(nd.array(weight))
-    dense.bias.set_data(nd.array([bias]))
+    dense.bias.set_data(nd.array(np.asarray(bias, dtype=np.float32).reshape(-1)))
     return dense
 
 
@@ -49,12 +51,14 @@ def net(x: nd.NDArray, dense: gluon.nn.Dense) -> nd.NDArray:
     return dense(x)
 
 
-def make_loss(loss: str = "squared") -> gluon.loss.L2Loss:
-    """Return Gluon's ``L2Loss`` weighted to match the loss named ``loss``.
+def make_loss(loss: str = "squared", rho: float = 1.0) -> gluon.loss.Loss:
+    """Return Gluon's loss block for the loss named ``loss``.
 
     ``L2Loss(weight=w)`` computes ``w / 2 * (yhat - y)**2``; the article's
     ``"squared"`` loss is ``L2Loss(weight=2)``, Gluon's own ``"l2"`` is
-    ``L2Loss()``.
+    ``L2Loss()``; ``"l1"`` is ``L1Loss()`` and ``"huber"`` is
+    ``HuberLoss(rho)``. Each returns one loss per sample, the mean over the
+    sample's outputs, and takes per-sample weights as a third argument.
 
     Examples
     --------
@@ -62,7 +66,15 @@ def make_loss(loss: str = "squared") -> gluon.loss.L2Loss:
     [4.0]
     >>> make_loss("l2")(nd.array([[3.0]]), nd.array([1.0])).asnumpy().tolist()
     [2.0]
+    >>> make_loss("huber", rho=1.0)(nd.array([[3.0], [1.5]]), nd.array([1.0, 1.0])).asnumpy().tolist()
+    [1.5, 0.125]
+    >>> make_loss("l1")(nd.array([[3.0, 0.0]]), nd.array([[1.0, 1.0]]), nd.array([[2.0]])).asnumpy().tolist()
+    [3.0]
     """
+    if loss == "l1":
+        return gluon.loss.L1Loss()
+    if loss == "huber":
+        return gluon.loss.HuberLoss(rho=rho)
     return gluon.loss.L2Loss(weight=2 * LOSS_SCALE[loss])
 
 
@@ -73,12 +85,12 @@ class _NetWithLoss(gluon.HybridBlock):
     forward call and one backward node per batch instead of two of each.
     """
 
-    def __init__(self, dense: gluon.nn.Dense, loss: gluon.loss.L2Loss) -> None:
+    def __init__(self, dense: gluon.nn.Dense, loss: gluon.loss.Loss) -> None:
         super().__init__()
         self.dense, self.loss = dense, loss
 
-    def hybrid_forward(self, F: Any, x: Any, y: Any) -> Any:
-        return self.loss(net(x, self.dense), y)
+    def hybrid_forward(self, F: Any, x: Any, y: Any, sample_weight: Any = None) -> Any:
+        return self.loss(net(x, self.dense), y, sample_weight)
 
 
 class EpochBatchSampler(gluon.data.Sampler):
@@ -199,49 +211,90 @@ class Learner:
         self,
         X: np.ndarray,
         y: np.ndarray,
+        config: FitConfig,
         *,
         weight: np.ndarray,
-        bias: float,
-        loss: str,
-        reduction: str,
-        lr: float,
-        batch_size: int,
-        seed: int,
+        bias: float | np.ndarray,
+        sample_weight: np.ndarray | None = None,
     ) -> None:
-        data = EpochData(X, y, batch_size)
-        self.sampler = EpochBatchSampler(data, seed)
+        self.data = data = EpochData(X, y, config.batch_size, sample_weight)
+        self.config = config
+        self.sampler = EpochBatchSampler(data, config.seed)
         self.loader = batches(data, self.sampler)
         self.dense = init_params(weight, bias)
-        self.loss = make_loss(loss)
+        self.loss = make_loss(config.loss, config.rho)
         # Compile the layer and the loss together to one cached graph: far fewer
         # operator calls per batch, and one backward node.
         self.net_with_loss = _NetWithLoss(self.dense, self.loss)
         self.net_with_loss.hybridize(static_alloc=True, static_shape=True)
-        self.reduction = reduction
-        self.trainer = gluon.Trainer(self.dense.collect_params(), "sgd", {"learning_rate": lr})
+        self.reduction = config.reduction
+        # The same optimizer and schedule as the manual path, MXNet's own: "sgd", "nag" or "adam".
+        self.optimizer = config.make_optimizer()
+        scheduler = config.lr_schedule.mxnet_scheduler(lr=config.lr, n_batches=data.n_batches, epochs=config.epochs)
+        options = {"learning_rate": config.lr, **self.optimizer.mxnet_params()}
+        if scheduler is not None:
+            options["lr_scheduler"] = scheduler
+        self.trainer = gluon.Trainer(self.dense.collect_params(), self.optimizer.mxnet_name, options)
 
     def batches(self, epoch: int) -> gluon.data.DataLoader:
         """Return the mini-batches of epoch ``epoch``."""
         self.sampler.set_epoch(epoch)
         return self.loader
 
-    def train_step(self, x: nd.NDArray, y: nd.NDArray) -> nd.NDArray:
+    def train_step(self, x: nd.NDArray, y: nd.NDArray, sample_weight: nd.NDArray | None = None) -> nd.NDArray:
         """Run forward, backward and one ``Trainer`` step; return the per-sample losses."""
         with autograd.record():
-            loss = self.net_with_loss(x, y)  # self.loss(net(x, self.dense), y), compiled
+            # self.loss(net(x, self.dense), y, sample_weight), compiled
+            loss = self.net_with_loss(x, y) if sample_weight is None else self.net_with_loss(x, y, sample_weight)
         loss.backward()
         sgd(self.trainer, step_divisor(self.reduction, x.shape[0]))
         return loss
 
-    def parameters(self) -> tuple[np.ndarray, float]:
-        """Return the current ``(weight of shape (n_features,), bias)`` as numpy."""
-        return self.dense.weight.data().asnumpy().reshape(-1), float(self.dense.bias.data().asnumpy()[0])
+    def predict(self, x: nd.NDArray) -> nd.NDArray:
+        """Return the predictions ``net(x)`` of shape ``(n_samples, n_outputs)``."""
+        return net(x, self.dense)
+
+    def parameters(self) -> tuple[np.ndarray, float | np.ndarray]:
+        """Return the current ``(weight, bias)`` as numpy: ``(n_features,)`` and a float for one output."""
+        weight, bias = self.dense.weight.data().asnumpy(), self.dense.bias.data().asnumpy()
+        if weight.shape[0] == 1:
+            return weight.reshape(-1), float(bias[0])
+        return weight.T.copy(), bias
+
+    def _optimizer_states(self) -> dict[str, list[nd.NDArray]]:
+        """Return the Trainer's state arrays of each parameter (created now if no step has run yet)."""
+        updater, optimizer = self.trainer._updaters[0], self.trainer._optimizer
+        states = {}
+        for index, (name, param) in enumerate((("weight", self.dense.weight), ("bias", self.dense.bias))):
+            if self.optimizer.state_names and index not in updater.states:
+                updater.states[index] = optimizer.create_state_multi_precision(index, param.data())
+                updater.states_synced[index] = True
+            state = updater.states.get(index)
+            states[name] = [] if state is None else list(state) if isinstance(state, tuple | list) else [state]
+        return states
 
     def get_state(self) -> dict[str, np.ndarray]:
-        """Return a copy of the training state: ``weight`` ``(1, n_features)``, ``bias`` ``(1,)``."""
-        return {"weight": self.dense.weight.data().asnumpy(), "bias": self.dense.bias.data().asnumpy()}
+        """Return a copy of the training state: keys and layouts as :meth:`gluonlr.manual.Learner.get_state`."""
+        state = {
+            "updates": np.array(self.trainer._optimizer.num_update, dtype=np.int64),
+            "weight": self.dense.weight.data().asnumpy(),
+            "bias": self.dense.bias.data().asnumpy(),
+        }
+        for name, arrays in self._optimizer_states().items():
+            for state_name, array in zip(self.optimizer.state_names, arrays, strict=True):
+                state[f"{state_name}/{name}"] = array.asnumpy()
+        return state
 
     def set_state(self, state: dict[str, np.ndarray]) -> None:
-        """Overwrite the training state with one from :meth:`get_state` (of either path)."""
-        self.dense.weight.set_data(nd.array(state["weight"]))
-        self.dense.bias.set_data(nd.array(state["bias"]))
+        """Overwrite the training state with one from :meth:`get_state` (of either path); missing keys are kept."""
+        for name, param in (("weight", self.dense.weight), ("bias", self.dense.bias)):
+            if name in state:
+                param.set_data(nd.array(np.asarray(state[name], dtype=np.float32)))
+        for name, arrays in self._optimizer_states().items():
+            for state_name, array in zip(self.optimizer.state_names, arrays, strict=True):
+                if f"{state_name}/{name}" in state:
+                    array[:] = nd.array(np.asarray(state[f"{state_name}/{name}"], dtype=np.float32))
+        if "updates" in state:
+            optimizer = self.trainer._optimizer
+            optimizer.num_update = int(state["updates"])
+            optimizer._index_update_count.update({0: optimizer.num_update, 1: optimizer.num_update})

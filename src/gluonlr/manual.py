@@ -9,9 +9,10 @@ role                here (the article)                          :mod:`gluonlr.gl
 ==================  ==========================================  ====================================
 parameters          ``w``, ``b`` with ``attach_grad()``          ``nn.Dense(1)`` + ``initialize()``
 net                 ``nd.dot(x, w) + b``                        ``dense(x)``
-loss                ``c * (yhat - y) ** 2``                     ``gluon.loss.L2Loss(weight=2 * c)``
+loss                ``c * (yhat - y) ** 2``, ``|yhat - y|``...  ``L2Loss(weight=2 * c)``, ``L1Loss``...
 batches             slices of the epoch's gathered rows         ``DataLoader`` + batch ``Sampler``
 sgd                 ``param -= lr / d * param.grad``, fused     ``gluon.Trainer.step(d)``
+other optimizers    :mod:`gluonlr.optimizers`, by hand          ``gluon.Trainer("nag" | "adam")``
 ==================  ==========================================  ====================================
 """
 
@@ -22,15 +23,17 @@ from collections.abc import Callable
 import numpy as np
 
 from gluonlr._mxnet import autograd, nd
+from gluonlr.config import FitConfig
 from gluonlr.conventions import LOSS_SCALE, step_divisor
 from gluonlr.data import EpochData, epoch_order
+from gluonlr.optimizers import fused_sgd
 
 __all__ = ["Learner", "batches", "init_params", "make_loss", "net", "sgd"]
 
-LossFn = Callable[[nd.NDArray, nd.NDArray], nd.NDArray]
+LossFn = Callable[..., nd.NDArray]
 
 
-def init_params(weight: np.ndarray, bias: float) -> list[nd.NDArray]:
+def init_params(weight: np.ndarray, bias: float | np.ndarray) -> list[nd.NDArray]:
     """Create the parameters ``[w, b]`` and attach a gradient buffer to each.
 
     ``attach_grad`` "asks the system for space for the gradient", as the article
@@ -38,15 +41,15 @@ def init_params(weight: np.ndarray, bias: float) -> list[nd.NDArray]:
 
     Parameters
     ----------
-    weight : ndarray of shape (n_features,)
+    weight : ndarray of shape (n_features,) or (n_features, n_outputs)
         Initial weights.
-    bias : float
+    bias : float or ndarray of shape (n_outputs,)
         Initial bias.
 
     Returns
     -------
     list of NDArray
-        ``w`` of shape ``(n_features, 1)`` and ``b`` of shape ``(1,)``.
+        ``w`` of shape ``(n_features, n_outputs)`` and ``b`` of shape ``(n_outputs,)``.
 
     Examples
     --------
@@ -54,8 +57,9 @@ def init_params(weight: np.ndarray, bias: float) -> list[nd.NDArray]:
     >>> w.shape, b.asnumpy().tolist()
     ((2, 1), [0.5])
     """
-    w = nd.array(np.asarray(weight, dtype=np.float32).reshape(-1, 1))
-    b = nd.array([bias])
+    weight = np.asarray(weight, dtype=np.float32)
+    w = nd.array(weight.reshape(len(weight), -1))
+    b = nd.array(np.asarray(bias, dtype=np.float32).reshape(-1))
     params = [w, b]
     for param in params:
         param.attach_grad()
@@ -74,14 +78,23 @@ def net(x: nd.NDArray, w: nd.NDArray, b: nd.NDArray) -> nd.NDArray:
     return nd.dot(x, w) + b
 
 
-def make_loss(loss: str = "squared") -> LossFn:
+def make_loss(loss: str = "squared", rho: float = 1.0) -> LossFn:
     r"""Return the per-sample loss function named ``loss``.
 
-    .. math:: \ell(\hat y, y) = c \, (\hat y - y)^2
+    ==============  ==========================================================  ===========================
+    ``loss``        :math:`\ell(r)` of the residual :math:`r = \hat y - y`    Gluon
+    ==============  ==========================================================  ===========================
+    ``"squared"``   :math:`r^2` (the article's ``square_loss``)                 ``L2Loss(weight=2)``
+    ``"l2"``        :math:`r^2 / 2`                                             ``L2Loss()``
+    ``"l1"``        :math:`|r|`                                                 ``L1Loss()``
+    ``"huber"``     :math:`|r| - \rho/2` if :math:`|r| > \rho`,               ``HuberLoss(rho)``
+                    else :math:`r^2 / (2\rho)`
+    ==============  ==========================================================  ===========================
 
-    with ``c = 1`` for ``"squared"`` (the article's ``square_loss``) and
-    ``c = 1/2`` for ``"l2"`` (Gluon's ``L2Loss``); see
-    :data:`gluonlr.conventions.LOSS_SCALE`.
+    The function takes ``(yhat, y)`` and optionally per-sample weights ``w``
+    of shape ``(batch, 1)`` that multiply each sample's loss. With several
+    outputs a sample's loss is the mean over its outputs, as Gluon's losses
+    average over every axis but the batch axis.
 
     Examples
     --------
@@ -89,16 +102,31 @@ def make_loss(loss: str = "squared") -> LossFn:
     [[4.0]]
     >>> make_loss("l2")(nd.array([[3.0]]), nd.array([1.0])).asnumpy().tolist()
     [[2.0]]
+    >>> make_loss("huber", rho=1.0)(nd.array([[3.0], [1.5]]), nd.array([1.0, 1.0])).asnumpy().ravel().tolist()
+    [1.5, 0.125]
+    >>> make_loss("l1")(nd.array([[3.0, 0.0]]), nd.array([[1.0, 1.0]]), nd.array([[2.0]])).asnumpy().tolist()
+    [3.0]
     """
-    scale = LOSS_SCALE[loss]
+    scale = LOSS_SCALE.get(loss, 1.0)
 
-    def loss_fn(yhat: nd.NDArray, y: nd.NDArray) -> nd.NDArray:
-        # A y of shape (n,) is reshaped to yhat's (n, 1), so that (n, 1) - (n,)
-        # cannot broadcast to (n, n); batches already come as (n, 1).
-        if y.ndim == 1:
-            y = y.reshape((-1, 1))
-        squared = nd.square(yhat - y)
+    def per_output(residual: nd.NDArray) -> nd.NDArray:
+        if loss == "l1":
+            return nd.abs(residual)
+        if loss == "huber":
+            size = nd.abs(residual)
+            return nd.where(size > rho, size - 0.5 * rho, (0.5 / rho) * nd.square(size))
+        squared = nd.square(residual)
         return squared if scale == 1.0 else scale * squared
+
+    def loss_fn(yhat: nd.NDArray, y: nd.NDArray, sample_weight: nd.NDArray | None = None) -> nd.NDArray:
+        # y is reshaped to yhat's (n, k), so that (n, 1) - (n,) cannot broadcast
+        # to (n, n); batches already come as (n, k).
+        if y.shape != yhat.shape:
+            y = y.reshape(yhat.shape)
+        losses = per_output(yhat - y)
+        if sample_weight is not None:
+            losses = losses * sample_weight
+        return losses if losses.shape[1] == 1 else nd.mean(losses, axis=1)
 
     loss_fn.__name__ = f"{loss}_loss"
     return loss_fn
@@ -173,84 +201,102 @@ def sgd(params: list[nd.NDArray], lr: float, batch_size: int, grads: list[nd.NDA
     """
     if grads is None:
         grads = [param.grad for param in params]
-    weights_and_grads = [array for pair in zip(params, grads, strict=True) for array in pair]
-    nd.multi_sgd_update(
-        *weights_and_grads,
-        lrs=[lr] * len(params),
-        wds=[0.0] * len(params),
-        rescale_grad=1.0 / batch_size,
-        num_weights=len(params),
-        out=params,
-    )
+    fused_sgd(params, grads, lr=lr, rescale_grad=1.0 / batch_size, wd=0.0)
 
 
 class Learner:
     """The manual path, as :func:`gluonlr.fit` drives it.
 
-    Holds the data on the device and the parameters, and offers the two things
-    fit needs from a path: the batches of an epoch and one training step.
+    Holds the data on the device, the parameters and the optimizer's state,
+    and offers what fit needs from a path: the batches of an epoch, one
+    training step, predictions, and the state for checkpoints.
 
     Parameters
     ----------
     X : ndarray of shape (n_samples, n_features), float32
-    y : ndarray of shape (n_samples,), float32
-    weight : ndarray of shape (n_features,)
+    y : ndarray of shape (n_samples,) or (n_samples, n_outputs), float32
+    config : FitConfig
+        The training options.
+    weight : ndarray of shape (n_features,) or (n_features, n_outputs)
         Initial weights.
-    bias : float
+    bias : float or ndarray of shape (n_outputs,)
         Initial bias.
-    loss : {"squared", "l2"}
-    reduction : {"sum", "mean"}
-    lr : float
-    batch_size : int
-    seed : int
-        Seed of the batch order, see :func:`gluonlr.data.epoch_order`.
+    sample_weight : ndarray of shape (n_samples,), optional
+        Per-sample weights of the loss.
     """
 
     def __init__(
         self,
         X: np.ndarray,
         y: np.ndarray,
+        config: FitConfig,
         *,
         weight: np.ndarray,
-        bias: float,
-        loss: str,
-        reduction: str,
-        lr: float,
-        batch_size: int,
-        seed: int,
+        bias: float | np.ndarray,
+        sample_weight: np.ndarray | None = None,
     ) -> None:
-        self.data = EpochData(X, y, batch_size)
+        self.data = EpochData(X, y, config.batch_size, sample_weight)
         self.params = init_params(weight, bias)
         self.grads = [param.grad for param in self.params]  # handles held once, see sgd
-        self.loss = make_loss(loss)
-        self.reduction, self.lr = reduction, lr
-        self.seed = seed
+        self.loss = make_loss(config.loss, config.rho)
+        self.optimizer = config.make_optimizer()
+        self.states = [self.optimizer.create_state(param) for param in self.params]
+        self.config, self.updates = config, 0
 
-    def batches(self, epoch: int) -> list[tuple[nd.NDArray, nd.NDArray]]:
-        """Return the mini-batches of epoch ``epoch``."""
-        return batches(self.data, epoch_order(len(self.data), self.seed, epoch))
+    def batches(self, epoch: int) -> list[tuple[nd.NDArray, ...]]:
+        """Return the mini-batches ``(x, y)`` or ``(x, y, sample_weight)`` of epoch ``epoch``."""
+        return batches(self.data, epoch_order(len(self.data), self.config.seed, epoch))
 
-    def train_step(self, x: nd.NDArray, y: nd.NDArray) -> nd.NDArray:
-        """Run forward, backward and one SGD step; return the per-sample losses."""
+    def train_step(self, x: nd.NDArray, y: nd.NDArray, sample_weight: nd.NDArray | None = None) -> nd.NDArray:
+        """Run forward, backward and one optimizer step; return the per-sample losses."""
         w, b = self.params
         with autograd.record():
-            loss = self.loss(net(x, w, b), y)
+            loss = self.loss(net(x, w, b), y, sample_weight)
         loss.backward()
-        sgd(self.params, self.lr, step_divisor(self.reduction, x.shape[0]), self.grads)
+        self.updates += 1
+        self.optimizer.update(
+            self.params,
+            self.grads,
+            self.states,
+            lr=self.config.lr_at(self.updates, self.data.n_batches),
+            rescale_grad=1.0 / step_divisor(self.config.reduction, x.shape[0]),
+            t=self.updates,
+        )
         return loss
 
-    def parameters(self) -> tuple[np.ndarray, float]:
-        """Return the current ``(weight of shape (n_features,), bias)`` as numpy."""
+    def predict(self, x: nd.NDArray) -> nd.NDArray:
+        """Return the predictions ``net(x)`` of shape ``(n_samples, n_outputs)``."""
+        return net(x, *self.params)
+
+    def parameters(self) -> tuple[np.ndarray, float | np.ndarray]:
+        """Return the current ``(weight, bias)`` as numpy: ``(n_features,)`` and a float for one output."""
         w, b = self.params
-        return w.asnumpy().reshape(-1), float(b.asnumpy()[0])
+        if w.shape[1] == 1:
+            return w.asnumpy().reshape(-1), float(b.asnumpy()[0])
+        return w.asnumpy(), b.asnumpy()
 
     def get_state(self) -> dict[str, np.ndarray]:
-        """Return a copy of the training state, in Gluon's layout: ``weight`` ``(1, n_features)``, ``bias`` ``(1,)``."""
-        w, b = self.params
-        return {"weight": w.asnumpy().T.copy(), "bias": b.asnumpy()}
+        """Return a copy of the training state: parameters in Gluon's layout, optimizer state, update count.
+
+        ``"weight"`` ``(n_outputs, n_features)``, ``"bias"`` ``(n_outputs,)``,
+        ``"<state>/<param>"`` for each optimizer state array (same layouts) and
+        ``"updates"``: the same keys and layouts as the Gluon path's.
+        """
+        state = {"updates": np.array(self.updates, dtype=np.int64)}
+        for name, param, arrays in zip(("weight", "bias"), self.params, self.states, strict=True):
+            state[name] = param.asnumpy().T.copy() if name == "weight" else param.asnumpy()
+            for state_name, array in zip(self.optimizer.state_names, arrays, strict=True):
+                state[f"{state_name}/{name}"] = array.asnumpy().T.copy() if name == "weight" else array.asnumpy()
+        return state
 
     def set_state(self, state: dict[str, np.ndarray]) -> None:
-        """Overwrite the training state with one from :meth:`get_state` (of either path)."""
-        w, b = self.params
-        w[:] = nd.array(np.ascontiguousarray(state["weight"].T))
-        b[:] = nd.array(state["bias"])
+        """Overwrite the training state with one from :meth:`get_state` (of either path); missing keys are kept."""
+        for name, param, arrays in zip(("weight", "bias"), self.params, self.states, strict=True):
+            names = [f"{state_name}/{name}" for state_name in self.optimizer.state_names]
+            targets = {name: param, **dict(zip(names, arrays, strict=True))}
+            for key, target in targets.items():
+                if key in state:
+                    value = np.asarray(state[key], dtype=np.float32)
+                    target[:] = nd.array(np.ascontiguousarray(value.T if name == "weight" else value))
+        if "updates" in state:
+            self.updates = int(state["updates"])

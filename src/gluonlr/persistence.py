@@ -78,18 +78,23 @@ def _writable_file(path: Any, what: str) -> Path:
     return path
 
 
-def _params_arrays(weight: np.ndarray, bias: float | np.ndarray) -> dict[str, nd.NDArray]:
-    return {
-        "weight": nd.array(np.asarray(weight, np.float32).reshape(1, -1)),
-        "bias": nd.array(np.asarray(bias, np.float32).reshape(1)),
-    }
+def _params_arrays(weight: np.ndarray, bias: np.ndarray) -> dict[str, nd.NDArray]:
+    """Gluon's ``Dense`` parameters from ``weight`` ``(n_outputs, n_features)`` and ``bias`` ``(n_outputs,)``."""
+    return {"weight": nd.array(np.asarray(weight, np.float32)), "bias": nd.array(np.asarray(bias, np.float32))}
+
+
+def _gluon_layout(weight: np.ndarray, bias: float | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return a model's ``(weight, bias)`` in Gluon's layout: ``(n_outputs, n_features)``, ``(n_outputs,)``."""
+    weight = np.asarray(weight, np.float32)
+    return weight.reshape(len(weight), -1).T, np.asarray(bias, np.float32).reshape(-1)
 
 
 def save(result: FitResult, path: PathLike) -> None:
     """Save a fitted model's parameters in Gluon's ``save_parameters`` format.
 
-    The file holds ``"weight"`` ``(1, n_features)`` and ``"bias"`` ``(1,)``, so
-    ``gluon.nn.Dense(1).load_parameters(path)`` reads it too. The history and
+    The file holds ``"weight"`` ``(n_outputs, n_features)`` and ``"bias"``
+    ``(n_outputs,)``, so ``gluon.nn.Dense(n_outputs).load_parameters(path)``
+    reads it too. The history and
     the fit arguments are not part of the model; use a checkpoint (see
     :func:`gluonlr.fit`) to continue training later. The write is atomic: an
     existing file at ``path`` is replaced only once the new one is complete.
@@ -121,7 +126,7 @@ def save(result: FitResult, path: PathLike) -> None:
     if not isinstance(result, FitResult):
         raise TypeError(f"save expects the FitResult that fit returned. Got {type(result).__name__} instead.")
     path = _writable_file(path, "The path passed to save")
-    arrays = _params_arrays(result.weight, result.bias)
+    arrays = _params_arrays(*_gluon_layout(result.weight, result.bias))
     atomic_write(path, lambda tmp: nd.save(tmp, arrays))
 
 
@@ -131,7 +136,7 @@ def _short(exc: BaseException) -> str:
     return lines[-1].removeprefix("MXNetError: ") if lines else type(exc).__name__
 
 
-def _read_params(path: Path) -> tuple[np.ndarray, float]:
+def _read_params(path: Path) -> tuple[np.ndarray, float | np.ndarray]:
     try:
         arrays = nd.load(str(path))
     except mx.base.MXNetError as exc:
@@ -142,17 +147,20 @@ def _read_params(path: Path) -> tuple[np.ndarray, float]:
         keys = sorted(arrays) if isinstance(arrays, dict) else f"a list of {len(arrays)} arrays"
         raise CheckpointError(
             f"{str(path)!r} holds {keys}; a gluonlr model file holds exactly 'weight' and 'bias', "
-            "as gluon.nn.Dense(1).save_parameters writes them."
+            "as gluon.nn.Dense(n_outputs).save_parameters writes them."
         )
     weight, bias = arrays["weight"].asnumpy(), arrays["bias"].asnumpy()
-    if weight.ndim != 2 or weight.shape[0] != 1 or weight.shape[1] == 0 or bias.shape != (1,):
+    if weight.ndim != 2 or 0 in weight.shape or bias.shape != (weight.shape[0],):
         raise CheckpointError(
             f"{str(path)!r} holds a weight of shape {weight.shape} and a bias of shape {bias.shape}; "
-            "a gluonlr model has weight (1, n_features) and bias (1,): one output."
+            "a gluonlr model has weight (n_outputs, n_features) and bias (n_outputs,), as a Dense layer."
         )
     if not (np.isfinite(weight).all() and np.isfinite(bias).all()):
         raise CheckpointError(f"{str(path)!r} holds NaN or infinite parameters.")
-    return weight.reshape(-1).astype(np.float32), float(bias[0])
+    weight, bias = weight.astype(np.float32), bias.astype(np.float32)
+    if weight.shape[0] == 1:
+        return weight.reshape(-1), float(bias[0])
+    return weight.T.copy(), bias
 
 
 def load(path: PathLike) -> FitResult:
@@ -218,10 +226,11 @@ def checkpoint_files(checkpoint: PathLike) -> tuple[Path, Path]:
     return path, path.with_name(path.name + ".state")
 
 
-def data_fingerprint(X: np.ndarray, y: np.ndarray) -> dict[str, Any]:
-    """Shape and SHA-256 of the training data, to check a resumed run sees the same data."""
+def data_fingerprint(X: np.ndarray, y: np.ndarray, *more: np.ndarray) -> dict[str, Any]:
+    """Return the shape and SHA-256 of the training data (and ``more`` arrays), to check a resumed run's data."""
     digest = hashlib.sha256(np.ascontiguousarray(X).data)
-    digest.update(np.ascontiguousarray(y).data)
+    for array in (y, *more):
+        digest.update(np.ascontiguousarray(array).data)
     return {"n_samples": int(X.shape[0]), "n_features": int(X.shape[1]), "sha256": digest.hexdigest()}
 
 
@@ -234,6 +243,7 @@ def write_checkpoint(
     params: dict[str, Any],
     history: dict[str, list[float]],
     data: dict[str, Any],
+    callbacks: dict[str, Any] | None = None,
 ) -> None:
     """Write a checkpoint after ``epoch`` complete epochs: the state file, then the model file.
 
@@ -249,6 +259,7 @@ def write_checkpoint(
         "params": params,
         "history": history,
         "data": data,
+        "callbacks": callbacks or {},
     }
     arrays = {**{f"state/{name}": value for name, value in state.items()}, "meta": np.array(json.dumps(meta))}
 

@@ -7,7 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from gluonlr._validation import check_X
+from gluonlr._validation import check_X, check_y
+from gluonlr.metrics import r2_score
 
 __all__ = ["FitResult"]
 
@@ -18,8 +19,8 @@ class FitResult:
 
     Attributes
     ----------
-    weight : ndarray of shape (n_features,), float32
-    bias : float
+    weight : ndarray of shape (n_features,) or (n_features, n_outputs), float32
+    bias : float or ndarray of shape (n_outputs,)
     history : dict of str to list of float
         ``history["loss"][e]`` is the mean per-sample training loss of epoch
         ``e``, computed on each batch before its update. Only complete epochs
@@ -40,7 +41,7 @@ class FitResult:
     """
 
     weight: np.ndarray
-    bias: float
+    bias: float | np.ndarray
     history: dict[str, list[float]]
     path: str | None
     params: dict[str, Any] = field(default_factory=dict)
@@ -62,7 +63,7 @@ class FitResult:
 
         Returns
         -------
-        ndarray of shape (n_samples,), float32
+        ndarray of shape (n_samples,) or (n_samples, n_outputs), float32
 
         Raises
         ------
@@ -78,4 +79,34 @@ class FitResult:
         [74.2]
         """
         X = check_X(X, where="predict", n_features=self.n_features)
-        return X @ self.weight + np.float32(self.bias)
+        return X @ self.weight + np.asarray(self.bias, dtype=np.float32)
+
+    def score(self, X: Any, y: Any) -> float:
+        """Return the coefficient of determination R² of the predictions of ``X``, as scikit-learn's ``score``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+
+        Returns
+        -------
+        float
+            :func:`gluonlr.metrics.r2_score`: 1 is a perfect fit; 0 is no
+            better than predicting the mean; several outputs are averaged.
+
+        Examples
+        --------
+        >>> from gluonlr import fit, synthetic_data
+        >>> X, y = synthetic_data()
+        >>> round(fit(X, y).score(X, y), 6)
+        1.0
+        """
+        predictions = self.predict(X)
+        y = check_y(y, n_samples=len(predictions), where="score")
+        if y.shape[1:] != predictions.shape[1:]:
+            raise ValueError(
+                f"y passed to score has shape {y.shape}, but the model predicts {predictions.shape[1:] or 'one'} "
+                "output(s) per sample."
+            )
+        return r2_score(y, predictions)

@@ -1,0 +1,62 @@
+"""The validated training options that both paths' learners are built from."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from gluonlr.optimizers import Optimizer, make_optimizer
+from gluonlr.schedules import Constant, Schedule
+
+__all__ = ["FitConfig"]
+
+
+@dataclass(frozen=True)
+class FitConfig:
+    """What :func:`gluonlr.fit` hands a path's ``Learner``: every training option, validated.
+
+    See :func:`gluonlr.fit` for the meaning of each field.
+
+    Examples
+    --------
+    >>> FitConfig(lr=0.1, optimizer="adam").make_optimizer().mxnet_name
+    'adam'
+    """
+
+    loss: str = "squared"
+    rho: float = 1.0
+    reduction: str = "sum"
+    lr: float = 0.01
+    batch_size: int = 10
+    epochs: int = 10
+    seed: int = 0
+    optimizer: str = "sgd"
+    momentum: float = 0.0
+    nesterov: bool = False
+    beta1: float = 0.9
+    beta2: float = 0.999
+    epsilon: float = 1e-8
+    weight_decay: float = 0.0
+    lr_schedule: Schedule = field(default_factory=Constant)
+
+    def make_optimizer(self) -> Optimizer:
+        """Return the manual path's optimizer (its ``mxnet_name`` and ``mxnet_params`` configure the Gluon path's)."""
+        return make_optimizer(
+            self.optimizer,
+            momentum=self.momentum,
+            nesterov=self.nesterov,
+            beta1=self.beta1,
+            beta2=self.beta2,
+            epsilon=self.epsilon,
+            weight_decay=self.weight_decay,
+        )
+
+    def lr_at(self, update: int, n_batches: int) -> float:
+        """Return the learning rate of update ``update`` (from 1) with ``n_batches`` batches per epoch."""
+        return self.lr_schedule.lr_at(update, lr=self.lr, n_batches=n_batches, epochs=self.epochs)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the options as plain values (JSON-ready: the schedule as its name and parameters)."""
+        values = asdict(self)
+        values["lr_schedule"] = {"name": self.lr_schedule.name, **self.lr_schedule.params()}
+        return values

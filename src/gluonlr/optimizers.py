@@ -1,0 +1,263 @@
+r"""The manual path's optimizers: MXNet's update rules, written out by hand.
+
+Each class applies, with plain NDArray arithmetic in place, the formula that
+MXNet's optimizer of the same name documents and its kernel computes, so that
+the manual path agrees with ``gluon.Trainer(params, name, ...)`` on the Gluon
+path to float32 round-off. With :math:`g` the batch's summed gradient times
+``rescale_grad`` (1, or 1 / the batch's size), :math:`\eta_u` the learning rate
+of update :math:`u` and :math:`\lambda` the weight decay:
+
+==============================  =============================================================  ================
+optimizer                       update of a parameter :math:`\theta`                           Gluon
+==============================  =============================================================  ================
+:class:`SGD`                    :math:`\theta \leftarrow \theta - \eta_u (g + \lambda\theta)`   ``"sgd"``
+:class:`SGD`, momentum          :math:`m \leftarrow \mu m - \eta_u (g + \lambda\theta);\;`      ``"sgd"``
+:math:`\mu`                     :math:`\theta \leftarrow \theta + m`
+:class:`NAG`                    :math:`m \leftarrow \mu m + g + \lambda\theta;\;`               ``"nag"``
+                                :math:`\theta \leftarrow \theta - \eta_u (g + \mu m)`
+:class:`Adam`                   :math:`g' = g + \lambda\theta;\; m \leftarrow \beta_1 m +       ``"adam"``
+                                (1-\beta_1) g';\; v \leftarrow \beta_2 v + (1-\beta_2) g'^2;`
+                                :math:`\theta \leftarrow \theta - \eta_u
+                                \frac{\sqrt{1-\beta_2^u}}{1-\beta_1^u}
+                                \frac{m}{\sqrt v + \epsilon}`
+==============================  =============================================================  ================
+
+Weight decay applies to the bias too, as ``gluon.Trainer`` applies it to every
+parameter whose ``wd_mult`` is 1 (a ``Dense`` layer's bias included).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from gluonlr._mxnet import nd
+
+__all__ = ["NAG", "OPTIMIZERS", "SGD", "Adam", "Optimizer", "fused_sgd", "make_optimizer"]
+
+
+def fused_sgd(params: list[nd.NDArray], grads: list[nd.NDArray], *, lr: float, rescale_grad: float, wd: float) -> None:
+    r"""Apply :math:`\theta \leftarrow \theta - \eta (r g + \lambda \theta)` to every parameter, in place.
+
+    One call of MXNet's fused ``multi_sgd_update`` for all parameters (the
+    kernel ``gluon.Trainer`` runs for plain ``"sgd"``) in place of three
+    operators and a copy per parameter.
+
+    Examples
+    --------
+    >>> w, g = nd.array([1.0]), nd.array([2.0])
+    >>> fused_sgd([w], [g], lr=0.1, rescale_grad=0.5, wd=0.0)
+    >>> print(w.asnumpy())
+    [0.9]
+    """
+    weights_and_grads = [array for pair in zip(params, grads, strict=True) for array in pair]
+    nd.multi_sgd_update(
+        *weights_and_grads,
+        out=params,
+        lrs=(lr,) * len(params),
+        wds=(wd,) * len(params),
+        rescale_grad=rescale_grad,
+        num_weights=len(params),
+    )
+
+
+class Optimizer:
+    r"""Base class: per-parameter state and an in-place update of all parameters.
+
+    Parameters
+    ----------
+    wd : float, default=0.0
+        Weight decay :math:`\\lambda`, MXNet's ``wd``.
+    """
+
+    #: The MXNet optimizer the Gluon path uses for this one.
+    mxnet_name = ""
+    #: Names of the state arrays of each parameter, e.g. ``("mom",)``.
+    state_names: tuple[str, ...] = ()
+
+    def __init__(self, *, wd: float = 0.0) -> None:
+        self.wd = wd
+
+    def mxnet_params(self) -> dict[str, Any]:
+        """Return the ``optimizer_params`` of the matching ``gluon.Trainer`` (without the learning rate)."""
+        return {"wd": self.wd}
+
+    def create_state(self, param: nd.NDArray) -> list[nd.NDArray]:
+        """Return the zero-initialised state arrays of ``param``, one per :attr:`state_names`."""
+        return [nd.zeros_like(param) for _ in self.state_names]
+
+    def update(
+        self,
+        params: list[nd.NDArray],
+        grads: list[nd.NDArray],
+        states: list[list[nd.NDArray]],
+        *,
+        lr: float,
+        rescale_grad: float,
+        t: int,
+    ) -> None:
+        """Update ``params`` in place from ``grads``; ``t`` counts updates from 1."""
+        raise NotImplementedError
+
+
+class SGD(Optimizer):
+    r"""Stochastic gradient descent, with optional momentum: MXNet's ``sgd``.
+
+    Without momentum this is the article's step (with weight decay), fused;
+    with momentum :math:`\\mu` it keeps a velocity ``mom`` per parameter, as
+    MXNet's ``sgd_mom_update`` does.
+
+    Examples
+    --------
+    >>> w, g = nd.array([1.0]), nd.array([1.0])
+    >>> opt = SGD(momentum=0.9)
+    >>> state = [opt.create_state(w)]
+    >>> for t in (1, 2):
+    ...     opt.update([w], [g], state, lr=0.1, rescale_grad=1.0, t=t)
+    >>> print(w.asnumpy().round(4), state[0][0].asnumpy().round(4))
+    [0.71] [-0.19]
+    """
+
+    mxnet_name = "sgd"
+
+    def __init__(self, *, momentum: float = 0.0, wd: float = 0.0) -> None:
+        super().__init__(wd=wd)
+        self.momentum = momentum
+        self.state_names = ("mom",) if momentum > 0 else ()
+
+    def mxnet_params(self) -> dict[str, Any]:
+        """Return ``{"wd": ..., "momentum": ...}``."""
+        return {**super().mxnet_params(), "momentum": self.momentum}
+
+    def update(
+        self,
+        params: list[nd.NDArray],
+        grads: list[nd.NDArray],
+        states: list[list[nd.NDArray]],
+        *,
+        lr: float,
+        rescale_grad: float,
+        t: int,
+    ) -> None:
+        """``mom = momentum * mom - lr * (rescale_grad * grad + wd * param); param += mom``."""
+        if not self.state_names:
+            fused_sgd(params, grads, lr=lr, rescale_grad=rescale_grad, wd=self.wd)
+            return
+        for param, grad, (mom,) in zip(params, grads, states, strict=True):
+            mom[:] = self.momentum * mom - lr * self.wd * param - lr * rescale_grad * grad
+            param[:] = param + mom
+
+
+class NAG(SGD):
+    """Nesterov accelerated gradient: MXNet's ``nag`` (``fit(nesterov=True)``).
+
+    Examples
+    --------
+    >>> w, g = nd.array([1.0]), nd.array([1.0])
+    >>> opt = NAG(momentum=0.9)
+    >>> state = [opt.create_state(w)]
+    >>> opt.update([w], [g], state, lr=0.1, rescale_grad=1.0, t=1)
+    >>> print(w.asnumpy().round(4), state[0][0].asnumpy())
+    [0.81] [1.]
+    """
+
+    mxnet_name = "nag"
+
+    def update(
+        self,
+        params: list[nd.NDArray],
+        grads: list[nd.NDArray],
+        states: list[list[nd.NDArray]],
+        *,
+        lr: float,
+        rescale_grad: float,
+        t: int,
+    ) -> None:
+        """``mom = momentum * mom + g + wd * param; param -= lr * (g + momentum * mom)``, ``g = rescale * grad``."""
+        if not self.state_names:
+            fused_sgd(params, grads, lr=lr, rescale_grad=rescale_grad, wd=self.wd)
+            return
+        for param, grad, (mom,) in zip(params, grads, states, strict=True):
+            g = rescale_grad * grad
+            mom[:] = self.momentum * mom + g + self.wd * param
+            param[:] = param - lr * (self.momentum * mom + g)
+
+
+class Adam(Optimizer):
+    r"""Adam: MXNet's ``adam``, bias correction folded into the learning rate as MXNet does.
+
+    Parameters
+    ----------
+    beta1, beta2 : float, default=0.9, 0.999
+        Decay rates of the moment estimates.
+    epsilon : float, default=1e-8
+        Added to :math:`\\sqrt v`.
+    wd : float, default=0.0
+        Weight decay, added to the gradient.
+
+    Examples
+    --------
+    >>> w, g = nd.array([1.0]), nd.array([4.0])
+    >>> opt = Adam()
+    >>> state = [opt.create_state(w)]
+    >>> opt.update([w], [g], state, lr=0.1, rescale_grad=1.0, t=1)
+    >>> print(w.asnumpy().round(4))  # the first step of Adam is lr * sign(g)
+    [0.9]
+    """
+
+    mxnet_name = "adam"
+    state_names = ("mean", "var")
+
+    def __init__(self, *, beta1: float = 0.9, beta2: float = 0.999, epsilon: float = 1e-8, wd: float = 0.0) -> None:
+        super().__init__(wd=wd)
+        self.beta1, self.beta2, self.epsilon = beta1, beta2, epsilon
+
+    def mxnet_params(self) -> dict[str, Any]:
+        """Return ``{"wd": ..., "beta1": ..., "beta2": ..., "epsilon": ...}``."""
+        return {**super().mxnet_params(), "beta1": self.beta1, "beta2": self.beta2, "epsilon": self.epsilon}
+
+    def update(
+        self,
+        params: list[nd.NDArray],
+        grads: list[nd.NDArray],
+        states: list[list[nd.NDArray]],
+        *,
+        lr: float,
+        rescale_grad: float,
+        t: int,
+    ) -> None:
+        """One Adam step of every parameter, the ``t``-th."""
+        lr_t = lr * math.sqrt(1.0 - self.beta2**t) / (1.0 - self.beta1**t)
+        for param, grad, (mean, var) in zip(params, grads, states, strict=True):
+            g = rescale_grad * grad + self.wd * param
+            mean[:] = self.beta1 * mean + (1.0 - self.beta1) * g
+            var[:] = self.beta2 * var + (1.0 - self.beta2) * nd.square(g)
+            param[:] = param - lr_t * mean / (nd.sqrt(var) + self.epsilon)
+
+
+#: The optimizer names :func:`gluonlr.fit` accepts.
+OPTIMIZERS = ("sgd", "adam")
+
+
+def make_optimizer(
+    name: str,
+    *,
+    momentum: float = 0.0,
+    nesterov: bool = False,
+    beta1: float = 0.9,
+    beta2: float = 0.999,
+    epsilon: float = 1e-8,
+    weight_decay: float = 0.0,
+) -> Optimizer:
+    """Return the optimizer ``fit(optimizer=name, ...)`` uses on the manual path.
+
+    ``"sgd"`` with ``nesterov=True`` is :class:`NAG`.
+
+    Examples
+    --------
+    >>> make_optimizer("sgd", momentum=0.9, nesterov=True).mxnet_name
+    'nag'
+    """
+    if name == "adam":
+        return Adam(beta1=beta1, beta2=beta2, epsilon=epsilon, wd=weight_decay)
+    return (NAG if nesterov else SGD)(momentum=momentum, wd=weight_decay)
