@@ -74,6 +74,29 @@ def test_demo_options_reach_fit():
     assert np.abs(np.subtract(report["gluon"]["w"], [2, 51])).max() > 1  # a small lr has not converged
 
 
+def test_demo_training_options():
+    completed = run(
+        "demo", "--json", "--epochs", "4", "--optimizer", "adam", "--lr", "0.5", "--lr-schedule", "step",
+        "--validation-split", "0.2", "--loss", "huber", "--progress",
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stderr
+    history = json.loads(completed.stdout)["gluon"]["history"]
+    assert history["lr"] == [0.5, 0.25, 0.125, 0.0625] and len(history["val_loss"]) == 4
+    assert "gluonlr manual" in completed.stderr and "4/4" in completed.stderr  # --progress: bars on stderr
+    quiet = run("demo", "--epochs", "2", "--momentum", "0.9", "-q")
+    assert quiet.returncode == 0 and quiet.stderr == ""
+
+
+def test_demo_option_errors():
+    usage = run("demo", "--momentum", "1.5")
+    assert usage.returncode == 2 and "argument --momentum: must be a float in [0, 1), got 1.5" in usage.stderr
+    conflict = run("demo", "--optimizer", "adam", "--momentum", "0.9")
+    assert conflict.returncode == 1 and "Traceback" not in conflict.stderr
+    assert (
+        conflict.stderr == "gluonlr: error: The 'momentum' parameter of fit applies to optimizer='sgd', not 'adam'.\n"
+    )
+
+
 def test_demo_plot_writes_a_png(tmp_path):
     target = tmp_path / "article.png"
     completed = run("demo", "--plot", str(target), "--epochs", "2")

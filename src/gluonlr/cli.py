@@ -14,7 +14,9 @@ from gluonlr import __version__
 from gluonlr.conventions import LOSSES, REDUCTIONS
 from gluonlr.data import TRUE_B, TRUE_W, synthetic_data
 from gluonlr.fit import PATHS, fit
+from gluonlr.optimizers import OPTIMIZERS
 from gluonlr.result import FitResult
+from gluonlr.schedules import SCHEDULES
 
 
 def _positive_int(text: str) -> int:
@@ -28,6 +30,13 @@ def _positive_float(text: str) -> float:
     value = float(text)
     if not (np.isfinite(value) and value > 0):
         raise argparse.ArgumentTypeError(f"must be a finite float > 0, got {text}")
+    return value
+
+
+def _unit_float(text: str) -> float:
+    value = float(text)
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"must be a float in [0, 1), got {text}")
     return value
 
 
@@ -54,6 +63,23 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=_non_negative_int, default=0, help="seed of init and shuffles (default: 0)")
     demo.add_argument("--loss", choices=LOSSES, default="squared", help="per-sample loss (default: squared)")
     demo.add_argument("--reduction", choices=REDUCTIONS, default="sum", help="batch gradient (default: sum)")
+    demo.add_argument("--optimizer", choices=OPTIMIZERS, default="sgd", help="optimizer (default: sgd)")
+    demo.add_argument("--momentum", type=_unit_float, default=0.0, help="momentum of sgd, in [0, 1) (default: 0)")
+    demo.add_argument(
+        "--lr-schedule", choices=tuple(SCHEDULES), default="constant", help="learning-rate schedule (default: constant)"
+    )
+    demo.add_argument(
+        "--validation-split",
+        type=_unit_float,
+        default=0.0,
+        metavar="FRACTION",
+        help="hold out this last fraction of the samples to validate on, in [0, 1) (default: 0)",
+    )
+    progress = demo.add_mutually_exclusive_group()
+    progress.add_argument(
+        "--progress", action="store_true", help="show a progress bar even when standard error is not a terminal"
+    )
+    progress.add_argument("-q", "--quiet", action="store_true", help="show no progress bar")
     demo.add_argument("--json", action="store_true", help="print only a JSON document")
     demo.add_argument("--plot", metavar="FILE", help="write a PNG with the article's plot and the loss curves")
     return parser
@@ -77,9 +103,9 @@ def _print_text(report: dict[str, Any]) -> None:
     print(f"true      w = {report['true_w']}, b = {report['true_b']}")
     for name in PATHS:
         w = ", ".join(f"{v:.4f}" for v in report[name]["w"])
-        print(
-            f"{name:<9} w = [{w}], b = {report[name]['b']:.4f}, final loss = {report[name]['history']['loss'][-1]:.3g}"
-        )
+        history = report[name]["history"]
+        validation = f", validation loss = {history['val_loss'][-1]:.3g}" if "val_loss" in history else ""
+        print(f"{name:<9} w = [{w}], b = {report[name]['b']:.4f}, final loss = {history['loss'][-1]:.3g}{validation}")
     print(f"largest difference between the paths: {report['max_abs_diff']:.3g}")
 
 
@@ -101,7 +127,18 @@ def write_plot(path: str, X: np.ndarray, results: dict[str, FitResult]) -> None:
 def demo(args: argparse.Namespace) -> int:
     """Run the article demo with the parsed ``args``; return the exit status."""
     X, y = synthetic_data()
-    options = dict(loss=args.loss, reduction=args.reduction, lr=args.lr, batch_size=args.batch_size, epochs=args.epochs)
+    options = dict(
+        loss=args.loss,
+        reduction=args.reduction,
+        lr=args.lr,
+        batch_size=args.batch_size,
+        epochs=args.epochs,
+        optimizer=args.optimizer,
+        momentum=args.momentum,
+        lr_schedule=args.lr_schedule,
+        validation_split=args.validation_split,
+        verbose=0 if args.quiet else 1 if args.progress else "auto",
+    )
     results = {}
     for path in PATHS:
         results[path] = fit(X, y, path=path, seed=args.seed, **options)

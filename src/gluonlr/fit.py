@@ -88,8 +88,8 @@ def initial_params(
     except (TypeError, ValueError):
         bias = np.nan
     if not np.isfinite(bias).all():
-        shape = "a finite float" if n_outputs is None else f"a finite float or array of shape ({n_outputs},)"
-        raise ValueError(f"The 'init_bias' parameter of fit must be {shape}. Got {init_bias!r} instead.")
+        expected = "a finite float" if n_outputs is None else f"a finite float or array of shape ({n_outputs},)"
+        raise ValueError(f"The 'init_bias' parameter of fit must be {expected}. Got {init_bias!r} instead.")
     return weight, bias
 
 
@@ -194,6 +194,11 @@ def _check_resumable(
         raise CheckpointError(
             f"Cannot resume: the checkpoint was trained on other data ({meta['data']['n_samples']} x "
             f"{meta['data']['n_features']}, another SHA-256) than X {X.shape} and y given here."
+        )
+    if params["lr_schedule"]["name"] == "cosine" and meta["params"]["epochs"] != params["epochs"]:
+        raise CheckpointError(
+            f"Cannot resume: the cosine schedule spans the run's epochs ({meta['params']['epochs']} there, "
+            f"{params['epochs']} here). Pass epochs={meta['params']['epochs']}."
         )
     if meta["epoch"] > params["epochs"]:
         raise CheckpointError(
@@ -446,7 +451,7 @@ def fit(
 def _check_nesterov(nesterov: Any, momentum: Any, optimizer: Any) -> bool:
     if not isinstance(nesterov, bool | np.bool_):
         raise ValueError(f"The 'nesterov' parameter of fit must be True or False. Got {nesterov!r} instead.")
-    if nesterov and (optimizer != "sgd" or not (isinstance(momentum, numbers.Real) and momentum > 0)):
+    if nesterov and (optimizer != "sgd" or not (isinstance(momentum, numbers.Real) and float(momentum) > 0)):
         raise ValueError(
             "nesterov=True needs optimizer='sgd' with momentum > 0, e.g. fit(..., momentum=0.9, nesterov=True)."
         )

@@ -265,7 +265,8 @@ class Learner:
         """Return the Trainer's state arrays of each parameter (created now if no step has run yet)."""
         updater, optimizer = self.trainer._updaters[0], self.trainer._optimizer
         states = {}
-        for index, (name, param) in enumerate((("weight", self.dense.weight), ("bias", self.dense.bias))):
+        for name, param in (("weight", self.dense.weight), ("bias", self.dense.bias)):
+            index = self.trainer._param2idx[param.name]  # the Trainer numbers its parameters by sorted name
             if self.optimizer.state_names and index not in updater.states:
                 updater.states[index] = optimizer.create_state_multi_precision(index, param.data())
                 updater.states_synced[index] = True
@@ -297,4 +298,4 @@ class Learner:
         if "updates" in state:
             optimizer = self.trainer._optimizer
             optimizer.num_update = int(state["updates"])
-            optimizer._index_update_count.update({0: optimizer.num_update, 1: optimizer.num_update})
+            optimizer._index_update_count.update(dict.fromkeys(self.trainer._param2idx.values(), optimizer.num_update))

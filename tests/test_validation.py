@@ -1,0 +1,144 @@
+"""Validation data, metrics, early stopping, progress, and resuming runs that use them."""
+
+import itertools
+
+import numpy as np
+import pytest
+
+from gluonlr import fit, synthetic_data
+from gluonlr.callbacks import Callback, EarlyStopping, ProgressBar
+from gluonlr.metrics import R2, r2_score
+from gluonlr.persistence import read_checkpoint
+
+X, y = synthetic_data(n=100)
+METRICS = ("mse", "rmse", "mae", "r2")
+
+
+def assert_same_run(a, b):
+    assert a.weight.tobytes() == b.weight.tobytes() and a.bias == b.bias and a.history == b.history
+
+
+def test_validation_split_holds_out_the_last_samples(path):
+    """Keras' convention: the last 20% validate; the metrics are those of the final model, on each part."""
+    result = fit(X, y, path=path, epochs=3, validation_split=0.2, metrics=METRICS)
+    assert set(result.history) == {"loss", "lr", *METRICS, "val_loss", *(f"val_{m}" for m in METRICS)}
+    assert all(len(values) == 3 for values in result.history.values())
+    for part, prefix in ((slice(0, 80), ""), (slice(80, 100), "val_")):
+        errors = result.predict(X[part]) - y[part]
+        last = {key: result.history[prefix + key][-1] for key in METRICS}
+        assert last["mse"] == pytest.approx(np.mean(errors**2), rel=1e-5)
+        assert last["rmse"] == pytest.approx(np.sqrt(np.mean(errors**2)), rel=1e-5)
+        assert last["mae"] == pytest.approx(np.mean(np.abs(errors)), rel=1e-5)
+        assert last["r2"] == pytest.approx(result.score(X[part], y[part]), rel=1e-6)
+    assert result.history["val_loss"][-1] == pytest.approx(result.history["val_mse"][-1], rel=1e-5)  # squared loss
+    trained_on_80 = fit(X[:80], y[:80], path=path, epochs=3)
+    assert result.weight.tobytes() == trained_on_80.weight.tobytes()
+
+
+def test_validation_data_is_the_same_as_a_split(path):
+    split = fit(X, y, path=path, epochs=2, validation_split=0.2, metrics=["r2"])
+    given = fit(X[:80], y[:80], path=path, epochs=2, validation_data=(X[80:], y[80:]), metrics=["r2"])
+    assert_same_run(split, given)
+
+
+def test_training_metrics_without_validation(path):
+    result = fit(X, y, path=path, epochs=2, metrics=["mae"])
+    assert set(result.history) == {"loss", "lr", "mae"}
+
+
+def test_r2_by_closed_form():
+    y_true = np.array([1.0, 2.0, 4.0, 7.0])
+    y_pred = np.array([1.5, 2.0, 3.0, 7.5])
+    closed_form = 1 - np.sum((y_true - y_pred) ** 2) / np.sum((y_true - y_true.mean()) ** 2)
+    assert r2_score(y_true, y_pred) == pytest.approx(closed_form, rel=1e-12)
+    assert r2_score([2.0, 2.0], [2.0, 2.0]) == 1.0 and r2_score([2.0, 2.0], [1.0, 2.0]) == 0.0
+    from gluonlr._mxnet import nd
+
+    metric = R2()
+    metric.update([nd.array(y_true)], [nd.array(y_pred)])
+    assert metric.get() == ("r2", pytest.approx(closed_form, rel=1e-6))
+
+
+def test_early_stopping_stops_and_restores_the_best_epoch(path):
+    stopper = EarlyStopping(patience=2)
+    result = fit(X, y, path=path, epochs=200, validation_split=0.2, early_stopping=stopper)
+    val = result.history["val_loss"]
+    best = int(np.argmin(val))
+    assert result.stopped_epoch == best + 2 < 199  # two epochs without improvement after the best
+    assert result.stop_reason == (
+        f"early stopping: val_loss did not improve by more than 0 for 2 epochs; best {val[best]:.6g} in epoch "
+        f"{best + 1}, whose parameters were restored"
+    )
+    at_best = fit(X, y, path=path, epochs=best + 1, validation_split=0.2)
+    assert result.weight.tobytes() == at_best.weight.tobytes() and result.bias == at_best.bias
+
+
+def test_early_stopping_options(path):
+    kept = fit(
+        X, y, path=path, epochs=200, early_stopping=EarlyStopping("loss", patience=0, restore_best_weights=False)
+    )
+    losses = kept.history["loss"]
+    assert losses[-1] >= losses[-2] and all(a > b for a, b in itertools.pairwise(losses[:-1]))
+    assert "restored" not in kept.stop_reason
+    by_r2 = fit(
+        X, y, path=path, epochs=200, validation_split=0.2, metrics=["r2"], early_stopping=EarlyStopping("val_r2")
+    )
+    r2 = by_r2.history["val_r2"]
+    assert by_r2.stopped_epoch == int(np.argmax(r2)) + 5  # higher is better for R²
+    generous = fit(X, y, path=path, epochs=5, validation_split=0.2, early_stopping=True)
+    assert generous.stopped_epoch is None  # patience 5 is not used up in 5 epochs
+    with pytest.raises(ValueError, match="'patience' parameter of EarlyStopping must be an int >= 0"):
+        EarlyStopping(patience=-1)
+    with pytest.raises(ValueError, match="'mode' parameter of EarlyStopping must be 'auto', 'min' or 'max'"):
+        EarlyStopping(mode="up")
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        dict(optimizer="sgd", momentum=0.9, nesterov=True),
+        dict(optimizer="adam", lr=0.5, lr_schedule="cosine"),
+        dict(lr_schedule="step", validation_split=0.2, metrics=["r2"], early_stopping=EarlyStopping(patience=1)),
+    ],
+    ids=["nag", "adam-cosine", "early-stopping"],
+)
+def test_resume_with_optimizer_schedule_and_early_stopping_state(tmp_path, path, options):
+    """Momentum buffers, Adam's moments and step count, the schedule's position and EarlyStopping's patience
+    all survive a checkpoint: the resumed run is bitwise the uninterrupted one."""
+    target = tmp_path / "run.params"
+
+    def run(epochs, **more):
+        kwargs = dict(options)
+        if "early_stopping" in kwargs:
+            kwargs["early_stopping"] = EarlyStopping(patience=1)  # a fresh one per run
+        return fit(X, y, path=path, epochs=epochs, **kwargs, **more)
+
+    class StopAfter3(Callback):  # a run cut short after 3 of its 30 epochs, its checkpoint left behind
+        def on_epoch_end(self, epoch, logs):
+            self.run.stop_training |= epoch == 2
+
+    straight = run(30)
+    run(30, checkpoint=target, callbacks=[StopAfter3()])
+    state, _ = read_checkpoint(target)
+    assert int(state["updates"]) == 3 * (80 if "validation_split" in options else 100) // 10
+    resumed = run(30, checkpoint=target, resume=True)
+    assert_same_run(resumed, straight)
+    assert resumed.stopped_epoch == straight.stopped_epoch
+
+
+def test_progress_bar(capfd, path):
+    fit(X, y, path=path, epochs=3, verbose=1, validation_split=0.2)
+    err = capfd.readouterr().err
+    assert f"gluonlr {path}" in err and "3/3" in err and "loss=" in err and "val_loss=" in err
+    fit(X, y, path=path, epochs=3, verbose=0)
+    fit(X, y, path=path, epochs=3)  # "auto": stderr is not a terminal here
+    assert capfd.readouterr().err == ""
+    assert isinstance(ProgressBar(), ProgressBar)
+
+
+def test_a_cosine_run_resumes_only_to_the_same_length(tmp_path):
+    """The cosine schedule spans the run: continuing to another number of epochs would be another schedule."""
+    target = tmp_path / "run.params"
+    fit(X, y, epochs=3, lr_schedule="cosine", checkpoint=target)
+    with pytest.raises(ValueError, match=r"the cosine schedule spans the run's epochs \(3 there, 5 here\)"):
+        fit(X, y, epochs=5, lr_schedule="cosine", checkpoint=target, resume=True)
