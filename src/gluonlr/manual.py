@@ -81,15 +81,15 @@ def net(x: nd.NDArray, w: nd.NDArray, b: nd.NDArray) -> nd.NDArray:
 def make_loss(loss: str = "squared", rho: float = 1.0) -> LossFn:
     r"""Return the per-sample loss function named ``loss``.
 
-    ==============  ==========================================================  ===========================
-    ``loss``        :math:`\ell(r)` of the residual :math:`r = \hat y - y`    Gluon
-    ==============  ==========================================================  ===========================
-    ``"squared"``   :math:`r^2` (the article's ``square_loss``)                 ``L2Loss(weight=2)``
-    ``"l2"``        :math:`r^2 / 2`                                             ``L2Loss()``
-    ``"l1"``        :math:`|r|`                                                 ``L1Loss()``
-    ``"huber"``     :math:`|r| - \rho/2` if :math:`|r| > \rho`,               ``HuberLoss(rho)``
-                    else :math:`r^2 / (2\rho)`
-    ==============  ==========================================================  ===========================
+    =============  ======================================================  ====================
+    ``loss``       :math:`\ell(r)` of the residual :math:`r = \hat y - y`  Gluon
+    =============  ======================================================  ====================
+    ``"squared"``  :math:`r^2` (the article's ``square_loss``)             ``L2Loss(weight=2)``
+    ``"l2"``       :math:`r^2 / 2`                                         ``L2Loss()``
+    ``"l1"``       :math:`|r|`                                             ``L1Loss()``
+    ``"huber"``    :math:`|r| - \rho/2` if :math:`|r| > \rho`,             ``HuberLoss(rho)``
+                   else :math:`r^2 / (2\rho)`
+    =============  ======================================================  ====================
 
     The function takes ``(yhat, y)`` and optionally per-sample weights ``w``
     of shape ``(batch, 1)`` that multiply each sample's loss. With several
