@@ -1,43 +1,39 @@
-"""Property tests: the two paths agree with each other and with a float64 numpy reference."""
+"""Property tests: the two paths agree with each other and with the float64 numpy reference, epoch by epoch.
+
+The tolerances are gluonlr.testing's defaults, PATH_RTOL = 1e-5 and REFERENCE_RTOL = 1e-4, each relative to the
+largest magnitude of the quantity compared (at least 1): both paths run in float32 but apply the same operations
+in a slightly different order (nd.dot vs FullyConnected, lr/d * g vs lr * (g/d)), so they agree to a few float32
+ulps per step; against the float64 reference the float32 rounding of the data-sized sums adds up over the steps.
+"""
 
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gluonlr import fit, initial_params
-from reference import reference_fit
-from strategies import datasets, fit_configs
-
-# Both paths run in float32 but apply the same operations in a slightly different
-# order (nd.dot vs FullyConnected, lr/d * g vs lr * (g/d)), so they agree to a few
-# float32 ulps per step: rtol 1e-5 (the issue's bound). Against the float64
-# reference the float32 rounding of the data-sized sums adds up over the steps:
-# rtol 1e-4. Both tolerances are relative to the largest magnitude involved
-# (an atol of rtol * scale), since individual entries may be near zero.
-PATH_RTOL = 1e-5
-REFERENCE_RTOL = 1e-4
-
-
-def assert_close(actual, expected, rtol, what):
-    actual, expected = np.atleast_1d(np.asarray(actual, np.float64)), np.atleast_1d(np.asarray(expected, np.float64))
-    scale = max(1.0, float(np.max(np.abs(expected))))
-    np.testing.assert_allclose(actual, expected, rtol=rtol, atol=rtol * scale, err_msg=what)
+from gluonlr.testing import PATH_RTOL, REFERENCE_RTOL, assert_matches_reference, assert_paths_agree
+from gluonlr.testing.strategies import CONDITIONINGS, datasets, fit_configs
 
 
 @given(data=st.data(), dataset=datasets())
-def test_paths_agree_and_match_reference(data, dataset):
+def test_paths_agree(data, dataset):
     X, y = dataset
-    config = data.draw(fit_configs(X))
-    manual = fit(X, y, path="manual", **config)
-    gluon = fit(X, y, path="gluon", **config)
+    assert_paths_agree(X, y, rtol=PATH_RTOL, **data.draw(fit_configs(X)))
 
-    assert_close(gluon.weight, manual.weight, PATH_RTOL, "weight: gluon vs manual")
-    assert_close(gluon.bias, manual.bias, PATH_RTOL, "bias: gluon vs manual")
-    assert_close(gluon.history["loss"], manual.history["loss"], PATH_RTOL, "history: gluon vs manual")
 
-    w0, b0 = initial_params(X.shape[1], config["seed"])
-    w, b, history = reference_fit(X, y, init_weight=w0, init_bias=b0, **config)
-    for result in (manual, gluon):
-        assert_close(result.weight, w, REFERENCE_RTOL, f"weight: {result.path} vs reference")
-        assert_close(result.bias, b, REFERENCE_RTOL, f"bias: {result.path} vs reference")
-        assert_close(result.history["loss"], history, REFERENCE_RTOL, f"history: {result.path} vs reference")
+@pytest.mark.parametrize("path", ["manual", "gluon"])
+@given(data=st.data(), dataset=datasets())
+def test_paths_match_reference(path, data, dataset):
+    X, y = dataset
+    assert_matches_reference(X, y, rtol=REFERENCE_RTOL, path=path, **data.draw(fit_configs(X)))
+
+
+@given(
+    data=st.data(),
+    dataset=datasets(max_samples=60, noise=0.1, conditioning=CONDITIONINGS, dtypes=(np.float32, np.float64, np.int64)),
+)
+def test_paths_agree_on_harder_data(data, dataset):
+    """Nearly collinear or ill-scaled columns, noisy linear targets, float64 and integer input."""
+    X, y = dataset
+    manual, gluon = assert_paths_agree(X, y, rtol=PATH_RTOL, **data.draw(fit_configs(X)))
+    assert manual.weight.dtype == gluon.weight.dtype == np.float32

@@ -1,0 +1,628 @@
+r"""A plain-numpy, float64 reference of what :func:`gluonlr.fit` computes.
+
+Written from the formulas of the documentation and of MXNet 1.9.1's source
+(``mxnet/optimizer/optimizer.py``, ``mxnet/lr_scheduler.py``,
+``mxnet/gluon/loss.py`` and the update kernels of
+``src/operator/optimizer_op-inl.h``), independently of gluonlr's two paths:
+it shares with them only the seeded batch order (:func:`gluonlr.epoch_order`)
+and the initial parameters (:func:`gluonlr.initial_params`).
+
+One epoch visits the training rows in ``epoch_order(n_train, seed, epoch)``
+order, in batches of ``batch_size`` (the last one may be short). On a batch
+:math:`B` with residuals :math:`r = \hat y - y` the step uses the gradient
+
+.. math:: g = \frac{1}{d(B)} \nabla_\theta \sum_{i \in B} s_i \,
+          \frac{1}{k} \sum_{j=1}^{k} \ell(r_{ij})
+
+(:math:`k` outputs, sample weights :math:`s_i`, :math:`d(B)` the batch's size
+for ``reduction="mean"``, 1 for ``"sum"``), and the optimizer's update of
+number :math:`u = 1, 2, \dots`, counted over the whole run, with the learning
+rate :math:`\eta_u` of the schedule.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from gluonlr import epoch_order, initial_params
+
+__all__ = [
+    "LOSSES",
+    "METRICS",
+    "OPTIMIZERS",
+    "SCHEDULES",
+    "ReferenceResult",
+    "reference_fit",
+    "reference_lrs",
+    "stable_lr",
+]
+
+LossFunction = Callable[[np.ndarray, float], tuple[np.ndarray, np.ndarray]]
+
+
+# -- losses: value and derivative of the per-entry loss of a residual r = yhat - y --------------------------------
+
+
+def _squared(r: np.ndarray, rho: float) -> tuple[np.ndarray, np.ndarray]:
+    """Compute the article's loss, ``L2Loss(weight=2)``: ``r**2``."""
+    return r * r, 2 * r
+
+
+def _l2(r: np.ndarray, rho: float) -> tuple[np.ndarray, np.ndarray]:
+    """Compute Gluon's ``L2Loss()``: ``r**2 / 2``."""
+    return r * r / 2, r
+
+
+def _l1(r: np.ndarray, rho: float) -> tuple[np.ndarray, np.ndarray]:
+    """Compute Gluon's ``L1Loss()``: ``|r|``; MXNet's ``abs`` has the derivative ``sign(r)``, 0 at 0."""
+    return np.abs(r), np.sign(r)
+
+
+def _huber(r: np.ndarray, rho: float) -> tuple[np.ndarray, np.ndarray]:
+    """Compute Gluon's ``HuberLoss(rho)``: ``|r| - rho/2`` where ``|r| > rho``, else ``r**2 / (2 rho)``."""
+    outer = np.abs(r) > rho
+    return np.where(outer, np.abs(r) - rho / 2, r * r / (2 * rho)), np.where(outer, np.sign(r), r / rho)
+
+
+#: The per-entry losses by name: ``loss(r, rho) -> (value, derivative)``, elementwise.
+LOSSES: dict[str, LossFunction] = {"squared": _squared, "l2": _l2, "l1": _l1, "huber": _huber}
+
+
+#: The largest second derivative of each per-entry loss (L1 has none; it gets L2's, a scale for its steps).
+_CURVATURE: dict[str, Callable[[float], float]] = {
+    "squared": lambda rho: 2.0,
+    "l2": lambda rho: 1.0,
+    "l1": lambda rho: 1.0,
+    "huber": lambda rho: 1.0 / rho,
+}
+
+
+#: Adam moves each parameter by about ``lr`` per update, however small the gradient: cap its rate.
+_ADAM_MAX_LR = 0.01
+
+
+def stable_lr(
+    X: Any,
+    *,
+    loss: str = "squared",
+    reduction: str = "sum",
+    batch_size: int = 10,
+    fraction: float = 1.0,
+    rho: float = 1.0,
+    sample_weight: Any = None,
+    weight_decay: float = 0.0,
+    optimizer: str = "sgd",
+) -> float:
+    r"""Return a learning rate that keeps SGD on ``X`` contracting: ``fraction`` of a safe bound.
+
+    The Hessian of a batch's weighted summed loss in :math:`\theta = (w, b)` is
+    :math:`\sum_{i \in B} s_i \ell'' \tilde x_i \tilde x_i^T` with
+    :math:`\tilde x = (x, 1)`, whose norm is at most
+
+    .. math:: L = \ell''_{max} \, B \, s_{max} \, (d \max |x|^2 + 1) + \lambda
+
+    (``B = 1`` for ``reduction="mean"``, which divides by the batch's size;
+    :math:`\lambda` the weight decay). A step with ``lr <= 1 / L`` cannot
+    overshoot, with or without (Nesterov) momentum below 1. Adam's steps are
+    about ``lr`` each whatever the curvature (a tiny gradient included), so
+    for ``optimizer="adam"`` the rate is also at most ``fraction * 0.01``.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+    loss : {"squared", "l2", "l1", "huber"}, default="squared"
+    reduction : {"sum", "mean"}, default="sum"
+    batch_size : int, default=10
+    fraction : float, default=1.0
+        The returned rate is ``fraction / L``.
+    rho : float, default=1.0
+        Huber's threshold (its curvature is ``1 / rho``).
+    sample_weight : array-like of shape (n_samples,), optional
+    weight_decay : float, default=0.0
+    optimizer : {"sgd", "adam"}, default="sgd"
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    Here :math:`d \max|x|^2 + 1 = 2` and the squared loss's curvature is 2:
+
+    >>> X = [[1.0], [-1.0]]
+    >>> stable_lr(X, loss="squared", reduction="sum", batch_size=2), stable_lr(X, reduction="mean", batch_size=2)
+    (0.125, 0.25)
+    """
+    X = np.asarray(X, dtype=np.float64)
+    n, d = X.shape
+    effective_batch = 1 if reduction == "mean" else min(batch_size, n)
+    largest_weight = 1.0 if sample_weight is None else max(float(np.max(sample_weight)), 0.0)
+    curvature = _CURVATURE[loss](rho) * effective_batch * largest_weight * (d * float(np.max(np.abs(X))) ** 2 + 1)
+    bound = fraction / (curvature + weight_decay) if curvature + weight_decay > 0 else fraction
+    return min(bound, fraction * _ADAM_MAX_LR) if optimizer == "adam" else bound
+
+
+# -- optimizers: MXNet 1.9.1's update of one parameter, with its state -------------------------------------------
+
+
+class _SGD:
+    """``sgd_update``: ``theta -= lr * (g + wd * theta)``."""
+
+    def __init__(self, theta: np.ndarray, *, weight_decay: float, **unused: float) -> None:
+        self.wd = weight_decay
+
+    def update(self, theta: np.ndarray, g: np.ndarray, lr: float, t: int) -> np.ndarray:
+        return theta - lr * (g + self.wd * theta)
+
+
+class _Momentum:
+    """``sgd_mom_update``: ``mom = momentum * mom - lr * (g + wd * theta); theta += mom``."""
+
+    def __init__(self, theta: np.ndarray, *, weight_decay: float, momentum: float, **unused: float) -> None:
+        self.wd, self.momentum = weight_decay, momentum
+        self.mom = np.zeros_like(theta)
+
+    def update(self, theta: np.ndarray, g: np.ndarray, lr: float, t: int) -> np.ndarray:
+        self.mom = self.momentum * self.mom - lr * (g + self.wd * theta)
+        return theta + self.mom
+
+
+class _NAG:
+    """``nag_mom_update`` as ``mxnet.optimizer.NAG`` calls it, with ``out=weight``.
+
+    The kernel (``NAGMomKernel``) computes, per entry::
+
+        mom = momentum * mom
+        weight_out = weight - mom + (momentum + 1) * (mom - lr * (g + wd * weight))
+        mom = mom - lr * (g + wd * weight)
+
+    and since the optimizer passes ``out=weight``, the last line reads the
+    weight it has just updated. The state is the lr-scaled velocity (not the
+    unscaled one of the class docstring), so this differs from that docstring
+    when ``wd > 0`` or the learning rate changes.
+    """
+
+    def __init__(self, theta: np.ndarray, *, weight_decay: float, momentum: float, **unused: float) -> None:
+        self.wd, self.momentum = weight_decay, momentum
+        self.mom = np.zeros_like(theta)
+
+    def update(self, theta: np.ndarray, g: np.ndarray, lr: float, t: int) -> np.ndarray:
+        mom = self.momentum * self.mom
+        theta = theta - mom + (self.momentum + 1) * (mom - lr * (g + self.wd * theta))
+        self.mom = mom - lr * (g + self.wd * theta)
+        return theta
+
+
+class _Adam:
+    """``mxnet.optimizer.Adam`` and its ``adam_update`` kernel.
+
+    ``lr_t = lr * sqrt(1 - beta2**t) / (1 - beta1**t)`` (in Python floats);
+    ``g' = g + wd * theta``; ``m = beta1 m + (1 - beta1) g'``;
+    ``v = beta2 v + (1 - beta2) g'**2``; ``theta -= lr_t m / (sqrt(v) + epsilon)``.
+    The kernel takes ``beta1`` and ``beta2`` as float32 parameters, and
+    ``1 - beta2`` magnifies the rounding of 0.999 to 1.3e-5 relative, so the
+    moments use the float32 betas, as MXNet does.
+    """
+
+    def __init__(
+        self, theta: np.ndarray, *, weight_decay: float, beta1: float, beta2: float, epsilon: float, **unused: float
+    ) -> None:
+        self.wd, self.beta1, self.beta2, self.epsilon = weight_decay, beta1, beta2, epsilon
+        self.kernel_beta1, self.kernel_beta2 = float(np.float32(beta1)), float(np.float32(beta2))
+        self.mean, self.var = np.zeros_like(theta), np.zeros_like(theta)
+
+    def update(self, theta: np.ndarray, g: np.ndarray, lr: float, t: int) -> np.ndarray:
+        lr_t = lr * math.sqrt(1.0 - self.beta2**t) / (1.0 - self.beta1**t)
+        g = g + self.wd * theta
+        self.mean = self.kernel_beta1 * self.mean + (1.0 - self.kernel_beta1) * g
+        self.var = self.kernel_beta2 * self.var + (1.0 - self.kernel_beta2) * g * g
+        return theta - lr_t * self.mean / (np.sqrt(self.var) + self.epsilon)
+
+
+#: The optimizers by fit's names: ``"sgd"`` is plain SGD, with ``momentum > 0`` MXNet's momentum SGD, with
+#: ``nesterov=True`` MXNet's ``NAG``; ``"adam"`` is MXNet's ``Adam``.
+OPTIMIZERS = ("sgd", "adam")
+
+
+def _optimizer_class(optimizer: str, momentum: float, nesterov: bool) -> type[_SGD | _Momentum | _NAG | _Adam]:
+    """Return the update rule of fit's optimizer options (MXNet's NAG without momentum is ``sgd_update``)."""
+    if optimizer == "adam":
+        if nesterov:
+            raise ValueError("nesterov=True applies to optimizer='sgd' only.")
+        return _Adam
+    if optimizer != "sgd":
+        raise ValueError(f"Unknown optimizer {optimizer!r}; the reference knows {OPTIMIZERS}.")
+    if momentum == 0:
+        return _SGD
+    return _NAG if nesterov else _Momentum
+
+
+# -- learning-rate schedules: MXNet's lr_scheduler, called with the update count u = 1, 2, ... -------------------
+
+
+def _constant(u: int, *, lr: float, n_batches: int, epochs: int) -> float:
+    """Keep the same rate throughout."""
+    return lr
+
+
+def _step(u: int, *, lr: float, n_batches: int, epochs: int, step_epochs: int = 1, factor: float = 0.5) -> float:
+    """Return the rate of ``FactorScheduler(step=step_epochs * n_batches, factor=factor, base_lr=lr)``.
+
+    It multiplies by ``factor`` while ``u > count + step``, so the rate of
+    update ``u`` is ``lr * factor ** ((u - 1) // step)``, clamped after each
+    multiplication at ``stop_factor_lr = 1e-8``.
+    """
+    decays = (u - 1) // (step_epochs * n_batches)
+    return lr if decays == 0 else max(lr * factor**decays, 1e-8)
+
+
+def _cosine(u: int, *, lr: float, n_batches: int, epochs: int, final_lr: float = 0.0) -> float:
+    """Return the rate of ``CosineScheduler(max_update=epochs * n_batches, base_lr=lr, final_lr=final_lr)``.
+
+    ``final_lr + (lr - final_lr) * (1 + cos(pi * u / max_update)) / 2`` for
+    ``u <= max_update``, then the last value (no warm-up).
+    """
+    max_update = epochs * n_batches
+    return final_lr + (lr - final_lr) * (1 + math.cos(math.pi * min(u, max_update) / max_update)) / 2
+
+
+#: The schedules by name, as functions ``(u, *, lr, n_batches, epochs, **params) -> lr_u``; their keyword
+#: defaults are those of the bare names (``"step"``: ``step_epochs=1, factor=0.5``; ``"cosine"``: ``final_lr=0``).
+SCHEDULES: dict[str, Callable[..., float]] = {"constant": _constant, "step": _step, "cosine": _cosine}
+
+
+def _schedule(lr_schedule: Any) -> tuple[Callable[..., float], dict[str, Any]]:
+    """Return the schedule function and its parameters from any of the forms :func:`reference_fit` accepts."""
+    if lr_schedule is None:
+        return _constant, {}
+    if isinstance(lr_schedule, str) and lr_schedule in SCHEDULES:
+        return SCHEDULES[lr_schedule], {}
+    if isinstance(lr_schedule, tuple) and len(lr_schedule) == 2 and lr_schedule[0] in SCHEDULES:
+        return SCHEDULES[lr_schedule[0]], dict(lr_schedule[1])
+    if getattr(lr_schedule, "name", None) in SCHEDULES and callable(getattr(lr_schedule, "params", None)):
+        return SCHEDULES[lr_schedule.name], dict(lr_schedule.params())
+    if callable(lr_schedule):
+        return (lambda u, **unused: float(lr_schedule(u))), {}
+    raise TypeError(
+        f"lr_schedule must be None, one of {tuple(SCHEDULES)}, a tuple (name, params), an object with a 'name' "
+        f"and params(), or a callable lr_at(u). Got {lr_schedule!r}."
+    )
+
+
+def reference_lrs(lr_schedule: Any = None, *, lr: float, n_batches: int, epochs: int) -> np.ndarray:
+    r"""Return the learning rate of each update of a run, as MXNet's schedulers give it.
+
+    Parameters
+    ----------
+    lr_schedule : None, str, tuple, schedule object or callable, default=None
+        As for :func:`reference_fit`.
+    lr : float
+        The base learning rate.
+    n_batches : int
+        Batches (updates) per epoch.
+    epochs : int
+        Epochs of the run.
+
+    Returns
+    -------
+    ndarray of shape (epochs * n_batches,), float64
+        Entry ``u - 1`` is the rate of update ``u``.
+
+    Examples
+    --------
+    Halve the rate every second epoch (``FactorScheduler(step=2 * n_batches,
+    factor=0.5)``), and anneal it along a cosine (``CosineScheduler``):
+
+    >>> reference_lrs(("step", {"step_epochs": 2, "factor": 0.5}), lr=0.1, n_batches=2, epochs=4).tolist()
+    [0.1, 0.1, 0.1, 0.1, 0.05, 0.05, 0.05, 0.05]
+    >>> reference_lrs("cosine", lr=1.0, n_batches=2, epochs=2).round(4).tolist()
+    [0.8536, 0.5, 0.1464, 0.0]
+    """
+    function, params = _schedule(lr_schedule)
+    return np.array(
+        [function(u, lr=lr, n_batches=n_batches, epochs=epochs, **params) for u in range(1, epochs * n_batches + 1)]
+    )
+
+
+# -- metrics: on float64 predictions and targets of shape (n, k) --------------------------------------------------
+
+
+def _mse(pred: np.ndarray, target: np.ndarray) -> float:
+    """Return the mean squared error over all entries."""
+    return float(np.mean((pred - target) ** 2))
+
+
+def _rmse(pred: np.ndarray, target: np.ndarray) -> float:
+    """Return the square root of the MSE over all entries (not a mean of per-output RMSEs)."""
+    return math.sqrt(_mse(pred, target))
+
+
+def _mae(pred: np.ndarray, target: np.ndarray) -> float:
+    """Return the mean absolute error over all entries."""
+    return float(np.mean(np.abs(pred - target)))
+
+
+def _r2(pred: np.ndarray, target: np.ndarray) -> float:
+    """Return scikit-learn's ``r2_score(target, pred, multioutput="uniform_average")``.
+
+    ``1 - SS_res / SS_tot`` per output, averaged; an output with ``SS_tot = 0``
+    scores 1 if it is predicted exactly, else 0 (``force_finite=True``); NaN
+    with fewer than two samples.
+    """
+    if len(target) < 2:
+        return math.nan
+    ss_res = np.sum((target - pred) ** 2, axis=0)
+    ss_tot = np.sum((target - target.mean(axis=0)) ** 2, axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scores = np.where(ss_tot != 0, 1 - ss_res / ss_tot, np.where(ss_res == 0, 1.0, 0.0))
+    return float(np.mean(scores))
+
+
+#: The metrics by name: ``metric(pred, target) -> float`` on arrays of shape (n, k).
+METRICS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {"mse": _mse, "rmse": _rmse, "mae": _mae, "r2": _r2}
+
+
+# -- the fit ------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReferenceResult:
+    """What :func:`reference_fit` returns, in float64.
+
+    Attributes
+    ----------
+    weight : ndarray of shape (n_features,) or (n_features, n_outputs)
+        The weights after the last epoch.
+    bias : float or ndarray of shape (n_outputs,)
+        The bias after the last epoch.
+    history : dict of str to list of float
+        ``"loss"`` and ``"lr"`` for every epoch; ``"val_loss"`` with
+        validation; each metric and, with validation, ``"val_"`` + metric.
+    epoch_weights : list of ndarray
+        The weights after each epoch (the last is ``weight``).
+    epoch_biases : list of float or ndarray
+        The bias after each epoch.
+    """
+
+    weight: np.ndarray
+    bias: float | np.ndarray
+    history: dict[str, list[float]]
+    epoch_weights: list[np.ndarray] = field(default_factory=list)
+    epoch_biases: list[float | np.ndarray] = field(default_factory=list)
+
+
+def _as_float64(values: Any, name: str, ndims: tuple[int, ...]) -> np.ndarray:
+    """Return ``values`` as fit sees them (float32), in float64."""
+    array = np.asarray(values, dtype=np.float32).astype(np.float64)
+    if array.ndim not in ndims:
+        raise ValueError(f"{name} must have {' or '.join(map(str, ndims))} dimensions. Got shape {array.shape}.")
+    return array
+
+
+def _initial(
+    n_features: int, n_outputs: int | None, seed: int, init_weight: Any, init_bias: Any
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return the starting ``(W of shape (d, k), b of shape (k,))`` in float64.
+
+    One output (1-D ``y``): :func:`gluonlr.initial_params`. ``k >= 2`` outputs
+    (gluonlr's multi-output convention): ``W ~ N(0, 1)`` drawn as
+    ``default_rng(seed).standard_normal((d, k))`` in float32, ``b = 0``,
+    unless given (``init_bias`` a float or one per output).
+    """
+    if n_outputs is None:
+        weight, bias = initial_params(n_features, seed, init_weight, init_bias)
+        return weight.astype(np.float64).reshape(n_features, 1), np.array([bias])
+    if init_weight is None:
+        weight = np.random.default_rng(seed).standard_normal((n_features, n_outputs)).astype(np.float32)
+    else:
+        weight = np.asarray(init_weight, dtype=np.float32)
+        if weight.shape != (n_features, n_outputs):
+            raise ValueError(f"init_weight must have shape {(n_features, n_outputs)}. Got {weight.shape}.")
+    bias = np.zeros(n_outputs) if init_bias is None else np.asarray(init_bias, dtype=np.float64)
+    return weight.astype(np.float64), np.broadcast_to(bias, (n_outputs,)).astype(np.float64)
+
+
+def _split(
+    X: np.ndarray, Y: np.ndarray, s: np.ndarray, validation_split: float, validation_data: Any, y_ndim: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """Return ``(X, Y, s)`` to train on and ``(X_val, Y_val)`` or Nones; Keras' conventions.
+
+    ``validation_data`` wins over ``validation_split``; a split keeps the first
+    ``int(n * (1 - validation_split))`` rows for training, before any shuffle.
+    """
+    if validation_data is not None:
+        X_val = _as_float64(validation_data[0], "validation_data[0]", (2,))
+        Y_val = _as_float64(validation_data[1], "validation_data[1]", (y_ndim,))
+        return X, Y, s, X_val, Y_val.reshape(len(Y_val), -1)
+    if not validation_split:
+        return X, Y, s, None, None
+    split_at = int(len(Y) * (1.0 - validation_split))
+    if not 0 < split_at < len(Y):
+        raise ValueError(f"validation_split={validation_split} leaves no training or no validation rows of {len(Y)}.")
+    return X[:split_at], Y[:split_at], s[:split_at], X[split_at:], Y[split_at:]
+
+
+def reference_fit(
+    X: Any,
+    y: Any,
+    *,
+    loss: str = "squared",
+    rho: float = 1.0,
+    reduction: str = "sum",
+    lr: float = 0.01,
+    batch_size: int = 10,
+    epochs: int = 10,
+    seed: int = 0,
+    init_weight: Any = None,
+    init_bias: Any = None,
+    optimizer: str = "sgd",
+    momentum: float = 0.0,
+    nesterov: bool = False,
+    beta1: float = 0.9,
+    beta2: float = 0.999,
+    epsilon: float = 1e-8,
+    weight_decay: float = 0.0,
+    lr_schedule: Any = None,
+    sample_weight: Any = None,
+    validation_split: float = 0.0,
+    validation_data: Sequence[Any] | None = None,
+    metrics: Sequence[str] = (),
+) -> ReferenceResult:
+    r"""Train as :func:`gluonlr.fit` does, in float64 numpy, from the formulas.
+
+    Takes fit's arguments, with fit's defaults (``path``, ``callbacks`` and
+    checkpoints are fit's own business and not taken). ``X``, ``y`` and
+    ``sample_weight`` are rounded to float32 as fit does, then computed on in
+    float64.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+    y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        A 2-D ``y`` (``n_outputs >= 2``) fits ``n_outputs`` regressions at once.
+    loss : {"squared", "l2", "l1", "huber"}, default="squared"
+        Per-entry loss of the residual :math:`r = \hat y - y`: :math:`r^2`,
+        :math:`r^2/2`, :math:`|r|`, or Gluon's ``HuberLoss(rho)``:
+        :math:`|r| - \rho/2` if :math:`|r| > \rho`, else :math:`r^2/(2\rho)`.
+        With several outputs a sample's loss is the mean over its outputs.
+    rho : float, default=1.0
+        Huber's threshold.
+    reduction : {"sum", "mean"}, default="sum"
+        The batch's summed gradient is divided by 1, or by the batch's size.
+    lr : float, default=0.01
+        The base learning rate.
+    batch_size, epochs, seed : int, default=10, 10, 0
+        As for fit; the batch order is :func:`gluonlr.epoch_order`.
+    init_weight, init_bias : array-like, optional
+        Initial parameters; by default as fit draws them.
+    optimizer : {"sgd", "adam"}, default="sgd"
+        MXNet 1.9.1's updates: ``sgd_update``; ``sgd_mom_update`` for
+        ``momentum > 0``; ``NAG`` (``nag_mom_update``) for ``nesterov=True``;
+        ``Adam``.
+    momentum : float, default=0.0
+    nesterov : bool, default=False
+    beta1, beta2, epsilon : float, default=0.9, 0.999, 1e-8
+        Adam's.
+    weight_decay : float, default=0.0
+        MXNet's ``wd``, on the weight and the bias alike (a ``Dense`` bias's
+        ``wd_mult`` is 1 and ``gluon.Trainer`` honours it).
+    lr_schedule : None, str, tuple, schedule object or callable, optional
+        None or ``"constant"``; ``"step"`` (``FactorScheduler``) or
+        ``"cosine"`` (``CosineScheduler``) with the defaults of
+        :data:`SCHEDULES`; a tuple such as ``("step", {"step_epochs": 2,
+        "factor": 0.5})`` or ``("cosine", {"final_lr": 0.001})``; an object
+        with a ``name`` among these and a ``params()`` method returning such a
+        dict (as :mod:`gluonlr.schedules` objects have); or a callable
+        ``lr_at(u)`` of the update number ``u`` (from 1).
+    sample_weight : array-like of shape (n_samples,), optional
+        Multiplies each sample's loss (and gradient).
+    validation_split : float, default=0.0
+        Keras' convention: the first ``int(n * (1 - validation_split))`` rows
+        train, the rest validate.
+    validation_data : (X_val, y_val), optional
+        Validation data; takes precedence over ``validation_split``.
+    metrics : sequence of {"mse", "rmse", "mae", "r2"}, default=()
+        Recorded after each epoch on the training rows and, with validation,
+        as ``"val_" + name`` on the validation rows; unweighted. ``"rmse"`` is
+        the square root of ``"mse"`` over all entries; ``"r2"`` is
+        scikit-learn's ``r2_score`` with ``multioutput="uniform_average"``.
+
+    Returns
+    -------
+    ReferenceResult
+        ``history["loss"][e]`` is :math:`\sum_i s_i \ell_i / n_{train}` over
+        epoch ``e``'s batches, each before its update; ``history["lr"][e]`` the
+        rate of epoch ``e``'s first update; ``history["val_loss"][e]`` the mean
+        unweighted loss on the validation rows after epoch ``e``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown loss, reduction, optimizer or metric, wrong shapes, or
+        a validation split with no rows on one side.
+    TypeError
+        For an ``lr_schedule`` of none of the forms above.
+
+    Examples
+    --------
+    One step on two samples from zero, by hand: the residuals are
+    :math:`r = (-1, -2)`, the loss :math:`(1 + 4) / 2 = 2.5`, the gradients
+    :math:`2 \sum_i r_i x_i = -10` and :math:`2 \sum_i r_i = -6`:
+
+    >>> result = reference_fit([[1.0], [2.0]], [1.0, 2.0], lr=0.25, batch_size=2, epochs=1,
+    ...                        init_weight=[0.0], init_bias=0.0)
+    >>> result.weight, result.bias, result.history["loss"]
+    (array([2.5]), 1.5, [2.5])
+
+    It takes the options fit takes, e.g. Adam with a cosine schedule:
+
+    >>> from gluonlr import synthetic_data
+    >>> X, y = synthetic_data(n=50)
+    >>> result = reference_fit(X, y, optimizer="adam", lr=0.5, lr_schedule="cosine", epochs=3, metrics=["r2"])
+    >>> sorted(result.history), len(result.epoch_weights)
+    (['loss', 'lr', 'r2'], 3)
+    """
+    if loss not in LOSSES:
+        raise ValueError(f"Unknown loss {loss!r}; the reference knows {tuple(LOSSES)}.")
+    if reduction not in ("sum", "mean"):
+        raise ValueError(f"Unknown reduction {reduction!r}; the reference knows ('sum', 'mean').")
+    unknown = [name for name in metrics if name not in METRICS]
+    if unknown:
+        raise ValueError(f"Unknown metrics {unknown}; the reference knows {tuple(METRICS)}.")
+    update_rule = _optimizer_class(optimizer, momentum, nesterov)
+    X_all = _as_float64(X, "X", (2,))
+    Y_given = _as_float64(y, "y", (1, 2))
+    single = Y_given.ndim == 1
+    Y_all = Y_given.reshape(len(Y_given), -1)
+    s_all = np.ones(len(Y_all)) if sample_weight is None else _as_float64(sample_weight, "sample_weight", (1,))
+    X_train, Y_train, s_train, X_val, Y_val = _split(
+        X_all, Y_all, s_all, validation_split, validation_data, Y_given.ndim
+    )
+    n_train, k = Y_train.shape
+    loss_fn = LOSSES[loss]
+    W, b = _initial(X_all.shape[1], None if single else k, seed, init_weight, init_bias)
+    hyper = dict(weight_decay=weight_decay, momentum=momentum, beta1=beta1, beta2=beta2, epsilon=epsilon)
+    w_rule, b_rule = update_rule(W, **hyper), update_rule(b, **hyper)
+    n_batches = -(-n_train // batch_size)
+    schedule, schedule_params = _schedule(lr_schedule)
+
+    def lr_at(u: int) -> float:
+        return schedule(u, lr=lr, n_batches=n_batches, epochs=epochs, **schedule_params)
+
+    def shaped(W: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, float | np.ndarray]:
+        return (W[:, 0].copy(), float(b[0])) if single else (W.copy(), b.copy())
+
+    history: dict[str, list[float]] = {"loss": [], "lr": []}
+    epoch_weights: list[np.ndarray] = []
+    epoch_biases: list[float | np.ndarray] = []
+    u = 0
+    for epoch in range(epochs):
+        order = epoch_order(n_train, seed, epoch)
+        history["lr"].append(lr_at(u + 1))
+        total = 0.0
+        for start in range(0, n_train, batch_size):
+            rows = order[start : start + batch_size]
+            xb, sb = X_train[rows], s_train[rows]
+            value, derivative = loss_fn(xb @ W + b - Y_train[rows], rho)
+            total += float(sb @ value.mean(axis=1))
+            divisor = len(rows) if reduction == "mean" else 1
+            dyhat = sb[:, None] * derivative / k / divisor  # d(sum_i s_i mean_j loss_ij)/d yhat, reduced
+            u += 1
+            W, b = w_rule.update(W, xb.T @ dyhat, lr_at(u), u), b_rule.update(b, dyhat.sum(axis=0), lr_at(u), u)
+        history["loss"].append(total / n_train)
+        if X_val is not None and Y_val is not None:
+            history.setdefault("val_loss", []).append(float(np.mean(loss_fn(X_val @ W + b - Y_val, rho)[0])))
+        for name in metrics:
+            history.setdefault(name, []).append(METRICS[name](X_train @ W + b, Y_train))
+            if X_val is not None and Y_val is not None:
+                history.setdefault("val_" + name, []).append(METRICS[name](X_val @ W + b, Y_val))
+        weight, bias = shaped(W, b)
+        epoch_weights.append(weight)
+        epoch_biases.append(bias)
+    weight, bias = shaped(W, b)
+    return ReferenceResult(weight, bias, history, epoch_weights, epoch_biases)

@@ -1,0 +1,297 @@
+"""Hypothesis strategies for regression data sets and for the arguments of :func:`gluonlr.fit`.
+
+Needs hypothesis, an optional dependency: ``pip install gluonlr[testing]``.
+
+By default :func:`fit_configs` draws only the options of fit's first release
+(both losses and reductions, batch sizes, epochs, seeds and a stable learning
+rate); the later options are each switched on by a parameter, so a test of a
+fit that lacks them keeps passing. For instance::
+
+    fit_configs(X, losses=ALL_LOSSES, optimizers=OPTIMIZERS, schedules=SCHEDULES,
+                weight_decay=True, sample_weight=True, validation=True, metrics=METRICS)
+
+Examples
+--------
+A property test of your own training loop against the reference:
+
+>>> from hypothesis import given, settings, strategies as st
+>>> from gluonlr.testing import assert_runs_agree, reference_fit
+>>> @settings(max_examples=5, deadline=None, derandomize=True)
+... @given(data=st.data(), dataset=datasets(max_samples=20))
+... def test_reference_is_deterministic(data, dataset):
+...     X, y = dataset
+...     config = data.draw(fit_configs(X))
+...     assert_runs_agree(reference_fit(X, y, **config), reference_fit(X, y, **config), rtol=0)
+>>> test_reference_is_deterministic()
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+try:
+    from hypothesis import strategies as st
+    from hypothesis.extra import numpy as hnp
+except ImportError as error:  # pragma: no cover - exercised in a subprocess by the tests
+    raise ImportError(
+        "gluonlr.testing.strategies needs hypothesis, an optional dependency of gluonlr: pip install gluonlr[testing]"
+    ) from error
+
+from gluonlr.testing._reference import METRICS as _METRICS
+from gluonlr.testing._reference import stable_lr
+
+__all__ = [
+    "ALL_LOSSES",
+    "CONDITIONINGS",
+    "METRICS",
+    "OPTIMIZERS",
+    "SCHEDULES",
+    "datasets",
+    "fit_configs",
+    "stable_lr",
+]
+
+#: Every loss name of fit; the default of :func:`fit_configs` is the first two, the others came later.
+ALL_LOSSES = ("squared", "l2", "l1", "huber")
+
+#: What :func:`fit_configs` may draw with ``optimizers=``: plain SGD, SGD with momentum, Nesterov's (MXNet's
+#: ``NAG``) and Adam.
+OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam")
+
+#: What :func:`fit_configs` may draw with ``schedules=``.
+SCHEDULES = ("constant", "step", "cosine")
+
+#: The metric names fit records.
+METRICS = tuple(_METRICS)
+
+#: The column structures :func:`datasets` may draw.
+CONDITIONINGS = ("well", "correlated", "ill-scaled")
+
+
+def _elements(dtype: np.dtype[Any], low: float, high: float) -> st.SearchStrategy[float]:
+    """Draw floats in ``[low, high]`` exactly representable in ``dtype`` (float32 for integer and float32 data)."""
+    return st.floats(low, high, width=64 if dtype == np.float64 else 32)
+
+
+@st.composite
+def _features(draw: st.DrawFn, n: int, d: int, conditioning: str, dtype: np.dtype[Any]) -> np.ndarray:
+    """Draw an (n, d) float64 matrix with the column structure ``conditioning``."""
+    if conditioning == "correlated":
+        # Columns that differ by at most 0.01 (exact copies when it shrinks to 0): X^T X nearly singular.
+        base = draw(hnp.arrays(np.float64, (n, 1), elements=_elements(dtype, -2, 2)))
+        return base + 0.01 * draw(hnp.arrays(np.float64, (n, d), elements=_elements(dtype, -1, 1)))
+    X = draw(hnp.arrays(np.float64, (n, d), elements=_elements(dtype, -2, 2)))
+    if conditioning == "ill-scaled":
+        # Columns on scales from 0.01 to 100.
+        return X * 10.0 ** draw(hnp.arrays(np.int64, (d,), elements=st.integers(-2, 2)))
+    return X
+
+
+@st.composite
+def datasets(
+    draw: st.DrawFn,
+    *,
+    min_samples: int = 1,
+    max_samples: int = 200,
+    min_features: int = 1,
+    max_features: int = 5,
+    min_outputs: int = 1,
+    max_outputs: int = 1,
+    noise: float | None = None,
+    conditioning: Sequence[str] = ("well",),
+    dtypes: Sequence[Any] = (np.float32,),
+) -> tuple[np.ndarray, np.ndarray]:
+    """Draw a regression data set ``(X, y)``.
+
+    Parameters
+    ----------
+    min_samples, max_samples : int, default=1, 200
+        Bounds of the number of samples ``n``.
+    min_features, max_features : int, default=1, 5
+        Bounds of the number of features ``d``.
+    min_outputs, max_outputs : int, default=1, 1
+        Bounds of the number of outputs ``k``: ``y`` has shape ``(n,)`` for
+        ``k = 1``, ``(n, k)`` for ``k >= 2``.
+    noise : float, optional
+        None (default): ``y`` is drawn independently of ``X``, in [-10, 10]
+        (the worst case for agreement: large residuals throughout). A float:
+        ``y = X w + b + noise * e`` with ``w`` drawn in [-5, 5], ``b`` in
+        [-10, 10] and ``e`` in [-3, 3].
+    conditioning : sequence of {"well", "correlated", "ill-scaled"}, default=("well",)
+        Column structures to draw from: ``"well"``, entries in [-2, 2];
+        ``"correlated"``, columns within 0.01 of one another (copies when it
+        shrinks to zero), a nearly singular ``X^T X``; ``"ill-scaled"``,
+        columns on scales from 0.01 to 100.
+    dtypes : sequence of dtype, default=(numpy.float32,)
+        Data types to draw from, e.g. ``(np.float32, np.float64, np.int64)``;
+        integer data is rounded. ``X`` and ``y`` share it.
+
+    Returns
+    -------
+    SearchStrategy of (ndarray, ndarray)
+
+    Examples
+    --------
+    >>> from hypothesis import given, settings
+    >>> @settings(max_examples=10, deadline=None, derandomize=True)
+    ... @given(datasets(max_samples=9, min_outputs=2, max_outputs=3, noise=0.1, conditioning=CONDITIONINGS,
+    ...                 dtypes=(np.float32, np.float64, np.int32)))
+    ... def test_shapes(dataset):
+    ...     X, y = dataset
+    ...     assert y.shape[0] == X.shape[0] and y.shape[1] in (2, 3) and X.dtype == y.dtype
+    >>> test_shapes()
+    """
+    n = draw(st.integers(min_samples, max_samples))
+    d = draw(st.integers(min_features, max_features))
+    k = draw(st.integers(min_outputs, max_outputs))
+    dtype = np.dtype(draw(st.sampled_from(list(dtypes))))
+    X = draw(_features(n, d, draw(st.sampled_from(list(conditioning))), dtype))
+    shape = (n,) if k == 1 else (n, k)
+    if noise is None:
+        y = draw(hnp.arrays(np.float64, shape, elements=_elements(dtype, -10, 10)))
+    else:
+        w = draw(hnp.arrays(np.float64, (d, k), elements=st.floats(-5, 5)))
+        b = draw(hnp.arrays(np.float64, (k,), elements=st.floats(-10, 10)))
+        e = draw(hnp.arrays(np.float64, (n, k), elements=st.floats(-3, 3)))
+        y = (X @ w + b + noise * e).reshape(shape)
+    if dtype.kind in "iu":
+        X, y = np.rint(X), np.rint(y)
+    return X.astype(dtype), y.astype(dtype)
+
+
+def _gluonlr_schedule(name: str, params: dict[str, Any]) -> Any:
+    """Return fit's ``lr_schedule`` for a drawn schedule: the name, or a :mod:`gluonlr.schedules` object."""
+    if name == "constant":
+        return name
+    schedules = importlib.import_module("gluonlr.schedules")
+    return getattr(schedules, {"step": "StepDecay", "cosine": "Cosine"}[name])(**params)
+
+
+@st.composite
+def fit_configs(
+    draw: st.DrawFn,
+    X: Any,
+    *,
+    losses: Sequence[str] = ("squared", "l2"),
+    reductions: Sequence[str] = ("sum", "mean"),
+    min_epochs: int = 1,
+    max_epochs: int = 3,
+    optimizers: Sequence[str] | None = None,
+    schedules: Sequence[str] | None = None,
+    weight_decay: bool = False,
+    sample_weight: bool = False,
+    validation: bool = False,
+    metrics: Sequence[str] | None = None,
+    make_schedule: Callable[[str, dict[str, Any]], Any] = _gluonlr_schedule,
+) -> dict[str, Any]:
+    """Draw keyword arguments for :func:`gluonlr.fit` on ``X``, with a learning rate that keeps training stable.
+
+    Always drawn: ``loss``, ``reduction``, ``batch_size`` (1 to ``n + 3``:
+    one batch, several, a short last one), ``epochs``, ``seed`` (any 32-bit)
+    and ``lr``, a fraction in [0.01, 1] of :func:`stable_lr`'s bound. Each
+    other option is drawn only when its parameter switches it on, and then
+    sometimes left at fit's default.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        The features the configuration is for.
+    losses : sequence of str, default=("squared", "l2")
+        Loss names to draw from, e.g. :data:`ALL_LOSSES`; ``"huber"`` comes
+        with a ``rho`` in [0.1, 5].
+    reductions : sequence of str, default=("sum", "mean")
+    min_epochs, max_epochs : int, default=1, 3
+    optimizers : sequence of str, optional
+        Draw ``optimizer`` (and ``momentum``, ``nesterov``) from names of
+        :data:`OPTIMIZERS`: ``"sgd"``; ``"momentum"``, SGD with a momentum in
+        [0, 0.95]; ``"nesterov"``, the same with ``nesterov=True``; ``"adam"``.
+    schedules : sequence of str, optional
+        Draw ``lr_schedule`` from names of :data:`SCHEDULES`: ``"step"`` with
+        ``step_epochs`` in [1, max_epochs] and ``factor`` in [0.1, 1],
+        ``"cosine"`` with ``final_lr`` in [0, lr].
+    weight_decay : bool, default=False
+        Draw ``weight_decay`` in [0, 0.1] (the learning rate allows for it).
+    sample_weight : bool, default=False
+        Draw a ``sample_weight`` array in [0, 2] (the learning rate allows for
+        it).
+    validation : bool, default=False
+        Draw a ``validation_split`` that leaves at least one row on each side
+        (data sets of two samples or more).
+    metrics : sequence of str, optional
+        Draw ``metrics``, a list of distinct names from these, e.g.
+        :data:`METRICS`.
+    make_schedule : callable, optional
+        Turns a drawn schedule ``(name, params)`` into the value of
+        ``lr_schedule``. By default ``"constant"`` stays a string and the others
+        become :mod:`gluonlr.schedules` objects; ``lambda name, params: (name,
+        params)`` gives the form only :func:`~gluonlr.testing.reference_fit`
+        reads.
+
+    Returns
+    -------
+    SearchStrategy of dict
+
+    Examples
+    --------
+    >>> from hypothesis import given, settings, strategies as st
+    >>> X = np.ones((7, 2))
+    >>> @settings(max_examples=10, deadline=None, derandomize=True)
+    ... @given(st.data())
+    ... def test_configs(data):
+    ...     config = data.draw(fit_configs(X, losses=ALL_LOSSES, optimizers=("momentum",), sample_weight=True))
+    ...     assert 1 <= config["batch_size"] <= 10 and config["optimizer"] == "sgd"
+    ...     assert config["sample_weight"].shape == (7,) and config["lr"] > 0
+    >>> test_configs()
+    """
+    X = np.asarray(X)
+    n = X.shape[0]
+    config: dict[str, Any] = {
+        "loss": draw(st.sampled_from(list(losses))),
+        "reduction": draw(st.sampled_from(list(reductions))),
+        "batch_size": draw(st.integers(1, n + 3)),
+    }
+    fraction = draw(st.floats(0.01, 1.0))
+    config["epochs"] = draw(st.integers(min_epochs, max_epochs))
+    config["seed"] = draw(st.integers(0, 2**32 - 1))
+    if config["loss"] == "huber":
+        config["rho"] = draw(st.floats(0.1, 5.0))
+    if optimizers is not None:
+        kind = draw(st.sampled_from(list(optimizers)))
+        config["optimizer"] = "adam" if kind == "adam" else "sgd"
+        if kind in ("momentum", "nesterov"):
+            config["momentum"] = draw(st.floats(0.0, 0.95))
+        if kind == "nesterov":
+            config["nesterov"] = True
+    if weight_decay and draw(st.booleans()):
+        config["weight_decay"] = draw(st.floats(0.0, 0.1))
+    if sample_weight:
+        config["sample_weight"] = draw(hnp.arrays(np.float32, (n,), elements=st.floats(0, 2, width=32)))
+    if validation and n >= 2 and draw(st.booleans()):
+        n_val = draw(st.integers(1, n - 1))
+        config["validation_split"] = (n_val - 0.5) / n  # int(n * (1 - split)) = n - n_val, safe from rounding
+    if metrics is not None:
+        config["metrics"] = draw(st.lists(st.sampled_from(list(metrics)), unique=True))
+    config["lr"] = stable_lr(
+        X,
+        loss=config["loss"],
+        reduction=config["reduction"],
+        batch_size=config["batch_size"],
+        fraction=fraction,
+        rho=config.get("rho", 1.0),
+        sample_weight=config.get("sample_weight"),
+        weight_decay=config.get("weight_decay", 0.0),
+        optimizer=config.get("optimizer", "sgd"),
+    )
+    if schedules is not None:
+        name = draw(st.sampled_from(list(schedules)))
+        params: dict[str, Any] = {}
+        if name == "step":
+            params = {"step_epochs": draw(st.integers(1, max_epochs)), "factor": draw(st.floats(0.1, 1.0))}
+        elif name == "cosine":
+            params = {"final_lr": config["lr"] * draw(st.floats(0.0, 1.0))}
+        config["lr_schedule"] = make_schedule(name, params)
+    return config
