@@ -78,7 +78,7 @@ def net(x: nd.NDArray, w: nd.NDArray, b: nd.NDArray) -> nd.NDArray:
     return nd.dot(x, w) + b
 
 
-def make_loss(loss: str = "squared", rho: float = 1.0) -> LossFn:
+def make_loss(loss: str = "squared", rho: float = 1.0, n_outputs: int = 1) -> LossFn:
     r"""Return the per-sample loss function named ``loss``.
 
     =============  ======================================================  ====================
@@ -92,9 +92,9 @@ def make_loss(loss: str = "squared", rho: float = 1.0) -> LossFn:
     =============  ======================================================  ====================
 
     The function takes ``(yhat, y)`` and optionally per-sample weights ``w``
-    of shape ``(batch, 1)`` that multiply each sample's loss. With several
-    outputs a sample's loss is the mean over its outputs, as Gluon's losses
-    average over every axis but the batch axis.
+    of shape ``(batch, 1)`` that multiply each sample's loss. With
+    ``n_outputs`` > 1 outputs a sample's loss is the mean over its outputs, as
+    Gluon's losses average over every axis but the batch axis.
 
     Examples
     --------
@@ -104,8 +104,8 @@ def make_loss(loss: str = "squared", rho: float = 1.0) -> LossFn:
     [[2.0]]
     >>> make_loss("huber", rho=1.0)(nd.array([[3.0], [1.5]]), nd.array([1.0, 1.0])).asnumpy().ravel().tolist()
     [1.5, 0.125]
-    >>> make_loss("l1")(nd.array([[3.0, 0.0]]), nd.array([[1.0, 1.0]]), nd.array([[2.0]])).asnumpy().tolist()
-    [3.0]
+    >>> make_loss("l1", n_outputs=2)(nd.array([[3.0, 0.0]]), nd.array([[1.0, 1.0]]), nd.array([[2.0]])).asnumpy()
+    array([3.], dtype=float32)
     """
     scale = LOSS_SCALE.get(loss, 1.0)
 
@@ -119,14 +119,14 @@ def make_loss(loss: str = "squared", rho: float = 1.0) -> LossFn:
         return squared if scale == 1.0 else scale * squared
 
     def loss_fn(yhat: nd.NDArray, y: nd.NDArray, sample_weight: nd.NDArray | None = None) -> nd.NDArray:
-        # y is reshaped to yhat's (n, k), so that (n, 1) - (n,) cannot broadcast
-        # to (n, n); batches already come as (n, k).
-        if y.shape != yhat.shape:
-            y = y.reshape(yhat.shape)
+        # A y of shape (n,) is reshaped to (n, 1), so that (n, 1) - (n,) cannot
+        # broadcast to (n, n); batches already come as (n, k).
+        if y.ndim == 1:
+            y = y.reshape((-1, 1))
         losses = per_output(yhat - y)
         if sample_weight is not None:
             losses = losses * sample_weight
-        return losses if losses.shape[1] == 1 else nd.mean(losses, axis=1)
+        return losses if n_outputs == 1 else nd.mean(losses, axis=1)
 
     loss_fn.__name__ = f"{loss}_loss"
     return loss_fn
@@ -238,7 +238,7 @@ class Learner:
         self.data = EpochData(X, y, config.batch_size, sample_weight)
         self.params = init_params(weight, bias)
         self.grads = [param.grad for param in self.params]  # handles held once, see sgd
-        self.loss = make_loss(config.loss, config.rho)
+        self.loss = make_loss(config.loss, config.rho, self.data.n_outputs)
         self.optimizer = config.make_optimizer()
         self.states = [self.optimizer.create_state(param) for param in self.params]
         self.config, self.updates = config, 0
