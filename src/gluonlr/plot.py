@@ -84,7 +84,7 @@ def plot_predictions(
 
 
 def plot_loss(histories: Mapping[str, Mapping[str, Sequence[float]]], *, ax: Axes | None = None) -> Axes:
-    """Draw the per-epoch training loss of one or more runs, on a log scale.
+    """Draw the per-epoch training loss of one or more runs, on a log scale; validation loss dashed.
 
     Parameters
     ----------
@@ -101,13 +101,20 @@ def plot_loss(histories: Mapping[str, Mapping[str, Sequence[float]]], *, ax: Axe
     >>> ax = plot_loss({"run": {"loss": [4.0, 1.0, 0.25]}})
     >>> ax.get_lines()[0].get_ydata().tolist()
     [4.0, 1.0, 0.25]
+    >>> ax = plot_loss({"run": {"loss": [4.0, 1.0], "val_loss": [3.0, 2.0]}})
+    >>> [line.get_label() for line in ax.get_lines()]
+    ['run', 'run (validation)']
     """
     ax = _axes(ax)
     for (label, history), style in zip(histories.items(), itertools.cycle(_STYLES)):
         loss = history["loss"]
-        ax.plot(range(1, len(loss) + 1), loss, style, label=label)
+        (line,) = ax.plot(range(1, len(loss) + 1), loss, style, label=label)
+        if "val_loss" in history:
+            validation = history["val_loss"]
+            epochs = range(1, len(validation) + 1)
+            ax.plot(epochs, validation, "--", color=line.get_color(), label=f"{label} (validation)")
     ax.set_yscale("log")
     ax.set_xlabel("epoch")
-    ax.set_ylabel("mean training loss per sample")
+    ax.set_ylabel("mean loss per sample")
     ax.legend()
     return ax
