@@ -2,6 +2,7 @@
 
 import doctest
 import importlib
+import inspect
 import pkgutil
 
 import pytest
@@ -20,9 +21,15 @@ def test_docstring_examples(name):
     assert failed == 0, f"{failed} of {attempted} examples in {name} failed (see the captured output)"
 
 
-def test_public_functions_have_examples():
+@pytest.mark.parametrize("name", MODULES)
+def test_public_functions_and_classes_have_examples(name):
+    """Everything a public module exports (its __all__), but exceptions and constants, has a doctested example."""
+    if name.rsplit(".", 1)[-1].startswith("_"):
+        pytest.skip("a private module: what it exports is checked where a public module re-exports it")
+    module = importlib.import_module(name)
     finder = doctest.DocTestFinder()
-    for name in gluonlr.__all__:
-        obj = getattr(gluonlr, name)
-        if callable(obj) and not isinstance(obj, type | dict):
-            assert any(test.examples for test in finder.find(obj)), f"gluonlr.{name} has no example"
+    for public in getattr(module, "__all__", []):
+        obj = getattr(module, public)
+        if inspect.isfunction(obj) or (inspect.isclass(obj) and not issubclass(obj, BaseException)):
+            tests = finder.find(obj, public, module=False)
+            assert any(test.examples for test in tests), f"{name}.{public} has no example"

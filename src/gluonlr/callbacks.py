@@ -40,6 +40,16 @@ class Run:
         Set it to True to stop after the current epoch.
     stop_reason : str or None
         Why, in words, for ``FitResult.stop_reason``.
+
+    Examples
+    --------
+    >>> from gluonlr import fit, synthetic_data
+    >>> class Show(Callback):
+    ...     def on_epoch_end(self, epoch, logs):
+    ...         print(epoch, self.run.epochs, self.run.path, self.run.get_parameters()[0].shape)
+    >>> _ = fit(*synthetic_data(), epochs=2, callbacks=[Show()])
+    0 2 manual (2,)
+    1 2 manual (2,)
     """
 
     def __init__(
@@ -133,7 +143,15 @@ class Callback:
 
 
 class History(Callback):
-    """Append each epoch's logs to ``run.history``; :func:`gluonlr.fit` always runs it first."""
+    """Append each epoch's logs to ``run.history``; :func:`gluonlr.fit` always runs it first.
+
+    Examples
+    --------
+    >>> from gluonlr import fit, synthetic_data
+    >>> history = fit(*synthetic_data(), epochs=2, validation_split=0.1).history
+    >>> sorted(history), len(history["loss"])
+    (['loss', 'lr', 'val_loss'], 2)
+    """
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
         """Append ``logs`` to the history."""
@@ -155,6 +173,15 @@ class DivergenceGuard(Callback):
     ----------
     factor : float, default=1e6
         How many times its starting level the loss may grow.
+
+    Examples
+    --------
+    >>> from gluonlr import DivergenceError, fit, synthetic_data
+    >>> try:  # a stricter guard than fit's own
+    ...     fit(*synthetic_data(), lr=0.1, callbacks=[DivergenceGuard(factor=2)])
+    ... except DivergenceError as error:
+    ...     print(error.epoch, len(error.history["loss"]))
+    1 2
     """
 
     def __init__(self, factor: float = 1e6) -> None:
@@ -204,6 +231,17 @@ class ModelCheckpoint(Callback):
     ----------
     checkpoint : str or os.PathLike
         A file name (``run.params``) or an existing directory.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from gluonlr import fit, synthetic_data
+    >>> from gluonlr.persistence import read_checkpoint
+    >>> path = os.path.join(tempfile.mkdtemp(), "run.params")
+    >>> _ = fit(*synthetic_data(), epochs=3, checkpoint=path)  # fit adds ModelCheckpoint(path)
+    >>> state, meta = read_checkpoint(path)
+    >>> meta["epoch"], sorted(state)
+    (3, ['bias', 'updates', 'weight'])
     """
 
     def __init__(self, checkpoint: PathLike) -> None:
@@ -327,6 +365,11 @@ class ProgressBar(Callback):
 
     Written to standard error. :func:`gluonlr.fit` adds it by default only when
     standard error is a terminal or in a Jupyter kernel (``verbose="auto"``).
+
+    Examples
+    --------
+    >>> from gluonlr import fit, synthetic_data
+    >>> result = fit(*synthetic_data(), epochs=3, verbose=1)  # the same as callbacks=[ProgressBar()]
     """
 
     def on_train_begin(self, logs: dict[str, float] | None = None) -> None:

@@ -205,6 +205,16 @@ class Learner:
     """The Gluon path, as :func:`gluonlr.fit` drives it.
 
     Same constructor and methods as :class:`gluonlr.manual.Learner`.
+
+    Examples
+    --------
+    >>> from gluonlr.data import synthetic_data
+    >>> learner = Learner(*synthetic_data(), FitConfig(), weight=np.zeros(2), bias=0.0)
+    >>> for batch in learner.batches(epoch=0):
+    ...     _ = learner.train_step(*batch)
+    >>> weight, bias = learner.parameters()
+    >>> print(weight.round(2), round(bias, 2))
+    [ 1.99 50.96] 21.18
     """
 
     def __init__(

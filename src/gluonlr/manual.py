@@ -223,6 +223,16 @@ class Learner:
         Initial bias.
     sample_weight : ndarray of shape (n_samples,), optional
         Per-sample weights of the loss.
+
+    Examples
+    --------
+    >>> from gluonlr.data import synthetic_data
+    >>> learner = Learner(*synthetic_data(), FitConfig(), weight=np.zeros(2), bias=0.0)
+    >>> for batch in learner.batches(epoch=0):
+    ...     _ = learner.train_step(*batch)
+    >>> weight, bias = learner.parameters()
+    >>> print(weight.round(2), round(bias, 2))
+    [ 1.99 50.96] 21.18
     """
 
     def __init__(

@@ -97,6 +97,14 @@ def evaluate(
     -------
     dict
         ``{prefix + "loss": mean per-sample loss (unweighted), prefix + name: value, ...}``.
+
+    Examples
+    --------
+    >>> from gluonlr import manual
+    >>> from gluonlr.config import FitConfig
+    >>> learner = manual.Learner(np.eye(2), np.array([1.0, 2.0]), FitConfig(), weight=np.ones(2), bias=0.0)
+    >>> evaluate(learner, nd.array(np.eye(2)), nd.array([[1.0], [2.0]]), ("mae", "r2"), prefix="val_")
+    {'val_loss': 0.5, 'val_mae': 0.5, 'val_r2': -1.0}
     """
     predictions = learner.predict(X)
     scores = {f"{prefix}loss": float(learner.loss(predictions, y).mean().asscalar())}

@@ -68,6 +68,11 @@ class Optimizer:
     ----------
     wd : float, default=0.0
         Weight decay :math:`\\lambda`, MXNet's ``wd``.
+
+    Examples
+    --------
+    >>> [(opt.mxnet_name, opt.state_names) for opt in (SGD(), SGD(momentum=0.9), NAG(momentum=0.9), Adam())]
+    [('sgd', ()), ('sgd', ('mom',)), ('nag', ('mom',)), ('adam', ('mean', 'var'))]
     """
 
     #: The MXNet optimizer the Gluon path uses for this one.

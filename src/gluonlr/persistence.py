@@ -247,8 +247,17 @@ def write_checkpoint(
 ) -> None:
     """Write a checkpoint after ``epoch`` complete epochs: the state file, then the model file.
 
-    ``state`` is a learner's ``get_state()``: ``"weight"`` ``(1, n_features)``,
-    ``"bias"`` ``(1,)`` and any optimizer state.
+    ``state`` is a learner's ``get_state()``: ``"weight"`` ``(n_outputs,
+    n_features)``, ``"bias"`` ``(n_outputs,)`` and any optimizer state.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "run.params")
+    >>> state = {"weight": np.ones((1, 2), np.float32), "bias": np.zeros(1, np.float32)}
+    >>> write_checkpoint(path, state=state, epoch=1, path="manual", params={}, history={"loss": [0.5]}, data={})
+    >>> read_checkpoint(path)[1]["history"], load(path).weight.tolist()
+    ({'loss': [0.5]}, [1.0, 1.0])
     """
     model_file, state_file = checkpoint_files(checkpoint)
     meta = {
@@ -281,6 +290,16 @@ def read_checkpoint(checkpoint: PathLike) -> tuple[dict[str, np.ndarray], dict[s
         If there is no state file.
     CheckpointError
         If it is truncated, corrupt or not a gluonlr checkpoint.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from gluonlr import fit, synthetic_data
+    >>> path = os.path.join(tempfile.mkdtemp(), "run.params")
+    >>> _ = fit(*synthetic_data(), epochs=2, checkpoint=path)
+    >>> state, meta = read_checkpoint(path)
+    >>> meta["epoch"], state["weight"].shape, len(meta["history"]["loss"])
+    (2, (1, 2), 2)
     """
     _, state_file = checkpoint_files(checkpoint)
     if not state_file.is_file():

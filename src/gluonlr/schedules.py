@@ -30,7 +30,14 @@ __all__ = ["SCHEDULES", "Constant", "Cosine", "Schedule", "StepDecay", "make_sch
 
 
 class Schedule:
-    """Base class: a learning rate per update, and the MXNet scheduler that gives the same."""
+    """Base class: a learning rate per update, and the MXNet scheduler that gives the same.
+
+    Examples
+    --------
+    >>> schedule = make_schedule("step")
+    >>> isinstance(schedule, Schedule), schedule.lr_at(31, lr=0.1, n_batches=30, epochs=10)
+    (True, 0.05)
+    """
 
     name = "schedule"
 
