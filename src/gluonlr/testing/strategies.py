@@ -77,6 +77,11 @@ def _elements(dtype: np.dtype[Any], low: float, high: float) -> st.SearchStrateg
     return st.floats(low, high, width=64 if dtype == np.float64 else 32)
 
 
+def _zero_or(low: float, high: float) -> st.SearchStrategy[float]:
+    """Draw 0 or a float in ``[low, high]``: MXNet's operators reject hyper-parameters that underflow float32."""
+    return st.one_of(st.just(0.0), st.floats(low, high))
+
+
 @st.composite
 def _features(draw: st.DrawFn, n: int, d: int, conditioning: str, dtype: np.dtype[Any]) -> np.ndarray:
     """Draw an (n, d) float64 matrix with the column structure ``conditioning``."""
@@ -207,17 +212,19 @@ def fit_configs(
     min_epochs, max_epochs : int, default=1, 3
     optimizers : sequence of str, optional
         Draw ``optimizer`` (and ``momentum``, ``nesterov``) from names of
-        :data:`OPTIMIZERS`: ``"sgd"``; ``"momentum"``, SGD with a momentum in
-        [0, 0.95]; ``"nesterov"``, the same with ``nesterov=True``; ``"adam"``.
+        :data:`OPTIMIZERS`: ``"sgd"``; ``"momentum"``, SGD with a momentum of 0
+        or in [0.01, 0.95]; ``"nesterov"``, a momentum in [0.01, 0.95] with
+        ``nesterov=True``; ``"adam"``.
     schedules : sequence of str, optional
         Draw ``lr_schedule`` from names of :data:`SCHEDULES`: ``"step"`` with
         ``step_epochs`` in [1, max_epochs] and ``factor`` in [0.1, 1],
-        ``"cosine"`` with ``final_lr`` in [0, lr].
+        ``"cosine"`` with ``final_lr`` 0 or in [0.001 lr, lr].
     weight_decay : bool, default=False
-        Draw ``weight_decay`` in [0, 0.1] (the learning rate allows for it).
+        Draw ``weight_decay``, 0 or in [1e-6, 0.1] (the learning rate allows
+        for it).
     sample_weight : bool, default=False
-        Draw a ``sample_weight`` array in [0, 2] (the learning rate allows for
-        it).
+        Draw a ``sample_weight`` array in [0, 2], not all 0 (the learning rate
+        allows for it).
     validation : bool, default=False
         Draw a ``validation_split`` that leaves at least one row on each side
         (data sets of two samples or more).
@@ -262,14 +269,17 @@ def fit_configs(
     if optimizers is not None:
         kind = draw(st.sampled_from(list(optimizers)))
         config["optimizer"] = "adam" if kind == "adam" else "sgd"
-        if kind in ("momentum", "nesterov"):
-            config["momentum"] = draw(st.floats(0.0, 0.95))
+        if kind == "momentum":
+            config["momentum"] = draw(_zero_or(0.01, 0.95))
         if kind == "nesterov":
-            config["nesterov"] = True
+            config["momentum"], config["nesterov"] = draw(st.floats(0.01, 0.95)), True
     if weight_decay and draw(st.booleans()):
-        config["weight_decay"] = draw(st.floats(0.0, 0.1))
+        config["weight_decay"] = draw(_zero_or(1e-6, 0.1))
     if sample_weight:
-        config["sample_weight"] = draw(hnp.arrays(np.float32, (n,), elements=st.floats(0, 2, width=32)))
+        weights = draw(hnp.arrays(np.float32, (n,), elements=st.floats(0, 2, width=32)))
+        if not weights.any():  # fit refuses all-zero weights: nothing to learn from
+            weights[draw(st.integers(0, n - 1))] = 1.0
+        config["sample_weight"] = weights
     if validation and n >= 2 and draw(st.booleans()):
         n_val = draw(st.integers(1, n - 1))
         config["validation_split"] = (n_val - 0.5) / n  # int(n * (1 - split)) = n - n_val, safe from rounding
@@ -292,6 +302,6 @@ def fit_configs(
         if name == "step":
             params = {"step_epochs": draw(st.integers(1, max_epochs)), "factor": draw(st.floats(0.1, 1.0))}
         elif name == "cosine":
-            params = {"final_lr": config["lr"] * draw(st.floats(0.0, 1.0))}
+            params = {"final_lr": config["lr"] * draw(_zero_or(1e-3, 1.0))}
         config["lr_schedule"] = make_schedule(name, params)
     return config
