@@ -43,6 +43,20 @@ class Trajectory(Protocol):
 
     :class:`RecordedFit` and :class:`ReferenceResult` are trajectories; so is any
     object with these attributes, e.g. a student's own training loop's.
+
+    Examples
+    --------
+    One step of a hand-written loop on both samples from zero, as a trajectory:
+
+    >>> from types import SimpleNamespace
+    >>> X, y = np.array([[1.0], [2.0]]), np.array([1.0, 2.0])
+    >>> w, b = np.zeros(1), 0.0
+    >>> r = X @ w + b - y
+    >>> loss = float(r @ r) / len(y)
+    >>> w, b = w - 0.25 * 2 * X.T @ r, b - 0.25 * 2 * float(r.sum())
+    >>> mine = SimpleNamespace(weight=w, bias=b, history={"loss": [loss]}, epoch_weights=[w], epoch_biases=[b])
+    >>> expected = reference_fit(X, y, lr=0.25, batch_size=2, epochs=1, init_weight=[0.0], init_bias=0.0)
+    >>> assert_runs_agree(mine, expected, rtol=1e-12, names=("mine", "reference"), same_history_keys=False)
     """
 
     @property
@@ -78,6 +92,13 @@ class RecordedFit:
         The weights after each epoch this call trained.
     epoch_biases : list of float or ndarray
         The bias after each epoch this call trained.
+
+    Examples
+    --------
+    >>> from gluonlr import synthetic_data
+    >>> run = record_fit(*synthetic_data(n=20), epochs=2)
+    >>> run.result.path, len(run.epoch_weights), run.epoch_weights[0].shape
+    ('manual', 2, (2,))
     """
 
     result: FitResult

@@ -387,6 +387,12 @@ class ReferenceResult:
         The weights after each epoch (the last is ``weight``).
     epoch_biases : list of float or ndarray
         The bias after each epoch.
+
+    Examples
+    --------
+    >>> result = reference_fit([[1.0], [2.0]], [1.0, 2.0], epochs=2)
+    >>> result.weight.shape, len(result.epoch_biases), sorted(result.history)
+    ((1,), 2, ['loss', 'lr'])
     """
 
     weight: np.ndarray
