@@ -4,7 +4,7 @@ Written from the formulas of the documentation and of MXNet 1.9.1's source
 (``mxnet/optimizer/optimizer.py``, ``mxnet/lr_scheduler.py``,
 ``mxnet/gluon/loss.py`` and the update kernels of
 ``src/operator/optimizer_op-inl.h``), independently of gluonlr's two paths:
-it shares with them only the seeded batch order (:func:`gluonlr.epoch_order`)
+it shares with them only the seeded batch order (:func:`~gluonlr.data.epoch_order`)
 and the initial parameters (:func:`gluonlr.initial_params`).
 
 One epoch visits the training rows in ``epoch_order(n_train, seed, epoch)``
@@ -503,7 +503,7 @@ def reference_fit(
     lr : float, default=0.01
         The base learning rate.
     batch_size, epochs, seed : int, default=10, 10, 0
-        As for fit; the batch order is :func:`gluonlr.epoch_order`.
+        As for fit; the batch order is :func:`~gluonlr.data.epoch_order`.
     init_weight, init_bias : array-like, optional
         Initial parameters; by default as fit draws them.
     optimizer : {"sgd", "adam"}, default="sgd"
@@ -518,10 +518,10 @@ def reference_fit(
         MXNet's ``wd``, on the weight and the bias alike (a ``Dense`` bias's
         ``wd_mult`` is 1 and ``gluon.Trainer`` honours it).
     lr_schedule : None, str, tuple, schedule object or callable, optional
-        None or ``"constant"``; ``"step"`` (``FactorScheduler``) or
-        ``"cosine"`` (``CosineScheduler``) with the defaults of
-        :data:`SCHEDULES`; a tuple such as ``("step", {"step_epochs": 2,
-        "factor": 0.5})`` or ``("cosine", {"final_lr": 0.001})``; an object
+        None or ``"constant"``; ``"step"`` (``FactorScheduler``, by default
+        ``step_epochs=1, factor=0.5``) or ``"cosine"`` (``CosineScheduler``,
+        by default ``final_lr=0``); a tuple such as ``("step", {"step_epochs":
+        2, "factor": 0.5})`` or ``("cosine", {"final_lr": 0.001})``; an object
         with a ``name`` among these and a ``params()`` method returning such a
         dict (as :mod:`gluonlr.schedules` objects have); or a callable
         ``lr_at(u)`` of the update number ``u`` (from 1).

@@ -197,7 +197,7 @@ def fit_configs(
 
     Always drawn: ``loss``, ``reduction``, ``batch_size`` (1 to ``n + 3``:
     one batch, several, a short last one), ``epochs``, ``seed`` (any 32-bit)
-    and ``lr``, a fraction in [0.01, 1] of :func:`stable_lr`'s bound. Each
+    and ``lr``, a fraction in [0.01, 1] of :func:`~gluonlr.testing.stable_lr`'s bound. Each
     other option is drawn only when its parameter switches it on, and then
     sometimes left at fit's default.
 
