@@ -26,6 +26,7 @@ def one_step(path, X1, y1, **kwargs):
     [
         dict(optimizer="sgd", momentum=0.9),
         dict(optimizer="sgd", momentum=0.9, nesterov=True),
+        dict(optimizer="sgd", momentum=0.9, nesterov=True, weight_decay=0.1, lr_schedule="step"),
         dict(optimizer="sgd", weight_decay=0.1),
         dict(optimizer="sgd", momentum=0.5, weight_decay=0.01, reduction="mean"),
         dict(optimizer="adam", lr=0.1),

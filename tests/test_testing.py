@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gluonlr import synthetic_data
+from gluonlr import fit, synthetic_data
 from gluonlr._mxnet import autograd, gluon, mx, nd
 from gluonlr.callbacks import Callback
 from gluonlr.testing import (
@@ -119,11 +119,13 @@ def test_metrics_are_the_closed_forms_at_the_end_of_each_epoch(n_outputs):
 
 
 def test_r2_of_a_constant_target_is_scikit_learns():
-    """force_finite: 1 when predicted exactly, else 0; NaN with one sample."""
+    """force_finite: 1 when predicted exactly, else 0; also with one sample (where scikit-learn gives NaN)."""
     exact = reference_fit([[0.0], [0.0]], [1.0, 1.0], init_weight=[0.0], init_bias=1.0, epochs=1, metrics=["r2"])
     off = reference_fit([[0.0], [0.0]], [1.0, 1.0], init_weight=[0.0], init_bias=0.0, epochs=1, metrics=["r2"])
     one = reference_fit([[0.0]], [1.0], epochs=1, metrics=["r2"])
-    assert exact.history["r2"] == [1.0] and off.history["r2"] == [0.0] and np.isnan(one.history["r2"][0])
+    assert exact.history["r2"] == [1.0] and off.history["r2"] == [0.0] and one.history["r2"] == [0.0]
+    fitted = fit([[0.0]], [1.0], epochs=1, metrics=["r2"])
+    assert fitted.history["r2"] == [0.0 if fitted.bias != 1.0 else 1.0]  # gluonlr's own: the same rule
 
 
 def test_history_lr_is_the_rate_of_each_epochs_first_update():

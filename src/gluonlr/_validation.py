@@ -36,15 +36,34 @@ def check_seed(value: Any, where: str = "fit") -> int:
     return int(value)
 
 
-def check_positive_float(name: str, value: Any, where: str = "fit") -> float:
-    """Return ``value`` as a float if it is a finite real number > 0."""
+_FLOAT32 = np.finfo(np.float32)
+
+
+def _as_real(value: Any) -> float:
+    """Return ``value`` as a float if it is a real number (bools excepted), else NaN."""
     number = math.nan
     if isinstance(value, numbers.Real) and not isinstance(value, bool):
         with contextlib.suppress(OverflowError):  # e.g. 10**400
             number = float(value)
+    return number
+
+
+def check_float32_range(name: str, number: float, where: str = "fit") -> float:
+    """Return ``number`` if MXNet's operators can take it as a float32: 0, or a normal float32 magnitude."""
+    if number != 0 and not float(_FLOAT32.tiny) <= abs(number) <= float(_FLOAT32.max):
+        raise ValueError(
+            f"The {name!r} parameter of {where} must be 0 or between {float(_FLOAT32.tiny):.3g} and "
+            f"{float(_FLOAT32.max):.3g} in magnitude: MXNet's operators take it as a float32. Got {number!r} instead."
+        )
+    return number
+
+
+def check_positive_float(name: str, value: Any, where: str = "fit") -> float:
+    """Return ``value`` as a float if it is a finite real number > 0 that float32 can hold."""
+    number = _as_real(value)
     if not (math.isfinite(number) and number > 0):
         raise ValueError(f"The {name!r} parameter of {where} must be a finite float > 0. Got {value!r} instead.")
-    return number
+    return check_float32_range(name, number, where)
 
 
 def _as_float_array(name: str, value: Any, where: str) -> np.ndarray:
@@ -129,13 +148,13 @@ def check_sample_weight(sample_weight: Any, n_samples: int, where: str = "fit") 
 def check_float(
     name: str, value: Any, *, low: float, high: float = math.inf, low_open: bool = False, where: str = "fit"
 ) -> float:
-    """Return ``value`` as a float if it is a real number in ``[low, high)`` (``(low, high)`` if ``low_open``)."""
-    number = math.nan
-    if isinstance(value, numbers.Real) and not isinstance(value, bool):
-        with contextlib.suppress(OverflowError):
-            number = float(value)
+    """Return ``value`` as a float if it is a real number in ``[low, high)`` (``(low, high)`` if ``low_open``).
+
+    It must also be one that float32 can hold (see :func:`check_float32_range`).
+    """
+    number = _as_real(value)
     above = number > low if low_open else number >= low
     if not (above and number < high):
         interval = f"{'(' if low_open else '['}{low:g}, {high:g})"
         raise ValueError(f"The {name!r} parameter of {where} must be a float in {interval}. Got {value!r} instead.")
-    return number
+    return check_float32_range(name, number, where)

@@ -20,7 +20,9 @@ def r2_score(y_true: Any, y_pred: Any) -> float:
 
     Computed in float64. With several outputs, the mean of the outputs' scores
     (scikit-learn's ``multioutput="uniform_average"``). An output with constant
-    targets scores 1 if predicted exactly, else 0 (``force_finite=True``).
+    targets scores 1 if predicted exactly, else 0 (``force_finite=True``) —
+    also a single sample, where scikit-learn returns NaN: a NaN in the history
+    would read as divergence.
 
     Examples
     --------

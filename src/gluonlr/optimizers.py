@@ -7,20 +7,25 @@ path to float32 round-off. With :math:`g` the batch's summed gradient times
 ``rescale_grad`` (1, or 1 / the batch's size), :math:`\eta_u` the learning rate
 of update :math:`u` and :math:`\lambda` the weight decay:
 
-==============================  =============================================================  ================
-optimizer                       update of a parameter :math:`\theta`                           Gluon
-==============================  =============================================================  ================
-:class:`SGD`                    :math:`\theta \leftarrow \theta - \eta_u (g + \lambda\theta)`   ``"sgd"``
-:class:`SGD`, momentum          :math:`m \leftarrow \mu m - \eta_u (g + \lambda\theta);\;`      ``"sgd"``
-:math:`\mu`                     :math:`\theta \leftarrow \theta + m`
-:class:`NAG`                    :math:`m \leftarrow \mu m + g + \lambda\theta;\;`               ``"nag"``
-                                :math:`\theta \leftarrow \theta - \eta_u (g + \mu m)`
-:class:`Adam`                   :math:`g' = g + \lambda\theta;\; m \leftarrow \beta_1 m +       ``"adam"``
-                                (1-\beta_1) g';\; v \leftarrow \beta_2 v + (1-\beta_2) g'^2;`
-                                :math:`\theta \leftarrow \theta - \eta_u
-                                \frac{\sqrt{1-\beta_2^u}}{1-\beta_1^u}
-                                \frac{m}{\sqrt v + \epsilon}`
-==============================  =============================================================  ================
+:class:`SGD`, Gluon's ``"sgd"``:
+
+.. math:: \theta \leftarrow \theta - \eta_u (g + \lambda\theta)
+
+:class:`SGD` with momentum :math:`\mu`, Gluon's ``"sgd"`` with ``momentum``:
+
+.. math:: m \leftarrow \mu m - \eta_u (g + \lambda\theta), \qquad \theta \leftarrow \theta + m
+
+:class:`NAG`, Gluon's ``"nag"`` (MXNet's kernel, whose last line reads the new :math:`\theta`):
+
+.. math:: m \leftarrow \mu m, \qquad
+          \theta \leftarrow \theta - m + (1 + \mu)\,(m - \eta_u (g + \lambda\theta)), \qquad
+          m \leftarrow m - \eta_u (g + \lambda\theta)
+
+:class:`Adam`, Gluon's ``"adam"``:
+
+.. math:: g' = g + \lambda\theta, \quad m \leftarrow \beta_1 m + (1-\beta_1) g', \quad
+          v \leftarrow \beta_2 v + (1-\beta_2) g'^2, \quad
+          \theta \leftarrow \theta - \eta_u \frac{\sqrt{1-\beta_2^u}}{1-\beta_1^u} \frac{m}{\sqrt v + \epsilon}
 
 Weight decay applies to the bias too, as ``gluon.Trainer`` applies it to every
 parameter whose ``wd_mult`` is 1 (a ``Dense`` layer's bias included).
@@ -30,6 +35,8 @@ from __future__ import annotations
 
 import math
 from typing import Any
+
+import numpy as np
 
 from gluonlr._mxnet import nd
 
@@ -156,14 +163,19 @@ class SGD(Optimizer):
 class NAG(SGD):
     """Nesterov accelerated gradient: MXNet's ``nag`` (``fit(nesterov=True)``).
 
+    Written from MXNet's ``nag_mom_update`` kernel, which keeps the velocity
+    scaled by the learning rate, rather than from the ``NAG`` class's
+    docstring (``mom = momentum * mom + g + wd * w; w -= lr * (g + momentum *
+    mom)``): the two differ once there is weight decay or the rate changes.
+
     Examples
     --------
     >>> w, g = nd.array([1.0]), nd.array([1.0])
     >>> opt = NAG(momentum=0.9)
     >>> state = [opt.create_state(w)]
     >>> opt.update([w], [g], state, lr=0.1, rescale_grad=1.0, t=1)
-    >>> print(w.asnumpy().round(4), state[0][0].asnumpy())
-    [0.81] [1.]
+    >>> print(w.asnumpy().round(4), state[0][0].asnumpy().round(4))
+    [0.81] [-0.1]
     """
 
     mxnet_name = "nag"
@@ -178,14 +190,17 @@ class NAG(SGD):
         rescale_grad: float,
         t: int,
     ) -> None:
-        """``mom = momentum * mom + g + wd * param; param -= lr * (g + momentum * mom)``, ``g = rescale * grad``."""
+        """MXNet's ``nag_mom_update`` kernel, step by step, with ``g = rescale_grad * grad``."""
         if not self.state_names:
             fused_sgd(params, grads, lr=lr, rescale_grad=rescale_grad, wd=self.wd)
             return
         for param, grad, (mom,) in zip(params, grads, states, strict=True):
             g = rescale_grad * grad
-            mom[:] = self.momentum * mom + g + self.wd * param
-            param[:] = param - lr * (self.momentum * mom + g)
+            mom[:] = self.momentum * mom
+            param[:] = param - mom + (self.momentum + 1) * (mom - lr * (g + self.wd * param))
+            # MXNet's NAG updates the weight in place (out=weight), so its kernel's last
+            # line reads the weight it has just written: so does this one.
+            mom[:] = mom - lr * (g + self.wd * param)
 
 
 class Adam(Optimizer):
@@ -233,10 +248,13 @@ class Adam(Optimizer):
     ) -> None:
         """One Adam step of every parameter, the ``t``-th."""
         lr_t = lr * math.sqrt(1.0 - self.beta2**t) / (1.0 - self.beta1**t)
+        # MXNet's kernel takes the betas as float32: 1 - beta2 then differs from the
+        # double's by ~1e-5 relative, which the moments would otherwise accumulate.
+        beta1, beta2 = float(np.float32(self.beta1)), float(np.float32(self.beta2))
         for param, grad, (mean, var) in zip(params, grads, states, strict=True):
             g = rescale_grad * grad + self.wd * param
-            mean[:] = self.beta1 * mean + (1.0 - self.beta1) * g
-            var[:] = self.beta2 * var + (1.0 - self.beta2) * nd.square(g)
+            mean[:] = beta1 * mean + (1.0 - beta1) * g
+            var[:] = beta2 * var + (1.0 - beta2) * nd.square(g)
             param[:] = param - lr_t * mean / (nd.sqrt(var) + self.epsilon)
 
 

@@ -25,6 +25,7 @@ import math
 from typing import Any
 
 from gluonlr._mxnet import mx
+from gluonlr._validation import check_float32_range
 
 __all__ = ["SCHEDULES", "Constant", "Cosine", "Schedule", "StepDecay", "make_schedule"]
 
@@ -158,7 +159,7 @@ class Cosine(Schedule):
     def __init__(self, final_lr: float = 0.0) -> None:
         if not (isinstance(final_lr, int | float) and not isinstance(final_lr, bool) and final_lr >= 0):
             raise ValueError(f"The 'final_lr' parameter of Cosine must be a float >= 0. Got {final_lr!r}.")
-        self.final_lr = float(final_lr)
+        self.final_lr = check_float32_range("final_lr", float(final_lr), where="Cosine")
 
     def lr_at(self, update: int, *, lr: float, n_batches: int, epochs: int) -> float:
         """Return ``final_lr + (lr - final_lr) * (1 + cos(pi * update / (epochs * n_batches))) / 2``."""

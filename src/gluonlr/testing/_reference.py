@@ -351,11 +351,10 @@ def _r2(pred: np.ndarray, target: np.ndarray) -> float:
     """Return scikit-learn's ``r2_score(target, pred, multioutput="uniform_average")``.
 
     ``1 - SS_res / SS_tot`` per output, averaged; an output with ``SS_tot = 0``
-    scores 1 if it is predicted exactly, else 0 (``force_finite=True``); NaN
-    with fewer than two samples.
+    scores 1 if it is predicted exactly, else 0 (``force_finite=True``), also
+    with a single sample, where scikit-learn returns NaN: gluonlr keeps every
+    logged value finite, so that its divergence check can trust a NaN.
     """
-    if len(target) < 2:
-        return math.nan
     ss_res = np.sum((target - pred) ** 2, axis=0)
     ss_tot = np.sum((target - target.mean(axis=0)) ** 2, axis=0)
     with np.errstate(divide="ignore", invalid="ignore"):
