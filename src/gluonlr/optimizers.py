@@ -74,7 +74,7 @@ class Optimizer:
     Parameters
     ----------
     wd : float, default=0.0
-        Weight decay :math:`\\lambda`, MXNet's ``wd``.
+        Weight decay :math:`\lambda`, MXNet's ``wd``.
 
     Examples
     --------
@@ -116,7 +116,7 @@ class SGD(Optimizer):
     r"""Stochastic gradient descent, with optional momentum: MXNet's ``sgd``.
 
     Without momentum this is the article's step (with weight decay), fused;
-    with momentum :math:`\\mu` it keeps a velocity ``mom`` per parameter, as
+    with momentum :math:`\mu` it keeps a velocity ``mom`` per parameter, as
     MXNet's ``sgd_mom_update`` does.
 
     Examples
@@ -151,13 +151,17 @@ class SGD(Optimizer):
         rescale_grad: float,
         t: int,
     ) -> None:
-        """``mom = momentum * mom - lr * (rescale_grad * grad + wd * param); param += mom``."""
+        """Update every parameter: all at once with :func:`fused_sgd` without momentum, else one by one."""
         if not self.state_names:
             fused_sgd(params, grads, lr=lr, rescale_grad=rescale_grad, wd=self.wd)
             return
         for param, grad, (mom,) in zip(params, grads, states, strict=True):
-            mom[:] = self.momentum * mom - lr * self.wd * param - lr * rescale_grad * grad
-            param[:] = param + mom
+            self.momentum_step(param, rescale_grad * grad, mom, lr)
+
+    def momentum_step(self, param: nd.NDArray, g: nd.NDArray, mom: nd.NDArray, lr: float) -> None:
+        """``mom = momentum * mom - lr * (g + wd * param); param += mom``, in place."""
+        mom[:] = self.momentum * mom - lr * (g + self.wd * param)
+        param[:] = param + mom
 
 
 class NAG(SGD):
@@ -180,27 +184,13 @@ class NAG(SGD):
 
     mxnet_name = "nag"
 
-    def update(
-        self,
-        params: list[nd.NDArray],
-        grads: list[nd.NDArray],
-        states: list[list[nd.NDArray]],
-        *,
-        lr: float,
-        rescale_grad: float,
-        t: int,
-    ) -> None:
-        """MXNet's ``nag_mom_update`` kernel, step by step, with ``g = rescale_grad * grad``."""
-        if not self.state_names:
-            fused_sgd(params, grads, lr=lr, rescale_grad=rescale_grad, wd=self.wd)
-            return
-        for param, grad, (mom,) in zip(params, grads, states, strict=True):
-            g = rescale_grad * grad
-            mom[:] = self.momentum * mom
-            param[:] = param - mom + (self.momentum + 1) * (mom - lr * (g + self.wd * param))
-            # MXNet's NAG updates the weight in place (out=weight), so its kernel's last
-            # line reads the weight it has just written: so does this one.
-            mom[:] = mom - lr * (g + self.wd * param)
+    def momentum_step(self, param: nd.NDArray, g: nd.NDArray, mom: nd.NDArray, lr: float) -> None:
+        """MXNet's ``nag_mom_update`` kernel, line by line, in place."""
+        mom[:] = self.momentum * mom
+        param[:] = param - mom + (self.momentum + 1) * (mom - lr * (g + self.wd * param))
+        # MXNet's NAG updates the weight in place (out=weight), so its kernel's last
+        # line reads the weight it has just written: so does this one.
+        mom[:] = mom - lr * (g + self.wd * param)
 
 
 class Adam(Optimizer):
@@ -211,7 +201,7 @@ class Adam(Optimizer):
     beta1, beta2 : float, default=0.9, 0.999
         Decay rates of the moment estimates.
     epsilon : float, default=1e-8
-        Added to :math:`\\sqrt v`.
+        Added to :math:`\sqrt v`.
     wd : float, default=0.0
         Weight decay, added to the gradient.
 
