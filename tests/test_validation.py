@@ -142,3 +142,27 @@ def test_a_cosine_run_resumes_only_to_the_same_length(tmp_path):
     fit(X, y, epochs=3, lr_schedule="cosine", checkpoint=target)
     with pytest.raises(ValueError, match=r"the cosine schedule spans the run's epochs \(3 there, 5 here\)"):
         fit(X, y, epochs=5, lr_schedule="cosine", checkpoint=target, resume=True)
+
+
+def test_resume_checks_sample_weights_and_validation_data_too(tmp_path):
+    target = tmp_path / "run.params"
+    weights = np.linspace(0.5, 1.5, 80)
+    val = (X[80:], y[80:])
+    fit(X[:80], y[:80], epochs=2, sample_weight=weights, validation_data=val, checkpoint=target)
+    with pytest.raises(ValueError, match="Cannot resume: the checkpoint was trained on other data"):
+        fit(X[:80], y[:80], epochs=4, sample_weight=weights[::-1], validation_data=val, checkpoint=target, resume=True)
+    with pytest.raises(ValueError, match="Cannot resume: the checkpoint was trained on other data"):
+        fit(
+            X[:80],
+            y[:80],
+            epochs=4,
+            sample_weight=weights,
+            validation_data=(X[:20], y[:20]),
+            checkpoint=target,
+            resume=True,
+        )
+    with pytest.raises(ValueError, match=r"other arguments \(sample_weight=True there, False here\)"):
+        fit(X[:80], y[:80], epochs=4, validation_data=val, checkpoint=target, resume=True)
+    resumed = fit(X[:80], y[:80], epochs=4, sample_weight=weights, validation_data=val, checkpoint=target, resume=True)
+    straight = fit(X[:80], y[:80], epochs=4, sample_weight=weights, validation_data=val)
+    assert_same_run(resumed, straight)

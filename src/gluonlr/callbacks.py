@@ -40,6 +40,9 @@ class Run:
         Set it to True to stop after the current epoch.
     stop_reason : str or None
         Why, in words, for ``FitResult.stop_reason``.
+    more_data : tuple of ndarray
+        Sample weights and validation data, if any: part of the data a
+        checkpoint's fingerprint covers, with ``X`` and ``y``.
 
     Examples
     --------
@@ -63,6 +66,7 @@ class Run:
         epochs: int,
         initial_epoch: int = 0,
         history: dict[str, list[float]] | None = None,
+        more_data: tuple[np.ndarray, ...] = (),
     ) -> None:
         self.learner = learner
         self.X, self.y = X, y
@@ -73,7 +77,7 @@ class Run:
         self.stop_reason: str | None = None
         self.callbacks: list[Callback] = []
         self._fingerprint: dict[str, Any] | None = None
-        self._fingerprint_extra: tuple[np.ndarray, ...] = ()
+        self._more_data = more_data
 
     def get_parameters(self) -> tuple[np.ndarray, float]:
         """Return a copy of the current ``(weight of shape (n_features,), bias)``."""
@@ -90,7 +94,7 @@ class Run:
     def data_fingerprint(self) -> dict[str, Any]:
         """Return the shape and SHA-256 of the training data (computed once)."""
         if self._fingerprint is None:
-            self._fingerprint = data_fingerprint(self.X, self.y, *self._fingerprint_extra)
+            self._fingerprint = data_fingerprint(self.X, self.y, *self._more_data)
         return self._fingerprint
 
     def callback_states(self) -> dict[str, Any]:

@@ -420,8 +420,7 @@ def fit(
         _check_resumable(meta, X, y, params, extra)
 
     learner = PATHS[path](X, y, config, weight=weight, bias=bias, sample_weight=sample_weight)
-    run = Run(learner, X, y, path=path, params=params, epochs=config.epochs)
-    run._fingerprint_extra = extra
+    run = Run(learner, X, y, path=path, params=params, epochs=config.epochs, more_data=extra)
     if state is not None and meta is not None:
         learner.set_state(state)
         run.initial_epoch, run.history = meta["epoch"], meta["history"]
@@ -434,7 +433,7 @@ def fit(
         *user_callbacks,
     ]
     evaluation = _Evaluation(learner, metric_names, validation)
-    stopped_epoch, interrupted = _fit_loop(run, evaluation, meta["callbacks"] if meta else {})
+    stopped_epoch, interrupted = _fit_loop(run, evaluation, meta.get("callbacks", {}) if meta else {})
     weight, bias = learner.parameters()
     return FitResult(
         weight=weight,
