@@ -1,6 +1,6 @@
 """gluonlr: the article's linear regression on MXNet, by hand and with Gluon, behind one ``fit``."""
 
-from gluonlr import callbacks, conventions, gluon, manual
+from gluonlr import callbacks, conventions, gluon, manual, metrics, optimizers, schedules
 from gluonlr.data import epoch_order, synthetic_data
 from gluonlr.errors import CheckpointError, DataConversionWarning, DivergenceError
 from gluonlr.fit import PATHS, fit, initial_params
@@ -24,6 +24,9 @@ __all__ = [
     "initial_params",
     "load",
     "manual",
+    "metrics",
+    "optimizers",
     "save",
+    "schedules",
     "synthetic_data",
 ]
