@@ -1,5 +1,6 @@
 """Unit tests of fit: the article run, determinism, hand-computed steps, errors."""
 
+import gc
 import json
 import subprocess
 import sys
@@ -271,3 +272,20 @@ def test_bitwise_deterministic_across_processes(path):
     assert len(outputs) == 1
     here = fit(*synthetic_data(), path=path, epochs=3)
     assert outputs.pop().split()[0] == here.weight.tobytes().hex()
+
+
+def test_fit_leaves_no_learner_behind(path):
+    """No reference cycle keeps a finished fit's device buffers alive until the garbage collector's next pass,
+    not even through a callback the caller keeps."""
+    from gluonlr import PATHS
+    from gluonlr.callbacks import EarlyStopping
+
+    gc.collect()
+    gc.disable()
+    try:
+        kept = EarlyStopping("loss")
+        fit(*synthetic_data(n=50), path=path, epochs=2, early_stopping=kept)
+        alive = [obj for obj in gc.get_objects() if isinstance(obj, PATHS[path] | EpochData)]
+    finally:
+        gc.enable()
+    assert alive == [] and kept.run.learner is None

@@ -68,8 +68,9 @@ class Run:
         history: dict[str, list[float]] | None = None,
         more_data: tuple[np.ndarray, ...] = (),
     ) -> None:
-        self.learner = learner
-        self.X, self.y = X, y
+        self.learner: Any = learner
+        self.X: Any = X
+        self.y: Any = y
         self.path, self.params = path, params
         self.epochs, self.initial_epoch = epochs, initial_epoch
         self.history: dict[str, list[float]] = history if history is not None else {}
@@ -78,6 +79,17 @@ class Run:
         self.callbacks: list[Callback] = []
         self._fingerprint: dict[str, Any] | None = None
         self._more_data = more_data
+
+    def close(self) -> None:
+        """Let go of the learner, the data and the callbacks; :func:`gluonlr.fit` calls it as it returns or raises.
+
+        A callback the caller keeps (and its ``run``) then holds no device
+        memory, and no reference cycle keeps the learner's buffers alive until
+        the garbage collector's next pass.
+        """
+        self.learner = self.X = self.y = None
+        self._more_data = ()
+        self.callbacks = []
 
     def get_parameters(self) -> tuple[np.ndarray, float]:
         """Return a copy of the current ``(weight of shape (n_features,), bias)``."""

@@ -433,7 +433,10 @@ def fit(
         *user_callbacks,
     ]
     evaluation = _Evaluation(learner, metric_names, validation)
-    stopped_epoch, interrupted = _fit_loop(run, evaluation, meta.get("callbacks", {}) if meta else {})
+    try:
+        stopped_epoch, interrupted = _fit_loop(run, evaluation, meta.get("callbacks", {}) if meta else {})
+    finally:
+        run.close()
     weight, bias = learner.parameters()
     return FitResult(
         weight=weight,
