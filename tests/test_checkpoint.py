@@ -124,13 +124,15 @@ def test_checkpoint_after_every_epoch(tmp_path, path):
     target = tmp_path / "run.params"
     seen = []
 
-    class Peek(Callback):  # runs after gluonlr's ModelCheckpoint
+    class Peek(Callback):  # ModelCheckpoint runs after every other callback: this sees the epoch before's
         def on_epoch_end(self, epoch, logs):
-            _state, meta = read_checkpoint(target)
-            seen.append(meta["epoch"])
+            seen.append(read_checkpoint(target)[1]["epoch"] if epoch else None)
+
+        def on_train_end(self, logs=None):
+            seen.append(read_checkpoint(target)[1]["epoch"])
 
     result = fit(X, y, path=path, epochs=3, checkpoint=target, callbacks=[Peek()])
-    assert seen == [1, 2, 3]
+    assert seen == [None, 1, 2, 3]
     state, meta = read_checkpoint(target)
     assert meta["path"] == path and meta["params"] == result.params and meta["history"] == result.history
     assert meta["data"]["n_samples"] == 300 and meta["data"]["n_features"] == 2

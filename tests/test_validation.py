@@ -1,6 +1,7 @@
 """Validation data, metrics, early stopping, progress, and resuming runs that use them."""
 
 import itertools
+import signal
 
 import numpy as np
 import pytest
@@ -113,12 +114,13 @@ def test_resume_with_optimizer_schedule_and_early_stopping_state(tmp_path, path,
             kwargs["early_stopping"] = EarlyStopping(patience=1)  # a fresh one per run
         return fit(X, y, path=path, epochs=epochs, **kwargs, **more)
 
-    class StopAfter3(Callback):  # a run cut short after 3 of its 30 epochs, its checkpoint left behind
+    class CtrlCAfter3(Callback):  # a run interrupted after 3 of its 30 epochs, its checkpoint left behind
         def on_epoch_end(self, epoch, logs):
-            self.run.stop_training |= epoch == 2
+            if epoch == 2:
+                signal.raise_signal(signal.SIGINT)
 
     straight = run(30)
-    run(30, checkpoint=target, callbacks=[StopAfter3()])
+    assert run(30, checkpoint=target, callbacks=[CtrlCAfter3()]).interrupted
     state, _ = read_checkpoint(target)
     assert int(state["updates"]) == 3 * (80 if "validation_split" in options else 100) // 10
     resumed = run(30, checkpoint=target, resume=True)
@@ -166,3 +168,16 @@ def test_resume_checks_sample_weights_and_validation_data_too(tmp_path):
     resumed = fit(X[:80], y[:80], epochs=4, sample_weight=weights, validation_data=val, checkpoint=target, resume=True)
     straight = fit(X[:80], y[:80], epochs=4, sample_weight=weights, validation_data=val)
     assert_same_run(resumed, straight)
+
+
+def test_a_run_that_stopped_early_stays_stopped_when_resumed(tmp_path, path):
+    """The checkpoint of the epoch in which early stopping fired holds the restored weights and the stop."""
+    target = tmp_path / "run.params"
+    options = dict(path=path, epochs=200, validation_split=0.2)
+    straight = fit(X, y, early_stopping=EarlyStopping(patience=2), **options)
+    first = fit(X, y, early_stopping=EarlyStopping(patience=2), checkpoint=target, **options)
+    again = fit(X, y, early_stopping=EarlyStopping(patience=2), checkpoint=target, resume=True, **options)
+    for result in (first, again):
+        assert_same_run(result, straight)
+        assert (result.stopped_epoch, result.stop_reason) == (straight.stopped_epoch, straight.stop_reason)
+    assert read_checkpoint(target)[1]["stopped"] == {"epoch": straight.stopped_epoch, "reason": straight.stop_reason}

@@ -5,8 +5,9 @@ The protocol is Keras': a callback gets the running :class:`Run` through
 logs)`` after every complete epoch and ``on_train_end(logs)``. It stops
 training by setting ``run.stop_training = True`` (and, for the result,
 ``run.stop_reason``). gluonlr's own history, divergence check and checkpoints
-are callbacks too; :func:`gluonlr.fit` runs them before the user's, in this
-order: :class:`History`, :class:`DivergenceGuard`, :class:`ModelCheckpoint`.
+are callbacks too; :func:`gluonlr.fit` runs :class:`History`,
+:class:`DivergenceGuard`, :class:`EarlyStopping` and :class:`ProgressBar`
+before the user's, and :class:`ModelCheckpoint` after them all.
 """
 
 from __future__ import annotations
@@ -264,7 +265,16 @@ class ModelCheckpoint(Callback):
         self.checkpoint = checkpoint
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
-        """Save the state after ``epoch + 1`` complete epochs (with the other callbacks' states)."""
+        """Save the state after ``epoch + 1`` complete epochs, with the other callbacks' states.
+
+        :func:`gluonlr.fit` runs it after every other callback, so the
+        checkpoint holds the epoch's final state: the parameters early stopping
+        restored, and whether a callback stopped training (a resumed run that
+        had stopped stays stopped).
+        """
+        stopped = None
+        if self.run.stop_training and epoch + 1 < self.run.epochs:
+            stopped = {"epoch": epoch, "reason": self.run.stop_reason}
         write_checkpoint(
             self.checkpoint,
             state=self.run.get_state(),
@@ -274,6 +284,7 @@ class ModelCheckpoint(Callback):
             history=self.run.history,
             data=self.run.data_fingerprint(),
             callbacks=self.run.callback_states(),
+            stopped=stopped,
         )
 
 
@@ -281,9 +292,8 @@ class EarlyStopping(Callback):
     """Stop training when a monitored value stops improving, as Keras' ``EarlyStopping``.
 
     ``fit(early_stopping=True)`` uses the defaults below; pass an instance to
-    choose. It runs after :class:`ModelCheckpoint`, and its own state (best
-    value, patience used, best weights) is checkpointed too, so a resumed run
-    stops where the uninterrupted one would.
+    choose. Its own state (best value, patience used, best weights) is
+    checkpointed too, so a resumed run stops where the uninterrupted one would.
 
     Parameters
     ----------

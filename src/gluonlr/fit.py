@@ -310,7 +310,8 @@ def fit(
     init_bias : float or array-like of shape (n_outputs,), optional
         Initial bias; default 0.
     callbacks : list of Callback, optional
-        Called after each epoch, after gluonlr's own (see
+        Called after each epoch, after gluonlr's own history, divergence check,
+        early stopping and progress bar, and before its checkpoint (see
         :mod:`gluonlr.callbacks`); one may stop training.
     checkpoint : str or os.PathLike, optional
         Save a checkpoint after every epoch: the parameters in Gluon's
@@ -421,22 +422,27 @@ def fit(
 
     learner = PATHS[path](X, y, config, weight=weight, bias=bias, sample_weight=sample_weight)
     run = Run(learner, X, y, path=path, params=params, epochs=config.epochs, more_data=extra)
+    stopped = meta.get("stopped") if meta else None
     if state is not None and meta is not None:
         learner.set_state(state)
         run.initial_epoch, run.history = meta["epoch"], meta["history"]
+        if stopped:  # the checkpointed run had stopped early: it stays stopped
+            run.initial_epoch, run.stop_reason = run.epochs, stopped["reason"]
     run.callbacks = [
         History(),
         DivergenceGuard(),
-        *([ModelCheckpoint(checkpoint)] if checkpoint else []),
         *([stopper] if stopper else []),
         *progress,
         *user_callbacks,
+        *([ModelCheckpoint(checkpoint)] if checkpoint else []),  # last: the epoch's final state
     ]
     evaluation = _Evaluation(learner, metric_names, validation)
     try:
         stopped_epoch, interrupted = _fit_loop(run, evaluation, meta.get("callbacks", {}) if meta else {})
     finally:
         run.close()
+    if stopped:
+        stopped_epoch = stopped["epoch"]
     weight, bias = learner.parameters()
     return FitResult(
         weight=weight,

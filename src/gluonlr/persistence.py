@@ -244,6 +244,7 @@ def write_checkpoint(
     history: dict[str, list[float]],
     data: dict[str, Any],
     callbacks: dict[str, Any] | None = None,
+    stopped: dict[str, Any] | None = None,
 ) -> None:
     """Write a checkpoint after ``epoch`` complete epochs: the state file, then the model file.
 
@@ -269,6 +270,7 @@ def write_checkpoint(
         "history": history,
         "data": data,
         "callbacks": callbacks or {},
+        "stopped": stopped,
     }
     arrays = {**{f"state/{name}": value for name, value in state.items()}, "meta": np.array(json.dumps(meta))}
 
