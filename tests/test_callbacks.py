@@ -97,3 +97,16 @@ def test_divergence_guard_factor(path):
 def test_stable_runs_are_not_flagged(path):
     result = fit(X, y, path=path, lr=0.05, epochs=20)
     assert np.isfinite(result.weight).all()
+
+
+def test_an_error_closes_the_progress_bar(path):
+    from tqdm import tqdm
+
+    with pytest.raises(DivergenceError):
+        fit(X, y, path=path, lr=10.0, verbose=1)
+    assert len(tqdm._instances) == 0
+
+
+def test_divergence_guard_factor_is_checked():
+    with pytest.raises(ValueError, match=r"'factor' parameter of DivergenceGuard must be a float in \[1, inf\)"):
+        DivergenceGuard(factor=-1)

@@ -182,9 +182,36 @@ def test_an_existing_checkpoint_is_not_overwritten(tmp_path):
     target = tmp_path / "run.params"
     fit(X, y, epochs=2, checkpoint=target)
     before = file_bytes(*checkpoint_files(target))
-    with pytest.raises(CheckpointError, match=r"A checkpoint already exists at .*Pass resume=True to continue"):
+    with pytest.raises(CheckpointError, match=r"run.params' already exists, and fit\(checkpoint=...\) would replace"):
         fit(X, y, epochs=5, checkpoint=target)
     assert file_bytes(*checkpoint_files(target)) == before
+
+
+def test_files_fit_did_not_write_are_never_replaced(tmp_path):
+    """A saved model, any other file, or another run's checkpoint at the checkpoint path: refused, untouched."""
+    model, notes = tmp_path / "model.params", tmp_path / "notes.txt"
+    save(fit(X, y, epochs=2), model)
+    notes.write_text("precious\n")
+    other_run, this_run = tmp_path / "a.params", tmp_path / "b.params"
+    fit(X, y, epochs=2, checkpoint=other_run)
+    fit(X, y, epochs=2, lr=0.02, checkpoint=this_run)
+    before = {path: path.read_bytes() for path in tmp_path.iterdir()}
+    for kwargs in (
+        dict(checkpoint=model),
+        dict(checkpoint=model, resume=True),  # no .state beside it: nothing to resume, and the model is kept
+        dict(checkpoint=notes),
+        dict(checkpoint=this_run, resume=other_run),
+    ):
+        with pytest.raises(CheckpointError, match=r"already exists, and fit\(checkpoint=...\) would replace it"):
+            fit(X, y, epochs=3, **kwargs)
+    assert {path: path.read_bytes() for path in tmp_path.iterdir()} == before
+
+
+def test_checkpoint_directory_paths(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"directory of checkpoint .* does not exist; create it first"):
+        fit(X, y, epochs=1, checkpoint=f"{tmp_path}/runs/")
+    result = fit(X, y, epochs=1, checkpoint=tmp_path)
+    assert load(tmp_path).weight.tobytes() == result.weight.tobytes()  # load reads a checkpoint directory
 
 
 @pytest.mark.parametrize(
@@ -300,3 +327,15 @@ def test_killed_training_resumes_bitwise(tmp_path, path):
     resumed = fit(X, y, path=path, epochs=40, checkpoint=target, resume=True, callbacks=[Count()])
     assert epochs_run == list(range(done, 40))
     assert_same_run(resumed, fit(X, y, path=path, epochs=40))
+
+
+def test_files_get_the_usual_mode(tmp_path):
+    """Not mkstemp's 0o600: a new file gets 0o666 less the umask, a replaced one keeps its mode."""
+    umask = os.umask(0)
+    os.umask(umask)
+    save(fit(X, y, epochs=1), tmp_path / "new.params")
+    assert (tmp_path / "new.params").stat().st_mode & 0o777 == 0o666 & ~umask
+    (tmp_path / "old.params").write_bytes(b"")
+    os.chmod(tmp_path / "old.params", 0o640)
+    save(fit(X, y, epochs=1), tmp_path / "old.params")
+    assert (tmp_path / "old.params").stat().st_mode & 0o777 == 0o640

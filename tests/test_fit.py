@@ -211,6 +211,7 @@ def test_result_records_its_parameters(article_data):
         validation_split=0.0,
         metrics=[],
         sample_weight=False,
+        early_stopping=None,
     )
     json.dumps(result.params)  # plain values: checkpoints store them as JSON
 

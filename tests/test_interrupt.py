@@ -10,7 +10,7 @@ import time
 import numpy as np
 import pytest
 
-from gluonlr import PATHS, fit, synthetic_data
+from gluonlr import PATHS, DivergenceError, fit, initial_params, synthetic_data
 from gluonlr.callbacks import Callback
 
 X, y = synthetic_data()  # 30 batches of 10 per epoch
@@ -114,3 +114,16 @@ def test_ctrl_c_in_the_demo_exits_cleanly():
         r"gluonlr: (the manual path was interrupted \(Ctrl-C\) (in|after) epoch \d+/100000; stopping\.|interrupted)\n",
         stderr,
     ), stderr
+
+
+def test_ctrl_c_during_the_last_epochs_callbacks_is_not_lost(path):
+    result = fit(X, y, path=path, epochs=3, callbacks=[CtrlCAfterEpoch(2)])
+    assert result.interrupted and result.stopped_epoch is None and len(result.history["loss"]) == 3
+
+
+def test_ctrl_c_never_returns_nan_weights(path, ctrl_c_at_batch):
+    """lr=10 blows the weights up within a few batches; Ctrl-C in epoch 1 then raises DivergenceError."""
+    ctrl_c_at_batch(25)
+    with pytest.raises(DivergenceError, match=r"Training diverged in epoch 1/10: the parameters became NaN") as info:
+        fit(X, y, path=path, lr=10.0)
+    np.testing.assert_array_equal(info.value.weight, initial_params(2, seed=0)[0])

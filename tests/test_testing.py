@@ -519,3 +519,10 @@ def test_strategies_without_hypothesis_say_how_to_install_it():
     assert completed.returncode == 1
     assert "ImportError: gluonlr.testing.strategies needs hypothesis" in completed.stderr
     assert "pip install gluonlr[testing]" in completed.stderr
+
+
+def test_assert_matches_reference_takes_fits_other_arguments():
+    X, y = synthetic_data(n=30)
+    assert_matches_reference(X, y, epochs=2, verbose=0)  # changes no result: fit only
+    with pytest.raises(ValueError, match="the reference has no early stopping; check it between the paths"):
+        assert_matches_reference(X, y, epochs=2, validation_split=0.2, early_stopping=True)

@@ -181,3 +181,55 @@ def test_a_run_that_stopped_early_stays_stopped_when_resumed(tmp_path, path):
         assert_same_run(result, straight)
         assert (result.stopped_epoch, result.stop_reason) == (straight.stopped_epoch, straight.stop_reason)
     assert read_checkpoint(target)[1]["stopped"] == {"epoch": straight.stopped_epoch, "reason": straight.stop_reason}
+
+
+def test_a_stop_by_another_callback_resumes(tmp_path, path):
+    """A time budget, say: the run stops, and the next job with the same checkpoint continues it."""
+
+    class Budget(Callback):
+        def on_train_begin(self, logs=None):
+            self.left = 3
+
+        def on_epoch_end(self, epoch, logs):
+            self.left -= 1
+            if not self.left:
+                self.run.stop_training, self.run.stop_reason = True, "budget used up"
+
+    target = tmp_path / "run.params"
+    jobs = [fit(X, y, path=path, epochs=7, checkpoint=target, resume=True, callbacks=[Budget()]) for _ in range(3)]
+    assert [len(job.history["loss"]) for job in jobs] == [3, 6, 7]
+    assert [job.stop_reason for job in jobs] == ["budget used up", "budget used up", None]
+    assert_same_run(jobs[-1], fit(X, y, path=path, epochs=7))
+
+
+def test_resume_refuses_other_early_stopping_and_keeps_each_ones_state(tmp_path, path):
+    target = tmp_path / "run.params"
+    options = dict(path=path, epochs=40, validation_split=0.2, metrics=["r2"])
+
+    def stoppers():
+        return dict(
+            early_stopping=EarlyStopping("val_loss", patience=3), callbacks=[EarlyStopping("val_r2", patience=9)]
+        )
+
+    class CtrlCAfter2(Callback):
+        def on_epoch_end(self, epoch, logs):
+            if epoch == 1:
+                signal.raise_signal(signal.SIGINT)
+
+    straight = fit(X, y, **options, **stoppers())
+    kwargs = stoppers()
+    kwargs["callbacks"].append(CtrlCAfter2())
+    assert fit(X, y, **options, checkpoint=target, **kwargs).interrupted
+    with pytest.raises(ValueError, match=r"other arguments \(early_stopping=\{'monitor': 'val_loss'.*patience': 3"):
+        fit(X, y, **options, checkpoint=target, resume=True, early_stopping=EarlyStopping("val_loss", patience=4))
+    resumed = fit(X, y, **options, checkpoint=target, resume=True, **stoppers())
+    assert_same_run(resumed, straight)
+    assert resumed.stop_reason == straight.stop_reason
+    assert set(read_checkpoint(target)[1]["callbacks"]) == {"EarlyStopping#0", "EarlyStopping#1"}
+
+
+def test_early_stopping_argument_errors():
+    with pytest.raises(TypeError, match="'monitor' parameter of EarlyStopping must be a str"):
+        EarlyStopping(monitor=5)
+    with pytest.raises(TypeError, match="'restore_best_weights' parameter of EarlyStopping must be True or False"):
+        EarlyStopping(restore_best_weights="no")

@@ -48,11 +48,12 @@ def _as_real(value: Any) -> float:
     return number
 
 
-def check_float32_range(name: str, number: float, where: str = "fit") -> float:
-    """Return ``number`` if MXNet's operators can take it as a float32: 0, or a normal float32 magnitude."""
+def check_float32_range(name: str, number: float, where: str = "fit", zero: bool = True) -> float:
+    """Return ``number`` if MXNet's operators can take it as a float32: 0 (if ``zero``), or a normal magnitude."""
     if number != 0 and not float(_FLOAT32.tiny) <= abs(number) <= float(_FLOAT32.max):
+        allowed = "0 or between" if zero else "between"
         raise ValueError(
-            f"The {name!r} parameter of {where} must be 0 or between {float(_FLOAT32.tiny):.3g} and "
+            f"The {name!r} parameter of {where} must be {allowed} {float(_FLOAT32.tiny):.3g} and "
             f"{float(_FLOAT32.max):.3g} in magnitude: MXNet's operators take it as a float32. Got {number!r} instead."
         )
     return number
@@ -63,7 +64,7 @@ def check_positive_float(name: str, value: Any, where: str = "fit") -> float:
     number = _as_real(value)
     if not (math.isfinite(number) and number > 0):
         raise ValueError(f"The {name!r} parameter of {where} must be a finite float > 0. Got {value!r} instead.")
-    return check_float32_range(name, number, where)
+    return check_float32_range(name, number, where, zero=False)
 
 
 def _as_float_array(name: str, value: Any, where: str) -> np.ndarray:
@@ -154,7 +155,11 @@ def check_float(
     """
     number = _as_real(value)
     above = number > low if low_open else number >= low
-    if not (above and number < high):
+    # MXNet takes it as a float32: 0.99999999 is 1.0 there, so the bound holds in float32 too
+    if not (above and number < high and (math.isinf(high) or np.float32(number) < high)):
         interval = f"{'(' if low_open else '['}{low:g}, {high:g})"
-        raise ValueError(f"The {name!r} parameter of {where} must be a float in {interval}. Got {value!r} instead.")
-    return check_float32_range(name, number, where)
+        in_float32 = "" if math.isinf(high) else " (also as a float32)"
+        raise ValueError(
+            f"The {name!r} parameter of {where} must be a float in {interval}{in_float32}. Got {value!r} instead."
+        )
+    return check_float32_range(name, number, where, zero=not low_open and low <= 0)

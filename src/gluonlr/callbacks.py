@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from gluonlr._validation import check_float
 from gluonlr.errors import DivergenceError
 from gluonlr.persistence import PathLike, data_fingerprint, write_checkpoint
 
@@ -110,13 +111,23 @@ class Run:
             self._fingerprint = data_fingerprint(self.X, self.y, *self._more_data)
         return self._fingerprint
 
-    def callback_states(self) -> dict[str, Any]:
-        """Return the :meth:`Callback.get_state` of each callback that has one, by class name."""
-        states = {}
+    def callback_keys(self) -> list[str]:
+        """Return a name per callback, unique in this run: the class name and its count, e.g. ``EarlyStopping#0``."""
+        counts: dict[str, int] = {}
+        keys = []
         for callback in self.callbacks:
+            name = type(callback).__name__
+            keys.append(f"{name}#{counts.get(name, 0)}")
+            counts[name] = counts.get(name, 0) + 1
+        return keys
+
+    def callback_states(self) -> dict[str, Any]:
+        """Return the :meth:`Callback.get_state` of each callback that has one, by :meth:`callback_keys`."""
+        states = {}
+        for key, callback in zip(self.callback_keys(), self.callbacks, strict=True):
             state = callback.get_state()
             if state is not None:
-                states[type(callback).__name__] = state
+                states[key] = state
         return states
 
 
@@ -202,20 +213,24 @@ class DivergenceGuard(Callback):
     """
 
     def __init__(self, factor: float = 1e6) -> None:
-        self.factor = factor
+        self.factor = check_float("factor", factor, low=1.0, where="DivergenceGuard")
 
     def on_train_begin(self, logs: dict[str, float] | None = None) -> None:
         """Remember the starting parameters."""
         self.last_finite = self.run.get_parameters()
         self.zero_model_loss = float(np.mean(np.square(self.run.y, dtype=np.float64)))
 
+    def check_parameters(self, epoch: int) -> None:
+        """Raise if the parameters are NaN or infinite; :func:`gluonlr.fit` calls it when Ctrl-C cuts an epoch short."""
+        self.on_epoch_end(epoch, {})
+
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
         """Raise if a log value or a parameter is NaN or infinite, or the loss exploded."""
         weight, bias = self.run.get_parameters()
         bad_logs = {key: value for key, value in logs.items() if not np.isfinite(value)}
         finite_parameters = bool(np.isfinite(weight).all() and np.isfinite(bias).all())
-        level = max(self.run.history["loss"][0], self.zero_model_loss)
-        exploded = not bad_logs and logs["loss"] > self.factor * level
+        level = max((self.run.history.get("loss") or [0.0])[0], self.zero_model_loss)
+        exploded = not bad_logs and "loss" in logs and logs["loss"] > self.factor * level
         if not bad_logs and finite_parameters and not exploded:
             self.last_finite = weight, bias
             return
@@ -269,11 +284,12 @@ class ModelCheckpoint(Callback):
 
         :func:`gluonlr.fit` runs it after every other callback, so the
         checkpoint holds the epoch's final state: the parameters early stopping
-        restored, and whether a callback stopped training (a resumed run that
-        had stopped stays stopped).
+        restored, and whether early stopping ended the run (resumed, such a run
+        stays ended; a stop by any other callback, a time budget say, resumes).
         """
         stopped = None
-        if self.run.stop_training and epoch + 1 < self.run.epochs:
+        early_stop = any(isinstance(cb, EarlyStopping) and cb.stopped_epoch == epoch for cb in self.run.callbacks)
+        if early_stop and epoch + 1 < self.run.epochs:
             stopped = {"epoch": epoch, "reason": self.run.stop_reason}
         write_checkpoint(
             self.checkpoint,
@@ -327,15 +343,33 @@ class EarlyStopping(Callback):
         mode: str = "auto",
         restore_best_weights: bool = True,
     ) -> None:
+        if not isinstance(monitor, str):
+            raise TypeError(f"The 'monitor' parameter of EarlyStopping must be a str: 'val_loss'... Got {monitor!r}.")
         if mode not in ("auto", "min", "max"):
             raise ValueError(f"The 'mode' parameter of EarlyStopping must be 'auto', 'min' or 'max'. Got {mode!r}.")
+        if not isinstance(restore_best_weights, bool):
+            raise TypeError(
+                f"The 'restore_best_weights' parameter of EarlyStopping must be True or False. "
+                f"Got {restore_best_weights!r}."
+            )
         if isinstance(patience, bool) or not isinstance(patience, int) or patience < 0:
             raise ValueError(f"The 'patience' parameter of EarlyStopping must be an int >= 0. Got {patience!r}.")
         if not (isinstance(min_delta, int | float) and min_delta >= 0):
             raise ValueError(f"The 'min_delta' parameter of EarlyStopping must be a float >= 0. Got {min_delta!r}.")
         self.monitor, self.min_delta, self.patience = monitor, float(min_delta), patience
-        self.restore_best_weights = restore_best_weights
+        self.restore_best_weights, self.mode = restore_best_weights, mode
         self.higher_is_better = mode == "max" or (mode == "auto" and monitor.endswith("r2"))
+        self.stopped_epoch: int | None = None
+
+    def params(self) -> dict[str, Any]:
+        """Return the settings, which a resumed run must share (a checkpoint records them)."""
+        return {
+            "monitor": self.monitor,
+            "min_delta": self.min_delta,
+            "patience": self.patience,
+            "mode": self.mode,
+            "restore_best_weights": self.restore_best_weights,
+        }
 
     def on_train_begin(self, logs: dict[str, float] | None = None) -> None:
         """Start with no best value."""
@@ -343,6 +377,7 @@ class EarlyStopping(Callback):
         self.best_epoch: int | None = None
         self.wait = 0
         self.best_state: dict[str, np.ndarray] | None = None
+        self.stopped_epoch = None
 
     def _improved(self, value: float) -> bool:
         if self.higher_is_better:
@@ -361,7 +396,7 @@ class EarlyStopping(Callback):
         self.wait += 1
         if self.wait < self.patience:
             return
-        self.run.stop_training = True
+        self.run.stop_training, self.stopped_epoch = True, epoch
         restored = self.restore_best_weights and self.best_state is not None
         if restored and self.best_state is not None:
             self.run.set_state(self.best_state)

@@ -35,15 +35,21 @@ class DivergenceError(FloatingPointError, ValueError):
         Index (from 0) of the epoch at whose end the divergence was found.
     history : dict of str to list of float
         The history up to and including that epoch.
-    weight : ndarray of shape (n_features,)
+    weight : ndarray of shape (n_features,) or (n_features, n_outputs)
         The last finite weights: those after epoch ``epoch - 1``, or the
         initial ones when the first epoch diverged.
-    bias : float
+    bias : float or ndarray of shape (n_outputs,)
         The last finite bias.
     """
 
     def __init__(
-        self, message: str, *, epoch: int, history: dict[str, list[float]], weight: np.ndarray, bias: float
+        self,
+        message: str,
+        *,
+        epoch: int,
+        history: dict[str, list[float]],
+        weight: np.ndarray,
+        bias: float | np.ndarray,
     ) -> None:
         super().__init__(message)
         self.epoch = epoch

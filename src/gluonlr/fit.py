@@ -73,7 +73,13 @@ def initial_params(
     if init_weight is None:
         weight = np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
     else:
-        weight = np.asarray(init_weight, dtype=np.float32)
+        try:
+            weight = np.asarray(init_weight, dtype=np.float32)
+        except (TypeError, ValueError) as error:
+            raise ValueError(
+                f"The 'init_weight' parameter of fit must be an array of real numbers of shape {shape}. "
+                f"Got {init_weight!r}, which numpy could not convert ({error})."
+            ) from None
         if weight.shape != shape:
             what = "one weight per feature of X" if n_outputs is None else "one column per output of y"
             raise ValueError(
@@ -84,7 +90,10 @@ def initial_params(
     bias: float | np.ndarray
     try:
         values = np.asarray(0.0 if init_bias is None else init_bias, dtype=np.float32)
-        bias = float(values) if n_outputs is None else np.broadcast_to(values, (n_outputs,)).copy()
+        if n_outputs is None:
+            bias = float(values.reshape(-1)[0]) if values.size == 1 else np.nan
+        else:
+            bias = np.broadcast_to(values, (n_outputs,)).copy()
     except (TypeError, ValueError):
         bias = np.nan
     if not np.isfinite(bias).all():
@@ -156,23 +165,34 @@ def _check_callbacks(callbacks: Any) -> list[Callback]:
 
 
 def _resume_source(checkpoint: PathLike | None, resume: Any) -> PathLike | None:
-    """Return the checkpoint to resume from, or None to start afresh; never overwrite one silently."""
-    if resume is None or resume is False:
-        if checkpoint is not None and checkpoint_files(checkpoint)[1].exists():
-            raise CheckpointError(
-                f"A checkpoint already exists at {str(checkpoint_files(checkpoint)[1])!r}. Pass resume=True to "
-                "continue that run, or delete it or choose another checkpoint path to start afresh."
-            )
-        return None
-    if resume is True:
-        if checkpoint is None:
-            raise ValueError("resume=True continues from the 'checkpoint' parameter of fit, which is not set.")
-        return checkpoint if checkpoint_files(checkpoint)[1].exists() else None
-    if isinstance(resume, bool) or not isinstance(resume, str | os.PathLike):
+    """Return the checkpoint to resume from, or None to start afresh.
+
+    Refuses a ``checkpoint`` path where a file already exists (a checkpoint, a
+    saved model, anything) unless the run resumes from that very checkpoint:
+    fit never overwrites what it did not write in this run's line.
+    """
+    if resume is not None and not isinstance(resume, bool) and not isinstance(resume, str | os.PathLike):
         raise TypeError(
             f"The 'resume' parameter of fit must be True, False, None or a checkpoint path. Got {resume!r} instead."
         )
-    return resume
+    if resume is True and checkpoint is None:
+        raise ValueError("resume=True continues from the 'checkpoint' parameter of fit, which is not set.")
+    targets = checkpoint_files(checkpoint) if checkpoint is not None else None
+    source: PathLike | None = None
+    if resume is True and targets is not None:
+        source = checkpoint if targets[1].exists() else None
+    elif resume and not isinstance(resume, bool):
+        source = resume
+    if targets is not None:
+        existing = [target for target in targets if target.exists()]
+        resuming_it = source is not None and checkpoint_files(source)[1].resolve() == targets[1].resolve()
+        if existing and not resuming_it:
+            raise CheckpointError(
+                f"{str(existing[0])!r} already exists, and fit(checkpoint=...) would replace it after the first "
+                "epoch. Pass resume=True to continue the run checkpointed there, or choose another checkpoint path "
+                "(or delete the file) to start afresh."
+            )
+    return source
 
 
 def _check_resumable(
@@ -323,8 +343,10 @@ def fit(
     resume : bool or str or os.PathLike, optional
         ``True``: continue from ``checkpoint`` if it exists (else start
         afresh); a path: continue from that checkpoint. The run must have the
-        same data and arguments except ``epochs``, the total to reach. A resumed
-        run gives bitwise the same result as one never interrupted.
+        same data and arguments except ``epochs``, the total to reach. A run
+        resumed on the path that made the checkpoint gives bitwise the same
+        result as one never interrupted (on the other path, the same to
+        float32 round-off). A run that early stopping ended stays ended.
     verbose : {"auto", 0, 1}, default="auto"
         1 shows a progress bar of the epochs (tqdm, on standard error), 0 shows
         none; ``"auto"`` shows it only when standard error is a terminal or in
@@ -364,6 +386,12 @@ def fit(
     ``X`` and ``y`` may be float64, integer or boolean arrays or nested lists;
     they are converted to float32 (and never modified in place).
 
+    The paths apply the same operations in a different order, so they agree to
+    float32 round-off at each step. A long run that amplifies round-off, such
+    as Adam on noise-free data near the optimum, where :math:`\sqrt v`
+    shrinks towards ``epsilon``, may drift apart further, as any two float32
+    implementations would.
+
     Examples
     --------
     >>> from gluonlr import fit, synthetic_data
@@ -401,6 +429,11 @@ def fit(
     sample_weight = check_sample_weight(sample_weight, X.shape[0])
     metric_names = _check_metrics(metrics)
     X, y, sample_weight, validation = _split_validation(X, y, sample_weight, validation_split, validation_data)
+    if sample_weight is not None and not sample_weight.any():
+        raise ValueError(
+            "sample_weight passed to fit is 0 for every sample left to train on after validation_split; "
+            "give some of them a weight > 0."
+        )
     n_outputs = None if y.ndim == 1 else y.shape[1]
     weight, bias = initial_params(X.shape[1], config.seed, init_weight, init_bias, n_outputs)
     user_callbacks = _check_callbacks(callbacks)
@@ -413,6 +446,7 @@ def fit(
         "validation_split": float(validation_split),
         "metrics": list(metric_names),
         "sample_weight": sample_weight is not None,
+        "early_stopping": stopper.params() if stopper else None,
     }
     source = _resume_source(checkpoint, resume)
     state, meta = read_checkpoint(source) if source is not None else (None, None)
@@ -579,27 +613,37 @@ def _fit_loop(run: Run, evaluation: _Evaluation, callback_states: dict[str, Any]
     with _CtrlC() as ctrl_c:
         for callback in run.callbacks:
             callback.on_train_begin()
-            if type(callback).__name__ in callback_states:
-                callback.set_state(callback_states[type(callback).__name__])
-        for epoch in range(run.initial_epoch, run.epochs):
-            total = _run_epoch(run.learner, epoch, ctrl_c)
-            if ctrl_c.requested:
-                run.stop_reason = f"interrupted (Ctrl-C) in epoch {epoch + 1}/{run.epochs}"
-                stopped_epoch, interrupted = epoch, True
-                break
-            # One read per epoch: the next epoch's gather waits for this one anyway.
-            logs = {"loss": float(total.asscalar()) / len(run.y), **evaluation(epoch)}
-            for callback in run.callbacks:
-                callback.on_epoch_end(epoch, logs)
-            if epoch + 1 == run.epochs:
-                break
-            if ctrl_c.requested:
-                run.stop_reason = f"interrupted (Ctrl-C) after epoch {epoch + 1}/{run.epochs}"
-                stopped_epoch, interrupted = epoch, True
-                break
-            if run.stop_training:
-                stopped_epoch = epoch
-                break
+        for key, callback in zip(run.callback_keys(), run.callbacks, strict=True):
+            if key in callback_states:
+                callback.set_state(callback_states[key])
+        try:
+            for epoch in range(run.initial_epoch, run.epochs):
+                total = _run_epoch(run.learner, epoch, ctrl_c)
+                if ctrl_c.requested:
+                    run.stop_reason = f"interrupted (Ctrl-C) in epoch {epoch + 1}/{run.epochs}"
+                    stopped_epoch, interrupted = epoch, True
+                    _divergence_guard(run).check_parameters(epoch)  # never NaN weights, even interrupted
+                    break
+                # One read per epoch: the next epoch's gather waits for this one anyway.
+                logs = {"loss": float(total.asscalar()) / len(run.y), **evaluation(epoch)}
+                for callback in run.callbacks:
+                    callback.on_epoch_end(epoch, logs)
+                if ctrl_c.requested:  # during the epoch's evaluation or callbacks, or the last batch
+                    run.stop_reason = f"interrupted (Ctrl-C) after epoch {epoch + 1}/{run.epochs}"
+                    stopped_epoch, interrupted = (epoch if epoch + 1 < run.epochs else None), True
+                    break
+                if run.stop_training and epoch + 1 < run.epochs:
+                    stopped_epoch = epoch
+                    break
+        except BaseException:
+            for callback in run.callbacks:  # no half-drawn progress bar left behind by an error
+                if isinstance(callback, ProgressBar):
+                    callback.on_train_end(logs)
+            raise
         for callback in run.callbacks:
             callback.on_train_end(logs)
     return stopped_epoch, interrupted
+
+
+def _divergence_guard(run: Run) -> DivergenceGuard:
+    return next(callback for callback in run.callbacks if isinstance(callback, DivergenceGuard))

@@ -44,6 +44,10 @@ _VERSION = 1
 
 PathLike = str | os.PathLike[str]
 
+# The process's umask, read once (os.umask can only be read by setting it).
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
 
 def atomic_write(path: Path, write: Callable[[str], None]) -> None:
     """Call ``write(temporary_name)``, then move the temporary file to ``path``.
@@ -57,12 +61,24 @@ def atomic_write(path: Path, write: Callable[[str], None]) -> None:
         write(tmp)
         with open(tmp, "rb") as written:
             os.fsync(written.fileno())
-        os.chmod(tmp, 0o644)
+        # mkstemp makes the file 0o600; give it the mode a new file would get (or the old file's).
+        os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~_UMASK)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+    _fsync_directory(path.parent)
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Flush a directory's entries (the rename) to disk, where the platform allows it."""
+    with contextlib.suppress(OSError):  # e.g. Windows, where a directory cannot be opened
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def _writable_file(path: Any, what: str) -> Path:
@@ -169,8 +185,9 @@ def load(path: PathLike) -> FitResult:
     Parameters
     ----------
     path : str or os.PathLike
-        A model file: an MXNet NDArray dict with ``"weight"`` ``(1, n_features)``
-        and ``"bias"`` ``(1,)``.
+        A model file: an MXNet NDArray dict with ``"weight"`` ``(n_outputs,
+        n_features)`` and ``"bias"`` ``(n_outputs,)``; or a checkpoint
+        directory, whose model file is read.
 
     Returns
     -------
@@ -196,7 +213,7 @@ def load(path: PathLike) -> FitResult:
     >>> model.weight.tolist(), round(model.bias, 1)
     ([2.0, 51.0], 21.2)
     """
-    path = Path(os.fspath(path))
+    path = checkpoint_files(path)[0]  # a checkpoint directory holds its model file
     if not path.is_file():
         raise FileNotFoundError(f"No model file at {str(path)!r}.")
     weight, bias = _read_params(path)
@@ -206,8 +223,9 @@ def load(path: PathLike) -> FitResult:
 def checkpoint_files(checkpoint: PathLike) -> tuple[Path, Path]:
     """Return the ``(model file, state file)`` of a checkpoint path.
 
-    A directory holds ``gluonlr.params`` and ``gluonlr.params.state``; a file
-    name ``run.params`` gives ``run.params`` and ``run.params.state``.
+    A directory (an existing one, or a path ending in ``/``) holds
+    ``gluonlr.params`` and ``gluonlr.params.state``; a file name
+    ``run.params`` gives ``run.params`` and ``run.params.state``.
 
     Examples
     --------
@@ -221,8 +239,8 @@ def checkpoint_files(checkpoint: PathLike) -> tuple[Path, Path]:
             f"The 'checkpoint' parameter of fit must be a path (str or os.PathLike). "
             f"Got {type(checkpoint).__name__} instead."
         ) from None
-    if path.is_dir():
-        path = path / CHECKPOINT_NAME
+    if path.is_dir() or os.fspath(checkpoint).endswith(("/", os.sep)):
+        path = path / CHECKPOINT_NAME  # a directory (that fit will find missing if it does not exist)
     return path, path.with_name(path.name + ".state")
 
 

@@ -34,8 +34,8 @@ PATH_RTOL = 1e-5
 #: up over the steps.
 REFERENCE_RTOL = 1e-4
 
-#: Arguments of fit that the reference has no use for: they go to fit only.
-_FIT_ONLY = ("path", "callbacks", "checkpoint", "resume")
+#: Arguments of fit that the reference has no use for (they change no result): they go to fit only.
+_FIT_ONLY = ("path", "callbacks", "checkpoint", "resume", "verbose")
 
 
 class Trajectory(Protocol):
@@ -437,7 +437,7 @@ def assert_matches_reference(
 
     Fits ``X, y`` on ``path`` recording the parameters after every epoch, runs
     the reference with the same arguments (all but ``path``, ``callbacks``,
-    ``checkpoint`` and ``resume``), and compares them with
+    ``checkpoint``, ``resume`` and ``verbose``), and compares them with
     :func:`assert_runs_agree` over the history keys both have.
 
     Parameters
@@ -449,7 +449,8 @@ def assert_matches_reference(
     path : str, default="manual"
         The path to check.
     **fit_kwargs
-        Any arguments of fit.
+        Any arguments of fit but ``early_stopping``, which the reference does
+        not implement (compare the paths with :func:`assert_paths_agree`).
 
     Returns
     -------
@@ -468,6 +469,11 @@ def assert_matches_reference(
     >>> float(abs(run.weight - expected.weight).max()) < 1e-4
     True
     """
+    if fit_kwargs.get("early_stopping"):
+        raise ValueError(
+            "assert_matches_reference: the reference has no early stopping; check it between the paths with "
+            "assert_paths_agree instead, or fit without it."
+        )
     recorded = record_fit(X, y, path=path, **fit_kwargs)
     expected = reference_fit(X, y, **{key: value for key, value in fit_kwargs.items() if key not in _FIT_ONLY})
     assert_runs_agree(

@@ -223,8 +223,8 @@ def fit_configs(
         Draw ``weight_decay``, 0 or in [1e-6, 0.1] (the learning rate allows
         for it).
     sample_weight : bool, default=False
-        Draw a ``sample_weight`` array in [0, 2], not all 0 (the learning rate
-        allows for it).
+        Draw a ``sample_weight`` array in [0, 2], not all 0 on the samples
+        trained on (the learning rate allows for it).
     validation : bool, default=False
         Draw a ``validation_split`` that leaves at least one row on each side
         (data sets of two samples or more).
@@ -275,14 +275,16 @@ def fit_configs(
             config["momentum"], config["nesterov"] = draw(st.floats(0.01, 0.95)), True
     if weight_decay and draw(st.booleans()):
         config["weight_decay"] = draw(_zero_or(1e-6, 0.1))
-    if sample_weight:
-        weights = draw(hnp.arrays(np.float32, (n,), elements=st.floats(0, 2, width=32)))
-        if not weights.any():  # fit refuses all-zero weights: nothing to learn from
-            weights[draw(st.integers(0, n - 1))] = 1.0
-        config["sample_weight"] = weights
+    n_train = n
     if validation and n >= 2 and draw(st.booleans()):
         n_val = draw(st.integers(1, n - 1))
         config["validation_split"] = (n_val - 0.5) / n  # int(n * (1 - split)) = n - n_val, safe from rounding
+        n_train = n - n_val
+    if sample_weight:
+        weights = draw(hnp.arrays(np.float32, (n,), elements=st.floats(0, 2, width=32)))
+        if not weights[:n_train].any():  # fit refuses all-zero weights where it trains: nothing to learn from
+            weights[draw(st.integers(0, n_train - 1))] = 1.0
+        config["sample_weight"] = weights
     if metrics is not None:
         config["metrics"] = draw(st.lists(st.sampled_from(list(metrics)), unique=True))
     config["lr"] = stable_lr(
