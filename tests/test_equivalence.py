@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gluonlr.testing import PATH_RTOL, REFERENCE_RTOL, assert_matches_reference, assert_paths_agree
-from gluonlr.testing.strategies import ALL_LOSSES, CONDITIONINGS, METRICS, OPTIMIZERS, SCHEDULES, datasets, fit_configs
+from gluonlr.testing.strategies import ALL_OPTIONS, CONDITIONINGS, datasets, fit_configs
 
 
 @given(data=st.data(), dataset=datasets())
@@ -39,27 +39,18 @@ def test_paths_agree_on_harder_data(data, dataset):
     assert manual.weight.dtype == gluon.weight.dtype == np.float32
 
 
-# Every training option of fit, switched on: all losses (Huber's rho), SGD, momentum, Nesterov and Adam, weight
-# decay, step and cosine schedules, sample weights, validation data or a split, every metric, and 1-3 outputs.
-EVERY_OPTION = dict(
-    losses=ALL_LOSSES,
-    optimizers=OPTIMIZERS,
-    schedules=SCHEDULES,
-    weight_decay=True,
-    sample_weight=True,
-    validation=True,
-    metrics=METRICS,
-)
+# Every training option of fit, switched on (ALL_OPTIONS): all losses (Huber's rho), SGD, momentum, Nesterov and
+# Adam, weight decay, step and cosine schedules, sample weights, a validation split, every metric; and 1-3 outputs.
 
 
 @given(data=st.data(), dataset=datasets(max_samples=80, max_outputs=3))
 def test_paths_agree_with_every_option(data, dataset):
     X, y = dataset
-    assert_paths_agree(X, y, rtol=PATH_RTOL, **data.draw(fit_configs(X, **EVERY_OPTION)))
+    assert_paths_agree(X, y, rtol=PATH_RTOL, **data.draw(fit_configs(X, **ALL_OPTIONS)))
 
 
 @pytest.mark.parametrize("path", ["manual", "gluon"])
 @given(data=st.data(), dataset=datasets(max_samples=80, max_outputs=3))
 def test_every_option_matches_reference(path, data, dataset):
     X, y = dataset
-    assert_matches_reference(X, y, rtol=REFERENCE_RTOL, path=path, **data.draw(fit_configs(X, **EVERY_OPTION)))
+    assert_matches_reference(X, y, rtol=REFERENCE_RTOL, path=path, **data.draw(fit_configs(X, **ALL_OPTIONS)))

@@ -24,7 +24,7 @@ from gluonlr.testing import (
     stable_lr,
 )
 from gluonlr.testing._reference import LOSSES, _optimizer_class
-from gluonlr.testing.strategies import ALL_LOSSES, METRICS, OPTIMIZERS, SCHEDULES, datasets, fit_configs
+from gluonlr.testing.strategies import ALL_OPTIONS, SCHEDULES, datasets, fit_configs
 
 TWO = dict(lr=0.25, batch_size=2, epochs=1, init_weight=[0.0], init_bias=0.0)  # one step on both samples
 
@@ -454,19 +454,7 @@ def test_fit_configs_draw_only_today_s_options_by_default(data, dataset):
 def test_every_option_drawn_trains_stably_in_the_reference(data, dataset):
     """All opt-ins on: the reference takes every drawn configuration and its training stays bounded."""
     X, y = dataset
-    config = data.draw(
-        fit_configs(
-            X,
-            losses=ALL_LOSSES,
-            optimizers=OPTIMIZERS,
-            schedules=SCHEDULES,
-            weight_decay=True,
-            sample_weight=True,
-            validation=True,
-            metrics=METRICS,
-            make_schedule=lambda name, params: (name, params),
-        )
-    )
+    config = data.draw(fit_configs(X, **ALL_OPTIONS, make_schedule=lambda name, params: (name, params)))
     if config["loss"] == "huber":
         assert 0.1 <= config["rho"] <= 5
     if "validation_split" in config:

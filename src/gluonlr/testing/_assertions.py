@@ -221,30 +221,27 @@ def _history_order(keys: set[str]) -> list[str]:
 def _compared_entries(actual: Trajectory, desired: Trajectory, keys: list[str], epochs: int) -> Iterator[_Entry]:
     """Every compared number, in the order a run produces them: epoch by epoch, then the returned parameters."""
     series_scale = {key: _scale(actual.history[key][:epochs], desired.history[key][:epochs]) for key in keys}
+
+    def history(key: str, epoch: int) -> Iterator[_Entry]:
+        yield from _entries(
+            f"history[{key!r}][{epoch}]",
+            actual.history[key][epoch],
+            desired.history[key][epoch],
+            epoch,
+            f"history[{key!r}]",
+            series_scale[key],
+        )
+
+    in_epoch = [key for key in keys if key in ("lr", "loss")]
     for epoch in range(epochs):
-        in_epoch = [key for key in keys if key in ("lr", "loss")]
         for key in in_epoch:
-            yield from _entries(
-                f"history[{key!r}][{epoch}]",
-                actual.history[key][epoch],
-                desired.history[key][epoch],
-                epoch,
-                f"history[{key!r}]",
-                series_scale[key],
-            )
+            yield from history(key, epoch)
         for name, values in (("weight", "epoch_weights"), ("bias", "epoch_biases")):
             group = f"{name} after epoch {epoch + 1}"
             yield from _entries(name, getattr(actual, values)[epoch], getattr(desired, values)[epoch], epoch, group)
         for key in keys:
             if key not in in_epoch:
-                yield from _entries(
-                    f"history[{key!r}][{epoch}]",
-                    actual.history[key][epoch],
-                    desired.history[key][epoch],
-                    epoch,
-                    f"history[{key!r}]",
-                    series_scale[key],
-                )
+                yield from history(key, epoch)
     yield from _entries("weight", actual.weight, desired.weight, None, "the returned weight")
     yield from _entries("bias", actual.bias, desired.bias, None, "the returned bias")
 

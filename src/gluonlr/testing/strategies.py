@@ -10,6 +10,8 @@ fit that lacks them keeps passing. For instance::
     fit_configs(X, losses=ALL_LOSSES, optimizers=OPTIMIZERS, schedules=SCHEDULES,
                 weight_decay=True, sample_weight=True, validation=True, metrics=METRICS)
 
+or, the same, ``fit_configs(X, **ALL_OPTIONS)``.
+
 Examples
 --------
 A property test of your own training loop against the reference:
@@ -46,6 +48,7 @@ from gluonlr.testing._reference import stable_lr
 
 __all__ = [
     "ALL_LOSSES",
+    "ALL_OPTIONS",
     "CONDITIONINGS",
     "METRICS",
     "OPTIMIZERS",
@@ -67,6 +70,18 @@ SCHEDULES = ("constant", "step", "cosine")
 
 #: The metric names fit records.
 METRICS = tuple(_METRICS)
+
+#: :func:`fit_configs`'s opt-ins, all on: every loss, optimizer and schedule, weight decay, sample weights,
+#: validation and every metric. ``fit_configs(X, **ALL_OPTIONS)``.
+ALL_OPTIONS: dict[str, Any] = {
+    "losses": ALL_LOSSES,
+    "optimizers": OPTIMIZERS,
+    "schedules": SCHEDULES,
+    "weight_decay": True,
+    "sample_weight": True,
+    "validation": True,
+    "metrics": METRICS,
+}
 
 #: The column structures :func:`datasets` may draw.
 CONDITIONINGS = ("well", "correlated", "ill-scaled")
