@@ -110,3 +110,9 @@ def test_an_error_closes_the_progress_bar(path):
 def test_divergence_guard_factor_is_checked():
     with pytest.raises(ValueError, match=r"'factor' parameter of DivergenceGuard must be a float in \[1, inf\)"):
         DivergenceGuard(factor=-1)
+
+
+def test_a_start_near_zero_is_not_mistaken_for_an_explosion(path):
+    """An exact fit at the start (loss ~0, y = 0) followed by a loss of 1 is not divergence: the level is >= 1."""
+    result = fit(np.array([[1e-30]]), np.array([0.0]), path=path, loss="l1", lr=1.0, epochs=3, batch_size=1)
+    assert np.isfinite(result.weight).all()

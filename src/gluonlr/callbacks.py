@@ -191,8 +191,10 @@ class DivergenceGuard(Callback):
     """Raise :class:`~gluonlr.errors.DivergenceError` when training diverges.
 
     After each epoch: the loss or the parameters are NaN or infinite, or the
-    loss exploded to over ``factor`` times its starting level, the larger of
-    the first epoch's loss and ``mean(y**2)`` (the loss of predicting 0).
+    loss exploded to over ``factor`` times its starting level: the largest of
+    the first epoch's loss, ``mean(y**2)`` (the loss of predicting 0) and 1
+    (so that a start near 0, an exact fit, does not make any later loss look
+    like an explosion).
     Checked once per epoch, when the epoch's loss is read anyway: never a
     synchronisation per batch. Keeps a copy of the last finite parameters for
     the error.
@@ -229,7 +231,7 @@ class DivergenceGuard(Callback):
         weight, bias = self.run.get_parameters()
         bad_logs = {key: value for key, value in logs.items() if not np.isfinite(value)}
         finite_parameters = bool(np.isfinite(weight).all() and np.isfinite(bias).all())
-        level = max((self.run.history.get("loss") or [0.0])[0], self.zero_model_loss)
+        level = max((self.run.history.get("loss") or [0.0])[0], self.zero_model_loss, 1.0)
         exploded = not bad_logs and "loss" in logs and logs["loss"] > self.factor * level
         if not bad_logs and finite_parameters and not exploded:
             self.last_finite = weight, bias
