@@ -245,8 +245,8 @@ def fit_configs(
         Draw ``weight_decay``, 0 or in [1e-6, 0.1] (the learning rate allows
         for it).
     sample_weight : bool, default=False
-        Draw a ``sample_weight`` array in [0, 2], not all 0 on the samples
-        trained on (the learning rate allows for it).
+        Draw a ``sample_weight`` array of 0 or values in [1e-3, 2], not all 0 on
+        the samples trained on (the learning rate allows for it).
     validation : bool, default=False
         Draw a ``validation_split`` that leaves at least one row on each side
         (data sets of two samples or more).
@@ -303,7 +303,10 @@ def fit_configs(
         config["validation_split"] = (n_val - 0.5) / n  # int(n * (1 - split)) = n - n_val, safe from rounding
         n_train = n - n_val
     if sample_weight:
-        weights = draw(hnp.arrays(np.float32, (n,), elements=st.floats(0, 2, width=32)))
+        # 0 or at least 1e-3: the learning rate scales with 1 / the largest weight, and float32 holds no rate
+        # of 1e40 (fit refuses one)
+        weight_values = st.floats(0, 2, width=32).map(lambda value: 0.0 if value < 1e-3 else value)
+        weights = draw(hnp.arrays(np.float32, (n,), elements=weight_values))
         if not weights[:n_train].any():  # fit refuses all-zero weights where it trains: nothing to learn from
             weights[draw(st.integers(0, n_train - 1))] = 1.0
         config["sample_weight"] = weights
