@@ -339,3 +339,12 @@ def test_files_get_the_usual_mode(tmp_path):
     os.chmod(tmp_path / "old.params", 0o640)
     save(fit(X, y, epochs=1), tmp_path / "old.params")
     assert (tmp_path / "old.params").stat().st_mode & 0o777 == 0o640
+
+
+def test_a_killed_writers_temporary_file_is_removed_by_the_next_write(tmp_path):
+    stale = tmp_path / ".model.params.abc123.tmp"  # as mkstemp names them
+    stale.write_bytes(b"half")
+    other = tmp_path / ".other.params.abc123.tmp"
+    other.write_bytes(b"not ours")
+    save(fit(X, y, epochs=1), tmp_path / "model.params")
+    assert sorted(os.listdir(tmp_path)) == [".other.params.abc123.tmp", "model.params"]

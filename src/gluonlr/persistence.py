@@ -20,6 +20,7 @@ an error mid-write leaves the previous file intact.
 from __future__ import annotations
 
 import contextlib
+import glob
 import hashlib
 import json
 import os
@@ -53,7 +54,8 @@ def atomic_write(path: Path, write: Callable[[str], None]) -> None:
     """Call ``write(temporary_name)``, then move the temporary file to ``path``.
 
     On any error (or ``KeyboardInterrupt``) the temporary file is removed and
-    ``path`` keeps its old content.
+    ``path`` keeps its old content. A temporary file of ``path`` that a killed
+    process left behind is removed after the next successful write.
     """
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
@@ -69,6 +71,10 @@ def atomic_write(path: Path, write: Callable[[str], None]) -> None:
             os.unlink(tmp)
         raise
     _fsync_directory(path.parent)
+    # What a process killed mid-write left behind (its temporary file) goes now that a write succeeded.
+    for stale in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        with contextlib.suppress(OSError):
+            stale.unlink()
 
 
 def _fsync_directory(directory: Path) -> None:
