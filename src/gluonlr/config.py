@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from gluonlr.optimizers import Optimizer, make_optimizer
+from gluonlr.optimizers import NAG, SGD, Adam, Optimizer
 from gluonlr.schedules import Constant, Schedule
 
 __all__ = ["FitConfig"]
@@ -40,16 +40,18 @@ class FitConfig:
     lr_schedule: Schedule = field(default_factory=Constant)
 
     def make_optimizer(self) -> Optimizer:
-        """Return the manual path's optimizer (its ``mxnet_name`` and ``mxnet_params`` configure the Gluon path's)."""
-        return make_optimizer(
-            self.optimizer,
-            momentum=self.momentum,
-            nesterov=self.nesterov,
-            beta1=self.beta1,
-            beta2=self.beta2,
-            epsilon=self.epsilon,
-            weight_decay=self.weight_decay,
-        )
+        """Return the manual path's optimizer (its ``mxnet_name`` and ``mxnet_params`` configure the Gluon path's).
+
+        ``"sgd"`` with ``nesterov=True`` is :class:`~gluonlr.optimizers.NAG`.
+
+        Examples
+        --------
+        >>> FitConfig(momentum=0.9, nesterov=True).make_optimizer().mxnet_name
+        'nag'
+        """
+        if self.optimizer == "adam":
+            return Adam(beta1=self.beta1, beta2=self.beta2, epsilon=self.epsilon, wd=self.weight_decay)
+        return (NAG if self.nesterov else SGD)(momentum=self.momentum, wd=self.weight_decay)
 
     def lr_at(self, update: int, n_batches: int) -> float:
         """Return the learning rate of update ``update`` (from 1) with ``n_batches`` batches per epoch."""

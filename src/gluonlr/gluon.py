@@ -237,7 +237,6 @@ class Learner:
         # operator calls per batch, and one backward node.
         self.net_with_loss = _NetWithLoss(self.dense, self.loss)
         self.net_with_loss.hybridize(static_alloc=True, static_shape=True)
-        self.reduction = config.reduction
         # The same optimizer and schedule as the manual path, MXNet's own: "sgd", "nag" or "adam".
         self.optimizer = config.make_optimizer()
         scheduler = config.lr_schedule.mxnet_scheduler(lr=config.lr, n_batches=data.n_batches, epochs=config.epochs)
@@ -257,7 +256,7 @@ class Learner:
             # self.loss(net(x, self.dense), y, sample_weight), compiled
             loss = self.net_with_loss(x, y) if sample_weight is None else self.net_with_loss(x, y, sample_weight)
         loss.backward()
-        sgd(self.trainer, step_divisor(self.reduction, x.shape[0]))
+        sgd(self.trainer, step_divisor(self.config.reduction, x.shape[0]))
         return loss
 
     def predict(self, x: nd.NDArray) -> nd.NDArray:

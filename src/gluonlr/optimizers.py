@@ -40,7 +40,7 @@ import numpy as np
 
 from gluonlr._mxnet import nd
 
-__all__ = ["NAG", "OPTIMIZERS", "SGD", "Adam", "Optimizer", "fused_sgd", "make_optimizer"]
+__all__ = ["NAG", "OPTIMIZERS", "SGD", "Adam", "Optimizer", "fused_sgd"]
 
 
 def fused_sgd(params: list[nd.NDArray], grads: list[nd.NDArray], *, lr: float, rescale_grad: float, wd: float) -> None:
@@ -250,27 +250,3 @@ class Adam(Optimizer):
 
 #: The optimizer names :func:`gluonlr.fit` accepts.
 OPTIMIZERS = ("sgd", "adam")
-
-
-def make_optimizer(
-    name: str,
-    *,
-    momentum: float = 0.0,
-    nesterov: bool = False,
-    beta1: float = 0.9,
-    beta2: float = 0.999,
-    epsilon: float = 1e-8,
-    weight_decay: float = 0.0,
-) -> Optimizer:
-    """Return the optimizer ``fit(optimizer=name, ...)`` uses on the manual path.
-
-    ``"sgd"`` with ``nesterov=True`` is :class:`NAG`.
-
-    Examples
-    --------
-    >>> make_optimizer("sgd", momentum=0.9, nesterov=True).mxnet_name
-    'nag'
-    """
-    if name == "adam":
-        return Adam(beta1=beta1, beta2=beta2, epsilon=epsilon, wd=weight_decay)
-    return (NAG if nesterov else SGD)(momentum=momentum, wd=weight_decay)
