@@ -80,17 +80,19 @@ def test_exploding_loss_is_caught_before_it_overflows(path):
         fit(X, y, path=path, lr=0.1)
     error = info.value
     assert error.epoch == 2 and len(error.history["loss"]) == 3
-    two_epochs = fit(X, y, path=path, lr=0.1, epochs=2)
-    np.testing.assert_array_equal(error.weight, two_epochs.weight)  # the parameters after epoch 2, bitwise
-    assert error.bias == two_epochs.bias
-    assert error.history["loss"][:2] == two_epochs.history["loss"]
+    with pytest.raises(DivergenceError, match=r"the loss of the fitted parameters, .* times its start") as two:
+        fit(X, y, path=path, lr=0.1, epochs=2)  # refused too: its end is far worse than its start
+    np.testing.assert_array_equal(error.weight, two.value.weight)  # the parameters after epoch 2, bitwise
+    assert error.bias == two.value.bias
+    assert error.history["loss"][:2] == two.value.history["loss"]
     assert "last finite parameters (after epoch 2)" in str(error)
+    assert "last finite parameters (the fitted ones)" in str(two.value)
 
 
 def test_divergence_guard_factor(path):
-    """A stricter guard of the user's own catches the same run an epoch earlier."""
-    with pytest.raises(DivergenceError, match=r"epoch 2/10: the loss grew to .*, over 2 times its start"):
-        fit(X, y, path=path, lr=0.1, callbacks=[DivergenceGuard(factor=2)])
+    """A stricter guard of the user's own catches the same run two epochs earlier."""
+    with pytest.raises(DivergenceError, match=r"epoch 1/10: the loss grew to .*, over 100 times its start"):
+        fit(X, y, path=path, lr=0.1, callbacks=[DivergenceGuard(factor=100)])
     fit(X, y, path=path, callbacks=[DivergenceGuard(factor=1.0)])  # a converging run never exceeds its start
 
 
@@ -113,6 +115,6 @@ def test_divergence_guard_factor_is_checked():
 
 
 def test_a_start_near_zero_is_not_mistaken_for_an_explosion(path):
-    """An exact fit at the start (loss ~0, y = 0) followed by a loss of 1 is not divergence: the level is >= 1."""
+    """An exact fit at the start (loss ~0, y = 0), then the bias jittering by lr=1: not divergence (level >= 1)."""
     result = fit(np.array([[1e-30]]), np.array([0.0]), path=path, loss="l1", lr=1.0, epochs=3, batch_size=1)
     assert np.isfinite(result.weight).all()

@@ -225,7 +225,7 @@ def test_resume_refuses_other_early_stopping_and_keeps_each_ones_state(tmp_path,
     resumed = fit(X, y, **options, checkpoint=target, resume=True, **stoppers())
     assert_same_run(resumed, straight)
     assert resumed.stop_reason == straight.stop_reason
-    assert set(read_checkpoint(target)[1]["callbacks"]) == {"EarlyStopping#0", "EarlyStopping#1"}
+    assert set(read_checkpoint(target)[1]["callbacks"]) == {"DivergenceGuard#0", "EarlyStopping#0", "EarlyStopping#1"}
 
 
 def test_early_stopping_argument_errors():

@@ -18,6 +18,7 @@ import numpy as np
 
 from gluonlr._validation import check_float
 from gluonlr.errors import DivergenceError
+from gluonlr.metrics import training_loss
 from gluonlr.persistence import PathLike, data_fingerprint, write_checkpoint
 
 __all__ = ["Callback", "DivergenceGuard", "EarlyStopping", "History", "ModelCheckpoint", "ProgressBar", "Run"]
@@ -42,6 +43,8 @@ class Run:
         Set it to True to stop after the current epoch.
     stop_reason : str or None
         Why, in words, for ``FitResult.stop_reason``.
+    interrupted : bool
+        Whether Ctrl-C stopped training (set before ``on_train_end``).
     more_data : tuple of ndarray
         Sample weights and validation data, if any: part of the data a
         checkpoint's fingerprint covers, with ``X`` and ``y``.
@@ -78,6 +81,7 @@ class Run:
         self.history: dict[str, list[float]] = history if history is not None else {}
         self.stop_training = False
         self.stop_reason: str | None = None
+        self.interrupted = False
         self.callbacks: list[Callback] = []
         self._fingerprint: dict[str, Any] | None = None
         self._more_data = more_data
@@ -96,6 +100,13 @@ class Run:
     def get_parameters(self) -> tuple[np.ndarray, float]:
         """Return a copy of the current ``(weight of shape (n_features,), bias)``."""
         return self.learner.parameters()
+
+    def loss(self, zero_model: bool = False) -> float:
+        """Return the training loss of the current parameters (or of predicting 0), as ``history["loss"]`` measures it.
+
+        One forward pass over the training data: see :func:`gluonlr.metrics.training_loss`.
+        """
+        return training_loss(self.learner, zero_model=zero_model)
 
     def get_state(self) -> dict[str, np.ndarray]:
         """Return a copy of the learner's state: parameters and optimizer state."""
@@ -188,72 +199,194 @@ class History(Callback):
 
 
 class DivergenceGuard(Callback):
-    """Raise :class:`~gluonlr.errors.DivergenceError` when training diverges.
+    """Raise :class:`~gluonlr.errors.DivergenceError` when training diverges or ends far worse than it began.
 
-    After each epoch: the loss or the parameters are NaN or infinite, or the
-    loss exploded to over ``factor`` times its starting level: the largest of
-    the first epoch's loss, ``mean(y**2)`` (the loss of predicting 0) and 1
-    (so that a start near 0, an exact fit, does not make any later loss look
-    like an explosion).
-    Checked once per epoch, when the epoch's loss is read anyway: never a
-    synchronisation per batch. Keeps a copy of the last finite parameters for
-    the error.
+    The yardstick is the *starting level*: the largest of the loss of the
+    initial parameters (one forward pass over the training data before the
+    first epoch), the loss of predicting 0, and 1. After each epoch the guard
+    raises if
+
+    * the loss or the parameters are NaN or infinite;
+    * the loss exploded to over ``factor`` times the starting level;
+    * the loss rose ``patience`` epochs in a row (the first epoch compared with
+      the initial parameters' loss) to over ``growth`` times the starting level.
+
+    At the end of training (not after a Ctrl-C) a second forward pass measures
+    the loss of the parameters ``fit`` returns: over ``growth`` times the
+    starting level, training made the model far worse than where it began, and
+    the guard raises rather than return it.
+
+    Why the margins: near its optimum, SGD jitters, and momentum and Adam may
+    raise the loss for an epoch or two before converging; at a learning rate
+    that keeps training stable, neither takes the loss to ``growth`` times the
+    start. The floor of 1 keeps a start that is already an exact fit (a loss
+    near 0) from making the jitter that follows look like growth; a loss below
+    ``growth`` is never called divergence unless it is NaN or infinite.
+
+    If the initial parameters' loss is already infinite, the data's scale
+    overflows float32 (values around 1e20, whose squares exceed float32's
+    largest value): the guard raises before the first step, and the message
+    names what to scale (see :func:`data_overflow`). Every check reads from the
+    device once per epoch, never once per batch; the guard keeps a copy of the
+    last finite parameters for the error.
 
     Parameters
     ----------
     factor : float, default=1e6
-        How many times its starting level the loss may grow.
+        How many times the starting level the loss may reach in any epoch.
+    patience : int, default=3
+        How many epochs in a row the loss may rise while above ``growth``
+        times the starting level.
+    growth : float, default=10.0
+        How many times the starting level the loss may end at, or rise above.
 
     Examples
     --------
     >>> from gluonlr import DivergenceError, fit, synthetic_data
-    >>> try:  # a stricter guard than fit's own
-    ...     fit(*synthetic_data(), lr=0.1, callbacks=[DivergenceGuard(factor=2)])
+    >>> X, y = synthetic_data()
+    >>> try:  # one batch of all 300 samples: lr 0.01 on the summed gradient overshoots
+    ...     fit(X, y, batch_size=300, epochs=3)
     ... except DivergenceError as error:
     ...     print(error.epoch, len(error.history["loss"]))
-    1 2
+    2 3
+    >>> try:  # a stricter guard than fit's own
+    ...     fit(X, y, lr=0.1, callbacks=[DivergenceGuard(factor=100)])
+    ... except DivergenceError as error:
+    ...     print(error.epoch, len(error.history["loss"]))
+    0 1
     """
 
-    def __init__(self, factor: float = 1e6) -> None:
+    def __init__(self, factor: float = 1e6, patience: int = 3, growth: float = 10.0) -> None:
         self.factor = check_float("factor", factor, low=1.0, where="DivergenceGuard")
+        self.growth = check_float("growth", growth, low=1.0, where="DivergenceGuard")
+        if isinstance(patience, bool) or not isinstance(patience, int) or patience < 1:
+            raise ValueError(f"The 'patience' parameter of DivergenceGuard must be an int >= 1. Got {patience!r}.")
+        self.patience = patience
 
     def on_train_begin(self, logs: dict[str, float] | None = None) -> None:
-        """Remember the starting parameters."""
-        self.last_finite = self.run.get_parameters()
-        self.zero_model_loss = float(np.mean(np.square(self.run.y, dtype=np.float64)))
+        """Measure the starting level: one forward pass with the initial parameters (and one predicting 0)."""
+        self.initial = self.last_finite = self.run.get_parameters()
+        self.last_finite_name = "the initial ones"
+        initial_loss = self.run.loss()
+        self.level = max(initial_loss, self.run.loss(zero_model=True), 1.0)
+        self.previous, self.rises = initial_loss, 0
+        if not np.isfinite(self.level):
+            raise self._error(
+                self.run.initial_epoch,
+                f"Training cannot start: the loss of the initial parameters is already {initial_loss:g}",
+            )
+
+    def get_state(self) -> dict[str, Any]:
+        """Return the starting level and the rise so far, which a resumed run continues from."""
+        return {"level": self.level, "previous": self.previous, "rises": self.rises}
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        """Restore :meth:`get_state` from a checkpoint."""
+        self.level, self.previous, self.rises = float(state["level"]), float(state["previous"]), int(state["rises"])
 
     def check_parameters(self, epoch: int) -> None:
         """Raise if the parameters are NaN or infinite; :func:`gluonlr.fit` calls it when Ctrl-C cuts an epoch short."""
         self.on_epoch_end(epoch, {})
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
-        """Raise if a log value or a parameter is NaN or infinite, or the loss exploded."""
+        """Raise if a log value or a parameter is NaN or infinite, or the loss exploded or kept rising."""
         weight, bias = self.run.get_parameters()
-        bad_logs = {key: value for key, value in logs.items() if not np.isfinite(value)}
-        finite_parameters = bool(np.isfinite(weight).all() and np.isfinite(bias).all())
-        level = max((self.run.history.get("loss") or [0.0])[0], self.zero_model_loss, 1.0)
-        exploded = not bad_logs and "loss" in logs and logs["loss"] > self.factor * level
-        if not bad_logs and finite_parameters and not exploded:
-            self.last_finite = weight, bias
-            return
-        problems = [f"the {key} became {value}" for key, value in bad_logs.items()]
-        if exploded:
-            problems.append(f"the loss grew to {logs['loss']:.3g}, over {self.factor:g} times its start ({level:.3g})")
-        if not finite_parameters:
+        problems = [f"the {key} became {value}" for key, value in logs.items() if not np.isfinite(value)]
+        if not problems and "loss" in logs:
+            loss = logs["loss"]
+            self.rises = self.rises + 1 if loss > self.previous else 0
+            self.previous = loss
+            if loss > self.factor * self.level:
+                problems.append(f"the loss grew to {loss:.3g}, over {self.factor:g} times its start ({self.level:.3g})")
+            elif self.rises >= self.patience and loss > self.growth * self.level:
+                problems.append(
+                    f"the loss rose {self.rises} epochs in a row, to {loss:.3g}, "
+                    f"{loss / self.level:.3g} times its start ({self.level:.3g})"
+                )
+        if not (np.isfinite(weight).all() and np.isfinite(bias).all()):
             problems.append("the parameters became NaN or infinite")
-        last_weight, last_bias = self.last_finite
+        if problems:
+            raise self._error(
+                epoch, f"Training diverged in epoch {epoch + 1}/{self.run.epochs}: {' and '.join(problems)}"
+            )
+        self.last_finite, self.last_finite_name = (weight, bias), f"after epoch {epoch + 1}"
+
+    def on_train_end(self, logs: dict[str, float] | None = None) -> None:
+        """Raise if the parameters fit returns have a loss over ``growth`` times the start (not after a Ctrl-C)."""
+        if self.run.interrupted:
+            return
+        final = self.run.loss()
+        if final <= self.growth * self.level:
+            return
+        self.last_finite, self.last_finite_name = self.run.get_parameters(), "the fitted ones"
+        raise self._error(
+            max(len(self.run.history.get("loss", ())) - 1, 0),
+            f"Training diverged: the loss of the fitted parameters is {final}"
+            if not np.isfinite(final)
+            else f"Training diverged: the loss of the fitted parameters, {final:.3g}, is {final / self.level:.3g} "
+            f"times its start ({self.level:.3g}, the loss of the initial parameters)",
+        )
+
+    def _advice(self) -> str:
+        """Say what to change: the data's scale if it overflows float32, else the learning rate or X's scale."""
+        overflow = data_overflow(self.run.X, self.run.y, *self.initial)
+        if overflow:
+            return f"{overflow} A smaller lr cannot help."
         lr = self.run.params["lr"]
-        start = "the initial ones" if epoch == self.run.initial_epoch else f"after epoch {epoch}"
-        raise DivergenceError(
-            f"Training diverged in epoch {epoch + 1}/{self.run.epochs}: {' and '.join(problems)}. "
-            f"Try a smaller lr (it is {lr}; e.g. {lr / 10:g}) or scale the features of X (standardize them). "
-            "This error's .history holds the epochs so far; .weight and .bias hold the last finite "
-            f"parameters ({start}).",
+        return f"Try a smaller lr (it is {lr}; e.g. {lr / 10:g}) or scale the features of X (standardize them)."
+
+    def _error(self, epoch: int, what: str) -> DivergenceError:
+        weight, bias = self.last_finite
+        return DivergenceError(
+            f"{what}. {self._advice()} This error's .history holds the epochs so far; .weight and .bias hold the "
+            f"last finite parameters ({self.last_finite_name}).",
             epoch=epoch,
             history={key: list(values) for key, values in self.run.history.items()},
-            weight=last_weight,
-            bias=last_bias,
+            weight=weight,
+            bias=bias,
         )
+
+
+def data_overflow(X: np.ndarray, y: np.ndarray, weight: np.ndarray, bias: float | np.ndarray) -> str | None:
+    """Say which of ``X`` and ``y`` is too large for float32 to sum its squared errors, or return None.
+
+    Squared errors of values beyond ``sqrt(float32 max / n) / 2``, summed over
+    ``n`` samples, can exceed float32's largest value (3.4e38).
+    ``X`` counts by the predictions of the initial parameters ``weight`` and
+    ``bias``, bounded by ``max|X| * sum|weight| + max|bias|``.
+
+    Examples
+    --------
+    >>> X, y = np.ones((300, 2), np.float32), np.full(300, 1e20, np.float32)
+    >>> print(data_overflow(X, y, np.ones(2), 0.0))  # doctest: +NORMALIZE_WHITESPACE
+    The data's scale overflows float32: y reaches 1e+20; squared errors of values beyond 5.3e+17, summed over the
+    300 samples, exceed float32's largest value (3.4e+38). Scale y (e.g. divide it by its standard deviation, and
+    multiply the predictions back).
+    >>> data_overflow(X, np.ones(300), np.ones(2), 0.0) is None
+    True
+    """
+    n = len(X)
+    largest = float(np.finfo(np.float32).max)
+    limit = np.sqrt(largest / n) / 2
+    with np.errstate(over="ignore"):
+        y_scale = float(np.abs(np.asarray(y, np.float64)).max())
+        weights = np.abs(np.asarray(weight, np.float64)).reshape(len(weight), -1).sum(axis=0).max()
+        x_scale = float(np.abs(np.asarray(X, np.float64)).max())
+        prediction_scale = x_scale * float(weights) + float(np.abs(np.asarray(bias, np.float64)).max())
+    large, fixes = [], []
+    if x_scale >= limit or prediction_scale >= limit:
+        large.append(f"X reaches {x_scale:.3g} (the initial predictions up to {prediction_scale:.3g})")
+        fixes.append("standardize the features of X ((X - X.mean(0)) / X.std(0))")
+    if y_scale >= limit:
+        large.append(f"y reaches {y_scale:.3g}")
+        fixes.append("scale y (e.g. divide it by its standard deviation, and multiply the predictions back)")
+    if not large:
+        return None
+    fix = " and ".join(fixes)
+    return (
+        f"The data's scale overflows float32: {' and '.join(large)}; squared errors of values beyond {limit:.2g}, "
+        f"summed over the {n} samples, exceed float32's largest value ({largest:.2g}). {fix[0].upper()}{fix[1:]}."
+    )
 
 
 class ModelCheckpoint(Callback):

@@ -216,6 +216,22 @@ class EpochData:
         self.gather(order)
         return self._views if self._views is not None else self._slices()
 
+    def in_order(self) -> tuple[nd.NDArray, ...]:
+        """Return ``(X, y)`` (or ``(X, y, sample_weight)``) in their original order, without a copy.
+
+        NDArrays that share the memory of the float32 host arrays: for a pass
+        over the whole training set, such as the loss of the initial
+        parameters, without touching the epoch's buffer.
+
+        Examples
+        --------
+        >>> data = EpochData(np.arange(4.0).reshape(2, 2), np.array([1.0, 2.0]), batch_size=1)
+        >>> [array.shape for array in data.in_order()]
+        [(2, 2), (2, 1)]
+        """
+        # from_numpy marks the view it is given read-only, never the array itself.
+        return tuple(nd.from_numpy(source.view(), zero_copy=True) for source in self._sources)
+
     @property
     def n_batches(self) -> int:
         """Number of batches in an epoch."""

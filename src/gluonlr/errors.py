@@ -32,12 +32,14 @@ class DivergenceError(FloatingPointError, ValueError):
     Attributes
     ----------
     epoch : int
-        Index (from 0) of the epoch at whose end the divergence was found.
+        Index (from 0) of the epoch at whose end the divergence was found (the
+        last epoch when the fitted parameters' loss was, at the end of training).
     history : dict of str to list of float
         The history up to and including that epoch.
     weight : ndarray of shape (n_features,) or (n_features, n_outputs)
         The last finite weights: those after epoch ``epoch - 1``, or the
-        initial ones when the first epoch diverged.
+        initial ones when the first epoch diverged; for a divergence found at
+        the end of training, the fitted ones. The message says which.
     bias : float or ndarray of shape (n_outputs,)
         The last finite bias.
     """

@@ -635,13 +635,14 @@ def _fit_loop(run: Run, evaluation: _Evaluation, callback_states: dict[str, Any]
                 if run.stop_training and epoch + 1 < run.epochs:
                     stopped_epoch = epoch
                     break
+            run.interrupted = interrupted
+            for callback in run.callbacks:  # DivergenceGuard's: the fitted parameters' loss against the start
+                callback.on_train_end(logs)
         except BaseException:
             for callback in run.callbacks:  # no half-drawn progress bar left behind by an error
                 if isinstance(callback, ProgressBar):
                     callback.on_train_end(logs)
             raise
-        for callback in run.callbacks:
-            callback.on_train_end(logs)
     return stopped_epoch, interrupted
 
 

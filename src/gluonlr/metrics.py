@@ -12,7 +12,7 @@ import numpy as np
 
 from gluonlr._mxnet import mx, nd
 
-__all__ = ["METRICS", "R2", "evaluate", "r2_score"]
+__all__ = ["METRICS", "R2", "evaluate", "r2_score", "training_loss"]
 
 
 def r2_score(y_true: Any, y_pred: Any) -> float:
@@ -115,3 +115,30 @@ def evaluate(
         metric.update([y], [predictions])
         scores[prefix + name] = float(metric.get()[1])
     return scores
+
+
+def training_loss(learner: Any, zero_model: bool = False) -> float:
+    """Return the training loss of ``learner``'s current parameters, as ``history["loss"]`` measures it.
+
+    The per-sample losses over the whole training set, weighted by the sample
+    weights if any, summed in float32 on the device and divided by the number
+    of samples: one forward pass, one read. :class:`gluonlr.callbacks.DivergenceGuard`
+    compares the fitted parameters' loss with the initial parameters' this way.
+    With ``zero_model``, the loss of predicting 0 instead.
+
+    Examples
+    --------
+    >>> from gluonlr import manual
+    >>> from gluonlr.config import FitConfig
+    >>> learner = manual.Learner(np.eye(2), np.array([1.0, 2.0]), FitConfig(), weight=np.ones(2), bias=0.0)
+    >>> training_loss(learner)  # (1 - 1)**2 and (1 - 2)**2, averaged
+    0.5
+    >>> training_loss(learner, zero_model=True)  # 1**2 and 2**2, averaged
+    2.5
+    """
+    X, y, *sample_weight = learner.data.in_order()
+    predictions = nd.zeros_like(y) if zero_model else learner.predict(X)
+    losses = learner.loss(predictions, y)  # as evaluate calls it: a hybridized loss keeps its call signature
+    if sample_weight:
+        losses = losses * sample_weight[0].reshape(-1)
+    return float(losses.sum().asscalar()) / len(learner.data)
