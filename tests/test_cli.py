@@ -3,6 +3,7 @@
 import json
 import os
 import shutil
+import stat
 import subprocess
 import sys
 
@@ -89,7 +90,8 @@ def test_demo_training_options():
 
 def test_demo_option_errors():
     usage = run("demo", "--momentum", "1.5")
-    assert usage.returncode == 2 and "argument --momentum: must be a float in [0, 1), got 1.5" in usage.stderr
+    assert usage.returncode == 2
+    assert "argument --momentum: must be a float in [0, 1) (also as a float32). Got 1.5 instead." in usage.stderr
     conflict = run("demo", "--optimizer", "adam", "--momentum", "0.9")
     assert conflict.returncode == 1 and "Traceback" not in conflict.stderr
     assert (
@@ -115,6 +117,8 @@ def test_demo_plot_writes_a_png(tmp_path):
     ("args", "message"),
     [
         (["demo", "--lr", "-1"], "argument --lr: must be a finite float > 0"),
+        (["demo", "--lr", "nan"], "argument --lr: must be a finite float > 0. Got nan instead."),
+        (["demo", "--lr", "1e39"], "argument --lr: must be between 1.18e-38 and 3.4e+38 in magnitude"),
         (["demo", "--epochs", "0"], "argument --epochs: must be an int >= 1"),
         (["demo", "--loss", "mse"], "argument --loss: invalid choice"),
         (["demo", "--bogus"], "unrecognized arguments: --bogus"),
@@ -143,8 +147,65 @@ def test_divergence_is_an_error_message_not_a_traceback():
     assert "Traceback" not in completed.stderr and completed.stdout == ""
 
 
-def test_plot_into_a_missing_directory_is_an_error_message(tmp_path):
-    completed = run("demo", "--epochs", "1", "--plot", str(tmp_path / "missing" / "plot.png"))
-    assert completed.returncode == 1
-    assert completed.stderr.startswith("gluonlr: error:") and "No such file or directory" in completed.stderr
-    assert "Traceback" not in completed.stderr
+@pytest.mark.parametrize(
+    ("flag", "value", "message"),
+    [
+        ("--lr", "inf", "must be a finite float > 0. Got inf instead."),
+        ("--lr", "1e-39", "must be between 1.18e-38 and 3.4e+38 in magnitude: MXNet's operators take it as a float32"),
+        ("--momentum", "nan", "must be a float in [0, 1) (also as a float32). Got nan instead."),
+        ("--validation-split", "0.99999999", "must be a float in [0, 1) (also as a float32). Got 0.99999999 instead."),
+        ("--seed", "-1", "must be an int >= 0. Got -1 instead."),
+        ("--epochs", "1.5", "must be an int. Got '1.5' instead."),
+        ("--batch-size", "0", "must be an int >= 1. Got 0 instead."),
+    ],
+)
+def test_every_value_fit_would_refuse_is_a_usage_error(capsys, flag, value, message):
+    """The flags are checked by fit's own validators: one rule, stated once, and one exit status."""
+    from gluonlr.cli import build_parser
+
+    with pytest.raises(SystemExit) as info:
+        build_parser().parse_args(["demo", flag, value])
+    assert info.value.code == 2
+    assert f"gluonlr demo: error: argument {flag}: {message}" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("target", ["missing/plot.png", "folder", "folder/", "read-only.png", "full"])
+def test_the_plot_file_is_checked_before_training(tmp_path, target):
+    """Nothing trains (no progress bar) and nothing is printed (no JSON) when --plot cannot be written.
+
+    ``full`` is a twin of /dev/full, made here: a test must never risk the machine's own devices.
+    """
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "read-only.png").write_bytes(b"")
+    (tmp_path / "read-only.png").chmod(0o444)
+    if target == "full":
+        try:
+            os.mknod(tmp_path / "full", stat.S_IFCHR | 0o666, os.makedev(1, 7))
+        except PermissionError:
+            pytest.skip("mknod needs root")
+    plot = f"{tmp_path}/{target}"
+    completed = run("demo", "--json", "--progress", "--plot", plot)
+    assert completed.returncode == 1 and completed.stdout == ""
+    assert completed.stderr.startswith(f"gluonlr: error: --plot {plot!r} ") and completed.stderr.count("\n") == 1
+    assert (tmp_path / "read-only.png").read_bytes() == b"" and os.listdir(tmp_path / "folder") == []
+    if target == "full":
+        assert stat.S_ISCHR((tmp_path / "full").stat().st_mode)
+
+
+def test_a_closed_pipe_ends_the_demo_quietly():
+    """As `gluonlr demo --json | head -c 10`: status 141, as a tool killed by SIGPIPE, and nothing on stderr.
+
+    The report is made longer than a pipe holds (64 KiB), so the demo is still writing when the reader goes.
+    """
+    command = [sys.executable, "-m", "gluonlr", "demo", "-q", "--json", "--epochs", "2000", "--batch-size", "300"]
+    command += ["--reduction", "mean", "--lr", "0.1"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        head = process.stdout.read(10)
+        process.stdout.close()
+        _, stderr = process.communicate(timeout=300)
+    finally:
+        process.kill()
+        process.wait()
+    assert head == b'{"true_w":'
+    assert stderr == b"" and process.returncode == 141

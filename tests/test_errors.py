@@ -79,7 +79,11 @@ X, y = synthetic_data(n=20)
         (dict(callbacks=Callback()), TypeError, r"'callbacks' parameter of fit must be a list of .*Got Callback"),
         (dict(callbacks=[print]), TypeError, r"'callbacks' parameter of fit must hold .*Callback instances"),
         (dict(checkpoint=3), TypeError, r"'checkpoint' parameter of fit must be a path .*Got int"),
-        (dict(checkpoint="no/such/dir/run.params"), FileNotFoundError, r"directory of checkpoint .* does not exist"),
+        (
+            dict(checkpoint="no/such/dir/run.params"),
+            FileNotFoundError,
+            r"Checkpoint file .* the directory .* does not exist",
+        ),
         (dict(resume=True), ValueError, r"resume=True continues from the 'checkpoint' parameter of fit, which is not"),
         (dict(resume=3), TypeError, r"'resume' parameter of fit must be True, False, None or a checkpoint path"),
         (dict(resume="no/such/run.params"), FileNotFoundError, r"No checkpoint to resume from"),

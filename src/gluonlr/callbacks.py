@@ -397,7 +397,8 @@ class ModelCheckpoint(Callback):
     Parameters
     ----------
     checkpoint : str or os.PathLike
-        A file name (``run.params``) or an existing directory.
+        A file name (``run.params``) or a directory (an existing one, or a path
+        ending in ``/``); see :func:`~gluonlr.persistence.checkpoint_files`.
 
     Examples
     --------

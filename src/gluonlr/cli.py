@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
 from gluonlr import __version__
+from gluonlr._files import atomic_write, check_writable
+from gluonlr._validation import check_float, check_positive_float, check_positive_int, check_seed
 from gluonlr.conventions import LOSSES, REDUCTIONS
 from gluonlr.data import TRUE_B, TRUE_W, synthetic_data
 from gluonlr.fit import PATHS, fit
@@ -19,32 +22,29 @@ from gluonlr.result import FitResult
 from gluonlr.schedules import SCHEDULES
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be an int >= 1, got {text}")
-    return value
+def _option(
+    parse: type[int] | type[float], check: Callable[..., Any], *args: Any, **kwargs: Any
+) -> Callable[[str], Any]:
+    """Return an argparse ``type``: ``parse`` the text, then ``check(*args, value, **kwargs)`` it.
 
+    ``check`` is the validator :func:`gluonlr.fit` uses, so the rule is stated
+    once and a value ``fit`` would refuse (``--lr nan``, or ``--lr 1e39``,
+    which float32 cannot hold) is a usage error, exit status 2.
+    """
 
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if not (np.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"must be a finite float > 0, got {text}")
-    return value
+    def convert(text: str) -> Any:
+        try:
+            value = parse(text)
+        except ValueError:
+            kind = "an int" if parse is int else "a float"
+            raise argparse.ArgumentTypeError(f"must be {kind}. Got {text!r} instead.") from None
+        try:
+            return check(*args, value, **kwargs)
+        except ValueError as error:  # "The 'lr' parameter of fit must be ..." -> "must be ..."
+            before, must, rule = str(error).partition("must be")
+            raise argparse.ArgumentTypeError(must + rule if must else before) from None
 
-
-def _unit_float(text: str) -> float:
-    value = float(text)
-    if not 0 <= value < 1:
-        raise argparse.ArgumentTypeError(f"must be a float in [0, 1), got {text}")
-    return value
-
-
-def _non_negative_int(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be an int >= 0, got {text}")
-    return value
+    return convert
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -57,20 +57,23 @@ def build_parser() -> argparse.ArgumentParser:
         help="train both paths on the article's data and compare them",
         description="Fit y = 2*x1 + 51*x2 + 21.2 from 300 noisy samples on the manual and the Gluon path.",
     )
-    demo.add_argument("--epochs", type=_positive_int, default=10, help="passes over the data (default: 10)")
-    demo.add_argument("--lr", type=_positive_float, default=0.01, help="learning rate (default: 0.01)")
-    demo.add_argument("--batch-size", type=_positive_int, default=10, help="samples per batch (default: 10)")
-    demo.add_argument("--seed", type=_non_negative_int, default=0, help="seed of init and shuffles (default: 0)")
+    epochs, lr = _option(int, check_positive_int, "epochs"), _option(float, check_positive_float, "lr")
+    demo.add_argument("--epochs", type=epochs, default=10, help="passes over the data (default: 10)")
+    demo.add_argument("--lr", type=lr, default=0.01, help="learning rate (default: 0.01)")
+    batch_size = _option(int, check_positive_int, "batch_size")
+    demo.add_argument("--batch-size", type=batch_size, default=10, help="samples per batch (default: 10)")
+    demo.add_argument("--seed", type=_option(int, check_seed), default=0, help="seed of init and shuffles (default: 0)")
     demo.add_argument("--loss", choices=LOSSES, default="squared", help="per-sample loss (default: squared)")
     demo.add_argument("--reduction", choices=REDUCTIONS, default="sum", help="batch gradient (default: sum)")
     demo.add_argument("--optimizer", choices=OPTIMIZERS, default="sgd", help="optimizer (default: sgd)")
-    demo.add_argument("--momentum", type=_unit_float, default=0.0, help="momentum of sgd, in [0, 1) (default: 0)")
+    momentum = _option(float, check_float, "momentum", low=0.0, high=1.0)
+    demo.add_argument("--momentum", type=momentum, default=0.0, help="momentum of sgd, in [0, 1) (default: 0)")
     demo.add_argument(
         "--lr-schedule", choices=tuple(SCHEDULES), default="constant", help="learning-rate schedule (default: constant)"
     )
     demo.add_argument(
         "--validation-split",
-        type=_unit_float,
+        type=_option(float, check_float, "validation_split", low=0.0, high=1.0),
         default=0.0,
         metavar="FRACTION",
         help="hold out this last fraction of the samples to validate on, in [0, 1) (default: 0)",
@@ -109,8 +112,11 @@ def _print_text(report: dict[str, Any]) -> None:
     print(f"largest difference between the paths: {report['max_abs_diff']:.3g}")
 
 
+_PLOT = "--plot"
+
+
 def write_plot(path: str, X: np.ndarray, results: dict[str, FitResult]) -> None:
-    """Write a PNG: the article's plot (Gluon's model) beside both loss curves."""
+    """Write a PNG: the article's plot (Gluon's model) beside both loss curves; atomically, as a model file."""
     from matplotlib.figure import Figure
 
     from gluonlr.plot import plot_loss, plot_predictions
@@ -121,11 +127,19 @@ def write_plot(path: str, X: np.ndarray, results: dict[str, FitResult]) -> None:
     left.set_title("first 50 samples: prediction vs true plane")
     plot_loss({name: result.history for name, result in results.items()}, ax=right)
     right.set_title("training loss")
-    figure.savefig(path, format="png")
+    atomic_write(path, lambda tmp: figure.savefig(tmp, format="png"), what=_PLOT)
 
 
 def demo(args: argparse.Namespace) -> int:
-    """Run the article demo with the parsed ``args``; return the exit status."""
+    """Run the article demo with the parsed ``args``; return the exit status.
+
+    ``--plot``'s file is checked before training: it must be new or a regular,
+    writable file, in an existing, writable directory (the rules of
+    :func:`gluonlr.save`). The plot is written before the report is printed, so
+    a failure prints no report.
+    """
+    if args.plot:
+        check_writable(args.plot, _PLOT, example="plot.png")
     X, y = synthetic_data()
     options = dict(
         loss=args.loss,
@@ -146,22 +160,43 @@ def demo(args: argparse.Namespace) -> int:
             print(f"gluonlr: the {path} path was {results[path].stop_reason}; stopping.", file=sys.stderr)
             return 130
     report = _report(results)
+    if args.plot:
+        write_plot(args.plot, X, results)
     if args.json:
         print(json.dumps(report))
     else:
         _print_text(report)
-    if args.plot:
-        write_plot(args.plot, X, results)
-        if not args.json:
+        if args.plot:
             print(f"plot written to {args.plot}")
     return 0
 
 
+def _output_closed() -> int:
+    """Return 141, as a tool killed by SIGPIPE; standard output goes to devnull, so the exit flush is silent.
+
+    Python's recipe: https://docs.python.org/3/library/signal.html#note-on-sigpipe
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 128 + 13  # SIGPIPE is 13 on every POSIX system (signal.SIGPIPE does not exist on Windows)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``gluonlr`` console script."""
+    """Entry point of the ``gluonlr`` console script.
+
+    Returns 0 on success, 1 after an error (one line on standard error), 2 for
+    a usage error (argparse exits), 130 after Ctrl-C and 141 when standard
+    output was closed early (``gluonlr demo --json | head -c 10``): quietly, as
+    ``cat`` and other Unix tools end, killed by SIGPIPE.
+    """
     args = build_parser().parse_args(argv)
     try:
-        return demo(args)
+        status = demo(args)
+        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's flush at exit
+        return status
+    except BrokenPipeError:
+        return _output_closed()
     except (ValueError, TypeError, OSError) as error:  # DivergenceError is a ValueError
         print(f"gluonlr: error: {error}", file=sys.stderr)
         return 1

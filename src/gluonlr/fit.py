@@ -31,7 +31,7 @@ from gluonlr.conventions import LOSSES, REDUCTIONS
 from gluonlr.errors import CheckpointError
 from gluonlr.metrics import METRICS, evaluate
 from gluonlr.optimizers import OPTIMIZERS
-from gluonlr.persistence import PathLike, checkpoint_files, data_fingerprint, read_checkpoint
+from gluonlr.persistence import PathLike, check_checkpoint, checkpoint_files, data_fingerprint, read_checkpoint
 from gluonlr.result import FitResult
 from gluonlr.schedules import Schedule, make_schedule
 
@@ -336,10 +336,12 @@ def fit(
     checkpoint : str or os.PathLike, optional
         Save a checkpoint after every epoch: the parameters in Gluon's
         ``save_parameters`` format at this path (``gluonlr.params`` if it is a
-        directory) and the full training state beside it (``.state``: optimizer
-        state, epochs done, history, early-stopping state), each written
-        atomically. An existing checkpoint is never overwritten unless
-        ``resume=True``.
+        directory or ends in ``/``) and the full training state beside it
+        (``.state``: optimizer state, epochs done, history, early-stopping
+        state), each written atomically. An existing checkpoint is never
+        overwritten unless ``resume=True``. Whether both files can be written is
+        checked before training (see
+        :func:`~gluonlr.persistence.check_checkpoint`).
     resume : bool or str or os.PathLike, optional
         ``True``: continue from ``checkpoint`` if it exists (else start
         afresh); a path: continue from that checkpoint. The run must have the
@@ -375,6 +377,10 @@ def fit(
     CheckpointError
         If ``resume`` names a corrupt checkpoint or one of another run, or
         ``checkpoint`` exists and ``resume`` is not set.
+    OSError
+        If the files of ``checkpoint`` cannot be written (a missing or
+        read-only directory, a read-only file; a device, FIFO or socket is a
+        ``ValueError``), before training.
 
     Warns
     -----
@@ -439,8 +445,8 @@ def fit(
     user_callbacks = _check_callbacks(callbacks)
     stopper = _check_early_stopping(early_stopping, has_validation=validation is not None, metrics=metric_names)
     progress = [ProgressBar()] if _show_progress(verbose) else []
-    if checkpoint is not None and not checkpoint_files(checkpoint)[0].parent.is_dir():
-        raise FileNotFoundError(f"The directory of checkpoint {str(checkpoint)!r} does not exist; create it first.")
+    if checkpoint is not None:
+        check_checkpoint(checkpoint)  # can its files be written? Now, not after the first epoch
     params = {
         **config.as_dict(),
         "validation_split": float(validation_split),

@@ -14,28 +14,49 @@ run continues; it is written before the model file.
 
 Every file is written to a temporary file in the same directory, flushed to
 disk and then moved over the old one with ``os.replace``, so a crash or
-an error mid-write leaves the previous file intact.
+an error mid-write leaves the previous file intact. The same rules hold for
+every path: a path ending in ``/`` names a directory (a checkpoint directory,
+never a model file's name); a symbolic link's target is written and the link
+kept; only a regular file is replaced, never a device, FIFO or socket, and
+never a read-only file (see :func:`atomic_write`). Where a file cannot be
+written, the error names the user's path, before anything changes;
+:func:`gluonlr.fit` checks its checkpoint's files before training
+(:func:`check_checkpoint`).
 """
 
 from __future__ import annotations
 
-import contextlib
-import glob
 import hashlib
 import json
 import os
-import tempfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from gluonlr._files import (
+    REGULAR,
+    PathLike,
+    as_path,
+    atomic_write,
+    check_writable,
+    file_kind,
+    names_directory,
+)
 from gluonlr._mxnet import mx, nd
 from gluonlr.errors import CheckpointError
 from gluonlr.result import FitResult
 
-__all__ = ["CHECKPOINT_NAME", "checkpoint_files", "load", "read_checkpoint", "save", "write_checkpoint"]
+__all__ = [
+    "CHECKPOINT_NAME",
+    "atomic_write",
+    "check_checkpoint",
+    "checkpoint_files",
+    "load",
+    "read_checkpoint",
+    "save",
+    "write_checkpoint",
+]
 
 #: File name of the checkpoint when ``checkpoint=`` names a directory.
 CHECKPOINT_NAME = "gluonlr.params"
@@ -43,61 +64,8 @@ CHECKPOINT_NAME = "gluonlr.params"
 _FORMAT = "gluonlr.checkpoint"
 _VERSION = 1
 
-PathLike = str | os.PathLike[str]
-
-# The process's umask, read once (os.umask can only be read by setting it).
-_UMASK = os.umask(0)
-os.umask(_UMASK)
-
-
-def atomic_write(path: Path, write: Callable[[str], None]) -> None:
-    """Call ``write(temporary_name)``, then move the temporary file to ``path``.
-
-    On any error (or ``KeyboardInterrupt``) the temporary file is removed and
-    ``path`` keeps its old content. A temporary file of ``path`` that a killed
-    process left behind is removed after the next successful write.
-    """
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        with open(tmp, "rb") as written:
-            os.fsync(written.fileno())
-        # mkstemp makes the file 0o600; give it the mode a new file would get (or the old file's).
-        os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~_UMASK)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    _fsync_directory(path.parent)
-    # What a process killed mid-write left behind (its temporary file) goes now that a write succeeded.
-    for stale in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
-        with contextlib.suppress(OSError):
-            stale.unlink()
-
-
-def _fsync_directory(directory: Path) -> None:
-    """Flush a directory's entries (the rename) to disk, where the platform allows it."""
-    with contextlib.suppress(OSError):  # e.g. Windows, where a directory cannot be opened
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def _writable_file(path: Any, what: str) -> Path:
-    try:
-        path = Path(os.fspath(path))
-    except TypeError:
-        raise TypeError(f"{what} must be a path (str or os.PathLike). Got {type(path).__name__} instead.") from None
-    if path.is_dir():
-        example = str(path / "model.params")
-        raise IsADirectoryError(f"{what} {str(path)!r} is a directory; give a file name, e.g. {example!r}.")
-    if not path.parent.is_dir():
-        raise FileNotFoundError(f"The directory of {what} {str(path)!r} does not exist; create it first.")
-    return path
+_SAVE_PATH = "the path passed to save"
+_CHECKPOINT_FILE = "checkpoint file"
 
 
 def _params_arrays(weight: np.ndarray, bias: np.ndarray) -> dict[str, nd.NDArray]:
@@ -126,7 +94,9 @@ def save(result: FitResult, path: PathLike) -> None:
     result : FitResult
         The model, as returned by :func:`gluonlr.fit` or :func:`load`.
     path : str or os.PathLike
-        The file to write; its directory must exist.
+        The file to write, in an existing directory: a new file or a regular,
+        writable one. A symbolic link's target is written; a path ending in
+        ``/`` names a directory and is refused.
 
     Raises
     ------
@@ -134,6 +104,12 @@ def save(result: FitResult, path: PathLike) -> None:
         If ``result`` is not a :class:`~gluonlr.FitResult`.
     FileNotFoundError
         If the directory of ``path`` does not exist.
+    IsADirectoryError
+        If ``path`` is a directory or ends in ``/``.
+    ValueError
+        If ``path`` is a device, a FIFO or a socket: not a regular file.
+    PermissionError
+        If ``path`` is read-only, or its directory is not writable.
 
     Examples
     --------
@@ -147,9 +123,9 @@ def save(result: FitResult, path: PathLike) -> None:
     """
     if not isinstance(result, FitResult):
         raise TypeError(f"save expects the FitResult that fit returned. Got {type(result).__name__} instead.")
-    path = _writable_file(path, "The path passed to save")
+    text = as_path(path, _SAVE_PATH)
     arrays = _params_arrays(*_gluon_layout(result.weight, result.bias))
-    atomic_write(path, lambda tmp: nd.save(tmp, arrays))
+    atomic_write(text, lambda tmp: nd.save(tmp, arrays), what=_SAVE_PATH)
 
 
 def _short(exc: BaseException) -> str:
@@ -193,7 +169,8 @@ def load(path: PathLike) -> FitResult:
     path : str or os.PathLike
         A model file: an MXNet NDArray dict with ``"weight"`` ``(n_outputs,
         n_features)`` and ``"bias"`` ``(n_outputs,)``; or a checkpoint
-        directory, whose model file is read.
+        directory (an existing directory, or a path ending in ``/``), whose
+        model file is read.
 
     Returns
     -------
@@ -204,10 +181,10 @@ def load(path: PathLike) -> FitResult:
     Raises
     ------
     FileNotFoundError
-        If ``path`` does not exist.
+        If ``path`` does not exist, or names a directory without a checkpoint.
     CheckpointError
-        If the file is truncated, corrupt, or holds other parameters (a
-        ``ValueError``).
+        If the file is truncated, corrupt, holds other parameters, or is no
+        file at all (a FIFO, a device, a socket); a ``ValueError``.
 
     Examples
     --------
@@ -219,35 +196,72 @@ def load(path: PathLike) -> FitResult:
     >>> model.weight.tolist(), round(model.bias, 1)
     ([2.0, 51.0], 21.2)
     """
-    path = checkpoint_files(path)[0]  # a checkpoint directory holds its model file
-    if not path.is_file():
-        raise FileNotFoundError(f"No model file at {str(path)!r}.")
-    weight, bias = _read_params(path)
+    text = as_path(path, "the path passed to load")
+    model_file = checkpoint_files(text)[0]  # a checkpoint directory holds its model file
+    kind = file_kind(model_file)  # never opened unless a regular file: opening a FIFO would block
+    if kind is None:
+        raise FileNotFoundError(f"No model file at {str(model_file)!r}.{_missing_hint(text)}")
+    if kind != REGULAR:
+        raise CheckpointError(f"{str(model_file)!r} is {kind}, not a model file.")
+    weight, bias = _read_params(model_file)
     return FitResult(weight=weight, bias=bias, history={}, path=None)
+
+
+def _missing_hint(text: str) -> str:
+    """Why there is no model file for the path ``text`` that names a directory, if it does."""
+    if os.path.isdir(text):
+        return f" {text!r} is a directory without a checkpoint; give the model file's name."
+    if names_directory(text) and file_kind(text.rstrip("/" + os.sep)) == REGULAR:
+        return f" A path ending in '/' names a directory; drop the '/' to read the file {text.rstrip('/' + os.sep)!r}."
+    return ""
 
 
 def checkpoint_files(checkpoint: PathLike) -> tuple[Path, Path]:
     """Return the ``(model file, state file)`` of a checkpoint path.
 
-    A directory (an existing one, or a path ending in ``/``) holds
-    ``gluonlr.params`` and ``gluonlr.params.state``; a file name
-    ``run.params`` gives ``run.params`` and ``run.params.state``.
+    A directory (an existing one, or a path ending in ``/``: the rule of
+    :func:`~gluonlr.save` and :func:`~gluonlr.load` too) holds ``gluonlr.params`` and
+    ``gluonlr.params.state``; a file name ``run.params`` gives ``run.params``
+    and ``run.params.state``.
 
     Examples
     --------
     >>> [p.name for p in checkpoint_files("runs/run.params")]
     ['run.params', 'run.params.state']
     """
-    try:
-        path = Path(os.fspath(checkpoint))
-    except TypeError:
-        raise TypeError(
-            f"The 'checkpoint' parameter of fit must be a path (str or os.PathLike). "
-            f"Got {type(checkpoint).__name__} instead."
-        ) from None
-    if path.is_dir() or os.fspath(checkpoint).endswith(("/", os.sep)):
+    text = as_path(checkpoint, "the 'checkpoint' parameter of fit")
+    path = Path(text)
+    if names_directory(text):
         path = path / CHECKPOINT_NAME  # a directory (that fit will find missing if it does not exist)
     return path, path.with_name(path.name + ".state")
+
+
+def check_checkpoint(checkpoint: PathLike) -> None:
+    """Raise unless both files of ``checkpoint`` can be written; :func:`gluonlr.fit` runs it before training.
+
+    The checks of :func:`atomic_write` (an existing, writable directory; a new
+    or a regular, writable file), with a file created and removed in the
+    directory to prove it writable. Resuming is decided elsewhere: an existing
+    checkpoint passes.
+
+    Raises
+    ------
+    FileNotFoundError, NotADirectoryError
+        If the checkpoint's directory does not exist, or is not a directory.
+    IsADirectoryError, ValueError
+        If a checkpoint file's name is taken by a directory, a device, a FIFO or a socket.
+    PermissionError
+        If a checkpoint file is read-only or the directory is not writable.
+
+    Examples
+    --------
+    >>> check_checkpoint("no-such-directory/run.params")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    FileNotFoundError: Checkpoint file 'no-such-directory/run.params' cannot be written: the directory ...
+    """
+    for file in checkpoint_files(checkpoint):
+        check_writable(file, _CHECKPOINT_FILE)
 
 
 def data_fingerprint(X: np.ndarray, y: np.ndarray, *more: np.ndarray) -> dict[str, Any]:
@@ -302,9 +316,9 @@ def write_checkpoint(
         with open(tmp, "wb") as file:
             np.savez(file, **arrays)
 
-    atomic_write(state_file, write_state)
+    atomic_write(state_file, write_state, what=_CHECKPOINT_FILE)
     model = _params_arrays(state["weight"], state["bias"])
-    atomic_write(model_file, lambda tmp: nd.save(tmp, model))
+    atomic_write(model_file, lambda tmp: nd.save(tmp, model), what=_CHECKPOINT_FILE)
 
 
 def read_checkpoint(checkpoint: PathLike) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
@@ -315,7 +329,8 @@ def read_checkpoint(checkpoint: PathLike) -> tuple[dict[str, np.ndarray], dict[s
     FileNotFoundError
         If there is no state file.
     CheckpointError
-        If it is truncated, corrupt or not a gluonlr checkpoint.
+        If it is truncated, corrupt, not a gluonlr checkpoint, or no file at
+        all (a FIFO, a device, a directory).
 
     Examples
     --------
@@ -328,10 +343,15 @@ def read_checkpoint(checkpoint: PathLike) -> tuple[dict[str, np.ndarray], dict[s
     (2, (1, 2), 2)
     """
     _, state_file = checkpoint_files(checkpoint)
-    if not state_file.is_file():
+    kind = file_kind(state_file)
+    if kind is None:
         raise FileNotFoundError(
             f"No checkpoint to resume from: {str(state_file)!r} does not exist. "
             "Train with fit(..., checkpoint=...) first, or drop resume= to start afresh."
+        )
+    if kind != REGULAR:
+        raise CheckpointError(
+            f"{str(state_file)!r} is {kind}, not a gluonlr checkpoint. Resume from another checkpoint or start afresh."
         )
     try:
         with open(state_file, "rb") as file, np.load(file, allow_pickle=False) as npz:
