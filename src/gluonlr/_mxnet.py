@@ -1,4 +1,4 @@
-"""Import MXNet 1.9.1 on any numpy this package supports.
+"""Import MXNet 1.9.1 on any numpy and SciPy this package supports.
 
 MXNet 1.9.1 (the last release) refers to numpy aliases that numpy 1.24 removed
 (``np.bool``, ``np.int``, ...; apache/mxnet#21165) and, while importing, touches
@@ -6,11 +6,20 @@ deprecated numpy functions and ``distutils``, which warns. This module is the on
 place gluonlr imports MXNet: it restores only the aliases that are missing, then
 imports MXNet with those import-time warnings silenced, so ``import gluonlr``
 prints nothing. Every other module does ``from gluonlr._mxnet import mx, nd, ...``.
+
+Where SciPy is installed, MXNet's ``nd.array`` checks every input against
+``scipy.sparse.csr.csr_matrix``: a namespace SciPy deprecated in 1.8 (each
+``nd.array`` call warns, an error under ``-W error``) and removes in 2.0 (each
+call would raise ``AttributeError``). After the import, :func:`hide_scipy_csr_namespace`
+gives MXNet's modules a stand-in for ``scipy.sparse`` whose ``csr.csr_matrix`` is
+``scipy.sparse.csr_matrix``, the same class, so MXNet never touches the
+deprecated namespace and still recognises a SciPy CSR matrix.
 """
 
 from __future__ import annotations
 
 import builtins
+import sys
 import types
 import warnings
 
@@ -42,5 +51,54 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", UserWarning)
     import mxnet as mx
     from mxnet import autograd, gluon, nd
+
+
+class _NoCSRMatrix:
+    """What ``csr.csr_matrix`` is if a SciPy ever lacks ``scipy.sparse.csr_matrix``: nothing is an instance."""
+
+
+class ScipySparseForMXNet:
+    """``scipy.sparse`` as MXNet 1.9.1 uses it, without the deprecated ``scipy.sparse.csr`` namespace.
+
+    MXNet reads ``spsp.csr.csr_matrix``; here ``csr.csr_matrix`` is
+    ``scipy.sparse.csr_matrix`` (the class the old namespace re-exported), and
+    every other name is looked up in ``scipy.sparse`` itself.
+
+    Parameters
+    ----------
+    sparse : module
+        The ``scipy.sparse`` module MXNet imported.
+    """
+
+    def __init__(self, sparse: types.ModuleType) -> None:
+        self.sparse = sparse
+        self.csr = types.SimpleNamespace(csr_matrix=getattr(sparse, "csr_matrix", _NoCSRMatrix))
+
+    def __getattr__(self, name: str) -> object:
+        """Look up every name but ``csr`` (set in ``__init__``) in ``scipy.sparse``."""
+        return getattr(self.sparse, name)
+
+
+#: The MXNet modules that import ``scipy.sparse`` as ``spsp`` and read ``spsp.csr.csr_matrix``.
+MXNET_SCIPY_USERS = ("mxnet.ndarray.utils", "mxnet.ndarray.sparse")
+
+
+def hide_scipy_csr_namespace(module_names: tuple[str, ...] = MXNET_SCIPY_USERS) -> list[str]:
+    """Replace the ``spsp`` (``scipy.sparse``) of each named, imported module by a :class:`ScipySparseForMXNet`.
+
+    Modules that are not imported, that found no SciPy (``spsp = None``) or that
+    were already patched are left alone; returns the names of those patched.
+    """
+    patched = []
+    for name in module_names:
+        namespace = vars(sys.modules[name]) if name in sys.modules else {}
+        sparse = namespace.get("spsp")
+        if isinstance(sparse, types.ModuleType):
+            namespace["spsp"] = ScipySparseForMXNet(sparse)
+            patched.append(name)
+    return patched
+
+
+hide_scipy_csr_namespace()
 
 __all__ = ["autograd", "gluon", "mx", "nd"]

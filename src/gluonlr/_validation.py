@@ -67,11 +67,37 @@ def check_positive_float(name: str, value: Any, where: str = "fit") -> float:
     return check_float32_range(name, number, where, zero=False)
 
 
+def _frame_as_float(value: Any) -> np.ndarray | None:
+    """Return a pandas DataFrame or Series of numbers as float64, a missing value (``pd.NA``) as NaN; else None.
+
+    ``np.asarray`` gives dtype object for a frame with nullable columns (``Int64``,
+    ``Float64``, ``boolean``) or with bool and number columns side by side; scikit-learn
+    reads those as numbers, and so does gluonlr. Anything whose columns are not all of a
+    numeric or boolean dtype (strings, categories, objects), or that is no pandas-like
+    object with ``dtypes`` and ``to_numpy``, gets None. pandas is never imported here,
+    and ``to_numpy`` returns a new array: the caller's frame is not touched.
+    """
+    dtypes = getattr(value, "dtypes", None)
+    if dtypes is None or not hasattr(value, "to_numpy"):
+        return None
+    if not hasattr(dtypes, "__iter__"):  # a Series has one dtype, a DataFrame one per column
+        dtypes = [dtypes]
+    if not all(getattr(dtype, "kind", "O") in ("b", "i", "u", "f") for dtype in dtypes):
+        return None
+    try:
+        return np.asarray(value.to_numpy(dtype=np.float64, na_value=np.nan))
+    except (TypeError, ValueError):  # a pandas-like object whose to_numpy differs
+        return None
+
+
 def _as_float_array(name: str, value: Any, where: str) -> np.ndarray:
     try:
         array = np.asarray(value)
     except Exception as exc:  # ragged lists and the like
         raise ValueError(f"{name} passed to {where} could not be read as an array: {exc}") from exc
+    if array.dtype == object:
+        frame = _frame_as_float(value)
+        array = array if frame is None else frame
     if array.dtype.kind not in "biuf":
         raise TypeError(
             f"{name} passed to {where} must hold real numbers; got dtype {array.dtype}. "
