@@ -21,7 +21,16 @@ from gluonlr.errors import DivergenceError
 from gluonlr.metrics import training_loss
 from gluonlr.persistence import PathLike, data_fingerprint, write_checkpoint
 
-__all__ = ["Callback", "DivergenceGuard", "EarlyStopping", "History", "ModelCheckpoint", "ProgressBar", "Run"]
+__all__ = [
+    "Callback",
+    "DivergenceGuard",
+    "EarlyStopping",
+    "History",
+    "ModelCheckpoint",
+    "ProgressBar",
+    "Run",
+    "data_overflow",
+]
 
 
 class Run:

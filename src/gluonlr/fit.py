@@ -294,7 +294,12 @@ def fit(
     epochs : int, default=10
         Passes over the data.
     seed : int, default=0
-        Seeds the initial weights and each epoch's shuffle.
+        Seeds the initial weights and each epoch's shuffle. The same
+        arguments give bitwise the same result on the same machine with the
+        same number of OpenMP threads (``OMP_NUM_THREADS``); with another
+        count, large data sets may differ in the last bits (MXNet sums dot
+        products in another order). The article's run is bitwise the same
+        with 1, 2 and 4 threads.
     optimizer : {"sgd", "adam"}, default="sgd"
         MXNet's optimizer of that name on the Gluon path, its update written
         out by hand on the manual path (see :mod:`gluonlr.optimizers`).
@@ -347,8 +352,8 @@ def fit(
         afresh); a path: continue from that checkpoint. The run must have the
         same data and arguments except ``epochs``, the total to reach. A run
         resumed on the path that made the checkpoint gives bitwise the same
-        result as one never interrupted (on the other path, the same to
-        float32 round-off). A run that early stopping ended stays ended.
+        result as one never interrupted, with the same thread count (on the
+        other path, the same to float32 round-off). A run that early stopping ended stays ended.
     verbose : {"auto", 0, 1}, default="auto"
         1 shows a progress bar of the epochs (tqdm, on standard error), 0 shows
         none; ``"auto"`` shows it only when standard error is a terminal or in
@@ -371,9 +376,12 @@ def fit(
     TypeError
         If ``X`` or ``y`` are not numeric, or an argument has the wrong type.
     DivergenceError
-        If the loss or the parameters stop being finite, or the loss explodes
-        (checked after every epoch); it carries the history and the last
-        finite parameters.
+        If the loss or the parameters stop being finite, the loss explodes or
+        keeps rising (checked after every epoch), or the fitted parameters'
+        loss ends over 10 times the initial parameters' (see
+        :class:`~gluonlr.callbacks.DivergenceGuard`); also before training if
+        the data's squares overflow float32. It carries the history and the
+        last finite parameters.
     CheckpointError
         If ``resume`` names a corrupt checkpoint or one of another run, or
         ``checkpoint`` exists and ``resume`` is not set.
