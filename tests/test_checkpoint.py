@@ -354,3 +354,24 @@ def test_a_killed_writers_temporary_file_is_removed_by_the_next_write(tmp_path):
     other.write_bytes(b"not ours")
     save(fit(X, y, epochs=1), tmp_path / "model.params")
     assert sorted(os.listdir(tmp_path)) == [".other.params.abc123.tmp", "model.params"]
+
+
+@pytest.mark.parametrize("written", [b"", b"\x12\x01\x00\x00\x00\x00\x00\x00"])
+def test_a_write_mxnet_does_not_report_is_caught(tmp_path, monkeypatch, path, written):
+    """MXNet's nd.save returns without an error on a full disk (nd.save('/dev/full', ...) succeeds): the file is
+    read back before it replaces the old one, so a truncated model never does."""
+    target, run = tmp_path / "model.params", tmp_path / "run.params"
+    save(fit(X, y, path=path, epochs=1), target)
+    before = target.read_bytes()
+
+    def silently_truncated(name, arrays):
+        with open(name, "wb") as file:
+            file.write(written)
+
+    monkeypatch.setattr(persistence_module.nd, "save", silently_truncated)
+    with pytest.raises(OSError, match=r"'.*model.params' cannot be written: the parameters written did not read back"):
+        save(fit(X, y, path=path, epochs=2), target)
+    assert target.read_bytes() == before and sorted(os.listdir(tmp_path)) == ["model.params"]
+    with pytest.raises(OSError, match=r"did not read back"):
+        fit(X, y, path=path, epochs=2, checkpoint=run)
+    assert not run.exists()

@@ -26,6 +26,7 @@ written, the error names the user's path, before anything changes;
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -71,6 +72,27 @@ _CHECKPOINT_FILE = "checkpoint file"
 def _params_arrays(weight: np.ndarray, bias: np.ndarray) -> dict[str, nd.NDArray]:
     """Gluon's ``Dense`` parameters from ``weight`` ``(n_outputs, n_features)`` and ``bias`` ``(n_outputs,)``."""
     return {"weight": nd.array(np.asarray(weight, np.float32)), "bias": nd.array(np.asarray(bias, np.float32))}
+
+
+def _save_params(tmp: str, arrays: dict[str, nd.NDArray]) -> None:
+    """``nd.save(tmp, arrays)``, then read the file back: ``nd.save`` does not report a failed write.
+
+    MXNet 1.9.1's ``nd.save`` returns without an error when the disk is full
+    (``nd.save("/dev/full", ...)`` succeeds); a truncated file renamed over a
+    good model would lose it. Reading the few bytes back catches that before
+    :func:`atomic_write` moves the file into place.
+    """
+    nd.save(tmp, arrays)
+    try:
+        written = nd.load(tmp)
+    except mx.base.MXNetError as exc:
+        raise OSError(
+            errno.EIO, f"the parameters written did not read back ({_short(exc)}); is the disk full?"
+        ) from None
+    if not isinstance(written, dict) or any(
+        name not in written or written[name].shape != array.shape for name, array in arrays.items()
+    ):
+        raise OSError(errno.EIO, "the parameters written did not read back whole; is the disk full?")
 
 
 def _gluon_layout(weight: np.ndarray, bias: float | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -125,7 +147,7 @@ def save(result: FitResult, path: PathLike) -> None:
         raise TypeError(f"save expects the FitResult that fit returned. Got {type(result).__name__} instead.")
     text = as_path(path, _SAVE_PATH)
     arrays = _params_arrays(*_gluon_layout(result.weight, result.bias))
-    atomic_write(text, lambda tmp: nd.save(tmp, arrays), what=_SAVE_PATH)
+    atomic_write(text, lambda tmp: _save_params(tmp, arrays), what=_SAVE_PATH)
 
 
 def _short(exc: BaseException) -> str:
@@ -318,7 +340,7 @@ def write_checkpoint(
 
     atomic_write(state_file, write_state, what=_CHECKPOINT_FILE)
     model = _params_arrays(state["weight"], state["bias"])
-    atomic_write(model_file, lambda tmp: nd.save(tmp, model), what=_CHECKPOINT_FILE)
+    atomic_write(model_file, lambda tmp: _save_params(tmp, model), what=_CHECKPOINT_FILE)
 
 
 def read_checkpoint(checkpoint: PathLike) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
