@@ -203,7 +203,7 @@ def fit_or_documented_error(*args, errors=(ValueError, TypeError), **kwargs):
         except errors as error:
             assert str(error)
             return None
-    assert np.isfinite(result.weight).all() and np.isfinite(result.bias)
+    assert np.isfinite(result.weight).all() and np.isfinite(result.bias).all()
     return result
 
 
