@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gluonlr import fit, synthetic_data
+from gluonlr import epoch_order, fit, synthetic_data
 from gluonlr._mxnet import autograd, gluon, mx, nd
 from gluonlr.callbacks import Callback
 from gluonlr.testing import (
@@ -23,7 +23,7 @@ from gluonlr.testing import (
     reference_lrs,
     stable_lr,
 )
-from gluonlr.testing._reference import LOSSES, _optimizer_class
+from gluonlr.testing._reference import LOSSES, _epoch_permutation, _optimizer_class
 from gluonlr.testing.strategies import ALL_OPTIONS, SCHEDULES, datasets, fit_configs
 
 TWO = dict(lr=0.25, batch_size=2, epochs=1, init_weight=[0.0], init_bias=0.0)  # one step on both samples
@@ -78,6 +78,18 @@ def test_huber_and_l1_by_hand():
     assert huber.history["loss"] == [(1.5 + 0.125) / 2] and huber.bias == 0.25 * (1.0 - 0.5)
     l1 = reference_fit(X, y, loss="l1", **TWO)
     assert l1.history["loss"] == [(2.0 + 0.5) / 2] and l1.bias == 0.25 * (1.0 - 1.0)
+
+
+@settings(max_examples=200)
+@given(n=st.integers(1, 300), seed=st.integers(0, 2**32 - 1), epoch=st.integers(0, 10_000))
+def test_the_library_s_epoch_order_is_the_reference_s(n, seed, epoch):
+    """The reference states the order itself; gluonlr's epoch_order must give the same permutation."""
+    assert epoch_order(n, seed, epoch).tolist() == _epoch_permutation(n, seed, epoch).tolist()
+
+
+def test_the_reference_s_order_changes_with_the_seed_and_the_epoch():
+    orders = {tuple(_epoch_permutation(20, seed, epoch)) for seed in range(3) for epoch in range(3)}
+    assert len(orders) == 9 and all(sorted(order) == list(range(20)) for order in orders)
 
 
 def test_validation_split_is_keras_convention():
