@@ -163,12 +163,9 @@ MUTANTS = [
         "reference-adam-count-restarts-each-epoch",
         "testing/_reference.py",
         [
-            (
-                "W, b = w_rule.update(W, xb.T @ dyhat, lr_at(u), u), "
-                "b_rule.update(b, dyhat.sum(axis=0), lr_at(u), u)\n",
-                "t = u - epoch * n_batches\n            W, b = w_rule.update(W, xb.T @ dyhat, lr_at(u), t), "
-                "b_rule.update(b, dyhat.sum(axis=0), lr_at(u), t)\n",
-            )
+            ("            u += 1\n", "            u += 1\n            t = u - epoch * n_batches\n"),
+            ("xb.T @ dyhat / divisor, lr_at(u), u)", "xb.T @ dyhat / divisor, lr_at(u), t)"),
+            ("dyhat.sum(axis=0) / divisor, lr_at(u), u)", "dyhat.sum(axis=0) / divisor, lr_at(u), t)"),
         ],
         [EQUIVALENCE],
         "the reference's Adam restarts its bias correction every epoch",

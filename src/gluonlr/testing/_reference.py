@@ -640,10 +640,14 @@ def reference_fit(
             xb, sb = X_train[rows], s_train[rows]
             value, derivative = loss_fn(xb @ W + b - Y_train[rows], rho)
             total += float(sb @ value.mean(axis=1))
+            dyhat = sb[:, None] * derivative / k  # d(sum_i s_i mean_j loss_ij)/d yhat
+            # Summed over the batch, then divided by its size (as MXNet's rescale_grad does): summed first, the L1
+            # loss's +-1/k of a balanced batch cancel exactly, as in float32, and no rounding error of 1/(k d)
+            # survives to turn into a whole step at the loss's kink.
             divisor = len(rows) if reduction == "mean" else 1
-            dyhat = sb[:, None] * derivative / k / divisor  # d(sum_i s_i mean_j loss_ij)/d yhat, reduced
             u += 1
-            W, b = w_rule.update(W, xb.T @ dyhat, lr_at(u), u), b_rule.update(b, dyhat.sum(axis=0), lr_at(u), u)
+            W = w_rule.update(W, xb.T @ dyhat / divisor, lr_at(u), u)
+            b = b_rule.update(b, dyhat.sum(axis=0) / divisor, lr_at(u), u)
         history["loss"].append(total / n_train)
         if X_val is not None and Y_val is not None:
             history.setdefault("val_loss", []).append(float(np.mean(loss_fn(X_val @ W + b - Y_val, rho)[0])))
