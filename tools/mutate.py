@@ -64,17 +64,17 @@ MUTANTS = [
     # -- issue 11's survivors ----------------------------------------------------------------------------------
     _mutant(
         "fsync-after-rename",
-        "persistence.py",
+        "_files.py",
         [
             ("            os.fsync(written.fileno())\n", "            pass\n"),
             (
-                "        os.replace(tmp, path)\n",
-                "        os.replace(tmp, path)\n        with open(path, 'rb') as written:\n"
+                "        os.replace(tmp, target)\n",
+                "        os.replace(tmp, target)\n        with open(target, 'rb') as written:\n"
                 "            os.fsync(written.fileno())\n",
             ),
         ],
-        ["tests/test_checkpoint.py"],
-        "the temporary file is flushed to disk only after the rename",
+        ["tests/test_files.py"],
+        "atomic_write flushes the temporary file to disk only after the rename",
     ),
     _mutant(
         "check-seed-bool",
@@ -287,6 +287,8 @@ def _pytest(selection: list[str]) -> list[str]:
 def _apply(mutant: Mutant, src_copy: Path) -> str | None:
     """Apply ``mutant`` to the copy of ``src/``; return why it cannot be applied, or None."""
     target = src_copy / Path(mutant.file).relative_to("src")
+    if not target.exists():
+        return f"{mutant.file} does not exist"
     text = target.read_text()
     for old, new in mutant.replacements:
         count = text.count(old)
