@@ -2,7 +2,7 @@ import os
 
 import matplotlib
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 
 matplotlib.use("Agg")
 
@@ -14,6 +14,9 @@ settings.register_profile(
 )
 settings.register_profile("ci", parent=settings.get_profile("default"), print_blob=True)
 settings.register_profile("thorough", deadline=None, max_examples=500, suppress_health_check=[HealthCheck.too_slow])
+# tools/mutate.py: the default profile's examples, but a failure is reported at once, unshrunk (shrinking a
+# failure takes minutes, and a mutation run needs only to know that a test failed).
+settings.register_profile("mutate", parent=settings.get_profile("default"), phases=[Phase.explicit, Phase.generate])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "default"))
 
 

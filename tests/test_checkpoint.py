@@ -6,6 +6,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -16,6 +17,7 @@ from gluonlr._mxnet import gluon as mx_gluon
 from gluonlr._mxnet import nd
 from gluonlr.callbacks import Callback
 from gluonlr.persistence import checkpoint_files, read_checkpoint
+from gluonlr.testing import PATH_RTOL, assert_runs_agree, record_fit
 
 X, y = synthetic_data()
 
@@ -167,6 +169,35 @@ def test_resume_from_a_path_and_across_paths(tmp_path):
     straight = fit(X, y, path="gluon", epochs=6)
     np.testing.assert_allclose(resumed.weight, straight.weight, rtol=1e-5)
     assert resumed.history["loss"][:3] == read_checkpoint(target)[1]["history"]["loss"]
+
+
+def last_epochs(run, epochs):
+    """The trajectory of a run's last ``epochs`` epochs: what a run resumed that many epochs before its end records."""
+    return SimpleNamespace(
+        weight=run.weight,
+        bias=run.bias,
+        history={key: values[-epochs:] for key, values in run.history.items()},
+        epoch_weights=run.epoch_weights[-epochs:],
+        epoch_biases=run.epoch_biases[-epochs:],
+    )
+
+
+@pytest.mark.parametrize(("first", "then"), [("manual", "gluon"), ("gluon", "manual")])
+@pytest.mark.parametrize(
+    "options",
+    [dict(lr=0.001, momentum=0.9), dict(lr=0.001, momentum=0.9, nesterov=True), dict(optimizer="adam", lr=0.5)],
+    ids=["momentum", "nag", "adam"],
+)
+def test_optimizer_state_resumes_across_paths(tmp_path, first, then, options):
+    """A checkpoint's optimizer state means the same on both paths: momentum's and NAG's velocity (its sign
+    included), Adam's moments and update count. Resumed on the other path, the run goes on as that path's
+    uninterrupted run, epoch by epoch, to float32 round-off."""
+    target = tmp_path / "run.params"
+    fit(X, y, path=first, epochs=2, checkpoint=target, **options)
+    resumed = record_fit(X, y, path=then, epochs=5, resume=target, **options)
+    straight = record_fit(X, y, path=then, epochs=5, **options)
+    assert len(resumed.epoch_weights) == 3
+    assert_runs_agree(last_epochs(resumed, 3), last_epochs(straight, 3), rtol=PATH_RTOL, names=("resumed", "straight"))
 
 
 def test_resume_with_nothing_left_to_do(tmp_path, path):

@@ -1,9 +1,16 @@
 """Property tests: the two paths agree with each other and with the float64 numpy reference, epoch by epoch.
 
-The tolerances are gluonlr.testing's defaults, PATH_RTOL = 1e-5 and REFERENCE_RTOL = 1e-4, each relative to the
-largest magnitude of the quantity compared (at least 1): both paths run in float32 but apply the same operations
-in a slightly different order (nd.dot vs FullyConnected, lr/d * g vs lr * (g/d)), so they agree to a few float32
-ulps per step; against the float64 reference the float32 rounding of the data-sized sums adds up over the steps.
+The tolerances are gluonlr.testing's: both paths run in float32 but apply the same operations in a slightly
+different order (nd.dot vs FullyConnected, lr/d * g vs lr * (g/d)), so they agree to a few float32 ulps per step
+(PATH_RTOL = 1e-5); against the float64 reference the float32 rounding of the data-sized sums adds up over the
+steps (REFERENCE_RTOL = 1e-4). Most tests measure each value on its own, to atol + rtol * max(|a|, |b|)
+(PATH_ATOL, REFERENCE_ATOL), so that a bug that moves a small value (a bias next to large weights) is not hidden
+by the largest value of its vector; the harder data keeps the tolerance relative to each vector's largest value.
+
+The draws are wide enough to catch bugs that grow with the parameters or the steps: up to 8 epochs, starting
+points away from fit's default (init_params: weights and bias in [-10, 10]), and, per optimizer, a weight decay
+strong enough to show in every step. A deliberate bug in Adam's bias correction, in NAG's state or in the decay
+of the bias, in either the manual path or the reference, fails them (tools/mutate.py keeps checking that).
 """
 
 import numpy as np
@@ -11,21 +18,42 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gluonlr.testing import PATH_RTOL, REFERENCE_RTOL, assert_matches_reference, assert_paths_agree
-from gluonlr.testing.strategies import ALL_OPTIONS, CONDITIONINGS, datasets, fit_configs
+from gluonlr import PATHS
+from gluonlr.testing import (
+    PATH_ATOL,
+    PATH_RTOL,
+    REFERENCE_ATOL,
+    REFERENCE_RTOL,
+    assert_matches_reference,
+    assert_paths_agree,
+)
+from gluonlr.testing.strategies import (
+    ALL_LOSSES,
+    ALL_OPTIONS,
+    CONDITIONINGS,
+    OPTIMIZERS,
+    SCHEDULES,
+    datasets,
+    fit_configs,
+)
+
+#: Epochs the tests draw (fit_configs' default is 1-3).
+MAX_EPOCHS = 8
 
 
 @given(data=st.data(), dataset=datasets())
 def test_paths_agree(data, dataset):
     X, y = dataset
-    assert_paths_agree(X, y, rtol=PATH_RTOL, **data.draw(fit_configs(X)))
+    config = data.draw(fit_configs(X, y, max_epochs=MAX_EPOCHS, init_params=True))
+    assert_paths_agree(X, y, rtol=PATH_RTOL, atol=PATH_ATOL, **config)
 
 
 @pytest.mark.parametrize("path", ["manual", "gluon"])
 @given(data=st.data(), dataset=datasets())
 def test_paths_match_reference(path, data, dataset):
     X, y = dataset
-    assert_matches_reference(X, y, rtol=REFERENCE_RTOL, path=path, **data.draw(fit_configs(X)))
+    config = data.draw(fit_configs(X, y, max_epochs=MAX_EPOCHS, init_params=True))
+    assert_matches_reference(X, y, rtol=REFERENCE_RTOL, atol=REFERENCE_ATOL, path=path, **config)
 
 
 @given(
@@ -35,7 +63,7 @@ def test_paths_match_reference(path, data, dataset):
 def test_paths_agree_on_harder_data(data, dataset):
     """Nearly collinear or ill-scaled columns, noisy linear targets, float64 and integer input."""
     X, y = dataset
-    manual, gluon = assert_paths_agree(X, y, rtol=PATH_RTOL, **data.draw(fit_configs(X)))
+    manual, gluon = assert_paths_agree(X, y, rtol=PATH_RTOL, **data.draw(fit_configs(X, y, init_params=True)))
     assert manual.weight.dtype == gluon.weight.dtype == np.float32
 
 
@@ -46,11 +74,28 @@ def test_paths_agree_on_harder_data(data, dataset):
 @given(data=st.data(), dataset=datasets(max_samples=80, max_outputs=3))
 def test_paths_agree_with_every_option(data, dataset):
     X, y = dataset
-    assert_paths_agree(X, y, rtol=PATH_RTOL, **data.draw(fit_configs(X, **ALL_OPTIONS)))
+    config = data.draw(fit_configs(X, y, **ALL_OPTIONS, max_epochs=MAX_EPOCHS, init_params=True))
+    assert_paths_agree(X, y, rtol=PATH_RTOL, atol=PATH_ATOL, **config)
 
 
 @pytest.mark.parametrize("path", ["manual", "gluon"])
 @given(data=st.data(), dataset=datasets(max_samples=80, max_outputs=3))
 def test_every_option_matches_reference(path, data, dataset):
     X, y = dataset
-    assert_matches_reference(X, y, rtol=REFERENCE_RTOL, path=path, **data.draw(fit_configs(X, **ALL_OPTIONS)))
+    config = data.draw(fit_configs(X, y, **ALL_OPTIONS, max_epochs=MAX_EPOCHS, init_params=True))
+    assert_matches_reference(X, y, rtol=REFERENCE_RTOL, atol=REFERENCE_ATOL, path=path, **config)
+
+
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
+@given(data=st.data(), dataset=datasets(max_samples=40, max_outputs=2), path=st.sampled_from(list(PATHS)))
+def test_each_optimizer_with_strong_weight_decay_matches_reference(optimizer, data, dataset, path):
+    """Each optimizer's state and the decay of every parameter, bias included, where they show: a decay of up to
+    half of each step, from a start away from the optimum, over up to 8 epochs (each example on one path)."""
+    X, y = dataset
+    config = data.draw(
+        fit_configs(
+            X, y, losses=ALL_LOSSES, optimizers=(optimizer,), schedules=SCHEDULES, weight_decay="strong",
+            max_epochs=MAX_EPOCHS, init_params=True,
+        )
+    )  # fmt: skip
+    assert_matches_reference(X, y, rtol=REFERENCE_RTOL, atol=REFERENCE_ATOL, path=path, **config)

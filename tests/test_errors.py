@@ -1,5 +1,6 @@
 """Every bad input of fit and predict raises a clear error before anything runs."""
 
+import re
 import warnings
 
 import numpy as np
@@ -45,6 +46,11 @@ X, y = synthetic_data(n=20)
         (dict(validation_data=X), TypeError, r"'validation_data' parameter of fit must be a tuple \(X_val, y_val\)"),
         (dict(validation_data=(X[:, :1], y)), ValueError, r"X passed to fit \(validation_data\) has 1 features"),
         (dict(validation_data=(X, y[:5])), ValueError, r"fit \(validation_data\) must have the same number of samples"),
+        (
+            dict(validation_data=(X[:10], np.ones((10, 3)))),
+            ValueError,
+            r"y of validation_data has shape \(10, 3\), but y has \(20,\): the outputs must match",
+        ),
         (dict(metrics="mse"), TypeError, r"'metrics' parameter of fit must be a list of metric names"),
         (dict(metrics=["auc"]), ValueError, r"'metrics' parameter of fit must be one of 'mse', 'rmse', 'mae', 'r2'"),
         (dict(early_stopping=True), ValueError, r"Early stopping monitors 'val_loss', which this fit does not record"),
@@ -73,6 +79,8 @@ X, y = synthetic_data(n=20)
         (dict(epochs=False), ValueError, r"'epochs' parameter of fit must be an int >= 1. Got False"),
         (dict(epochs="3"), ValueError, r"'epochs' parameter of fit must be an int >= 1. Got '3'"),
         (dict(seed=-1), ValueError, r"'seed' parameter of fit must be an int >= 0. Got -1"),
+        (dict(seed=True), ValueError, r"'seed' parameter of fit must be an int >= 0. Got True"),
+        (dict(seed=False), ValueError, r"'seed' parameter of fit must be an int >= 0. Got False"),
         (dict(init_weight=[1.0]), ValueError, r"'init_weight' parameter of fit must have shape \(2,\)"),
         (dict(init_weight=[1.0, np.nan]), ValueError, r"'init_weight' parameter of fit must be finite"),
         (dict(init_bias=float("inf")), ValueError, r"'init_bias' parameter of fit must be a finite float"),
@@ -92,6 +100,14 @@ X, y = synthetic_data(n=20)
 def test_bad_arguments(kwargs, error, match, path):
     with pytest.raises(error, match=match):
         fit(X, y, **{"path": path, **kwargs})
+
+
+@pytest.mark.parametrize(("y_train", "y_val"), [(np.ones((20, 3)), y[:10]), (np.ones((20, 3)), np.ones((10, 2)))])
+def test_validation_targets_must_have_the_outputs_of_y(y_train, y_val, path):
+    """Unchecked, the manual path returned a meaningless val_loss and the Gluon path raised MXNet's own error."""
+    message = f"y of validation_data has shape {y_val.shape}, but y has (20, 3): the outputs must match"
+    with pytest.raises(ValueError, match=re.escape(message)):
+        fit(X, y_train, path=path, validation_data=(X[:10], y_val))
 
 
 @pytest.mark.parametrize(

@@ -50,9 +50,14 @@ def test_same_seed_same_result(article_data, path):
 
 
 def test_seed_changes_init_and_order(article_data, path):
-    a = fit(*article_data, path=path, seed=1, epochs=1)
-    b = fit(*article_data, path=path, seed=2, epochs=1)
-    assert not np.array_equal(a.weight, b.weight)
+    """The seed draws the initial parameters (a seed's run is the run from its initial_params) and the order of
+    the samples (from the same start, two seeds end apart)."""
+    w1, b1 = initial_params(2, seed=1)
+    assert not np.array_equal(w1, initial_params(2, seed=2)[0])
+    seeded = fit(*article_data, path=path, seed=1, epochs=1)
+    assert seeded.weight.tobytes() == fit(*article_data, path=path, seed=1, epochs=1, init_weight=w1).weight.tobytes()
+    other_order = fit(*article_data, path=path, seed=2, epochs=1, init_weight=w1, init_bias=b1)
+    assert not np.array_equal(seeded.weight, other_order.weight) and seeded.bias != other_order.bias
 
 
 def test_fit_does_not_modify_inputs(article_data, path):
@@ -65,8 +70,14 @@ def test_fit_does_not_modify_inputs(article_data, path):
 
 
 def test_accepts_lists_and_integers(path):
-    result = fit([[0], [1], [2]], [1, 3, 5], path=path, epochs=1, batch_size=3, init_weight=[0], lr=0.01)
-    assert result.weight.dtype == np.float32
+    """Lists of ints (data, init_weight, init_bias) train exactly as float32 arrays of the same values."""
+    kwargs = dict(path=path, epochs=2, batch_size=2, lr=0.01)
+    from_lists = fit([[0], [1], [2]], [1, 3, 5], init_weight=[0], init_bias=1, **kwargs)
+    X, y = np.array([[0.0], [1.0], [2.0]], np.float32), np.array([1.0, 3.0, 5.0], np.float32)
+    from_arrays = fit(X, y, init_weight=np.zeros(1, np.float32), init_bias=1.0, **kwargs)
+    assert from_lists.weight.dtype == np.float32 and from_lists.weight.tobytes() == from_arrays.weight.tobytes()
+    assert from_lists.bias == from_arrays.bias and from_lists.history == from_arrays.history
+    assert from_lists.weight[0] != 0 and from_lists.predict([[3]]).tolist() == from_arrays.predict(X[:1] + 3).tolist()
 
 
 def test_one_step_by_hand(path):

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gluonlr import fit, synthetic_data
+from gluonlr import epoch_order, fit, synthetic_data
 from gluonlr._mxnet import autograd, gluon, mx, nd
 from gluonlr.callbacks import Callback
 from gluonlr.testing import (
@@ -23,7 +23,7 @@ from gluonlr.testing import (
     reference_lrs,
     stable_lr,
 )
-from gluonlr.testing._reference import LOSSES, _optimizer_class
+from gluonlr.testing._reference import LOSSES, _epoch_permutation, _optimizer_class
 from gluonlr.testing.strategies import ALL_OPTIONS, SCHEDULES, datasets, fit_configs
 
 TWO = dict(lr=0.25, batch_size=2, epochs=1, init_weight=[0.0], init_bias=0.0)  # one step on both samples
@@ -78,6 +78,18 @@ def test_huber_and_l1_by_hand():
     assert huber.history["loss"] == [(1.5 + 0.125) / 2] and huber.bias == 0.25 * (1.0 - 0.5)
     l1 = reference_fit(X, y, loss="l1", **TWO)
     assert l1.history["loss"] == [(2.0 + 0.5) / 2] and l1.bias == 0.25 * (1.0 - 1.0)
+
+
+@settings(max_examples=200)
+@given(n=st.integers(1, 300), seed=st.integers(0, 2**32 - 1), epoch=st.integers(0, 10_000))
+def test_the_library_s_epoch_order_is_the_reference_s(n, seed, epoch):
+    """The reference states the order itself; gluonlr's epoch_order must give the same permutation."""
+    assert epoch_order(n, seed, epoch).tolist() == _epoch_permutation(n, seed, epoch).tolist()
+
+
+def test_the_reference_s_order_changes_with_the_seed_and_the_epoch():
+    orders = {tuple(_epoch_permutation(20, seed, epoch)) for seed in range(3) for epoch in range(3)}
+    assert len(orders) == 9 and all(sorted(order) == list(range(20)) for order in orders)
 
 
 def test_validation_split_is_keras_convention():
@@ -332,6 +344,20 @@ def test_assert_runs_agree_scale_is_the_largest_magnitude():
                       rtol=1e-5)  # fmt: skip
 
 
+def test_assert_runs_agree_per_value_with_atol():
+    """With atol, each value to atol + rtol * max(|a|, |b|): a small weight next to a large one is held to its size."""
+    desired = _trajectory([[100.0, 0.5]], [0.0], loss=[1.0])
+    near = _trajectory([[100.0, 0.5009]], [0.0], loss=[1.0])
+    assert_runs_agree(near, desired, rtol=1e-5)  # 9e-4 <= 1e-5 * 100, the weight vector's largest magnitude
+    with pytest.raises(AssertionError, match=r"(?s)first at weight\[1\] .*150 times its tolerance 6.01e-06 \(atol"):
+        assert_runs_agree(near, desired, rtol=1e-5, atol=1e-6)
+    assert_runs_agree(_trajectory([[100.001, 0.5]], [0.0], loss=[1.0]), desired, rtol=1e-5, atol=1e-6)
+    nan = _trajectory([[100.0, 0.5]], [0.0], loss=[np.nan])
+    assert_runs_agree(nan, _trajectory([[100.0, 0.5]], [0.0], loss=[np.nan]), rtol=0, atol=0)  # NaN equals NaN
+    with pytest.raises(AssertionError, match=r"(?s)history\['loss'\]\[0\].*inf times its tolerance"):
+        assert_runs_agree(_trajectory([[100.0, 0.5]], [0.0], loss=[np.inf]), nan, rtol=1e-5, atol=1e-6)
+
+
 def test_assert_runs_agree_history_before_parameters_and_nan_equals_nan():
     desired = _trajectory([[1.0]], [0.0], loss=[2.0], r2=[np.nan])
     assert_runs_agree(_trajectory([[1.0]], [0.0], loss=[2.0], r2=[np.nan]), desired, rtol=0)
@@ -430,6 +456,50 @@ def test_stable_lr_bounds_the_curvature():
 
 
 @settings(max_examples=30)
+@given(data=st.data(), dataset=datasets(max_samples=30, max_outputs=3))
+def test_init_params_draws_starting_points_of_the_right_shape(data, dataset):
+    X, y = dataset
+    config = data.draw(fit_configs(X, y, init_params=True))
+    assert set(config) - {"init_weight", "init_bias"} == {"loss", "reduction", "batch_size", "epochs", "seed", "lr"}
+    shape = (X.shape[1], *y.shape[1:])
+    assert config.get("init_weight", np.zeros(shape)).shape == shape
+    assert np.shape(config.get("init_bias", np.zeros(y.shape[1:]))) == y.shape[1:]
+    for value in (config.get("init_weight", 0.0), config.get("init_bias", 0.0)):
+        assert (np.abs(value) <= 10).all()
+    fit(X, y, **{**config, "epochs": 1})  # fit takes them
+
+
+def test_init_params_draws_starts_away_from_the_default():
+    """Across examples: non-zero biases, and weights beyond N(0, 1)'s usual range."""
+    drawn = []
+
+    @settings(max_examples=30)
+    @given(data=st.data())
+    def draw(data):
+        drawn.append(data.draw(fit_configs(np.ones((5, 2)), init_params=True)))
+
+    draw()
+    assert any(abs(config.get("init_bias", 0.0)) > 1 for config in drawn)
+    assert any(np.abs(config.get("init_weight", 0.0)).max() > 4 for config in drawn)
+    assert any("init_weight" not in config for config in drawn)
+
+
+@settings(max_examples=30)
+@given(data=st.data(), dataset=datasets(max_samples=30))
+def test_strong_weight_decay_is_a_share_of_the_curvature(data, dataset):
+    """weight_decay="strong": lr * weight_decay, each step's decay, is between 0.01 / 1.01 and 1 / 2 of the
+    fraction of the stable rate drawn; always there."""
+    X, _ = dataset
+    config = data.draw(fit_configs(X, weight_decay="strong"))
+    undecayed = stable_lr(X, loss=config["loss"], reduction=config["reduction"], batch_size=config["batch_size"])
+    share = config["weight_decay"] * undecayed
+    assert 0.01 <= share <= 1
+    fraction = config["lr"] * (1 / undecayed + config["weight_decay"])
+    assert 0.01 <= fraction <= 1 + 1e-9
+    assert config["lr"] * config["weight_decay"] == pytest.approx(fraction * share / (1 + share))
+
+
+@settings(max_examples=30)
 @given(data=st.data(), dataset=datasets(max_samples=30))
 def test_fit_configs_draw_only_today_s_options_by_default(data, dataset):
     X, y = dataset
@@ -440,6 +510,7 @@ def test_fit_configs_draw_only_today_s_options_by_default(data, dataset):
     assert X.dtype == y.dtype == np.float32 and y.shape == (len(X),) and 1 <= X.shape[1] <= 5
 
 
+@pytest.mark.parametrize("weight_decay", [True, "strong"])
 @settings(max_examples=30)
 @given(
     data=st.data(),
@@ -451,21 +522,27 @@ def test_fit_configs_draw_only_today_s_options_by_default(data, dataset):
         dtypes=(np.float32, np.float64, np.int32),
     ),
 )
-def test_every_option_drawn_trains_stably_in_the_reference(data, dataset):
-    """All opt-ins on: the reference takes every drawn configuration and its training stays bounded."""
+def test_every_option_drawn_trains_stably(weight_decay, data, dataset):
+    """All opt-ins on, harder data, up to 8 epochs from far starts: fit takes every drawn configuration and trains
+    it without its divergence check firing (on both paths), and the reference's training stays bounded too."""
     X, y = dataset
-    config = data.draw(fit_configs(X, **ALL_OPTIONS, make_schedule=lambda name, params: (name, params)))
+    options = {**ALL_OPTIONS, "weight_decay": weight_decay}
+    config = data.draw(fit_configs(X, y, **options, max_epochs=8, init_params=True))
     if config["loss"] == "huber":
         assert 0.1 <= config["rho"] <= 5
     if "validation_split" in config:
         split_at = int(len(X) * (1 - config["validation_split"]))
         assert 0 < split_at < len(X)
-    result = reference_fit(X, y, **config)
-    assert np.isfinite(result.weight).all() and np.isfinite(result.bias).all()
-    level = max(result.history["loss"][0], np.mean(np.square(y, dtype=float)))  # as fit's DivergenceGuard
-    assert np.isfinite(result.history["loss"]).all() and max(result.history["loss"]) <= 1e6 * level
-    assert result.weight.shape == (X.shape[1], *y.shape[1:])
-    assert set(config.get("metrics", [])) <= set(result.history)
+    assert (weight_decay == "strong") <= (config.get("weight_decay", 0) > 0)
+    for path in ("manual", "gluon"):
+        result = fit(X, y, path=path, **config)  # a DivergenceError or a refused argument fails the test
+        assert np.isfinite(result.weight).all() and np.isfinite(result.bias).all()
+        assert result.weight.shape == (X.shape[1], *y.shape[1:]) and len(result.history["loss"]) == config["epochs"]
+        assert set(config.get("metrics", [])) <= set(result.history)
+    expected = reference_fit(X, y, **config)
+    assert np.isfinite(expected.weight).all() and np.isfinite(expected.bias).all()
+    level = max(expected.history["loss"][0], np.mean(np.square(y, dtype=float)))  # as fit's DivergenceGuard
+    assert np.isfinite(expected.history["loss"]).all() and max(expected.history["loss"]) <= 1e6 * level
 
 
 @settings(max_examples=10)

@@ -94,6 +94,25 @@ def test_early_stopping_options(path):
         EarlyStopping(mode="up")
 
 
+@pytest.mark.parametrize(("monitor", "min_delta"), [("loss", 0.01), ("r2", 1e-3)])
+def test_early_stopping_min_delta(path, monitor, min_delta):
+    """With patience 0 the run stops at the first epoch that does not beat the one before by more than min_delta,
+    in the monitored value's better direction (lower loss, higher R²): earlier than min_delta=0 would."""
+    options = dict(path=path, epochs=30, metrics=["r2"])
+    values = fit(X, y, **options).history[monitor]
+    better = 1 if monitor == "r2" else -1
+    gains = [better * (after - before) for before, after in itertools.pairwise(values)]
+    expected = next(epoch for epoch, gain in enumerate(gains, start=1) if gain <= min_delta)
+    assert 1 < expected < next(epoch for epoch, gain in enumerate(gains, start=1) if gain <= 0)
+    stopper = EarlyStopping(monitor, min_delta=min_delta, patience=0, restore_best_weights=False)
+    result = fit(X, y, early_stopping=stopper, **options)
+    assert result.stopped_epoch == expected
+    assert result.history[monitor] == values[: expected + 1]
+    assert f"{monitor} did not improve by more than {min_delta:g} for 1 epochs; best {values[expected - 1]:.6g}" in (
+        result.stop_reason
+    )
+
+
 @pytest.mark.parametrize(
     "options",
     [
@@ -135,7 +154,15 @@ def test_progress_bar(capfd, path):
     fit(X, y, path=path, epochs=3, verbose=0)
     fit(X, y, path=path, epochs=3)  # "auto": stderr is not a terminal here
     assert capfd.readouterr().err == ""
-    assert isinstance(ProgressBar(), ProgressBar)
+
+
+def test_a_resumed_run_s_progress_bar_starts_at_the_epochs_done(capfd, tmp_path, path):
+    target = tmp_path / "run.params"
+    fit(X, y, path=path, epochs=2, checkpoint=target)
+    resumed = fit(X, y, path=path, epochs=5, checkpoint=target, resume=True, callbacks=[ProgressBar()])
+    err = capfd.readouterr().err
+    assert f"gluonlr {path}:  40%" in err and "2/5" in err and "5/5" in err and "0/5" not in err
+    assert f"loss={resumed.history['loss'][-1]:.4g}" in err.rsplit("5/5", 1)[1]  # the last epoch's loss, at the end
 
 
 def test_a_cosine_run_resumes_only_to_the_same_length(tmp_path):
@@ -181,6 +208,30 @@ def test_a_run_that_stopped_early_stays_stopped_when_resumed(tmp_path, path):
         assert_same_run(result, straight)
         assert (result.stopped_epoch, result.stop_reason) == (straight.stopped_epoch, straight.stop_reason)
     assert read_checkpoint(target)[1]["stopped"] == {"epoch": straight.stopped_epoch, "reason": straight.stop_reason}
+
+
+def test_a_run_interrupted_right_after_its_best_epoch_resumes_to_the_same_stop(tmp_path, path):
+    """The checkpoint after the best epoch holds EarlyStopping's best parameters; the resumed run never improves
+    on them, so it must restore them from the checkpoint: the same stop, the same restored weights."""
+    target = tmp_path / "run.params"
+    options = dict(path=path, epochs=200, validation_split=0.2)
+    straight = fit(X, y, early_stopping=EarlyStopping(patience=3), **options)
+    best = int(np.argmin(straight.history["val_loss"]))
+    assert 0 < best and straight.stopped_epoch == best + 3 and straight.stop_reason.endswith("were restored")
+
+    class CtrlCAfterTheBestEpoch(Callback):
+        def on_epoch_end(self, epoch, logs):
+            if epoch == best:
+                signal.raise_signal(signal.SIGINT)
+
+    interrupted = fit(
+        X, y, early_stopping=EarlyStopping(patience=3), checkpoint=target, callbacks=[CtrlCAfterTheBestEpoch()],
+        **options,
+    )  # fmt: skip
+    assert interrupted.interrupted and read_checkpoint(target)[1]["epoch"] == best + 1
+    resumed = fit(X, y, early_stopping=EarlyStopping(patience=3), checkpoint=target, resume=True, **options)
+    assert_same_run(resumed, straight)
+    assert (resumed.stopped_epoch, resumed.stop_reason) == (straight.stopped_epoch, straight.stop_reason)
 
 
 def test_a_stop_by_another_callback_resumes(tmp_path, path):

@@ -26,7 +26,9 @@ Examples
 """
 
 from gluonlr.testing._assertions import (
+    PATH_ATOL,
     PATH_RTOL,
+    REFERENCE_ATOL,
     REFERENCE_RTOL,
     RecordedFit,
     Trajectory,
@@ -38,7 +40,9 @@ from gluonlr.testing._assertions import (
 from gluonlr.testing._reference import ReferenceResult, reference_fit, reference_lrs, stable_lr
 
 __all__ = [
+    "PATH_ATOL",
     "PATH_RTOL",
+    "REFERENCE_ATOL",
     "REFERENCE_RTOL",
     "RecordedFit",
     "ReferenceResult",

@@ -15,7 +15,9 @@ from gluonlr.result import FitResult
 from gluonlr.testing._reference import ReferenceResult, reference_fit
 
 __all__ = [
+    "PATH_ATOL",
     "PATH_RTOL",
+    "REFERENCE_ATOL",
     "REFERENCE_RTOL",
     "RecordedFit",
     "Trajectory",
@@ -33,6 +35,15 @@ PATH_RTOL = 1e-5
 #: Default tolerance between a path and the float64 reference: the float32 rounding of the data-sized sums adds
 #: up over the steps.
 REFERENCE_RTOL = 1e-4
+
+#: The absolute part of a tolerance per value between the paths, ``PATH_ATOL + PATH_RTOL * max(|a|, |b|)``
+#: (``assert_paths_agree(..., atol=PATH_ATOL)``): for values near zero, whose rounding is that of the larger
+#: numbers they were computed from.
+PATH_ATOL = 1e-6
+
+#: The absolute part of a tolerance per value between a path and the reference, ``REFERENCE_ATOL +
+#: REFERENCE_RTOL * max(|a|, |b|)`` (``assert_matches_reference(..., atol=REFERENCE_ATOL)``).
+REFERENCE_ATOL = 1e-5
 
 #: Arguments of fit that the reference has no use for (they change no result): they go to fit only.
 _FIT_ONLY = ("path", "callbacks", "checkpoint", "resume", "verbose")
@@ -185,12 +196,23 @@ class _Entry:
     group: str
 
     @property
-    def relative(self) -> float:
-        """``|actual - desired| / scale``: 0 for equal values (NaN equals NaN), inf if only one is finite."""
+    def difference(self) -> float:
+        """``|actual - desired|``: 0 for equal values (NaN equals NaN), inf if only one is finite."""
         if self.actual == self.desired or (math.isnan(self.actual) and math.isnan(self.desired)):
             return 0.0
         difference = abs(self.actual - self.desired)
-        return difference / self.scale if math.isfinite(difference) else math.inf
+        return difference if math.isfinite(difference) else math.inf
+
+    @property
+    def relative(self) -> float:
+        """``|actual - desired| / scale``."""
+        return self.difference / self.scale
+
+    @property
+    def magnitude(self) -> float:
+        """The larger magnitude of the two values (0 if neither is finite)."""
+        finite = [abs(value) for value in (self.actual, self.desired) if math.isfinite(value)]
+        return max(finite, default=0.0)
 
 
 def _scale(*arrays: Any) -> float:
@@ -259,11 +281,12 @@ def assert_runs_agree(
     desired: Trajectory,
     *,
     rtol: float,
+    atol: float | None = None,
     names: tuple[str, str] = ("actual", "desired"),
     same_history_keys: bool = True,
     context: str = "",
 ) -> None:
-    r"""Assert that two training runs agree, epoch by epoch, to ``rtol`` of each quantity's scale.
+    r"""Assert that two training runs agree, epoch by epoch, to ``rtol`` of each quantity's scale (or of each value).
 
     Compares, in the order a run produces them, each epoch's ``history["lr"]``
     and ``history["loss"]``, the weight and bias after the epoch and the other
@@ -275,14 +298,26 @@ def assert_runs_agree(
     where the scale is the largest magnitude of the quantity they belong to, at
     least 1: of the weight (or bias) vector after that epoch on either side, or
     of the whole series ``history[key]``. (Entries may be near zero; a
-    tolerance relative to each entry would fail on rounding.)
+    tolerance relative to each entry alone would fail on rounding.)
+
+    With ``atol``, each value is measured on its own instead:
+
+    .. math:: |a - b| \le \mathrm{atol} + \mathrm{rtol} \cdot \max(|a|, |b|)
+
+    which is stricter for the small entries of a vector whose largest entry is
+    large (a bias next to large weights, a weight near zero): a bug that moves
+    them a little is then not hidden by the vector's scale.
 
     Parameters
     ----------
     actual, desired : Trajectory
         E.g. :class:`RecordedFit` or :class:`ReferenceResult`.
     rtol : float
-        The tolerance, relative to the scale.
+        The tolerance, relative to the scale (or, with ``atol``, to each value).
+    atol : float, optional
+        None (default): the tolerance is relative to the scale of each
+        quantity, as above. A float: the absolute part of a tolerance per
+        value, ``atol + rtol * max(|a|, |b|)``.
     names : (str, str), default=("actual", "desired")
         What to call the two runs in the message.
     same_history_keys : bool, default=True
@@ -294,8 +329,9 @@ def assert_runs_agree(
     ------
     AssertionError
         Naming the first value that differs (which quantity, which epoch, both
-        values, the difference and its ratio to the scale), how many differ and
-        the largest difference; or the epochs or history keys that differ.
+        values, the difference and its ratio to the scale or to its tolerance),
+        how many differ and the largest difference; or the epochs or history
+        keys that differ.
 
     Examples
     --------
@@ -315,6 +351,22 @@ def assert_runs_agree(
         lr=0.01   = 1876.10592
         |difference| = 2.08, 0.00111 of the scale 1876 (rtol 0.0001; the scale: the largest magnitude in ...
       11 of 13 compared values differ; the largest relative difference is 0.00953, at weight[1] after epoch 1 of 2.
+
+    Per value, a weight near zero that is off by 1e-3 fails even though the
+    largest weight is 100:
+
+    >>> from types import SimpleNamespace
+    >>> def run(weight):
+    ...     return SimpleNamespace(weight=weight, bias=0.0, history={}, epoch_weights=[weight], epoch_biases=[0.0])
+    >>> assert_runs_agree(run([100.0, 0.011]), run([100.0, 0.01]), rtol=1e-4)  # 1e-3 <= 1e-4 * 100
+    >>> assert_runs_agree(run([100.0, 0.011]), run([100.0, 0.01]), rtol=1e-4, atol=1e-6)
+    Traceback (most recent call last):
+    ...
+    AssertionError: actual and desired differ first at weight[1] after epoch 1 of 1:
+        actual  = 0.011
+        desired = 0.01
+        |difference| = 0.001, 476 times its tolerance 2.1e-06 (atol 1e-06 + rtol 0.0001 * 0.011, the larger magnitude)
+      2 of 6 compared values differ; the largest, 476 times its tolerance, at weight[1] after epoch 1 of 1.
     """
     a_name, d_name = names
     problems = []
@@ -334,7 +386,15 @@ def assert_runs_agree(
             problems.append(f"history[{key!r}] has {lengths[0]} values in {a_name}, {lengths[1]} in {d_name}.")
     keys = [key for key in keys if min(len(actual.history[key]), len(desired.history[key])) >= epochs]
     entries = list(_compared_entries(actual, desired, keys, epochs))
-    failed = [entry for entry in entries if not entry.relative <= rtol]
+
+    def tolerance(entry: _Entry) -> float:
+        return rtol * entry.scale if atol is None else atol + rtol * entry.magnitude
+
+    def excess(entry: _Entry) -> float:  # the difference in tolerances (> 1 fails)
+        allowed = tolerance(entry)
+        return entry.difference / allowed if allowed > 0 else (0.0 if entry.difference == 0 else math.inf)
+
+    failed = [entry for entry in entries if not entry.difference <= tolerance(entry)]
     if not failed and not problems:
         return
     lines = []
@@ -345,14 +405,22 @@ def assert_runs_agree(
             f"{a_name} and {d_name} differ first at {_where(first, epochs)}:",
             f"    {a_name:<{width}} = {first.actual:.9g}",
             f"    {d_name:<{width}} = {first.desired:.9g}",
-            f"    |difference| = {abs(first.actual - first.desired):.3g}, {first.relative:.3g} of the scale "
-            f"{first.scale:.4g} (rtol {rtol:g}; the scale: the largest magnitude in {first.group}, at least 1)",
         ]
-        worst = max(failed, key=lambda entry: entry.relative)
-        lines.append(
-            f"  {len(failed)} of {len(entries)} compared values differ; the largest relative difference is "
-            f"{worst.relative:.3g}, at {_where(worst, epochs)}."
-        )
+        worst = max(failed, key=excess)
+        if atol is None:
+            lines += [
+                f"    |difference| = {first.difference:.3g}, {first.relative:.3g} of the scale {first.scale:.4g} "
+                f"(rtol {rtol:g}; the scale: the largest magnitude in {first.group}, at least 1)",
+                f"  {len(failed)} of {len(entries)} compared values differ; the largest relative difference is "
+                f"{worst.relative:.3g}, at {_where(worst, epochs)}.",
+            ]
+        else:
+            lines += [
+                f"    |difference| = {first.difference:.3g}, {excess(first):.3g} times its tolerance "
+                f"{tolerance(first):.3g} (atol {atol:g} + rtol {rtol:g} * {first.magnitude:.4g}, the larger magnitude)",
+                f"  {len(failed)} of {len(entries)} compared values differ; the largest, {excess(worst):.3g} times its "
+                f"tolerance, at {_where(worst, epochs)}.",
+            ]
     lines += [f"  {problem}" for problem in problems]
     if not failed:
         lines.insert(0, f"{a_name} and {d_name} differ:")
@@ -375,7 +443,9 @@ def _describe(X: Any, y: Any, fit_kwargs: Mapping[str, Any]) -> str:
     return "fit arguments: " + ", ".join(arguments)
 
 
-def assert_paths_agree(X: Any, y: Any, rtol: float = PATH_RTOL, **fit_kwargs: Any) -> tuple[RecordedFit, ...]:
+def assert_paths_agree(
+    X: Any, y: Any, rtol: float = PATH_RTOL, *, atol: float | None = None, **fit_kwargs: Any
+) -> tuple[RecordedFit, ...]:
     """Assert that every training path gives the same run as the manual path, epoch by epoch.
 
     Fits ``X, y`` on each path of :data:`gluonlr.PATHS` with the same
@@ -391,6 +461,10 @@ def assert_paths_agree(X: Any, y: Any, rtol: float = PATH_RTOL, **fit_kwargs: An
     rtol : float, default=1e-5
         Tolerance relative to each quantity's scale (the largest magnitude
         involved, at least 1); see :data:`PATH_RTOL`.
+    atol : float, optional
+        If given, each value is compared on its own, to ``atol + rtol *
+        max(|a|, |b|)``, as in :func:`assert_runs_agree`; see
+        :data:`PATH_ATOL`.
     **fit_kwargs
         Any arguments of fit but ``path``.
 
@@ -422,13 +496,18 @@ def assert_paths_agree(X: Any, y: Any, rtol: float = PATH_RTOL, **fit_kwargs: An
     first = runs[0]
     for run in runs[1:]:
         assert_runs_agree(
-            run, first, rtol=rtol, names=(str(run.path), str(first.path)), context=_describe(X, y, fit_kwargs)
+            run,
+            first,
+            rtol=rtol,
+            atol=atol,
+            names=(str(run.path), str(first.path)),
+            context=_describe(X, y, fit_kwargs),
         )
     return runs
 
 
 def assert_matches_reference(
-    X: Any, y: Any, rtol: float = REFERENCE_RTOL, *, path: str = "manual", **fit_kwargs: Any
+    X: Any, y: Any, rtol: float = REFERENCE_RTOL, *, atol: float | None = None, path: str = "manual", **fit_kwargs: Any
 ) -> tuple[RecordedFit, ReferenceResult]:
     """Assert that a path's run matches :func:`reference_fit`, the float64 numpy reference, epoch by epoch.
 
@@ -443,6 +522,10 @@ def assert_matches_reference(
         The data, as for :func:`gluonlr.fit`.
     rtol : float, default=1e-4
         Tolerance relative to each quantity's scale; see :data:`REFERENCE_RTOL`.
+    atol : float, optional
+        If given, each value is compared on its own, to ``atol + rtol *
+        max(|a|, |b|)``, as in :func:`assert_runs_agree`; see
+        :data:`REFERENCE_ATOL`.
     path : str, default="manual"
         The path to check.
     **fit_kwargs
@@ -477,6 +560,7 @@ def assert_matches_reference(
         recorded,
         expected,
         rtol=rtol,
+        atol=atol,
         names=(path, "reference"),
         same_history_keys=False,
         context=_describe(X, y, {"path": path, **fit_kwargs}),

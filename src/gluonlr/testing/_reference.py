@@ -4,10 +4,12 @@ Written from the formulas of the documentation and of MXNet 1.9.1's source
 (``mxnet/optimizer/optimizer.py``, ``mxnet/lr_scheduler.py``,
 ``mxnet/gluon/loss.py`` and the update kernels of
 ``src/operator/optimizer_op-inl.h``), independently of gluonlr's two paths:
-it shares with them only the seeded batch order (:func:`~gluonlr.data.epoch_order`)
-and the initial parameters (:func:`gluonlr.initial_params`).
+it shares with them only the initial parameters (:func:`gluonlr.initial_params`).
+The batch order it states itself, from the definition that
+:func:`~gluonlr.data.epoch_order` documents (``_epoch_permutation``), so
+that an ``epoch_order`` that strays from it fails the comparison.
 
-One epoch visits the training rows in ``epoch_order(n_train, seed, epoch)``
+One epoch visits the training rows in ``_epoch_permutation(n_train, seed, epoch)``
 order, in batches of ``batch_size`` (the last one may be short). On a batch
 :math:`B` with residuals :math:`r = \hat y - y` the step uses the gradient
 
@@ -29,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from gluonlr import epoch_order, initial_params
+from gluonlr import initial_params
 
 __all__ = [
     "LOSSES",
@@ -43,6 +45,28 @@ __all__ = [
 ]
 
 LossFunction = Callable[[np.ndarray, float], tuple[np.ndarray, np.ndarray]]
+
+
+# -- the order of the samples ------------------------------------------------------------------------------------
+
+
+def _epoch_permutation(n: int, seed: int, epoch: int) -> np.ndarray:
+    """Return the order in which an epoch visits ``n`` training rows, by its definition.
+
+    The permutation ``numpy.random.Generator.permutation(n)`` of a PCG64 bit
+    generator seeded by the ``SeedSequence`` of the entropy ``[seed, epoch]``:
+    a function of ``(seed, epoch)`` alone, the same on every platform. This is
+    what :func:`gluonlr.data.epoch_order` documents, written out here rather
+    than imported, so that the reference checks the library's order instead of
+    sharing it.
+
+    Examples
+    --------
+    >>> order = _epoch_permutation(6, seed=0, epoch=1)
+    >>> sorted(order.tolist()), order.tolist() == _epoch_permutation(6, seed=0, epoch=0).tolist()
+    ([0, 1, 2, 3, 4, 5], False)
+    """
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, epoch]))).permutation(n)
 
 
 # -- losses: value and derivative of the per-entry loss of a residual r = yhat - y --------------------------------
@@ -502,7 +526,8 @@ def reference_fit(
     lr : float, default=0.01
         The base learning rate.
     batch_size, epochs, seed : int, default=10, 10, 0
-        As for fit; the batch order is :func:`~gluonlr.data.epoch_order`.
+        As for fit; the batch order is the one
+        :func:`~gluonlr.data.epoch_order` documents, stated here on its own.
     init_weight, init_bias : array-like, optional
         Initial parameters; by default as fit draws them.
     optimizer : {"sgd", "adam"}, default="sgd"
@@ -607,7 +632,7 @@ def reference_fit(
     epoch_biases: list[float | np.ndarray] = []
     u = 0
     for epoch in range(epochs):
-        order = epoch_order(n_train, seed, epoch)
+        order = _epoch_permutation(n_train, seed, epoch)
         history["lr"].append(lr_at(u + 1))
         total = 0.0
         for start in range(0, n_train, batch_size):
@@ -615,10 +640,14 @@ def reference_fit(
             xb, sb = X_train[rows], s_train[rows]
             value, derivative = loss_fn(xb @ W + b - Y_train[rows], rho)
             total += float(sb @ value.mean(axis=1))
+            dyhat = sb[:, None] * derivative / k  # d(sum_i s_i mean_j loss_ij)/d yhat
+            # Summed over the batch, then divided by its size (as MXNet's rescale_grad does): summed first, the L1
+            # loss's +-1/k of a balanced batch cancel exactly, as in float32, and no rounding error of 1/(k d)
+            # survives to turn into a whole step at the loss's kink.
             divisor = len(rows) if reduction == "mean" else 1
-            dyhat = sb[:, None] * derivative / k / divisor  # d(sum_i s_i mean_j loss_ij)/d yhat, reduced
             u += 1
-            W, b = w_rule.update(W, xb.T @ dyhat, lr_at(u), u), b_rule.update(b, dyhat.sum(axis=0), lr_at(u), u)
+            W = w_rule.update(W, xb.T @ dyhat / divisor, lr_at(u), u)
+            b = b_rule.update(b, dyhat.sum(axis=0) / divisor, lr_at(u), u)
         history["loss"].append(total / n_train)
         if X_val is not None and Y_val is not None:
             history.setdefault("val_loss", []).append(float(np.mean(loss_fn(X_val @ W + b - Y_val, rho)[0])))

@@ -29,6 +29,7 @@ A property test of your own training loop against the reference:
 
 from __future__ import annotations
 
+import functools
 import importlib
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -202,6 +203,7 @@ def _gluonlr_schedule(name: str, params: dict[str, Any]) -> Any:
 def fit_configs(
     draw: st.DrawFn,
     X: Any,
+    y: Any = None,
     *,
     losses: Sequence[str] = ("squared", "l2"),
     reductions: Sequence[str] = ("sum", "mean"),
@@ -209,10 +211,11 @@ def fit_configs(
     max_epochs: int = 3,
     optimizers: Sequence[str] | None = None,
     schedules: Sequence[str] | None = None,
-    weight_decay: bool = False,
+    weight_decay: bool | str = False,
     sample_weight: bool = False,
     validation: bool = False,
     metrics: Sequence[str] | None = None,
+    init_params: bool = False,
     make_schedule: Callable[[str, dict[str, Any]], Any] = _gluonlr_schedule,
 ) -> dict[str, Any]:
     """Draw keyword arguments for :func:`gluonlr.fit` on ``X``, with a learning rate that keeps training stable.
@@ -227,6 +230,9 @@ def fit_configs(
     ----------
     X : array-like of shape (n_samples, n_features)
         The features the configuration is for.
+    y : array-like of shape (n_samples,) or (n_samples, n_outputs), optional
+        The targets; only their number of outputs is read, for the shape of
+        ``init_weight`` (one output if not given).
     losses : sequence of str, default=("squared", "l2")
         Loss names to draw from, e.g. :data:`ALL_LOSSES`; ``"huber"`` comes
         with a ``rho`` in [0.1, 5].
@@ -241,9 +247,14 @@ def fit_configs(
         Draw ``lr_schedule`` from names of :data:`SCHEDULES`: ``"step"`` with
         ``step_epochs`` in [1, max_epochs] and ``factor`` in [0.1, 1],
         ``"cosine"`` with ``final_lr`` 0 or in [0.001 lr, lr].
-    weight_decay : bool, default=False
-        Draw ``weight_decay``, 0 or in [1e-6, 0.1] (the learning rate allows
-        for it).
+    weight_decay : bool or "strong", default=False
+        True: draw ``weight_decay`` (sometimes), 0 or in [1e-6, 0.1].
+        ``"strong"``: always draw it, between 0.01 and 1 times the curvature
+        bound :math:`L` of :func:`~gluonlr.testing.stable_lr` (without decay),
+        so that each step's decay, ``lr * weight_decay``, is up to half the
+        drawn fraction: a decay that shows in every step, where a fixed one is
+        lost next to the curvature of a large summed batch. (Either way the
+        learning rate allows for it.)
     sample_weight : bool, default=False
         Draw a ``sample_weight`` array of 0 or values in [1e-3, 2], not all 0 on
         the samples trained on (the learning rate allows for it).
@@ -253,6 +264,13 @@ def fit_configs(
     metrics : sequence of str, optional
         Draw ``metrics``, a list of distinct names from these, e.g.
         :data:`METRICS`.
+    init_params : bool, default=False
+        Draw a starting point away from fit's default (weights ``N(0, 1)``
+        from the seed, bias 0): ``init_weight`` with entries in [-10, 10] and
+        ``init_bias`` in [-10, 10] (one per output for several), each
+        sometimes left at the default. Bugs that scale with the parameters
+        (weight decay, a state that reads the weight) then show from the
+        first step. The learning rate does not depend on the start.
     make_schedule : callable, optional
         Turns a drawn schedule ``(name, params)`` into the value of
         ``lr_schedule``. By default ``"constant"`` stays a string and the others
@@ -275,6 +293,16 @@ def fit_configs(
     ...     assert 1 <= config["batch_size"] <= 10 and config["optimizer"] == "sgd"
     ...     assert config["sample_weight"].shape == (7,) and config["lr"] > 0
     >>> test_configs()
+
+    A starting point for data with two outputs:
+
+    >>> @settings(max_examples=10, deadline=None, derandomize=True)
+    ... @given(st.data())
+    ... def test_starts(data):
+    ...     config = data.draw(fit_configs(X, np.ones((7, 2)), init_params=True))
+    ...     assert config.get("init_weight", np.ones((2, 2))).shape == (2, 2)
+    ...     assert np.shape(config.get("init_bias", [0, 0])) == (2,)
+    >>> test_starts()
     """
     X = np.asarray(X)
     n = X.shape[0]
@@ -295,7 +323,8 @@ def fit_configs(
             config["momentum"] = draw(_zero_or(0.01, 0.95))
         if kind == "nesterov":
             config["momentum"], config["nesterov"] = draw(st.floats(0.01, 0.95)), True
-    if weight_decay and draw(st.booleans()):
+    decay_share = draw(st.floats(0.01, 1.0)) if weight_decay == "strong" else None
+    if weight_decay is True and draw(st.booleans()):
         config["weight_decay"] = draw(_zero_or(1e-6, 0.1))
     n_train = n
     if validation and n >= 2 and draw(st.booleans()):
@@ -312,16 +341,19 @@ def fit_configs(
         config["sample_weight"] = weights
     if metrics is not None:
         config["metrics"] = draw(st.lists(st.sampled_from(list(metrics)), unique=True))
-    config["lr"] = stable_lr(
+    bound = functools.partial(
+        stable_lr,
         X,
         loss=config["loss"],
         reduction=config["reduction"],
         batch_size=config["batch_size"],
-        fraction=fraction,
         rho=config.get("rho", 1.0),
         sample_weight=config.get("sample_weight"),
-        weight_decay=config.get("weight_decay", 0.0),
-        optimizer=config.get("optimizer", "sgd"),
+    )
+    if decay_share is not None:
+        config["weight_decay"] = decay_share / bound(fraction=1.0)  # a share of the curvature bound 1 / lr
+    config["lr"] = bound(
+        fraction=fraction, weight_decay=config.get("weight_decay", 0.0), optimizer=config.get("optimizer", "sgd")
     )
     if schedules is not None:
         name = draw(st.sampled_from(list(schedules)))
@@ -331,4 +363,13 @@ def fit_configs(
         elif name == "cosine":
             params = {"final_lr": config["lr"] * draw(_zero_or(1e-3, 1.0))}
         config["lr_schedule"] = make_schedule(name, params)
+    if init_params:  # drawn last: a test without it draws what it drew before
+        n_outputs = 1 if y is None or np.ndim(y) == 1 else np.shape(y)[1]
+        shape = (X.shape[1],) if n_outputs == 1 else (X.shape[1], n_outputs)
+        starts = _elements(np.dtype(np.float32), -10, 10)
+        if draw(st.booleans()):
+            config["init_weight"] = draw(hnp.arrays(np.float32, shape, elements=starts))
+        if draw(st.booleans()):
+            biases = starts if n_outputs == 1 else hnp.arrays(np.float32, (n_outputs,), elements=starts)
+            config["init_bias"] = draw(biases)
     return config

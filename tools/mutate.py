@@ -1,0 +1,375 @@
+"""Check that the tests catch bugs: apply small deliberate bugs (mutants) one at a time and run the tests on each.
+
+Usage::
+
+    python tools/mutate.py                      # every mutant, each against its own test selection
+    python tools/mutate.py --only check-seed-bool --only adam-bias-correction
+    python tools/mutate.py --full               # every mutant against the whole suite (slow: ~90 s each)
+    python tools/mutate.py --list               # the mutants and what each breaks
+    python tools/mutate.py --only NAME -- tests/test_fit.py -k seed   # your own pytest selection
+
+A mutant is one bug, written as text replacements in one file of ``src/``
+(each pattern must occur exactly once, or the mutant is reported stale).
+The working tree is never edited: each mutant is applied to a fresh copy of
+``src/`` in a temporary directory, and pytest runs from the repository with
+that copy first on ``PYTHONPATH`` (checked: the mutated ``gluonlr`` is the one
+imported). Before the mutants, the unmutated copy must pass the same
+selections, so that a failure means the mutant was caught.
+
+Each mutant names the tests that should catch it (``tests``); ``--full``
+runs the whole suite instead, the real verdict for a mutant that survives
+its selection. The exit status is 1 if any mutant survived, was stale or
+errored, else 0.
+
+A survivor is a bug the tests let through: add a test that fails on it (apply
+the mutant by hand, watch the test fail, revert), then add the mutant here so
+the check stays. See "Checking the tests: mutation runs" in
+docs/contributing.rst.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Mutant:
+    """One deliberate bug: ``replacements`` (old, new) in ``file``, which ``tests`` should catch."""
+
+    name: str
+    file: str
+    replacements: tuple[tuple[str, str], ...]
+    tests: tuple[str, ...]
+    what: str
+
+
+def _mutant(name: str, file: str, replacements: list[tuple[str, str]], tests: list[str], what: str) -> Mutant:
+    return Mutant(name, f"src/gluonlr/{file}", tuple(replacements), tuple(tests), what)
+
+
+EQUIVALENCE = "tests/test_equivalence.py"
+
+MUTANTS = [
+    # -- issue 11's survivors ----------------------------------------------------------------------------------
+    _mutant(
+        "fsync-after-rename",
+        "_files.py",
+        [
+            ("            os.fsync(written.fileno())\n", "            pass\n"),
+            (
+                "        os.replace(tmp, target)\n",
+                "        os.replace(tmp, target)\n        with open(target, 'rb') as written:\n"
+                "            os.fsync(written.fileno())\n",
+            ),
+        ],
+        ["tests/test_files.py"],
+        "atomic_write flushes the temporary file to disk only after the rename",
+    ),
+    _mutant(
+        "check-seed-bool",
+        "_validation.py",
+        [
+            (
+                "if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:",
+                "if not isinstance(value, numbers.Integral) or value < 0:",
+            )
+        ],
+        ["tests/test_errors.py"],
+        "check_seed accepts True and False",
+    ),
+    _mutant(
+        "validation-outputs-unchecked",
+        "fit.py",
+        [("        if y_val.shape[1:] != y.shape[1:]:\n", "        if False:\n")],
+        ["tests/test_errors.py", "tests/test_validation.py"],
+        "validation_data's y may have other outputs than y",
+    ),
+    _mutant(
+        "early-stopping-min-delta-sign",
+        "callbacks.py",
+        [("return value < self.best - self.min_delta", "return value < self.best + self.min_delta")],
+        ["tests/test_validation.py"],
+        "EarlyStopping counts a rise of less than min_delta as an improvement (lower is better)",
+    ),
+    _mutant(
+        "early-stopping-min-delta-sign-max",
+        "callbacks.py",
+        [("return value > self.best + self.min_delta", "return value > self.best - self.min_delta")],
+        ["tests/test_validation.py"],
+        "EarlyStopping counts a fall of less than min_delta as an improvement (higher is better)",
+    ),
+    _mutant(
+        "early-stopping-resume-drops-best-weights",
+        "callbacks.py",
+        [('        if state["best_state"] is not None:\n', "        if False:\n")],
+        ["tests/test_validation.py"],
+        "EarlyStopping.set_state forgets the best parameters: a resumed run cannot restore them",
+    ),
+    _mutant(
+        "momentum-velocity-sign",
+        "optimizers.py",
+        [
+            (
+                "        mom[:] = self.momentum * mom - lr * (g + self.wd * param)\n        param[:] = param + mom\n",
+                "        mom[:] = self.momentum * mom + lr * (g + self.wd * param)\n        param[:] = param - mom\n",
+            )
+        ],
+        ["tests/test_checkpoint.py"],
+        "the manual path stores momentum's velocity with the opposite sign (the same trajectory on one path)",
+    ),
+    _mutant(
+        "nag-velocity-sign",
+        "optimizers.py",
+        [
+            (
+                "param[:] = param - mom + (self.momentum + 1) * (mom - lr * (g + self.wd * param))",
+                "param[:] = param + mom - (self.momentum + 1) * (mom + lr * (g + self.wd * param))",
+            ),
+            ("mom[:] = mom - lr * (g + self.wd * param)", "mom[:] = mom + lr * (g + self.wd * param)"),
+        ],
+        ["tests/test_checkpoint.py"],
+        "the manual path stores NAG's velocity with the opposite sign (the same trajectory on one path)",
+    ),
+    _mutant(
+        "adam-mean-sign",
+        "optimizers.py",
+        [
+            ("mean[:] = beta1 * mean + (1.0 - beta1) * g", "mean[:] = beta1 * mean - (1.0 - beta1) * g"),
+            ("param[:] = param - lr_t * mean", "param[:] = param + lr_t * mean"),
+        ],
+        ["tests/test_checkpoint.py"],
+        "the manual path stores Adam's first moment with the opposite sign (the same trajectory on one path)",
+    ),
+    # The paths-vs-reference property tests missed these in the reference, where only they can catch them.
+    _mutant(
+        "reference-adam-bias-correction",
+        "testing/_reference.py",
+        [("/ (1.0 - self.beta1**t)", "/ (1.0 - self.beta1)")],
+        [EQUIVALENCE],
+        "the reference's Adam corrects the first moment's bias with beta1 instead of beta1**t",
+    ),
+    _mutant(
+        "reference-adam-count-restarts-each-epoch",
+        "testing/_reference.py",
+        [
+            ("            u += 1\n", "            u += 1\n            t = u - epoch * n_batches\n"),
+            ("xb.T @ dyhat / divisor, lr_at(u), u)", "xb.T @ dyhat / divisor, lr_at(u), t)"),
+            ("dyhat.sum(axis=0) / divisor, lr_at(u), u)", "dyhat.sum(axis=0) / divisor, lr_at(u), t)"),
+        ],
+        [EQUIVALENCE],
+        "the reference's Adam restarts its bias correction every epoch",
+    ),
+    _mutant(
+        "reference-nag-state-reads-old-weight",
+        "testing/_reference.py",
+        [
+            ("        theta = theta - mom + (self.momentum + 1)", "        new = theta - mom + (self.momentum + 1)"),
+            (
+                "        self.mom = mom - lr * (g + self.wd * theta)\n        return theta\n",
+                "        self.mom = mom - lr * (g + self.wd * theta)\n        return new\n",
+            ),
+        ],
+        [EQUIVALENCE],
+        "the reference's NAG velocity reads the weight from before the update (the NAG docstring's form)",
+    ),
+    _mutant(
+        "reference-weight-decay-skips-bias",
+        "testing/_reference.py",
+        [("update_rule(b, **hyper)", 'update_rule(b, **{**hyper, "weight_decay": 0.0})')],
+        [EQUIVALENCE],
+        "the reference does not decay the bias",
+    ),
+    # The same bugs in the manual path, where the paths' comparison catches them too.
+    _mutant(
+        "adam-bias-correction",
+        "optimizers.py",
+        [("/ (1.0 - self.beta1**t)", "/ (1.0 - self.beta1)")],
+        [EQUIVALENCE],
+        "the manual Adam corrects the first moment's bias with beta1 instead of beta1**t",
+    ),
+    _mutant(
+        "nag-state-reads-old-weight",
+        "optimizers.py",
+        [
+            (
+                "        mom[:] = self.momentum * mom\n",
+                "        old = param.copy()\n        mom[:] = self.momentum * mom\n",
+            ),
+            ("mom[:] = mom - lr * (g + self.wd * param)", "mom[:] = mom - lr * (g + self.wd * old)"),
+        ],
+        [EQUIVALENCE],
+        "the manual NAG velocity reads the weight from before the update",
+    ),
+    _mutant(
+        "weight-decay-skips-bias",
+        "optimizers.py",
+        [("wds=(wd,) * len(params)", "wds=(wd,) + (0.0,) * (len(params) - 1)")],
+        [EQUIVALENCE],
+        "the manual path's plain SGD does not decay the bias",
+    ),
+    # Weak tests the issue named, and the order the reference now states itself.
+    _mutant(
+        "epoch-order-ignores-epoch",
+        "data.py",
+        [("np.random.default_rng([seed, epoch])", "np.random.default_rng([seed, 0])")],
+        [EQUIVALENCE, "tests/test_testing.py"],
+        "every epoch visits the samples in the same order",
+    ),
+    _mutant(
+        "epoch-order-ignores-seed",
+        "data.py",
+        [("np.random.default_rng([seed, epoch])", "np.random.default_rng([0, epoch])")],
+        ["tests/test_fit.py"],
+        "the seed chooses the initial weights but not the order of the samples",
+    ),
+    _mutant(
+        "progress-bar-starts-at-zero",
+        "callbacks.py",
+        [("total=self.run.epochs, initial=self.run.initial_epoch,", "total=self.run.epochs, initial=0,")],
+        ["tests/test_validation.py"],
+        "a resumed run's progress bar counts from 0, not from the epochs done",
+    ),
+    _mutant(
+        "progress-bar-hides-val-loss",
+        "callbacks.py",
+        [('for key in ("loss", "val_loss") if key in logs}', 'for key in ("loss",) if key in logs}')],
+        ["tests/test_validation.py"],
+        "the progress bar does not show the validation loss",
+    ),
+]
+
+
+def _default_sigint() -> None:
+    """Give the tests Ctrl-C's default handling, in the child before pytest starts.
+
+    A shell starts a background job with SIGINT ignored, and fit then leaves it so (it installs its handler
+    only over the default), which fails the tests that send it.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def _run(command: list[str], env: dict[str, str], timeout: float) -> tuple[int | None, str]:
+    """Run ``command`` from the repository; return its exit status (None on timeout) and the end of its output."""
+    try:
+        done = subprocess.run(
+            command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, preexec_fn=_default_sigint
+        )
+    except subprocess.TimeoutExpired as error:
+        output = error.stdout if isinstance(error.stdout, str) else (error.stdout or b"").decode(errors="replace")
+        return None, output[-2000:]
+    return done.returncode, (done.stdout + done.stderr)[-2000:]
+
+
+def _environment(src: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(src), *filter(None, [env.get("PYTHONPATH", "")])])
+    # tests/conftest.py's "mutate" profile: the default profile's examples (derandomized: the same every run),
+    # and a failure is not shrunk
+    env["HYPOTHESIS_PROFILE"] = "mutate"
+    return env
+
+
+def _pytest(selection: list[str]) -> list[str]:
+    return [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *selection]
+
+
+def _apply(mutant: Mutant, src_copy: Path) -> str | None:
+    """Apply ``mutant`` to the copy of ``src/``; return why it cannot be applied, or None."""
+    target = src_copy / Path(mutant.file).relative_to("src")
+    if not target.exists():
+        return f"{mutant.file} does not exist"
+    text = target.read_text()
+    for old, new in mutant.replacements:
+        count = text.count(old)
+        if count != 1:
+            return f"{old.strip()[:60]!r} occurs {count} times in {mutant.file}"
+        text = text.replace(old, new)
+    target.write_text(text)
+    return None
+
+
+def _fresh_copy(workdir: Path) -> Path:
+    """Copy ``src/`` into ``workdir`` (no byte code); return the copy's ``src``."""
+    copy = workdir / "src"
+    if copy.exists():
+        shutil.rmtree(copy)
+    shutil.copytree(ROOT / "src", copy, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    return copy
+
+
+def _check_imported(src: Path, env: dict[str, str]) -> None:
+    """Make sure the copy is what pytest will import, not an installed gluonlr."""
+    code = "import gluonlr, sys; sys.stdout.write(gluonlr.__file__)"
+    where = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
+    if not where.stdout.startswith(str(src)):
+        sys.exit(f"mutate.py: the tests would import gluonlr from {where.stdout or where.stderr!r}, not from {src}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the mutants; print one line per mutant and a summary; return 1 if any survived."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", action="append", metavar="NAME", help="run only this mutant (repeatable)")
+    parser.add_argument("--full", action="store_true", help="run the whole suite for every mutant")
+    parser.add_argument("--list", action="store_true", help="list the mutants and exit")
+    parser.add_argument("--timeout", type=float, default=900, help="seconds per pytest run (default 900)")
+    parser.add_argument("pytest_args", nargs="*", help="after --: a pytest selection used for every mutant")
+    args = parser.parse_args(argv)
+    mutants = [m for m in MUTANTS if not args.only or m.name in args.only]
+    unknown = set(args.only or ()) - {m.name for m in MUTANTS}
+    if unknown:
+        parser.error(f"unknown mutants: {', '.join(sorted(unknown))} (see --list)")
+    if args.list:
+        for mutant in mutants:
+            print(f"{mutant.name:42} {mutant.file:32} {mutant.what}")
+        return 0
+
+    def selection(mutant: Mutant) -> list[str]:
+        return args.pytest_args or ([] if args.full else list(mutant.tests))
+
+    results: list[tuple[str, str, float]] = []
+    with tempfile.TemporaryDirectory(prefix="gluonlr-mutate-") as tmp:
+        workdir = Path(tmp)
+        src = _fresh_copy(workdir)
+        env = _environment(src)
+        _check_imported(src, env)
+        for tests in sorted({tuple(selection(m)) for m in mutants}):
+            status, output = _run(_pytest(list(tests)), env, args.timeout)
+            if status != 0:
+                print(output)
+                sys.exit(f"mutate.py: the unmutated code fails {' '.join(tests) or 'the suite'}: fix that first")
+        for mutant in mutants:
+            src = _fresh_copy(workdir)
+            problem = _apply(mutant, src)
+            if problem:
+                results.append((mutant.name, f"STALE ({problem})", 0.0))
+                print(f"{mutant.name:42} STALE: {problem}", flush=True)
+                continue
+            start = time.monotonic()
+            status, output = _run(_pytest(selection(mutant)), env, args.timeout)
+            seconds = time.monotonic() - start
+            # pytest: 0 all passed, 1 a test failed, 2 a collection error (e.g. the mutant breaks an import)
+            verdict = "TIMEOUT" if status is None else {0: "SURVIVED", 1: "caught", 2: "caught"}.get(status, "ERROR")
+            results.append((mutant.name, verdict, seconds))
+            tests = " ".join(selection(mutant)) or "the suite"
+            print(f"{mutant.name:42} {verdict:9} {seconds:6.1f} s  ({tests})", flush=True)
+            if verdict in ("ERROR", "TIMEOUT"):
+                print(output)
+    survivors = [name for name, verdict, _ in results if verdict != "caught"]
+    print(f"\n{len(results) - len(survivors)} of {len(results)} mutants caught", end="")
+    print(f"; not caught: {', '.join(survivors)}" if survivors else "")
+    return 1 if survivors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
