@@ -1,10 +1,18 @@
 import os
+import signal
 
 import matplotlib
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 
 matplotlib.use("Agg")
+
+# Started in the background by a shell without job control (`nohup python -m pytest &` in a script, CI), the
+# process begins with SIGINT ignored, and Python then installs no KeyboardInterrupt handler. fit rightly leaves
+# an ignored SIGINT alone, so the Ctrl-C tests would see nothing: give the suite the handler a foreground Python
+# starts with (the demo subprocesses they signal then start with SIGINT's default disposition too).
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 # MXNet's first call of an operator is slow; deadlines would flake. Derandomized so
 # every run tries the same examples (tests must be deterministic); the "thorough"
