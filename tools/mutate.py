@@ -247,6 +247,28 @@ MUTANTS = [
         ["tests/test_validation.py"],
         "the progress bar does not show the validation loss",
     ),
+    # -- the divergence check: growth measured against the initial parameters' loss ----------------------------
+    _mutant(
+        "divergence-end-unchecked",
+        "callbacks.py",
+        [("        final = self.run.loss()\n", "        return\n")],
+        ["tests/test_divergence.py"],
+        "DivergenceGuard no longer measures the fitted parameters: a run that ends far worse than it began is returned",
+    ),
+    _mutant(
+        "divergence-rise-uncounted",
+        "callbacks.py",
+        [("            self.rises = self.rises + 1 if loss > self.previous else 0\n", "            self.rises = 0\n")],
+        ["tests/test_divergence.py"],
+        "DivergenceGuard no longer counts a steady rise: only the million-fold explosion stops training",
+    ),
+    _mutant(
+        "divergence-level-first-epoch",
+        "callbacks.py",
+        [("        initial_loss = self.run.loss()\n", "        initial_loss = 0.0\n")],
+        ["tests/test_divergence.py", "tests/test_callbacks.py"],
+        "DivergenceGuard's start ignores the initial parameters' loss (and the overflow check before training)",
+    ),
 ]
 
 
