@@ -1,5 +1,6 @@
 import os
 import signal
+import subprocess
 
 import matplotlib
 import pytest
@@ -26,6 +27,24 @@ settings.register_profile("thorough", deadline=None, max_examples=500, suppress_
 # failure takes minutes, and a mutation run needs only to know that a test failed).
 settings.register_profile("mutate", parent=settings.get_profile("default"), phases=[Phase.explicit, Phase.generate])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "default"))
+
+
+@pytest.fixture
+def popen():
+    """``popen(args, **kwargs)`` starts a ``subprocess.Popen``; whatever is still running when the test ends,
+    passed or failed, is killed and reaped."""
+    started = []
+
+    def start(*args, **kwargs):
+        process = subprocess.Popen(*args, **kwargs)
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+        process.communicate()
 
 
 @pytest.fixture(params=["manual", "gluon"])

@@ -318,7 +318,7 @@ def test_two_threads_saving_to_one_path(tmp_path):
     assert os.listdir(tmp_path) == ["model.params"] and load(target).weight.tobytes() == MODEL.weight.tobytes()
 
 
-def test_two_processes_saving_to_one_path(tmp_path):
+def test_two_processes_saving_to_one_path(tmp_path, popen):
     target = tmp_path / "model.params"
     script = textwrap.dedent(
         f"""
@@ -329,7 +329,7 @@ def test_two_processes_saving_to_one_path(tmp_path):
             save(model, {str(target)!r})
         """
     )
-    processes = [subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    processes = [popen([sys.executable, "-c", script], stderr=subprocess.PIPE, text=True) for _ in range(2)]
     for process in processes:
         _, stderr = process.communicate(timeout=240)
         assert process.returncode == 0, stderr

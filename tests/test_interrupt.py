@@ -94,15 +94,13 @@ def test_fit_runs_outside_the_main_thread(path):
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGINT is POSIX")
-def test_ctrl_c_in_the_demo_exits_cleanly():
+def test_ctrl_c_in_the_demo_exits_cleanly(popen):
     """A real Ctrl-C to the demo, once it runs: a one-line message, exit status 130, no traceback."""
     script = (
         "import sys, gluonlr.cli; print('ready', flush=True); "
         "sys.exit(gluonlr.cli.main(['demo', '--epochs', '100000']))"
     )
-    process = subprocess.Popen(
-        [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
+    process = popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert process.stdout.readline() == "ready\n"  # imports done: main() is starting
     time.sleep(0.5)
     process.send_signal(signal.SIGINT)
