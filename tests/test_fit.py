@@ -12,9 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gluonlr import FitResult, epoch_order, fit, gluon, initial_params, manual, synthetic_data
-from gluonlr import data as data_module
 from gluonlr._mxnet import autograd, nd
 from gluonlr.data import EpochData
+from gluonlr.data import batches as data_module
 from gluonlr.testing.strategies import datasets, fit_configs
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from gluonlr.data.sources import Source, chunk_rows, chunks, is_source
 from gluonlr.errors import DataConversionWarning
 
 
@@ -90,7 +91,10 @@ def _frame_as_float(value: Any) -> np.ndarray | None:
         return None
 
 
-def _as_float_array(name: str, value: Any, where: str) -> np.ndarray:
+def _as_float_array(name: str, value: Any, where: str) -> np.ndarray | Source:
+    """Return ``value`` as a float32 numpy array, or as a :class:`~gluonlr.data.Source` if it is one (not read)."""
+    if is_source(value):
+        return _as_source(name, value, where)
     try:
         array = np.asarray(value)
     except Exception as exc:  # ragged lists and the like
@@ -98,25 +102,76 @@ def _as_float_array(name: str, value: Any, where: str) -> np.ndarray:
     if array.dtype == object:
         frame = _frame_as_float(value)
         array = array if frame is None else frame
-    if array.dtype.kind not in "biuf":
+    _check_kind(name, array.dtype, where)
+    # No copy when the caller's array is already contiguous float32: gluonlr only
+    # ever reads it, so the caller's data is never touched. Values beyond float32
+    # become inf, which check_finite reports.
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.asarray(array, dtype=np.float32, order="C")
+
+
+def _check_kind(name: str, dtype: Any, where: str) -> None:
+    if np.dtype(dtype).kind not in "biuf":
         raise TypeError(
-            f"{name} passed to {where} must hold real numbers; got dtype {array.dtype}. "
+            f"{name} passed to {where} must hold real numbers; got dtype {dtype}. "
             f"Convert it first, e.g. {name}.astype(np.float32)."
         )
-    # No copy when the caller's array is already contiguous float32: gluonlr only
-    # ever reads it (MXNet gets its own copy), so the caller's data is never touched.
-    with np.errstate(over="ignore", invalid="ignore"):  # values beyond float32 become inf: reported below
-        array = np.asarray(array, dtype=np.float32, order="C")
-    if not np.isfinite(array).all():
-        raise ValueError(
-            f"{name} passed to {where} contains NaN or infinity (after conversion to float32). "
-            "Remove or impute those values first."
-        )
-    return array
 
 
-def check_X(X: Any, where: str = "fit", n_features: int | None = None) -> np.ndarray:
-    """Return ``X`` as a new float32 array of shape (n_samples, n_features)."""
+def _as_source(name: str, value: Any, where: str) -> Source:
+    """Check an array-like's shape and dtype, not its values: fit reads it row by row."""
+    kind = type(value).__name__
+    try:
+        shape = tuple(int(size) for size in value.shape)
+        dtype = np.dtype(value.dtype)
+    except Exception as exc:  # a duck-typed array-like can fail in any way
+        raise TypeError(
+            f"{name} passed to {where} is a {kind} whose shape and dtype could not be read ({exc}); "
+            "pass a numpy array, a memmap, or an array-like with a tuple shape, a numpy dtype and row indexing."
+        ) from exc
+    _check_kind(name, dtype, where)
+    if len(shape) == 0:
+        raise ValueError(f"{name} passed to {where} must be an array of rows; got a {kind} of shape ().")
+    return Source(value, name, where)
+
+
+def check_data(entries: Sequence[tuple[str | None, Any, int, str]], *, finite: bool, digest: Any = None) -> None:
+    """Run :func:`check_finite` over each ``(name, array, first_row, where)`` (if ``finite``), feeding ``digest``."""
+    for name, array, first_row, where in entries:
+        check_finite(name if finite else None, array, where, first_row=first_row, digest=digest)
+
+
+def check_finite(
+    name: str | None, array: np.ndarray | Source, where: str = "fit", *, first_row: int = 0, digest: Any = None
+) -> None:
+    """Raise ``ValueError`` naming the first row of ``array`` with NaN or infinity; one pass, in chunks.
+
+    ``first_row`` is the row of the caller's array where ``array`` starts (a
+    validation split). ``digest``, a ``hashlib`` object, is fed the float32
+    bytes of every chunk on the way: a checkpoint's fingerprint and the check
+    in the same pass (``digest`` alone, with ``name=None``, skips the check).
+    """
+    n_features = array.shape[1] if array.ndim > 1 else 1
+    for start, (chunk,) in chunks(array, rows=chunk_rows(n_features)):
+        assert chunk is not None
+        if digest is not None:
+            digest.update(np.ascontiguousarray(chunk).data)
+        if name is None:
+            continue
+        finite = np.isfinite(chunk).reshape(len(chunk), -1).all(axis=1)
+        if not finite.all():
+            row = first_row + start + int(np.argmin(finite))
+            raise ValueError(
+                f"{name} passed to {where} contains NaN or infinity (after conversion to float32), first in row "
+                f"{row}. Remove or impute those values first, or scale them into float32's range (3.4e38)."
+            )
+
+
+def check_X(X: Any, where: str = "fit", n_features: int | None = None) -> np.ndarray | Source:
+    """Return ``X`` as float32 of shape (n_samples, n_features), or a Source of that shape; values not checked.
+
+    Its values are checked by :func:`check_finite`, in a separate pass.
+    """
     array = _as_float_array("X", X, where)
     if array.ndim != 2:
         hint = " Reshape it with X.reshape(-1, 1) if it holds a single feature." if array.ndim == 1 else ""
@@ -130,10 +185,11 @@ def check_X(X: Any, where: str = "fit", n_features: int | None = None) -> np.nda
     return array
 
 
-def check_y(y: Any, n_samples: int, where: str = "fit", stacklevel: int = 3) -> np.ndarray:
-    """Return ``y`` as float32 of shape (n_samples,) or (n_samples, n_outputs >= 2).
+def check_y(y: Any, n_samples: int, where: str = "fit", stacklevel: int = 3) -> np.ndarray | Source:
+    """Return ``y`` as float32 of shape (n_samples,) or (n_samples, n_outputs >= 2), or a Source of that shape.
 
     A column ``(n, 1)`` is raveled with a :class:`~gluonlr.DataConversionWarning`.
+    Its values are checked by :func:`check_finite`.
     """
     array = _as_float_array("y", y, where)
     if array.ndim == 2 and array.shape[1] == 1:
@@ -143,7 +199,7 @@ def check_y(y: Any, n_samples: int, where: str = "fit", stacklevel: int = 3) -> 
             DataConversionWarning,
             stacklevel=stacklevel,
         )
-        array = array[:, 0]
+        array = array[:, 0] if isinstance(array, np.ndarray) else Source(y, "y", where, row_shape=())
     if array.ndim not in (1, 2) or (array.ndim == 2 and array.shape[1] == 0):
         raise ValueError(
             f"y passed to {where} must be 1-D (n_samples,), or 2-D (n_samples, n_outputs) for several outputs; "
@@ -161,12 +217,16 @@ def check_sample_weight(sample_weight: Any, n_samples: int, where: str = "fit") 
     """Return ``sample_weight`` as float32 of shape (n_samples,): finite, >= 0, not all 0; None stays None."""
     if sample_weight is None:
         return None
+    if is_source(sample_weight):  # one float per sample: loaded, even from a memmap
+        sample_weight = np.asarray(sample_weight)
     array = _as_float_array("sample_weight", sample_weight, where)
     if array.shape != (n_samples,):
         raise ValueError(
             f"sample_weight passed to {where} must have shape ({n_samples},), one weight per sample; "
             f"got shape {array.shape}."
         )
+    assert isinstance(array, np.ndarray)
+    check_finite("sample_weight", array, where)
     if (array < 0).any() or not array.any():
         raise ValueError(f"sample_weight passed to {where} must be >= 0 and not all 0.")
     return array

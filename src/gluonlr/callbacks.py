@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from gluonlr._validation import check_float
+from gluonlr.data.sources import chunk_rows, chunks
 from gluonlr.errors import DivergenceError
 from gluonlr.metrics import training_loss
 from gluonlr.persistence import PathLike, data_fingerprint, write_checkpoint
@@ -175,6 +176,16 @@ class Callback:
 
     def on_train_begin(self, logs: dict[str, float] | None = None) -> None:
         """Run once, before the first epoch."""
+
+    def on_batch_end(self, batch: int, logs: dict[str, float]) -> None:
+        """Run after batch ``batch`` (from 0) of the epoch was dispatched; ``logs`` is ``{"size": rows in it}``.
+
+        No loss: reading it would wait for the device after every batch. The
+        batch's work may still be running (MXNet is asynchronous); :func:`gluonlr.fit`
+        waits for the device at most every half second while any callback
+        overrides this method, so "done" stays close to the truth. Callbacks
+        that do not override it cost nothing per batch.
+        """
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
         """Run after each complete epoch ``epoch`` (from 0) with its ``logs``, e.g. ``{"loss": ...}``."""
@@ -356,13 +367,20 @@ class DivergenceGuard(Callback):
         )
 
 
-def data_overflow(X: np.ndarray, y: np.ndarray, weight: np.ndarray, bias: float | np.ndarray) -> str | None:
+def _largest(array: Any) -> float:
+    """Return ``max |array|``, reading an array or a :class:`~gluonlr.data.Source` in chunks."""
+    rows = chunk_rows(array.shape[1] if array.ndim > 1 else 1)
+    return max(float(np.abs(chunk).max()) for _, (chunk,) in chunks(array, rows=rows))
+
+
+def data_overflow(X: Any, y: Any, weight: np.ndarray, bias: float | np.ndarray) -> str | None:
     """Say which of ``X`` and ``y`` is too large for float32 to sum its squared errors, or return None.
 
     Squared errors of values beyond ``sqrt(float32 max / n) / 2``, summed over
     ``n`` samples, can exceed float32's largest value (3.4e38).
     ``X`` counts by the predictions of the initial parameters ``weight`` and
-    ``bias``, bounded by ``max|X| * sum|weight| + max|bias|``.
+    ``bias``, bounded by ``max|X| * sum|weight| + max|bias|``. ``X`` and
+    ``y`` may be :class:`~gluonlr.data.Source`: read in chunks.
 
     Examples
     --------
@@ -378,9 +396,9 @@ def data_overflow(X: np.ndarray, y: np.ndarray, weight: np.ndarray, bias: float 
     largest = float(np.finfo(np.float32).max)
     limit = np.sqrt(largest / n) / 2
     with np.errstate(over="ignore"):
-        y_scale = float(np.abs(np.asarray(y, np.float64)).max())
+        y_scale = _largest(y)
         weights = np.abs(np.asarray(weight, np.float64)).reshape(len(weight), -1).sum(axis=0).max()
-        x_scale = float(np.abs(np.asarray(X, np.float64)).max())
+        x_scale = _largest(X)
         prediction_scale = x_scale * float(weights) + float(np.abs(np.asarray(bias, np.float64)).max())
     large, fixes = [], []
     if x_scale >= limit or prediction_scale >= limit:
@@ -571,6 +589,15 @@ class ProgressBar(Callback):
 
     Written to standard error. :func:`gluonlr.fit` adds it by default only when
     standard error is a terminal or in a Jupyter kernel (``verbose="auto"``).
+    An epoch that runs longer than ``batch_delay`` seconds also shows its own
+    bar: samples done, samples per second and the time left (from
+    :meth:`~Callback.on_batch_end`, no device read per batch).
+
+    Parameters
+    ----------
+    batch_delay : float, default=2.0
+        Seconds into an epoch before its bar appears (tqdm's ``delay``); short
+        epochs never show one.
 
     Examples
     --------
@@ -578,20 +605,47 @@ class ProgressBar(Callback):
     >>> result = fit(*synthetic_data(), epochs=3, verbose=1)  # the same as callbacks=[ProgressBar()]
     """
 
+    def __init__(self, batch_delay: float = 2.0) -> None:
+        self.batch_delay = check_float("batch_delay", batch_delay, low=0.0, where="ProgressBar")
+        self.epoch_bar: Any = None
+
     def on_train_begin(self, logs: dict[str, float] | None = None) -> None:
         """Open the bar at the epoch the run starts from."""
         from tqdm.auto import tqdm
 
+        self._tqdm = tqdm
         self.bar = tqdm(
             total=self.run.epochs, initial=self.run.initial_epoch, unit="epoch", desc=f"gluonlr {self.run.path}"
         )
+        self.epoch = self.run.initial_epoch
+
+    def on_batch_end(self, batch: int, logs: dict[str, float]) -> None:
+        """Advance the epoch's bar by the batch's samples (the bar shows after ``batch_delay`` seconds)."""
+        if self.epoch_bar is None:
+            self.epoch_bar = self._tqdm(
+                total=len(self.run.y),
+                unit="sample",
+                unit_scale=True,
+                leave=False,
+                delay=self.batch_delay,
+                desc=f"epoch {self.epoch + 1}/{self.run.epochs}",
+            )
+        self.epoch_bar.update(int(logs["size"]))
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
         """Advance the bar and show the epoch's loss (and validation loss)."""
+        self._close_epoch_bar()
+        self.epoch = epoch + 1
         shown = {key: f"{logs[key]:.4g}" for key in ("loss", "val_loss") if key in logs}
         self.bar.set_postfix(shown, refresh=False)
         self.bar.update(1)
 
     def on_train_end(self, logs: dict[str, float] | None = None) -> None:
-        """Close the bar."""
+        """Close the bars."""
+        self._close_epoch_bar()
         self.bar.close()
+
+    def _close_epoch_bar(self) -> None:
+        if self.epoch_bar is not None:
+            self.epoch_bar.close()
+            self.epoch_bar = None

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 import numbers
 import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Sequence
 from types import FrameType, TracebackType
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -17,6 +19,7 @@ from gluonlr import gluon, manual
 from gluonlr._mxnet import mx, nd
 from gluonlr._validation import (
     check_choice,
+    check_data,
     check_float,
     check_positive_float,
     check_positive_int,
@@ -28,8 +31,9 @@ from gluonlr._validation import (
 from gluonlr.callbacks import Callback, DivergenceGuard, EarlyStopping, History, ModelCheckpoint, ProgressBar, Run
 from gluonlr.config import FitConfig
 from gluonlr.conventions import LOSSES, REDUCTIONS
+from gluonlr.data import Source
 from gluonlr.errors import CheckpointError
-from gluonlr.metrics import METRICS, evaluate
+from gluonlr.metrics import METRICS, evaluate, evaluate_training
 from gluonlr.optimizers import OPTIMIZERS
 from gluonlr.persistence import PathLike, check_checkpoint, checkpoint_files, data_fingerprint, read_checkpoint
 from gluonlr.result import FitResult
@@ -39,6 +43,9 @@ __all__ = ["PATHS", "FitResult", "fit", "initial_params"]
 
 #: Operators MXNet's engine may group into one scheduling unit inside an epoch.
 _BULK_SIZE = 64
+
+#: While a callback follows the batches, the loop waits for the device at most this often (seconds).
+_PROGRESS_SYNC = 0.5
 
 #: The training paths by name: each a ``Learner`` class with the same interface.
 PATHS: dict[str, Any] = {"manual": manual.Learner, "gluon": gluon.Learner}
@@ -129,19 +136,29 @@ class _CtrlC:
             signal.signal(signal.SIGINT, self._previous)
 
 
-def _run_epoch(learner: Any, epoch: int, ctrl_c: _CtrlC | None = None) -> nd.NDArray:
+def _run_epoch(learner: Any, epoch: int, ctrl_c: _CtrlC | None = None, on_batch: Sequence[Callback] = ()) -> nd.NDArray:
     """Train one epoch; return its summed per-sample loss, still on the device.
 
     The losses are summed on the device: no synchronisation per batch. (The
     next epoch's gather waits for this one's operators to finish reading the
     data, once.) ``engine.bulk`` lets MXNet's engine schedule the epoch's many
     small operators in bulk. A Ctrl-C (``ctrl_c.requested``) ends the epoch
-    after the current batch.
+    after the current batch. The callbacks ``on_batch`` hear of each batch
+    (:meth:`~gluonlr.callbacks.Callback.on_batch_end`); while they listen,
+    the loop waits for the device at most every :data:`_PROGRESS_SYNC`
+    seconds, so that what they report as done is close to done.
     """
     losses = []
+    synced = time.monotonic()
     with mx.engine.bulk(_BULK_SIZE):
-        for batch in learner.batches(epoch):  # (x, y), or (x, y, sample_weight)
+        for k, batch in enumerate(learner.batches(epoch)):  # (x, y), or (x, y, sample_weight)
             losses.append(learner.train_step(*batch))
+            if on_batch:
+                if time.monotonic() - synced > _PROGRESS_SYNC:
+                    losses[-1].wait_to_read()
+                    synced = time.monotonic()
+                for callback in on_batch:
+                    callback.on_batch_end(k, {"size": batch[0].shape[0]})
             if ctrl_c is not None and ctrl_c.requested:
                 break
         return nd.concat(*losses, dim=0).sum()
@@ -195,9 +212,7 @@ def _resume_source(checkpoint: PathLike | None, resume: Any) -> PathLike | None:
     return source
 
 
-def _check_resumable(
-    meta: dict[str, Any], X: np.ndarray, y: np.ndarray, params: dict[str, Any], extra: tuple[np.ndarray, ...]
-) -> None:
+def _check_resumable(meta: dict[str, Any], X: Any, y: Any, params: dict[str, Any], fingerprint: Any) -> None:
     """Raise ``CheckpointError`` unless the checkpoint's run is this one, cut short."""
     saved = meta["params"]
     differ = [
@@ -210,7 +225,7 @@ def _check_resumable(
             "Cannot resume: the checkpoint was made with other arguments (" + "; ".join(differ) + "). "
             "Pass the same arguments, or start afresh."
         )
-    if meta["data"] != data_fingerprint(X, y, *extra):
+    if meta["data"] != fingerprint:
         raise CheckpointError(
             f"Cannot resume: the checkpoint was trained on other data ({meta['data']['n_samples']} x "
             f"{meta['data']['n_features']}, another SHA-256) than X {X.shape} and y given here."
@@ -257,6 +272,7 @@ def fit(
     callbacks: Sequence[Callback] | None = None,
     checkpoint: PathLike | None = None,
     resume: bool | PathLike | None = None,
+    check_input: bool = True,
     verbose: int | str = "auto",
 ) -> FitResult:
     r"""Fit ``y ~ X w + b`` by mini-batch gradient descent on the manual or the Gluon path.
@@ -268,10 +284,15 @@ def fit(
     Parameters
     ----------
     X : array-like of shape (n_samples, n_features)
-        Training features; converted to float32; never modified.
+        Training features; converted to float32; never modified. A numpy
+        memmap (``np.load(path, mmap_mode="r")``) or any array-like with
+        ``shape``, ``dtype`` and numpy-style row indexing (an
+        ``h5py.Dataset``) is not loaded: each batch's rows are read when due
+        (see :doc:`/data`).
     y : array-like of shape (n_samples,) or (n_samples, n_outputs)
         Training targets; converted to float32. A 2-D ``y`` fits one linear
         model per column (``weight`` of shape ``(n_features, n_outputs)``).
+        May be a memmap or an array-like as ``X``.
     path : {"manual", "gluon"}, default="manual"
         ``"manual"``: raw autograd and hand-written updates (:mod:`gluonlr.manual`,
         :mod:`gluonlr.optimizers`); ``"gluon"``: ``Dense``, Gluon's losses,
@@ -354,6 +375,14 @@ def fit(
         resumed on the path that made the checkpoint gives bitwise the same
         result as one never interrupted, with the same thread count (on the
         other path, the same to float32 round-off). A run that early stopping ended stays ended.
+        The checkpoint's data fingerprint (SHA-256) is computed in the same
+        pass over the data as ``check_input``'s check.
+    check_input : bool, default=True
+        Check every value of the data for NaN and infinity before training (as
+        scikit-learn's ``check_input``): one pass, in chunks of 16 MiB, that
+        names the first bad row. ``False`` skips the pass for data you trust
+        (a NaN then stops training with a ``DivergenceError``); shapes and
+        dtypes are always checked.
     verbose : {"auto", 0, 1}, default="auto"
         1 shows a progress bar of the epochs (tqdm, on standard error), 0 shows
         none; ``"auto"`` shows it only when standard error is a terminal or in
@@ -442,7 +471,10 @@ def fit(
     y = check_y(y, n_samples=X.shape[0])
     sample_weight = check_sample_weight(sample_weight, X.shape[0])
     metric_names = _check_metrics(metrics)
-    X, y, sample_weight, validation = _split_validation(X, y, sample_weight, validation_split, validation_data)
+    if not isinstance(check_input, bool | np.bool_):
+        raise ValueError(f"The 'check_input' parameter of fit must be True or False. Got {check_input!r} instead.")
+    split = _split_validation(X, y, sample_weight, validation_split, validation_data)
+    X, y, sample_weight, validation = split.X, split.y, split.sample_weight, split.validation
     if sample_weight is not None and not sample_weight.any():
         raise ValueError(
             "sample_weight passed to fit is 0 for every sample left to train on after validation_split; "
@@ -465,11 +497,17 @@ def fit(
     source = _resume_source(checkpoint, resume)
     state, meta = read_checkpoint(source) if source is not None else (None, None)
     extra = tuple(array for array in (sample_weight, *(validation or ())) if array is not None)
+    # One pass over the data, whatever its size: the values checked, and hashed for a checkpoint.
+    digest = hashlib.sha256() if checkpoint is not None or meta is not None else None
+    if check_input or digest is not None:
+        check_data(split.entries(), finite=bool(check_input), digest=digest)
+    fingerprint = data_fingerprint(X, y, *extra, digest=digest) if digest is not None else None
     if meta is not None:
-        _check_resumable(meta, X, y, params, extra)
+        _check_resumable(meta, X, y, params, fingerprint)
 
     learner = PATHS[path](X, y, config, weight=weight, bias=bias, sample_weight=sample_weight)
     run = Run(learner, X, y, path=path, params=params, epochs=config.epochs, more_data=extra)
+    run._fingerprint = fingerprint
     stopped = meta.get("stopped") if meta else None
     if state is not None and meta is not None:
         learner.set_state(state)
@@ -488,6 +526,7 @@ def fit(
     try:
         stopped_epoch, interrupted = _fit_loop(run, evaluation, meta.get("callbacks", {}) if meta else {})
     finally:
+        learner.close()
         run.close()
     if stopped:
         stopped_epoch = stopped["epoch"]
@@ -524,14 +563,39 @@ def _check_metrics(metrics: Any) -> tuple[str, ...]:
     return tuple(dict.fromkeys(metrics))
 
 
+class _Split(NamedTuple):
+    """The data to train on and to validate on, and where each part starts in what the user passed."""
+
+    X: np.ndarray | Source
+    y: np.ndarray | Source
+    sample_weight: np.ndarray | None
+    validation: tuple[Any, Any] | None
+    split_at: int | None  # the first validation row of X, for validation_split
+
+    def entries(self) -> list[tuple[str | None, Any, int, str]]:
+        """``(name, array, first row, where)`` of each part, in the order of the checkpoint's fingerprint."""
+        parts: list[tuple[str | None, Any, int, str]] = [("X", self.X, 0, "fit"), ("y", self.y, 0, "fit")]
+        if self.sample_weight is not None:
+            parts.append((None, self.sample_weight, 0, "fit"))  # checked as it was read: hashed only
+        if self.validation is not None:
+            first, where = (self.split_at, "fit") if self.split_at is not None else (0, "fit (validation_data)")
+            parts += [("X", self.validation[0], first, where), ("y", self.validation[1], first, where)]
+        return parts
+
+
+def _rows(array: Any, start: int, stop: int) -> Any:
+    """Rows ``[start, stop)`` of an array or a source, without reading them."""
+    return array.slice(start, stop) if isinstance(array, Source) else array[start:stop]
+
+
 def _split_validation(
-    X: np.ndarray,
-    y: np.ndarray,
+    X: np.ndarray | Source,
+    y: np.ndarray | Source,
     sample_weight: np.ndarray | None,
     validation_split: Any,
     validation_data: Any,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, tuple[np.ndarray, np.ndarray] | None]:
-    """Return ``(X, y, sample_weight)`` to train on and ``(X_val, y_val)`` or None, as Keras splits."""
+) -> _Split:
+    """Return the data to train on and ``(X_val, y_val)`` or None, as Keras splits; nothing is read."""
     split = check_float("validation_split", validation_split, low=0.0, high=1.0)
     if validation_data is not None:
         if split:
@@ -546,9 +610,9 @@ def _split_validation(
             raise ValueError(
                 f"y of validation_data has shape {y_val.shape}, but y has {y.shape}: the outputs must match."
             )
-        return X, y, sample_weight, (X_val, y_val)
+        return _Split(X, y, sample_weight, (X_val, y_val), None)
     if not split:
-        return X, y, sample_weight, None
+        return _Split(X, y, sample_weight, None, None)
     split_at = int(len(X) * (1.0 - split))
     if split_at < 1 or split_at == len(X):
         raise ValueError(
@@ -556,7 +620,8 @@ def _split_validation(
             "to validate; both need at least one."
         )
     weights = sample_weight[:split_at] if sample_weight is not None else None
-    return X[:split_at], y[:split_at], weights, (X[split_at:], y[split_at:])
+    validation = (_rows(X, split_at, len(X)), _rows(y, split_at, len(y)))
+    return _Split(_rows(X, 0, split_at), _rows(y, 0, split_at), weights, validation, split_at)
 
 
 def _check_early_stopping(early_stopping: Any, *, has_validation: bool, metrics: tuple[str, ...]) -> Any:
@@ -597,17 +662,13 @@ class _Evaluation:
         self, learner: Any, metrics: tuple[str, ...], validation: tuple[np.ndarray, np.ndarray] | None
     ) -> None:
         self.learner, self.metrics = learner, metrics
-        self.validation = None
-        if validation is not None:
-            X_val, y_val = validation
-            self.validation = nd.array(X_val), nd.array(y_val.reshape(len(y_val), -1))
+        self.validation = validation  # read in chunks by evaluate: in memory or a source
 
     def __call__(self, epoch: int) -> dict[str, float]:
         data = self.learner.data
         logs = {"lr": self.learner.config.lr_at(epoch * data.n_batches + 1, data.n_batches)}
         if self.metrics:
-            scores = evaluate(self.learner, data.X, data.y, self.metrics)
-            logs.update({name: scores[name] for name in self.metrics})
+            logs.update(evaluate_training(self.learner, self.metrics))
         if self.validation is not None:
             logs.update(evaluate(self.learner, *self.validation, self.metrics, prefix="val_"))
         return logs
@@ -630,9 +691,10 @@ def _fit_loop(run: Run, evaluation: _Evaluation, callback_states: dict[str, Any]
         for key, callback in zip(run.callback_keys(), run.callbacks, strict=True):
             if key in callback_states:
                 callback.set_state(callback_states[key])
+        on_batch = [callback for callback in run.callbacks if type(callback).on_batch_end is not Callback.on_batch_end]
         try:
             for epoch in range(run.initial_epoch, run.epochs):
-                total = _run_epoch(run.learner, epoch, ctrl_c)
+                total = _run_epoch(run.learner, epoch, ctrl_c, on_batch)
                 if ctrl_c.requested:
                     run.stop_reason = f"interrupted (Ctrl-C) in epoch {epoch + 1}/{run.epochs}"
                     stopped_epoch, interrupted = epoch, True

@@ -14,7 +14,7 @@ import numpy as np
 from gluonlr._mxnet import autograd, gluon, nd
 from gluonlr.config import FitConfig
 from gluonlr.conventions import LOSS_SCALE, step_divisor
-from gluonlr.data import EpochData, epoch_order
+from gluonlr.data import EpochData, Source, StreamData, TakeData, epoch_data, epoch_order
 
 __all__ = ["BatchDataset", "EpochBatchSampler", "Learner", "batches", "init_params", "make_loss", "net", "sgd"]
 
@@ -98,16 +98,18 @@ class EpochBatchSampler(gluon.data.Sampler):
 
     ``DataLoader(shuffle=True)`` draws from numpy's global random state; this
     sampler instead follows :func:`gluonlr.data.epoch_order` for the epoch set
-    by :meth:`set_epoch`, the order the manual path uses. Each iteration first
-    gathers the epoch's rows, in that order, into the device buffer of
-    ``data`` (:meth:`gluonlr.data.EpochData.gather`: one pass over the data,
-    no copy of it), then yields the batches' numbers ``[k]``, each a
-    one-element list naming one item of :class:`BatchDataset`, a whole batch.
+    by :meth:`set_epoch`, the order the manual path uses. Each iteration
+    yields one one-element list per batch, naming one item of
+    :class:`BatchDataset`, a whole batch: for an
+    :class:`~gluonlr.data.EpochData`, the batch's number ``[k]``, after
+    gathering the epoch's rows in order into its device buffer (one pass over
+    the data, no copy of it); for a :class:`~gluonlr.data.StreamData`, the
+    batch's rows ``[order[start:stop]]``, read when the ``DataLoader`` asks.
 
     Parameters
     ----------
-    data : EpochData
-        The data set and its device buffer, cut into batches.
+    data : EpochData or StreamData
+        The data set, cut into batches.
     seed : int
         The ``seed`` of :func:`gluonlr.fit`.
 
@@ -120,29 +122,33 @@ class EpochBatchSampler(gluon.data.Sampler):
     ([[0], [1], [2]], 3)
     >>> data.y.asnumpy().ravel().tolist() == epoch_order(5, 0, 1).tolist()
     True
+    >>> [rows.tolist() for [rows] in EpochBatchSampler(StreamData(Source(np.zeros((5, 1))), np.arange(5.0), 2), 0)]
+    [[2, 4], [3, 0], [1]]
     """
 
-    def __init__(self, data: EpochData, seed: int) -> None:
+    def __init__(self, data: EpochData | TakeData | StreamData, seed: int) -> None:
         self._data, self._seed, self._epoch = data, seed, 0
 
     def set_epoch(self, epoch: int) -> None:
         """Select the epoch whose order the next iteration yields."""
         self._epoch = epoch
 
-    def __iter__(self) -> Iterator[list[int]]:
-        self._data.gather(epoch_order(len(self._data), self._seed, self._epoch))
-        return iter([[k] for k in range(self._data.n_batches)])
+    def __iter__(self) -> Iterator[list[Any]]:
+        items = self._data.items(epoch_order(len(self._data), self._seed, self._epoch))
+        return iter([[item] for item in items])
 
     def __len__(self) -> int:
         return self._data.n_batches
 
 
 class BatchDataset(gluon.data.Dataset):
-    """A Gluon ``Dataset`` whose items are the batches of the current epoch.
+    """A Gluon ``Dataset`` whose items are whole batches.
 
-    ``dataset[k]`` is batch ``k``: views ``(x, y)`` of the rows that
-    :class:`EpochBatchSampler` gathered into the device buffer, where
-    ``ArrayDataset`` would index and stack sample by sample.
+    ``dataset[item]`` is the batch :class:`EpochBatchSampler` names: views
+    ``(x, y)`` of the rows it gathered into the device buffer of an
+    :class:`~gluonlr.data.EpochData` (``item`` a batch number), or the rows
+    ``item`` read from the sources of a :class:`~gluonlr.data.StreamData`,
+    where ``ArrayDataset`` would index and stack sample by sample.
 
     Examples
     --------
@@ -154,11 +160,11 @@ class BatchDataset(gluon.data.Dataset):
      [0. 1.]] [2. 0.] 2
     """
 
-    def __init__(self, data: EpochData) -> None:
+    def __init__(self, data: EpochData | TakeData | StreamData) -> None:
         self._data = data
 
-    def __getitem__(self, k: int) -> tuple[nd.NDArray, nd.NDArray]:
-        return self._data.batch(k)
+    def __getitem__(self, item: Any) -> tuple[nd.NDArray, ...]:
+        return self._data.batch(item)
 
     def __len__(self) -> int:
         return self._data.n_batches
@@ -169,8 +175,13 @@ def _only_item(items: list[Any]) -> Any:
     return items[0]
 
 
-def batches(data: EpochData, sampler: EpochBatchSampler) -> gluon.data.DataLoader:
+def batches(data: EpochData | TakeData | StreamData, sampler: EpochBatchSampler) -> gluon.data.DataLoader:
     """Return a ``DataLoader`` over ``data`` yielding the batches ``sampler`` picks.
+
+    For a :class:`~gluonlr.data.StreamData` the loader reads batches in a
+    worker thread (``num_workers=1, thread_pool=True``), up to two ahead of
+    training; an :class:`~gluonlr.data.EpochData`'s batches are views, with
+    nothing to read.
 
     Examples
     --------
@@ -178,7 +189,10 @@ def batches(data: EpochData, sampler: EpochBatchSampler) -> gluon.data.DataLoade
     >>> [len(xb) for xb, _ in batches(data, EpochBatchSampler(data, seed=0))]
     [2, 2, 1]
     """
-    return gluon.data.DataLoader(BatchDataset(data), batch_sampler=sampler, batchify_fn=_only_item)
+    workers = 1 if isinstance(data, StreamData) else 0
+    return gluon.data.DataLoader(
+        BatchDataset(data), batch_sampler=sampler, batchify_fn=_only_item, num_workers=workers, thread_pool=True
+    )
 
 
 def sgd(trainer: gluon.Trainer, batch_size: int) -> None:
@@ -219,15 +233,15 @@ class Learner:
 
     def __init__(
         self,
-        X: np.ndarray,
-        y: np.ndarray,
+        X: np.ndarray | Source,
+        y: np.ndarray | Source,
         config: FitConfig,
         *,
         weight: np.ndarray,
         bias: float | np.ndarray,
         sample_weight: np.ndarray | None = None,
     ) -> None:
-        self.data = data = EpochData(X, y, config.batch_size, sample_weight)
+        self.data = data = epoch_data(X, y, config.batch_size, sample_weight)
         self.config = config
         self.sampler = EpochBatchSampler(data, config.seed)
         self.loader = batches(data, self.sampler)
@@ -262,6 +276,14 @@ class Learner:
     def predict(self, x: nd.NDArray) -> nd.NDArray:
         """Return the predictions ``net(x)`` of shape ``(n_samples, n_outputs)``."""
         return net(x, self.dense)
+
+    def close(self) -> None:
+        """Stop the ``DataLoader``'s reading thread, if any; :func:`gluonlr.fit` calls it at the end."""
+        pool = getattr(self.loader, "_worker_pool", None)  # DataLoader has no public close; its __del__ does this
+        if pool is not None:
+            pool.terminate()
+            self.loader._worker_pool = None
+        self.data.close()
 
     def parameters(self) -> tuple[np.ndarray, float | np.ndarray]:
         """Return the current ``(weight, bias)`` as numpy: ``(n_features,)`` and a float for one output."""

@@ -10,7 +10,7 @@ role                here (the article)                          :mod:`gluonlr.gl
 parameters          ``w``, ``b`` with ``attach_grad()``          ``nn.Dense(1)`` + ``initialize()``
 net                 ``nd.dot(x, w) + b``                        ``dense(x)``
 loss                ``c * (yhat - y) ** 2``, ``|yhat - y|``...  ``L2Loss(weight=2 * c)``, ``L1Loss``...
-batches             slices of the epoch's gathered rows         ``DataLoader`` + batch ``Sampler``
+batches             the epoch's rows, each batch's read ahead   ``DataLoader`` + batch ``Sampler``
 sgd                 ``param -= lr / d * param.grad``, fused     ``gluon.Trainer.step(d)``
 other optimizers    :mod:`gluonlr.optimizers`, by hand          ``gluon.Trainer("nag" | "adam")``
 ==================  ==========================================  ====================================
@@ -18,14 +18,14 @@ other optimizers    :mod:`gluonlr.optimizers`, by hand          ``gluon.Trainer(
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 
 from gluonlr._mxnet import autograd, nd
 from gluonlr.config import FitConfig
 from gluonlr.conventions import LOSS_SCALE, step_divisor
-from gluonlr.data import EpochData, epoch_order
+from gluonlr.data import EpochData, Source, StreamData, TakeData, epoch_data, epoch_order
 from gluonlr.optimizers import fused_sgd
 
 __all__ = ["Learner", "batches", "init_params", "make_loss", "net", "sgd"]
@@ -132,33 +132,41 @@ def make_loss(loss: str = "squared", rho: float = 1.0, n_outputs: int = 1) -> Lo
     return loss_fn
 
 
-def batches(data: EpochData, order: np.ndarray) -> list[tuple[nd.NDArray, nd.NDArray]]:
+def batches(data: EpochData | TakeData | StreamData, order: np.ndarray) -> Iterable[tuple[nd.NDArray, ...]]:
     """Return the mini-batches of one epoch in the given sample order.
 
-    The epoch's rows are gathered once into the device buffer of ``data`` (see
-    :class:`gluonlr.data.EpochData`); each batch is a slice, a view, of it. No
-    per-batch gather and no second copy of the data set. The last batch is
-    kept even when short.
+    The article's ``data_iter`` takes ``batch_size`` indices of the shuffled
+    order at a time and yields those rows. Here ``data`` does that in one of
+    two ways (see :mod:`gluonlr.data.batches`): a small data set is gathered
+    once an epoch into the device buffer of an
+    :class:`~gluonlr.data.EpochData` and each batch is a slice, a view, of
+    it; a large one, or one on disk, is a :class:`~gluonlr.data.StreamData`
+    that reads each batch's rows when it is due, the next batch in a
+    background thread while this one trains. The last batch is kept even
+    when short.
 
     Parameters
     ----------
-    data : EpochData
-        The data set and its device buffer, cut into batches of its
-        ``batch_size``.
+    data : EpochData or StreamData
+        The data set, cut into batches of its ``batch_size``.
     order : ndarray of shape (n_samples,)
         This epoch's permutation, from :func:`gluonlr.data.epoch_order`.
 
     Returns
     -------
-    list of (x, y)
-        ``x`` of shape (batch, n_features), ``y`` of shape (batch, 1); valid
-        until the next epoch's call.
+    iterable of (x, y)
+        ``x`` of shape (batch, n_features), ``y`` of shape (batch, n_outputs);
+        with sample weights ``(x, y, w)``. Valid until the next epoch's call.
 
     Examples
     --------
     >>> X = np.arange(5.0).reshape((5, 1))
     >>> [xb.asnumpy().ravel().tolist() for xb, _ in batches(EpochData(X, X[:, 0], 2), np.array([4, 3, 2, 1, 0]))]
     [[4.0, 3.0], [2.0, 1.0], [0.0]]
+    >>> data = StreamData(Source(X), X[:, 0], 2)
+    >>> [xb.asnumpy().ravel().tolist() for xb, _ in batches(data, np.array([4, 3, 2, 1, 0]))]
+    [[4.0, 3.0], [2.0, 1.0], [0.0]]
+    >>> data.close()
     """
     return data.batches(order)
 
@@ -213,8 +221,8 @@ class Learner:
 
     Parameters
     ----------
-    X : ndarray of shape (n_samples, n_features), float32
-    y : ndarray of shape (n_samples,) or (n_samples, n_outputs), float32
+    X : ndarray or Source of shape (n_samples, n_features), float32
+    y : ndarray or Source of shape (n_samples,) or (n_samples, n_outputs), float32
     config : FitConfig
         The training options.
     weight : ndarray of shape (n_features,) or (n_features, n_outputs)
@@ -237,15 +245,15 @@ class Learner:
 
     def __init__(
         self,
-        X: np.ndarray,
-        y: np.ndarray,
+        X: np.ndarray | Source,
+        y: np.ndarray | Source,
         config: FitConfig,
         *,
         weight: np.ndarray,
         bias: float | np.ndarray,
         sample_weight: np.ndarray | None = None,
     ) -> None:
-        self.data = EpochData(X, y, config.batch_size, sample_weight)
+        self.data = epoch_data(X, y, config.batch_size, sample_weight)
         self.params = init_params(weight, bias)
         self.grads = [param.grad for param in self.params]  # handles held once, see sgd
         self.loss = make_loss(config.loss, config.rho, self.data.n_outputs)
@@ -253,7 +261,7 @@ class Learner:
         self.states = [self.optimizer.create_state(param) for param in self.params]
         self.config, self.updates = config, 0
 
-    def batches(self, epoch: int) -> list[tuple[nd.NDArray, ...]]:
+    def batches(self, epoch: int) -> Iterable[tuple[nd.NDArray, ...]]:
         """Return the mini-batches ``(x, y)`` or ``(x, y, sample_weight)`` of epoch ``epoch``."""
         return batches(self.data, epoch_order(len(self.data), self.config.seed, epoch))
 
@@ -277,6 +285,10 @@ class Learner:
     def predict(self, x: nd.NDArray) -> nd.NDArray:
         """Return the predictions ``net(x)`` of shape ``(n_samples, n_outputs)``."""
         return net(x, *self.params)
+
+    def close(self) -> None:
+        """Stop reading batches ahead (:meth:`~gluonlr.data.StreamData.close`); :func:`gluonlr.fit` calls it."""
+        self.data.close()
 
     def parameters(self) -> tuple[np.ndarray, float | np.ndarray]:
         """Return the current ``(weight, bias)`` as numpy: ``(n_features,)`` and a float for one output."""

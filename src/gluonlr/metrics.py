@@ -1,18 +1,24 @@
-"""Evaluation metrics, computed with ``mxnet.metric`` classes: MSE, RMSE, MAE, and R² (added here).
+"""Evaluation metrics: ``mxnet.metric``'s MSE, RMSE and MAE, and R² (added here as an ``mxnet.metric`` class).
 
 :func:`gluonlr.fit` evaluates them once per epoch, on the whole training set
-and on the validation set, with the parameters at the end of the epoch.
+and on the validation set, with the parameters at the end of the epoch. It
+reads the data in chunks of bounded size (a data set may be larger than
+memory) and sums each metric's terms over the chunks in float64
+(:func:`evaluate`), so the value is the ``mxnet.metric`` class's on the
+whole data at once, whatever the chunks.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 
 from gluonlr._mxnet import mx, nd
+from gluonlr.data.sources import chunk_rows, chunks
 
-__all__ = ["METRICS", "R2", "evaluate", "r2_score", "training_loss"]
+__all__ = ["METRICS", "R2", "evaluate", "evaluate_training", "r2_score", "training_loss"]
 
 
 def r2_score(y_true: Any, y_pred: Any) -> float:
@@ -70,7 +76,7 @@ class R2(mx.metric.EvalMetric):
             self.global_num_inst += 1
 
 
-#: The metric names :func:`gluonlr.fit` accepts, and their ``mxnet.metric`` classes.
+#: The metric names :func:`gluonlr.fit` accepts, and the ``mxnet.metric`` class that defines each.
 METRICS: dict[str, type[mx.metric.EvalMetric]] = {
     "mse": mx.metric.MSE,
     "rmse": mx.metric.RMSE,
@@ -79,17 +85,78 @@ METRICS: dict[str, type[mx.metric.EvalMetric]] = {
 }
 
 
-def evaluate(
-    learner: Any, X: nd.NDArray, y: nd.NDArray, metrics: tuple[str, ...], prefix: str = ""
-) -> dict[str, float]:
+class _Totals:
+    """Sums over chunks of rows, in float64: exact whatever the chunks, so any chunking gives the same scores."""
+
+    def __init__(self) -> None:
+        self.n, self.loss = 0, 0.0
+        self.squared: np.ndarray | float = 0.0  # per output: sum of squared residuals
+        self.absolute = 0.0
+        self.mean: np.ndarray | float = 0.0  # per output: mean and sum of squared deviations of y (Chan et al.)
+        self.deviations: np.ndarray | float = 0.0
+
+    def add(self, y: np.ndarray, predictions: np.ndarray) -> None:
+        y, residual = y.astype(np.float64), predictions.astype(np.float64) - y
+        count, n = len(y), self.n + len(y)
+        mean = y.mean(axis=0)
+        delta = mean - self.mean
+        self.deviations = self.deviations + ((y - mean) ** 2).sum(axis=0) + delta**2 * self.n * count / n
+        self.mean = self.mean + delta * count / n
+        self.squared = self.squared + (residual**2).sum(axis=0)
+        self.absolute += float(np.abs(residual).sum())
+        self.n = n
+
+    def scores(self, metrics: tuple[str, ...]) -> dict[str, float]:
+        squared, total = np.atleast_1d(self.squared), np.atleast_1d(self.deviations)
+        mse = float(squared.sum()) / squared.size / self.n
+        r2 = np.where(total > 0, 1.0 - squared / np.where(total > 0, total, 1.0), np.where(squared == 0, 1.0, 0.0))
+        values = {"mse": mse, "rmse": float(np.sqrt(mse)), "mae": self.absolute / squared.size / self.n}
+        values["r2"] = float(np.mean(r2))
+        return {name: values[name] for name in metrics}
+
+
+def _on_device(array: np.ndarray) -> nd.NDArray:
+    """Share a float32 chunk with the device, without a copy (the chunk is only read from now on)."""
+    return nd.from_numpy(np.ascontiguousarray(array, dtype=np.float32), zero_copy=True)
+
+
+def _score(
+    learner: Any, batches: Iterable[tuple[np.ndarray, ...]], metrics: tuple[str, ...], weighted: bool = False
+) -> tuple[float, dict[str, float]]:
+    """Return ``(summed per-sample loss, metrics)`` over chunks ``(x, y)`` or ``(x, y, w)`` of rows.
+
+    Each chunk's losses are summed in float32 on the device, one read; the
+    chunks' sums add up in float64. ``weighted`` multiplies the losses by
+    ``w``, as training does.
+    """
+    totals, loss = _Totals(), 0.0
+    for x, y, *sample_weight in batches:
+        y = y.reshape(len(x), -1)
+        predictions = learner.predict(_on_device(x))
+        losses = learner.loss(predictions, _on_device(y))  # a hybridized loss keeps its call signature
+        if weighted and sample_weight:
+            losses = losses * _on_device(sample_weight[0].reshape(-1))
+        loss += float(losses.sum().asscalar())
+        if metrics:
+            totals.add(y, predictions.asnumpy())
+    return loss, totals.scores(metrics) if metrics else {}
+
+
+def evaluate(learner: Any, X: Any, y: Any, metrics: tuple[str, ...], prefix: str = "") -> dict[str, float]:
     """Score ``learner``'s predictions of ``X`` against ``y``: the loss and each metric.
+
+    ``X`` and ``y`` are read in chunks of :func:`~gluonlr.data.chunk_rows`
+    rows (16 MiB of ``X``): a pass over a data set larger than memory keeps
+    its memory bounded. The metrics are those of ``mxnet.metric`` (``MSE``,
+    ``RMSE``, ``MAE``, over every output) and R² as :func:`r2_score`, summed
+    over the chunks in float64, so they do not depend on the chunking.
 
     Parameters
     ----------
     learner : manual.Learner or gluon.Learner
         Its ``predict`` and ``loss`` are used.
-    X : NDArray of shape (n_samples, n_features)
-    y : NDArray of shape (n_samples, n_outputs)
+    X : ndarray or Source of shape (n_samples, n_features), float32
+    y : ndarray or Source of shape (n_samples,) or (n_samples, n_outputs), float32
     metrics : tuple of str
         Names from :data:`METRICS`.
     prefix : str
@@ -105,26 +172,38 @@ def evaluate(
     >>> from gluonlr import manual
     >>> from gluonlr.config import FitConfig
     >>> learner = manual.Learner(np.eye(2), np.array([1.0, 2.0]), FitConfig(), weight=np.ones(2), bias=0.0)
-    >>> evaluate(learner, nd.array(np.eye(2)), nd.array([[1.0], [2.0]]), ("mae", "r2"), prefix="val_")
-    {'val_loss': 0.5, 'val_mae': 0.5, 'val_r2': -1.0}
+    >>> evaluate(learner, np.eye(2, dtype=np.float32), np.array([1.0, 2.0], np.float32), ("mae", "r2"), prefix="v_")
+    {'v_loss': 0.5, 'v_mae': 0.5, 'v_r2': -1.0}
     """
-    predictions = learner.predict(X)
-    scores = {f"{prefix}loss": float(learner.loss(predictions, y).mean().asscalar())}
-    for name in metrics:
-        metric = METRICS[name]()
-        metric.update([y], [predictions])
-        scores[prefix + name] = float(metric.get()[1])
-    return scores
+    batches = (arrays for _, arrays in chunks(X, y, rows=chunk_rows(X.shape[1])))
+    loss, scores = _score(learner, batches, metrics)
+    return {f"{prefix}loss": loss / len(X), **{prefix + name: value for name, value in scores.items()}}
+
+
+def evaluate_training(learner: Any, metrics: tuple[str, ...]) -> dict[str, float]:
+    """Score ``learner`` on its own training data, as :func:`evaluate` (the metrics only, not the loss).
+
+    Examples
+    --------
+    >>> from gluonlr import manual
+    >>> from gluonlr.config import FitConfig
+    >>> learner = manual.Learner(np.eye(2), np.array([1.0, 2.0]), FitConfig(), weight=np.ones(2), bias=0.0)
+    >>> evaluate_training(learner, ("mse", "mae"))
+    {'mse': 0.5, 'mae': 0.5}
+    """
+    return _score(learner, learner.data.chunks(), metrics)[1]
 
 
 def training_loss(learner: Any, zero_model: bool = False) -> float:
     """Return the training loss of ``learner``'s current parameters, as ``history["loss"]`` measures it.
 
     The per-sample losses over the whole training set, weighted by the sample
-    weights if any, summed in float32 on the device and divided by the number
-    of samples: one forward pass, one read. :class:`gluonlr.callbacks.DivergenceGuard`
-    compares the fitted parameters' loss with the initial parameters' this way.
-    With ``zero_model``, the loss of predicting 0 instead.
+    weights if any, divided by the number of samples: a forward pass over the
+    training data, one chunk of :func:`~gluonlr.data.chunk_rows` rows at a
+    time, each chunk's losses summed in float32 on the device.
+    :class:`gluonlr.callbacks.DivergenceGuard` compares the fitted parameters'
+    loss with the initial parameters' this way. With ``zero_model``, the loss
+    of predicting 0 instead.
 
     Examples
     --------
@@ -136,9 +215,15 @@ def training_loss(learner: Any, zero_model: bool = False) -> float:
     >>> training_loss(learner, zero_model=True)  # 1**2 and 2**2, averaged
     2.5
     """
-    X, y, *sample_weight = learner.data.in_order()
-    predictions = nd.zeros_like(y) if zero_model else learner.predict(X)
-    losses = learner.loss(predictions, y)  # as evaluate calls it: a hybridized loss keeps its call signature
-    if sample_weight:
-        losses = losses * sample_weight[0].reshape(-1)
-    return float(losses.sum().asscalar()) / len(learner.data)
+    model = learner if not zero_model else _ZeroModel(learner)
+    return _score(model, learner.data.chunks(), (), weighted=True)[0] / len(learner.data)
+
+
+class _ZeroModel:
+    """A learner's loss with predictions of 0."""
+
+    def __init__(self, learner: Any) -> None:
+        self.loss, self._outputs = learner.loss, learner.data.n_outputs
+
+    def predict(self, x: nd.NDArray) -> nd.NDArray:
+        return nd.zeros((x.shape[0], self._outputs))

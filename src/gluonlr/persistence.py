@@ -45,6 +45,7 @@ from gluonlr._files import (
     names_directory,
 )
 from gluonlr._mxnet import mx, nd
+from gluonlr._validation import check_data
 from gluonlr.errors import CheckpointError
 from gluonlr.result import FitResult
 
@@ -286,11 +287,24 @@ def check_checkpoint(checkpoint: PathLike) -> None:
         check_writable(file, _CHECKPOINT_FILE)
 
 
-def data_fingerprint(X: np.ndarray, y: np.ndarray, *more: np.ndarray) -> dict[str, Any]:
-    """Return the shape and SHA-256 of the training data (and ``more`` arrays), to check a resumed run's data."""
-    digest = hashlib.sha256(np.ascontiguousarray(X).data)
-    for array in (y, *more):
-        digest.update(np.ascontiguousarray(array).data)
+def data_fingerprint(X: Any, y: Any, *more: Any, digest: Any = None) -> dict[str, Any]:
+    """Return the shape and SHA-256 of the training data (and ``more`` arrays), to check a resumed run's data.
+
+    The hash is of the float32 bytes of ``X``, ``y`` and ``more`` in turn,
+    read in chunks (arrays in memory or :class:`~gluonlr.data.Source`). Pass
+    ``digest``, a ``hashlib.sha256`` that a pass over the data already fed
+    (:func:`gluonlr.fit` hashes while it checks the values), to skip the
+    second pass.
+
+    Examples
+    --------
+    >>> X, y = np.zeros((2, 1), np.float32), np.ones(2, np.float32)
+    >>> data_fingerprint(X, y)["sha256"] == hashlib.sha256(X.tobytes() + y.tobytes()).hexdigest()
+    True
+    """
+    if digest is None:
+        digest = hashlib.sha256()
+        check_data([(None, array, 0, "fit") for array in (X, y, *more)], finite=False, digest=digest)
     return {"n_samples": int(X.shape[0]), "n_features": int(X.shape[1]), "sha256": digest.hexdigest()}
 
 

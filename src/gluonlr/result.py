@@ -7,7 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from gluonlr._validation import check_X, check_y
+from gluonlr._validation import check_finite, check_X, check_y
+from gluonlr.data.sources import Source, chunk_rows, chunks
 from gluonlr.metrics import r2_score
 
 __all__ = ["FitResult"]
@@ -60,6 +61,7 @@ class FitResult:
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            A memmap or another array-like as :func:`gluonlr.fit` takes is read in chunks.
 
         Returns
         -------
@@ -79,7 +81,12 @@ class FitResult:
         [74.2]
         """
         X = check_X(X, where="predict", n_features=self.n_features)
-        return X @ self.weight + np.asarray(self.bias, dtype=np.float32)
+        bias = np.asarray(self.bias, dtype=np.float32)
+        predictions = []
+        for start, (chunk,) in chunks(X, rows=chunk_rows(self.n_features)):  # a memmap: one chunk in memory at a time
+            check_finite("X", chunk, "predict", first_row=start)
+            predictions.append(chunk @ self.weight + bias)
+        return predictions[0] if len(predictions) == 1 else np.concatenate(predictions)
 
     def score(self, X: Any, y: Any) -> float:
         """Return the coefficient of determination R² of the predictions of ``X``, as scikit-learn's ``score``.
@@ -104,6 +111,9 @@ class FitResult:
         """
         predictions = self.predict(X)
         y = check_y(y, n_samples=len(predictions), where="score")
+        if isinstance(y, Source):  # as many values as the predictions: read whole
+            y = y.read(0, len(y))
+        check_finite("y", y, "score")
         if y.shape[1:] != predictions.shape[1:]:
             raise ValueError(
                 f"y passed to score has shape {y.shape}, but the model predicts {predictions.shape[1:] or 'one'} "

@@ -12,6 +12,9 @@ epoch with :func:`assert_runs_agree`.
   value that differs, at which epoch and by how much;
 * :func:`assert_runs_agree` compares any two runs, e.g. your own loop's
   (anything with the attributes of a :class:`Trajectory`) with the reference;
+* :func:`store` puts data in each storage :func:`gluonlr.fit` reads
+  (:data:`STORAGES`: memory, ``.npy`` memmaps, :class:`RowArray`, an
+  ``h5py.Dataset``'s interface that records its reads);
 * :mod:`gluonlr.testing.strategies` holds hypothesis strategies for data sets
   and fit configurations. It needs hypothesis (``pip install
   gluonlr[testing]``); this package does not.
@@ -38,14 +41,17 @@ from gluonlr.testing._assertions import (
     record_fit,
 )
 from gluonlr.testing._reference import ReferenceResult, reference_fit, reference_lrs, stable_lr
+from gluonlr.testing._storage import STORAGES, RowArray, store
 
 __all__ = [
     "PATH_ATOL",
     "PATH_RTOL",
     "REFERENCE_ATOL",
     "REFERENCE_RTOL",
+    "STORAGES",
     "RecordedFit",
     "ReferenceResult",
+    "RowArray",
     "Trajectory",
     "assert_matches_reference",
     "assert_paths_agree",
@@ -54,4 +60,5 @@ __all__ = [
     "reference_fit",
     "reference_lrs",
     "stable_lr",
+    "store",
 ]

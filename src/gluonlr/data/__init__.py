@@ -1,0 +1,39 @@
+"""The data: the article's data set, sources of rows in memory or on disk, and the batches both paths train on.
+
+- :mod:`gluonlr.data.synthetic`: :func:`synthetic_data`, the article's data set.
+- :mod:`gluonlr.data.sources`: :class:`Source`, rows of a memmap or any
+  array-like, read on demand.
+- :mod:`gluonlr.data.batches`: :func:`epoch_order`, the one seeded source of
+  batch order, and :class:`EpochData` / :class:`StreamData`, the batches on
+  the device.
+"""
+
+from gluonlr.data.batches import (
+    EPOCH_GATHER_BYTES,
+    EpochData,
+    StreamData,
+    TakeData,
+    batch_bounds,
+    epoch_data,
+    epoch_order,
+)
+from gluonlr.data.sources import CHUNK_BYTES, Source, chunk_rows, chunks, is_source
+from gluonlr.data.synthetic import TRUE_B, TRUE_W, synthetic_data
+
+__all__ = [
+    "CHUNK_BYTES",
+    "EPOCH_GATHER_BYTES",
+    "TRUE_B",
+    "TRUE_W",
+    "EpochData",
+    "Source",
+    "StreamData",
+    "TakeData",
+    "batch_bounds",
+    "chunk_rows",
+    "chunks",
+    "epoch_data",
+    "epoch_order",
+    "is_source",
+    "synthetic_data",
+]

@@ -1,0 +1,469 @@
+"""The batches both paths train on: the seeded order of each epoch, and the rows of each batch on the device.
+
+Both training paths draw their per-epoch shuffles from :func:`epoch_order`, so
+the manual iterator and the Gluon ``DataLoader`` visit the samples in exactly
+the same order and the two paths can be compared number for number. Both cut
+their batches from the same object, which :func:`epoch_data` chooses by size:
+
+- :class:`EpochData` for a small in-memory data set: each epoch gathers all
+  rows in the epoch's order with one ``take`` into a buffer the device
+  shares, and each batch is a view of it. One call per epoch beats one per
+  batch when the whole data set fits in the CPU's caches.
+- :class:`StreamData` for a large one, or a :class:`~gluonlr.data.Source` (a
+  memmap, an ``h5py.Dataset``): each batch's rows are read from the source
+  when the batch is due, in sorted order, while a background thread reads
+  the next. Nothing is copied whole, and each batch's rows stay in cache.
+
+Either way a batch holds the same rows in the same order, so the choice
+changes speed and memory, never a result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+import numpy as np
+
+from gluonlr._mxnet import nd
+from gluonlr.data.sources import Source, chunk_rows, chunks
+
+__all__ = ["EPOCH_GATHER_BYTES", "EpochData", "StreamData", "TakeData", "batch_bounds", "epoch_data", "epoch_order"]
+
+#: Up to this many batches, :class:`EpochData` makes each batch's view once and reuses it every epoch.
+_MAX_CACHED_VIEWS = 4096
+
+#: In-memory data sets of up to this many bytes (float32 ``X``, ``y`` and sample weights) are gathered an epoch at a
+#: time (:class:`EpochData`); larger ones, and sources, a batch at a time (:class:`StreamData`).
+EPOCH_GATHER_BYTES = 4 << 20
+
+
+def epoch_order(n: int, seed: int, epoch: int) -> np.ndarray:
+    """Return the shuffled sample order of one epoch.
+
+    The order depends only on ``(seed, epoch)``, never on global random state or
+    on what ran before, so both paths, and a run resumed at any epoch, see the
+    same batches. It is numpy's ``permutation(n)`` of a PCG64 generator seeded
+    with ``SeedSequence([seed, epoch])`` (``np.random.default_rng([seed,
+    epoch])``): the same on every platform and numpy version that keeps its
+    stream, and stated on its own in :func:`gluonlr.testing.reference_fit`.
+
+    Parameters
+    ----------
+    n : int
+        Number of samples.
+    seed : int
+        The ``seed`` given to :func:`gluonlr.fit`.
+    epoch : int
+        Zero-based epoch number.
+
+    Returns
+    -------
+    ndarray of shape (n,), int64
+        A permutation of ``range(n)``.
+
+    Examples
+    --------
+    >>> order = epoch_order(5, seed=0, epoch=0)
+    >>> sorted(order.tolist())
+    [0, 1, 2, 3, 4]
+    >>> bool((order == epoch_order(5, seed=0, epoch=0)).all())
+    True
+    """
+    return np.random.default_rng([seed, epoch]).permutation(n)
+
+
+def batch_bounds(n: int, batch_size: int) -> list[tuple[int, int]]:
+    """Split ``range(n)`` into consecutive ``[start, stop)`` batches.
+
+    The last batch is kept even when it is short, as ``DataLoader``'s
+    ``last_batch='keep'``.
+
+    Examples
+    --------
+    >>> batch_bounds(7, 3)
+    [(0, 3), (3, 6), (6, 7)]
+    """
+    return [(start, min(start + batch_size, n)) for start in range(0, n, batch_size)]
+
+
+class EpochData:
+    """``(X, y)`` (and sample weights) on the device, one epoch at a time, in that epoch's order.
+
+    The device holds one copy of the data: a buffer whose memory the host can
+    write. :meth:`batches` gathers the epoch's rows ``X[order]``, ``y[order]``
+    straight into it with one numpy ``take`` (no temporary copy), after MXNet's
+    engine has finished every pending read of the previous epoch
+    (``nd.to_dlpack_for_write`` waits for that). Each batch is then a slice of
+    the buffer, a view made once and reused: no per-batch gather, no second
+    copy of the data. For a small data set; :class:`StreamData` reads large
+    ones batch by batch.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+    batch_size : int
+        Samples per batch; the last batch is kept even when short.
+    sample_weight : ndarray of shape (n_samples,), optional
+        Per-sample weights, gathered with the rows; each batch then carries its
+        weights as a third item.
+
+    Attributes
+    ----------
+    X : NDArray of shape (n_samples, n_features)
+        The device buffer: the current epoch's features, in its order.
+    y : NDArray of shape (n_samples, n_outputs)
+        The current epoch's targets, in its order (one column for a 1-D ``y``).
+    sample_weight : NDArray of shape (n_samples, 1) or None
+        The current epoch's sample weights, in its order.
+    sources : tuple of ndarray
+        ``(X, y, sample_weight)`` as float32 in their original order, ``y`` of
+        shape ``(n_samples, n_outputs)``; ``sample_weight`` None if not given.
+
+    Examples
+    --------
+    >>> data = EpochData(np.arange(5.0).reshape(5, 1), np.arange(5.0), batch_size=2)
+    >>> [yb.asnumpy().ravel().tolist() for _, yb in data.batches(np.array([4, 3, 2, 1, 0]))]
+    [[4.0, 3.0], [2.0, 1.0], [0.0]]
+    >>> len(data), data.n_outputs
+    (5, 1)
+    """
+
+    def __init__(self, X: np.ndarray, y: np.ndarray, batch_size: int, sample_weight: np.ndarray | None = None) -> None:
+        n = len(X)
+        sources = [X, np.asarray(y).reshape(n, -1)]
+        if sample_weight is not None:
+            sources.append(np.asarray(sample_weight).reshape(n, 1))
+        self._sources = [np.asarray(source, dtype=np.float32) for source in sources]
+        self._hosts = [np.empty(source.shape, dtype=np.float32) for source in self._sources]
+        # zero_copy: the NDArrays share the host buffers' memory (from_numpy marks
+        # the view it is given read-only; the buffers themselves stay writable).
+        self._arrays = [nd.from_numpy(host.view(), zero_copy=True) for host in self._hosts]
+        self.X, self.y = self._arrays[0], self._arrays[1]
+        self.sample_weight = self._arrays[2] if sample_weight is not None else None
+        self.bounds = batch_bounds(n, batch_size)
+        self._views = self._slices() if len(self.bounds) <= _MAX_CACHED_VIEWS else None
+
+    def _slices(self) -> list[tuple[nd.NDArray, ...]]:
+        return [self._slice(k) for k in range(len(self.bounds))]
+
+    def _slice(self, k: int) -> tuple[nd.NDArray, ...]:
+        start, stop = self.bounds[k]
+        return tuple(array[start:stop] for array in self._arrays)
+
+    @property
+    def sources(self) -> tuple[np.ndarray | None, ...]:
+        """``(X, y, sample_weight)`` in their original order (see the class's attributes)."""
+        return (*self._sources, None)[:3]
+
+    def batch(self, k: int) -> tuple[nd.NDArray, ...]:
+        """Return batch ``k`` of the gathered epoch: views ``(x, y)`` (or ``(x, y, w)``) of the device buffer."""
+        return self._views[k] if self._views is not None else self._slice(k)
+
+    def gather(self, order: np.ndarray) -> None:
+        """Fill the device buffer with the rows of ``(X, y)`` in ``order``."""
+        for array in self._arrays:
+            nd.to_dlpack_for_write(array)  # waits until no pending operation reads the buffer
+        # mode="clip": with the default "raise", numpy gathers into a temporary
+        # copy of the whole output first; ``order`` is a permutation, always in range.
+        for source, host in zip(self._sources, self._hosts, strict=True):
+            np.take(source, order, axis=0, out=host, mode="clip")
+
+    def items(self, order: np.ndarray) -> list[int]:
+        """Gather the epoch in ``order``; return the keys of its batches for :meth:`batch`: ``0, 1, ...``."""
+        self.gather(order)
+        return list(range(len(self.bounds)))
+
+    def batches(self, order: np.ndarray) -> list[tuple[nd.NDArray, ...]]:
+        """Gather the epoch in ``order``; return its batches ``(x, y)`` as views of the device buffer.
+
+        ``x`` has shape ``(batch, n_features)`` and ``y`` ``(batch, n_outputs)``;
+        with sample weights each batch is ``(x, y, w)``, ``w`` of shape
+        ``(batch, 1)``. The views read the buffer: they hold this epoch's rows
+        only until the next call.
+        """
+        self.gather(order)
+        return self._views if self._views is not None else self._slices()
+
+    def chunks(self) -> Iterator[tuple[np.ndarray, ...]]:
+        """Yield ``(x, y)`` (or ``(x, y, w)``) float32 views of consecutive rows, in the original order.
+
+        For a pass over the whole training set (a loss, a metric) without
+        touching the epoch's buffer: chunks of :func:`~gluonlr.data.chunk_rows`
+        rows, as :meth:`StreamData.chunks` reads them.
+
+        Examples
+        --------
+        >>> data = EpochData(np.arange(4.0).reshape(2, 2), np.array([1.0, 2.0]), batch_size=1)
+        >>> [array.shape for array in next(data.chunks())]
+        [(2, 2), (2, 1)]
+        """
+        for _, arrays in chunks(*self._sources, rows=chunk_rows(self._sources[0].shape[1])):
+            yield arrays
+
+    def close(self) -> None:
+        """Nothing to release: the buffers go with the object (the same method as :meth:`StreamData.close`)."""
+
+    @property
+    def n_batches(self) -> int:
+        """Number of batches in an epoch."""
+        return len(self.bounds)
+
+    @property
+    def n_outputs(self) -> int:
+        """Number of targets per sample (columns of ``y``)."""
+        return int(self._sources[1].shape[1])
+
+    def __len__(self) -> int:
+        return len(self._sources[0])
+
+
+class StreamData:
+    """``(X, y)`` (and sample weights) read batch by batch, in each epoch's order, with the next batch read ahead.
+
+    The same interface as :class:`EpochData`, for data too large to gather an
+    epoch at a time, or not to be loaded at all: a
+    :class:`~gluonlr.data.Source` such as a memmap. Batch ``k`` of an epoch
+    is the rows ``order[start:stop]``; :meth:`batch` reads them (in sorted
+    order, see :meth:`Source.rows`) into new arrays the device shares
+    without a copy. :meth:`batches` reads the next batch in a background
+    thread while the current one trains, as ``DataLoader(num_workers=1,
+    thread_pool=True)`` does on the Gluon path.
+
+    Parameters
+    ----------
+    X : ndarray or Source of shape (n_samples, n_features)
+    y : ndarray or Source of shape (n_samples,) or (n_samples, n_outputs)
+    batch_size : int
+        Samples per batch; the last batch is kept even when short.
+    sample_weight : ndarray of shape (n_samples,), optional
+        Per-sample weights, in memory; each batch then carries its weights as a
+        third item.
+
+    Attributes
+    ----------
+    sources : tuple
+        ``(X, y, sample_weight)`` as given (numpy arrays or sources).
+
+    Examples
+    --------
+    >>> data = StreamData(np.arange(5.0).reshape(5, 1), np.arange(5.0), batch_size=2)
+    >>> [yb.asnumpy().ravel().tolist() for _, yb in data.batches(np.array([4, 3, 2, 1, 0]))]
+    [[4.0, 3.0], [2.0, 1.0], [0.0]]
+    >>> data.close()
+    """
+
+    def __init__(
+        self,
+        X: np.ndarray | Source,
+        y: np.ndarray | Source,
+        batch_size: int,
+        sample_weight: np.ndarray | None = None,
+    ) -> None:
+        self._X, self._y = X, y
+        self._sample_weight = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float32)
+        self._n_outputs = int(np.prod(y.shape[1:], dtype=np.int64)) if len(y.shape) > 1 else 1
+        self.bounds = batch_bounds(len(X), batch_size)
+        self._pool: ThreadPoolExecutor | None = None
+
+    @property
+    def sources(self) -> tuple[Any, ...]:
+        """``(X, y, sample_weight)`` as given."""
+        return self._X, self._y, self._sample_weight
+
+    def items(self, order: np.ndarray) -> list[np.ndarray]:
+        """Return the keys of the epoch's batches for :meth:`batch`: the rows of each, ``order[start:stop]``."""
+        return [order[start:stop] for start, stop in self.bounds]
+
+    def batch(self, rows: np.ndarray) -> tuple[nd.NDArray, ...]:
+        """Read the rows ``rows`` of ``(X, y)`` (and the sample weights): NDArrays ``(x, y)`` or ``(x, y, w)``."""
+        arrays = [_rows(self._X, rows), _rows(self._y, rows).reshape(len(rows), self._n_outputs)]
+        if self._sample_weight is not None:
+            arrays.append(self._sample_weight[rows].reshape(len(rows), 1))
+        # zero_copy: each array is new and read only by the device from now on.
+        return tuple(nd.from_numpy(array, zero_copy=True) for array in arrays)
+
+    def batches(self, order: np.ndarray) -> Iterator[tuple[nd.NDArray, ...]]:
+        """Yield the epoch's batches in ``order``, each read while the one before trains.
+
+        The batches are ``(x, y)`` (or ``(x, y, w)``) as in :meth:`EpochData.batches`.
+        """
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gluonlr-read")
+        items = self.items(order)
+        ahead: Future[tuple[nd.NDArray, ...]] | None = self._pool.submit(self.batch, items[0])
+        for k in range(len(items)):
+            assert ahead is not None
+            batch = ahead.result()
+            ahead = self._pool.submit(self.batch, items[k + 1]) if k + 1 < len(items) else None
+            yield batch
+
+    def chunks(self) -> Iterator[tuple[np.ndarray, ...]]:
+        """Yield ``(x, y)`` (or ``(x, y, w)``) float32 arrays of consecutive rows, as :meth:`EpochData.chunks`."""
+        for _, (x, y, w) in chunks(*self.sources, rows=chunk_rows(self._X.shape[1])):
+            assert x is not None and y is not None
+            y = np.asarray(y, dtype=np.float32).reshape(len(x), self._n_outputs)
+            if w is None:
+                yield np.asarray(x, dtype=np.float32), y
+            else:
+                yield np.asarray(x, dtype=np.float32), y, w.reshape(len(x), 1)
+
+    def close(self) -> None:
+        """Stop the reading thread (after the read it is doing, if any)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    @property
+    def n_batches(self) -> int:
+        """Number of batches in an epoch."""
+        return len(self.bounds)
+
+    @property
+    def n_outputs(self) -> int:
+        """Number of targets per sample (columns of ``y``)."""
+        return self._n_outputs
+
+    def __len__(self) -> int:
+        return len(self._X)
+
+
+class TakeData:
+    """``(X, y)`` (and sample weights) shared with the device where they are; each batch gathered there by ``nd.take``.
+
+    The same interface as :class:`EpochData`, for float32 data too large to
+    gather an epoch at a time, in memory or memory-mapped from a ``.npy``
+    file: the NDArrays share the arrays' memory (``nd.from_numpy``, no copy;
+    a memmap's pages are read by the operators as they need them). Each epoch
+    sends its order to the device once; batch ``k`` is ``nd.take`` of its
+    rows, an operator MXNet's engine runs asynchronously, so the next batch is
+    gathered while the Python loop goes on, and the 1000 or so rows of a
+    batch stay in the CPU's cache from the gather to the products that read
+    them.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features), float32, C-contiguous
+        Read only, never copied whole; may be a memmap.
+    y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+    batch_size : int
+        Samples per batch; the last batch is kept even when short.
+    sample_weight : ndarray of shape (n_samples,), optional
+
+    Examples
+    --------
+    >>> data = TakeData(np.arange(5.0, dtype=np.float32).reshape(5, 1), np.arange(5.0), batch_size=2)
+    >>> [yb.asnumpy().ravel().tolist() for _, yb in data.batches(np.array([4, 3, 2, 1, 0]))]
+    [[4.0, 3.0], [2.0, 1.0], [0.0]]
+    """
+
+    def __init__(self, X: np.ndarray, y: np.ndarray, batch_size: int, sample_weight: np.ndarray | None = None) -> None:
+        n = len(X)
+        sources = [X, np.asarray(y).reshape(n, -1)]
+        if sample_weight is not None:
+            sources.append(np.asarray(sample_weight).reshape(n, 1))
+        # view(np.ndarray): a plain view (of a memmap too) that from_numpy may mark read-only.
+        self._sources = [np.ascontiguousarray(source, dtype=np.float32).view(np.ndarray) for source in sources]
+        self._arrays = [nd.from_numpy(source.view(), zero_copy=True) for source in self._sources]
+        self.bounds = batch_bounds(n, batch_size)
+        self._order: nd.NDArray | None = None
+
+    @property
+    def sources(self) -> tuple[np.ndarray | None, ...]:
+        """``(X, y, sample_weight)`` as float32 in their original order, ``y`` of shape ``(n_samples, n_outputs)``."""
+        return (*self._sources, None)[:3]
+
+    def items(self, order: np.ndarray) -> list[int]:
+        """Send the epoch's ``order`` to the device; return the keys of its batches for :meth:`batch`: ``0, 1, ...``."""
+        self._order = nd.array(order, dtype="int64")
+        return list(range(len(self.bounds)))
+
+    def batch(self, k: int) -> tuple[nd.NDArray, ...]:
+        """Return batch ``k`` of the epoch: ``(x, y)`` (or ``(x, y, w)``), gathered by ``nd.take`` of its rows."""
+        assert self._order is not None, "items(order) first"
+        start, stop = self.bounds[k]
+        rows = self._order[start:stop]
+        return tuple(nd.take(array, rows) for array in self._arrays)
+
+    def batches(self, order: np.ndarray) -> Iterator[tuple[nd.NDArray, ...]]:
+        """Yield the epoch's batches in ``order``: ``(x, y)`` (or ``(x, y, w)``) as in :meth:`EpochData.batches`."""
+        for k in self.items(order):
+            yield self.batch(k)
+
+    def chunks(self) -> Iterator[tuple[np.ndarray, ...]]:
+        """Yield ``(x, y)`` (or ``(x, y, w)``) float32 views of consecutive rows, as :meth:`EpochData.chunks`."""
+        for _, arrays in chunks(*self._sources, rows=chunk_rows(self._sources[0].shape[1])):
+            yield arrays
+
+    def close(self) -> None:
+        """Nothing to release (the same method as :meth:`StreamData.close`)."""
+
+    @property
+    def n_batches(self) -> int:
+        """Number of batches in an epoch."""
+        return len(self.bounds)
+
+    @property
+    def n_outputs(self) -> int:
+        """Number of targets per sample (columns of ``y``)."""
+        return int(self._sources[1].shape[1])
+
+    def __len__(self) -> int:
+        return len(self._sources[0])
+
+
+def _shared(array: np.ndarray | Source) -> np.ndarray | None:
+    """Return the float32 C-contiguous numpy array (or memmap) behind ``array`` for the device to share, or None."""
+    if isinstance(array, Source):
+        if not isinstance(array.array, np.ndarray) or array.row_shape != array.array.shape[1:]:
+            return None
+        array = array.array[array.start : array.stop]
+    if array.dtype != np.float32 or not array.flags.c_contiguous:
+        return None
+    return array
+
+
+def _rows(array: np.ndarray | Source, rows: np.ndarray) -> np.ndarray:
+    """Return ``array[rows]`` as float32: read from a source, or gathered from memory."""
+    if isinstance(array, Source):
+        return array.rows(rows)
+    return np.take(array, rows, axis=0).astype(np.float32, copy=False)
+
+
+def epoch_data(
+    X: np.ndarray | Source,
+    y: np.ndarray | Source,
+    batch_size: int,
+    sample_weight: np.ndarray | None = None,
+) -> EpochData | TakeData | StreamData:
+    """Return the batches of ``(X, y)``, read the cheapest way that keeps memory bounded.
+
+    - :class:`EpochData`: in-memory data of at most :data:`EPOCH_GATHER_BYTES`
+      (float32 ``X``, ``y`` and sample weights): one ``take`` an epoch is
+      cheaper than one a batch.
+    - :class:`TakeData`: larger float32 data in memory, or a float32 ``.npy``
+      memmap (a :class:`~gluonlr.data.Source`): shared with the device, never
+      copied; ``y`` (one value a row) is loaded if it is not float32.
+    - :class:`StreamData`: any other source (another dtype, an
+      ``h5py.Dataset``): each batch read from it, the next in the background.
+
+    Examples
+    --------
+    >>> X, y = np.zeros((300, 2), np.float32), np.zeros(300, np.float32)
+    >>> [type(epoch_data(X, y, 10)).__name__, type(epoch_data(Source(X), y, 10)).__name__]
+    ['EpochData', 'TakeData']
+    >>> type(epoch_data(Source(X.astype(np.float64)), y, 10)).__name__
+    'StreamData'
+    """
+    shared = _shared(X)
+    if shared is None:
+        return StreamData(X, y, batch_size, sample_weight)
+    if isinstance(y, Source):
+        shared_y = _shared(y)
+        y = shared_y if shared_y is not None else y.read(0, len(y))
+    row_bytes = 4 * (X.shape[1] + (y.shape[1] if y.ndim > 1 else 1) + (sample_weight is not None))
+    if isinstance(X, Source) or len(X) * row_bytes > EPOCH_GATHER_BYTES:
+        return TakeData(shared, y, batch_size, sample_weight)
+    return EpochData(shared, y, batch_size, sample_weight)

@@ -1,0 +1,213 @@
+"""Where rows come from: numpy arrays in memory, numpy memmaps, and any array-like that reads rows on demand.
+
+:func:`gluonlr.fit` loads an in-memory array (a numpy array, a list, a
+DataFrame) as a float32 copy, as it always has. A :class:`Source` is what it
+uses instead for data that should stay where it is: a numpy memmap
+(``np.load(path, mmap_mode="r")``, ``np.memmap``) or any object with
+``shape``, ``dtype`` and numpy-style row indexing (an ``h5py.Dataset``, a
+zarr or dask array). A source is never read whole: training reads the rows
+of each batch (:meth:`Source.rows`), and the passes over all the data
+(validation, evaluation, a checkpoint's fingerprint) read bounded chunks of
+consecutive rows (:func:`chunks`).
+
+Reading "these rows", not "the epoch", is the interface: a data-parallel
+worker reads just its share of each batch from the same source.
+"""
+
+from __future__ import annotations
+
+import builtins
+import math
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+__all__ = ["CHUNK_BYTES", "Source", "chunk_rows", "chunks", "is_source"]
+
+#: The float32 bytes of ``X`` one chunk of a pass over the whole data set holds (16 MiB).
+CHUNK_BYTES = 16 << 20
+
+
+def is_source(value: Any) -> bool:
+    """Return whether :func:`gluonlr.fit` reads ``value`` row by row rather than loading it.
+
+    True for a numpy memmap and for any object with ``shape``, ``dtype`` and
+    ``__getitem__`` that is not a numpy array or scalar, a sequence, a pandas object
+    (``to_numpy``) or an MXNet NDArray (``asnumpy``): those are loaded.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "X.npy")
+    >>> np.save(path, np.zeros((3, 2), np.float32))
+    >>> is_source(np.load(path, mmap_mode="r")), is_source(np.load(path)), is_source([[1.0, 2.0]])
+    (True, False, False)
+    """
+    if isinstance(value, np.memmap):
+        return True
+    if (
+        isinstance(value, np.ndarray | np.generic | list | tuple)
+        or hasattr(value, "to_numpy")
+        or hasattr(value, "asnumpy")
+    ):
+        return False
+    return all(hasattr(value, name) for name in ("shape", "dtype", "__getitem__"))
+
+
+def chunk_rows(n_features: int) -> int:
+    """Return the rows of ``X`` in one chunk of a pass over the data: :data:`CHUNK_BYTES` of float32 features.
+
+    It depends on the shape only, never on where the data is stored, so an
+    in-memory fit and a fit from a memmap sum their losses in the same
+    chunks and agree bitwise.
+
+    Examples
+    --------
+    >>> chunk_rows(2), chunk_rows(100)
+    (2097152, 41943)
+    """
+    return max(1, CHUNK_BYTES // (4 * max(1, n_features)))
+
+
+class Source:
+    """Rows of an array-like that stays where it is, read on demand as float32.
+
+    Parameters
+    ----------
+    array : array-like
+        A numpy memmap, or anything with ``shape``, ``dtype`` and numpy-style
+        row indexing: ``array[start:stop]`` and ``array[rows]`` for an
+        increasing int array ``rows``.
+    name : str, default="X"
+        What the user called it, for error messages.
+    where : str, default="fit"
+        The function it was passed to, for error messages.
+    start, stop : int, optional
+        The rows ``[start, stop)`` of ``array`` this source covers (all by default).
+    row_shape : tuple of int, optional
+        The shape of one row as read; default ``array.shape[1:]`` (``()`` reads
+        a column ``y`` of shape ``(n, 1)`` as ``(n,)``).
+
+    Attributes
+    ----------
+    array : array-like
+        The array-like given.
+    dtype : numpy.dtype
+        Its dtype; rows are converted to float32 as they are read.
+
+    Examples
+    --------
+    >>> source = Source(np.arange(10.0).reshape(5, 2))
+    >>> source.shape, len(source)
+    ((5, 2), 5)
+    >>> source.rows(np.array([4, 0])).tolist()
+    [[8.0, 9.0], [0.0, 1.0]]
+    >>> source.slice(1, 3).read(0, 2).tolist()
+    [[2.0, 3.0], [4.0, 5.0]]
+    """
+
+    def __init__(
+        self,
+        array: Any,
+        name: str = "X",
+        where: str = "fit",
+        *,
+        start: int = 0,
+        stop: int | None = None,
+        row_shape: tuple[int, ...] | None = None,
+    ) -> None:
+        self.array = array
+        self.name, self.where = name, where
+        self.dtype = np.dtype(array.dtype)
+        self.start = start
+        self.stop = int(array.shape[0]) if stop is None else stop
+        self.row_shape = tuple(int(size) for size in array.shape[1:]) if row_shape is None else row_shape
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """``(n_rows, *row_shape)``."""
+        return (self.stop - self.start, *self.row_shape)
+
+    @property
+    def ndim(self) -> int:
+        """Number of dimensions of :attr:`shape`."""
+        return 1 + len(self.row_shape)
+
+    def __len__(self) -> int:
+        return self.stop - self.start
+
+    def __repr__(self) -> str:
+        return f"Source({type(self.array).__name__} {self.name}, rows {self.start}:{self.stop}, dtype {self.dtype})"
+
+    def slice(self, start: int, stop: int) -> Source:
+        """Return the source of rows ``[start, stop)`` of this one, without reading them."""
+        return Source(
+            self.array,
+            self.name,
+            self.where,
+            start=self.start + start,
+            stop=self.start + stop,
+            row_shape=self.row_shape,
+        )
+
+    def rows(self, indices: np.ndarray) -> np.ndarray:
+        """Read the rows ``indices`` (positions in this source, each at most once), in that order, as float32.
+
+        The rows are read in increasing order, which a file on disk serves
+        with far fewer seeks (and an ``h5py.Dataset`` requires), then put in
+        the order asked for.
+        """
+        indices = np.asarray(indices, dtype=np.int64)
+        order = np.argsort(indices, kind="stable")
+        block = self._read(indices[order] + self.start)
+        out = np.empty((len(indices), *self.row_shape), dtype=np.float32)
+        with np.errstate(over="ignore", invalid="ignore"):  # beyond float32: inf, which validation reports
+            out[order] = block.reshape(len(indices), *self.row_shape)
+        return out
+
+    def read(self, start: int, stop: int) -> np.ndarray:
+        """Read the consecutive rows ``[start, stop)`` as a new float32 array."""
+        block = self._read(slice(self.start + start, self.start + stop))
+        with np.errstate(over="ignore", invalid="ignore"):
+            return np.ascontiguousarray(block, dtype=np.float32).reshape(stop - start, *self.row_shape)
+
+    def _read(self, rows: np.ndarray | builtins.slice) -> np.ndarray:
+        try:
+            block = np.asarray(self.array[rows])
+        except Exception as error:  # a closed file, an I/O error, indexing the array-like does not support
+            raise ValueError(
+                f"Reading rows of {self.name} passed to {self.where} ({type(self.array).__name__}) failed: "
+                f"{type(error).__name__}: {error}. Keep the file open and readable until fit returns."
+            ) from error
+        count = len(rows) if isinstance(rows, np.ndarray) else rows.stop - rows.start
+        if block.shape[:1] != (count,) or math.prod(block.shape[1:]) != math.prod(self.row_shape):
+            raise ValueError(
+                f"Reading {count} rows of {self.name} passed to {self.where} ({type(self.array).__name__}) gave an "
+                f"array of shape {block.shape}; fit needs numpy-style row indexing: {self.name}[rows] of shape "
+                f"({count}, {', '.join(map(str, self.row_shape))})."
+            )
+        return block
+
+
+def chunks(*arrays: np.ndarray | Source | None, rows: int) -> Iterator[tuple[int, tuple[Any, ...]]]:
+    """Yield ``(start, (a[start:stop], b[start:stop], ...))`` for consecutive chunks of ``rows`` rows.
+
+    numpy arrays give views (float32 data stays uncopied); sources are read
+    (:meth:`Source.read`); None stays None.
+
+    Examples
+    --------
+    >>> [(start, a.tolist()) for start, (a, _) in chunks(np.arange(5.0), None, rows=2)]
+    [(0, [0.0, 1.0]), (2, [2.0, 3.0]), (4, [4.0])]
+    """
+    n = len(next(array for array in arrays if array is not None))
+    for start in range(0, n, rows):
+        stop = min(start + rows, n)
+        yield (
+            start,
+            tuple(
+                None if array is None else array.read(start, stop) if isinstance(array, Source) else array[start:stop]
+                for array in arrays
+            ),
+        )
