@@ -21,8 +21,10 @@ Workloads
     ``np.load(mmap_mode="r")`` inside every timed run. The files have just been
     written, so the page cache is warm: this measures mapping and reading
     cached pages, not the disk. Only the reference numpy loop and gluonlr's two
-    paths run here; today ``fit`` reads the whole memmap (its finiteness check)
-    and gathers all of it into one data-sized buffer every epoch.
+    paths run here. ``fit`` shares the float32 memmap with the device (no copy)
+    and gathers each batch's rows with ``nd.take``; it reads the file once
+    more before training (the NaN/infinity check) and twice for the
+    divergence guard's losses of the initial and the fitted parameters.
 
 Implementations
 ---------------

@@ -19,11 +19,11 @@ from gluonlr import DivergenceError, fit, synthetic_data
 from gluonlr.callbacks import Callback, ProgressBar
 from gluonlr.data import EpochData, Source, StreamData, TakeData, batches, epoch_data
 from gluonlr.testing import STORAGES, RowArray, store
-from gluonlr.testing.strategies import ALL_OPTIONS, datasets, fit_configs
+from gluonlr.testing.strategies import ALL_OPTIONS, datasets, fit_configs, storages
 
 PATHS = ["manual", "gluon"]
 #: The storages, and "take": an in-memory data set over EPOCH_GATHER_BYTES, gathered batch by batch.
-KINDS = [*STORAGES, "take"]
+KINDS = (*STORAGES, "take")
 
 
 def assert_same_fit(expected, got):
@@ -41,7 +41,7 @@ def fit_stored(X, y, kind, directory, **config):
 
 
 @pytest.mark.parametrize("path", PATHS)
-@given(data=st.data(), dataset=datasets(max_samples=60, max_outputs=2), kind=st.sampled_from(KINDS))
+@given(data=st.data(), dataset=datasets(max_samples=60, max_outputs=2), kind=storages(KINDS))
 def test_every_storage_fits_bitwise_as_in_memory(path, data, dataset, kind):
     X, y = dataset
     config = data.draw(fit_configs(X, y, **ALL_OPTIONS, init_params=True))
@@ -72,7 +72,7 @@ def test_the_batches_come_from_the_cheapest_reader(tmp_path):
     assert np.shares_memory(data.sources[0], Xm)  # the file's pages, not a copy
     assert isinstance(epoch_data(Source(store(X, "memmap-float64", tmp_path)), y, 10), StreamData)
     assert isinstance(epoch_data(Source(RowArray(X)), y, 10), StreamData)
-    with mock.patch.object(batches, "EPOCH_GATHER_BYTES", 300 * 12 - 1):
+    with mock.patch.object(batches, "EPOCH_GATHER_BYTES", 300 * 12 - 1):  # X, y: 300 rows of 12 bytes
         assert isinstance(epoch_data(X, y, 10), TakeData)
 
 

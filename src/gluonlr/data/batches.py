@@ -35,8 +35,10 @@ __all__ = ["EPOCH_GATHER_BYTES", "EpochData", "StreamData", "TakeData", "batch_b
 _MAX_CACHED_VIEWS = 4096
 
 #: In-memory data sets of up to this many bytes (float32 ``X``, ``y`` and sample weights) are gathered an epoch at a
-#: time (:class:`EpochData`); larger ones, and sources, a batch at a time (:class:`StreamData`).
-EPOCH_GATHER_BYTES = 4 << 20
+#: time (:class:`EpochData`, which holds a second copy); larger ones, and sources, a batch at a time
+#: (:class:`TakeData`, :class:`StreamData`). Measured on 2 cores (fit, 100 features, 2 epochs): the epoch's gather is
+#: as fast or faster up to 20 MB (2,000 to 50,000 rows), the per-batch take 5% faster at 80 MB (200,000 rows).
+EPOCH_GATHER_BYTES = 32 << 20
 
 
 def epoch_order(n: int, seed: int, epoch: int) -> np.ndarray:

@@ -46,6 +46,7 @@ except ImportError as error:  # pragma: no cover - exercised in a subprocess by 
 
 from gluonlr.testing._reference import METRICS as _METRICS
 from gluonlr.testing._reference import stable_lr
+from gluonlr.testing._storage import STORAGES
 
 __all__ = [
     "ALL_LOSSES",
@@ -57,6 +58,7 @@ __all__ = [
     "datasets",
     "fit_configs",
     "stable_lr",
+    "storages",
 ]
 
 #: Every loss name of fit; the default of :func:`fit_configs` is the first two, the others came later.
@@ -117,6 +119,28 @@ def _features(draw: st.DrawFn, n: int, d: int, conditioning: str, dtype: np.dtyp
         # Columns on scales from 0.01 to 100.
         return X * 10.0 ** draw(hnp.arrays(np.int64, (d,), elements=st.integers(-2, 2)))
     return X
+
+
+def storages(kinds: Sequence[str] = STORAGES) -> st.SearchStrategy[str]:
+    """Draw a storage of the data, one of :data:`~gluonlr.testing.STORAGES`, for :func:`~gluonlr.testing.store`.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from hypothesis import given, settings
+    >>> from gluonlr import fit, synthetic_data
+    >>> from gluonlr.testing import store
+    >>> X, y = synthetic_data(n=20)
+    >>> expected = fit(X, y, epochs=1)
+    >>> @settings(max_examples=4, deadline=None, derandomize=True)
+    ... @given(storages())
+    ... def test_storage_changes_nothing(storage):
+    ...     with tempfile.TemporaryDirectory() as directory:
+    ...         result = fit(store(X, storage, directory), y, epochs=1)
+    ...     assert (result.weight == expected.weight).all() and result.history == expected.history
+    >>> test_storage_changes_nothing()
+    """
+    return st.sampled_from(tuple(kinds))
 
 
 @st.composite
