@@ -310,3 +310,17 @@ def test_fit_leaves_no_learner_behind(path):
     finally:
         gc.enable()
     assert alive == [] and kept.run.learner is None
+
+
+def test_the_gluon_path_leaves_no_object_frozen():
+    """gluon.batches freezes objects only while DataLoader's gc.collect runs, and leaves a program's own freeze alone."""
+    X, y = synthetic_data(50)
+    fit(X, y, path="gluon", epochs=1, verbose=0)
+    assert gc.get_freeze_count() == 0
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        fit(X, y, path="gluon", epochs=1, verbose=0)
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()
