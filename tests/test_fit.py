@@ -313,7 +313,7 @@ def test_fit_leaves_no_learner_behind(path):
 
 
 def test_the_gluon_path_leaves_no_object_frozen():
-    """gluon.batches freezes objects only while DataLoader's gc.collect runs, and leaves a program's own freeze alone."""
+    """gluon.batches freezes objects only while DataLoader's gc.collect runs; a program's own freeze stays."""
     X, y = synthetic_data(50)
     fit(X, y, path="gluon", epochs=1, verbose=0)
     assert gc.get_freeze_count() == 0

@@ -205,3 +205,17 @@ def test_the_progress_bar_shows_an_epoch_s_samples_without_a_device_read_per_bat
     assert len(reads) <= 2 * 2  # at most one wait every _PROGRESS_SYNC seconds: none per batch
     with pytest.raises(ValueError, match="'batch_delay' parameter of ProgressBar"):
         ProgressBar(batch_delay=-1)
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_mixed_storages_and_a_column_y(path, tmp_path):
+    X, y = synthetic_data(90)
+    expected = fit(X, y, path=path, epochs=2, verbose=0)
+    Xm = store(X, "memmap", tmp_path, "X")
+    assert_same_fit(expected, fit(Xm, store(y, "memmap-float64", tmp_path, "y64"), path=path, epochs=2, verbose=0))
+    assert_same_fit(expected, fit(X, RowArray(y), path=path, epochs=2, verbose=0))
+    column = store(y[:, None], "memmap", tmp_path, "ycol")
+    with pytest.warns(gluonlr.DataConversionWarning, match=r"column-vector y of shape \(90, 1\)"):
+        assert_same_fit(expected, fit(Xm, column, path=path, epochs=2, verbose=0))
+    with pytest.warns(gluonlr.DataConversionWarning):
+        assert_same_fit(expected, fit(RowArray(X), RowArray(y[:, None]), path=path, epochs=2, verbose=0))
