@@ -219,3 +219,11 @@ def test_mixed_storages_and_a_column_y(path, tmp_path):
         assert_same_fit(expected, fit(Xm, column, path=path, epochs=2, verbose=0))
     with pytest.warns(gluonlr.DataConversionWarning):
         assert_same_fit(expected, fit(RowArray(X), RowArray(y[:, None]), path=path, epochs=2, verbose=0))
+
+
+def test_the_epoch_order_is_numpy_s_permutation_in_four_bytes_a_sample():
+    """epoch_order shuffles an int32 arange: the values of Generator.permutation, half its memory."""
+    for n, seed, epoch in [(1, 0, 0), (300, 0, 3), (100_003, 2**32 - 1, 7)]:
+        order = gluonlr.epoch_order(n, seed, epoch)
+        assert order.dtype == np.int32
+        np.testing.assert_array_equal(order, np.random.default_rng([seed, epoch]).permutation(n))
