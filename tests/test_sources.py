@@ -227,3 +227,29 @@ def test_the_epoch_order_is_numpy_s_permutation_in_four_bytes_a_sample():
         order = gluonlr.epoch_order(n, seed, epoch)
         assert order.dtype == np.int32
         np.testing.assert_array_equal(order, np.random.default_rng([seed, epoch]).permutation(n))
+
+
+@pytest.mark.parametrize("outputs", [1, 3])
+def test_metrics_summed_over_chunks_do_not_depend_on_the_chunks(outputs):
+    """evaluate reads in chunks and sums in float64: mxnet.metric's values on the whole data, whatever the chunks."""
+    from gluonlr import manual, metrics
+    from gluonlr._mxnet import nd
+    from gluonlr.config import FitConfig
+
+    X, y = synthetic_data(101, true_w=[1.0, 2.0])
+    y = np.stack([y * (k + 1) + k for k in range(outputs)], axis=1) if outputs > 1 else y
+    weight = np.ones((2, outputs), np.float32) if outputs > 1 else np.ones(2, np.float32)
+    learner = manual.Learner(X, y, FitConfig(), weight=weight, bias=np.zeros(outputs) if outputs > 1 else 0.0)
+    names = ("mse", "rmse", "mae", "r2")
+    whole = metrics.evaluate(learner, X, y, names)
+    with mock.patch.object(metrics, "chunk_rows", lambda n_features: 7):
+        chunked = metrics.evaluate(learner, X, y, names)
+    for name in names:
+        assert chunked[name] == pytest.approx(whole[name], rel=1e-12)
+    predictions = learner.predict(nd.array(X))
+    labels = nd.array(y.reshape(len(y), -1))
+    for name in ("mse", "rmse", "mae"):
+        metric = metrics.METRICS[name]()
+        metric.update([labels], [predictions])
+        assert whole[name] == pytest.approx(metric.get()[1], rel=1e-5)
+    assert whole["r2"] == pytest.approx(metrics.r2_score(y, predictions.asnumpy()), rel=1e-9)
