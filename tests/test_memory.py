@@ -36,10 +36,11 @@ NARROW = (5 * 2**19, 10)
 def bound_mib(x_mib):
     """The largest growth allowed for fitting an X of x_mib MiB: a sixth of it, plus 15 MiB.
 
-    A sixth is the issue's 256 MB per 1.5 GB (33 MiB for the wide file). The 15 MiB do not grow with the file:
-    the threads that read batches ahead (the manual path's reader, the DataLoader's worker), for each of which
-    MXNet keeps ~4.9 MB once the thread has run an operator (docs/concurrency.rst), three of them. A copy of the
-    wide X, or of a quarter of it (50 MiB), fails.
+    A sixth is the issue's 256 MB per 1.5 GB (33 MiB for the wide file). The 15 MiB are for what does not grow
+    with the file: the buffers of a batch and of a chunk of the passes over the data (they read 16 MiB of X at a
+    time), MXNet's memory pool, and a thread reading batches ahead where there is one (for a source that is not
+    a float32 memmap), for which MXNet keeps ~4.9 MB (docs/concurrency.rst). A copy of the wide X, or of a
+    quarter of it (50 MiB), fails.
     """
     return x_mib / 6 + 15
 
