@@ -26,9 +26,11 @@ pytestmark = pytest.mark.skipif(not _has_rss_anon(), reason="reads RssAnon from 
 MIB = 1024 * 1024
 
 # Issue 12 allows 256 MB of growth for a >= 1.5 GB file, a sixth of the file, and says nothing of its shape. A
-# streaming fit also keeps memory per *row*, whatever a row's width: the epoch's order (n int64), at least.
-# Two files: a wide one, 2**20 x 50 (200 MiB, 200 bytes a row), where that is a small part of the bound, and a
-# narrow one, 2.6 M x 10 (100 MiB, 40 bytes a row), where it is not.
+# streaming fit also keeps memory per *row*, whatever a row's width: the epoch's order, 4 bytes a row (int32,
+# shared with the device). Two files: a wide one, 2**20 x 50 (200 MiB, 200 bytes a row), where that is a small
+# part of the bound, and a narrow one, 2.6 M x 10 (100 MiB, 40 bytes a row), where it is a sixth of the bound
+# (the epoch's losses, 4 bytes a row until they were summed 64 batches at a time, and the order in int64 on the
+# host and again on the device, had made it fail).
 WIDE = (2**20, 50)
 NARROW = (5 * 2**19, 10)
 
@@ -108,16 +110,7 @@ print(json.dumps({"fit": fitted, "copy": copied}))
     scope="module",
     params=[
         pytest.param(WIDE, id="wide"),
-        pytest.param(
-            NARROW,
-            id="narrow",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="issue 12's bound, whatever the width: fit keeps ~20 bytes a row (mostly the epoch's "
-                "order, int64 on the host and again on the device), half of a 10-feature file (1.49 GiB of "
-                "40 M x 10 grew RssAnon by 832 MiB on the manual path, 704 MiB on the Gluon path)",
-            ),
-        ),
+        pytest.param(NARROW, id="narrow"),
     ],
 )
 def npy_files(request, tmp_path_factory):

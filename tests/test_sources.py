@@ -116,8 +116,15 @@ def test_a_nan_in_a_source_names_its_row(kind, tmp_path):
 def test_check_input_false_leaves_a_nan_to_the_divergence_guard():
     X, y = synthetic_data(50)
     X[3, 0] = np.nan
-    with pytest.raises(DivergenceError, match="Training cannot start"):
+    with pytest.raises(
+        DivergenceError,
+        match=r"Training cannot start: .* already nan\. The data holds NaN or "
+        r"infinity: fit\(check_input=True\), the default, finds the first bad row before training\.",
+    ):
         fit(RowArray(X), y, check_input=False)
+    X[3, 0], y[7] = 1.0, np.inf  # inf in y: the loss is inf, the same advice
+    with pytest.raises(DivergenceError, match=r"already inf\. The data holds NaN or infinity"):
+        fit(X, y, check_input=False)
     with pytest.raises(ValueError, match="'check_input' parameter of fit must be True or False"):
         fit(X, y, check_input="no")
 
@@ -253,3 +260,16 @@ def test_metrics_summed_over_chunks_do_not_depend_on_the_chunks(outputs):
         metric.update([labels], [predictions])
         assert whole[name] == pytest.approx(metric.get()[1], rel=1e-5)
     assert whole["r2"] == pytest.approx(metrics.r2_score(y, predictions.asnumpy()), rel=1e-9)
+
+
+def test_data_of_two_to_the_31_values_is_read_from_the_host(tmp_path):
+    """MXNet 1.9.1 refuses arrays of 2**31 - 1 values or more: such a memmap is streamed, never shared whole.
+
+    The files are sparse (created, never written): 8 GiB of X that take no disk.
+    """
+    n = 2**29 + 1
+    X = np.lib.format.open_memmap(tmp_path / "X.npy", mode="w+", dtype=np.float32, shape=(n, 4))
+    y = np.lib.format.open_memmap(tmp_path / "y.npy", mode="w+", dtype=np.float32, shape=(n,))
+    assert X.size >= batches.MAX_NDARRAY_SIZE
+    assert isinstance(epoch_data(Source(X), Source(y), 1000), StreamData)
+    assert isinstance(epoch_data(Source(X[: n // 2]), Source(y[: n // 2]), 1000), TakeData)

@@ -287,13 +287,18 @@ class DivergenceGuard(Callback):
         """Measure the starting level: one forward pass with the initial parameters (and one predicting 0)."""
         self.initial = self.last_finite = self.run.get_parameters()
         self.last_finite_name = "the initial ones"
-        initial_loss = self.run.loss()
-        self.level = max(initial_loss, self.run.loss(zero_model=True), 1.0)
+        initial_loss, zero_loss = self.run.loss(), self.run.loss(zero_model=True)
+        self.level = max(initial_loss, zero_loss, 1.0)
         self.previous, self.rises = initial_loss, 0
-        if not np.isfinite(self.level):
+        if not np.isfinite([initial_loss, zero_loss]).all():  # max() would hide a NaN behind 1.0
+            finite = all(np.isfinite(_largest(data)) for data in (self.run.X, self.run.y))
             raise self._error(
                 self.run.initial_epoch,
                 f"Training cannot start: the loss of the initial parameters is already {initial_loss:g}",
+                advice=None
+                if finite
+                else "The data holds NaN or infinity: fit(check_input=True), the default, finds the first bad row "
+                "before training.",
             )
 
     def get_state(self) -> dict[str, Any]:
@@ -355,11 +360,11 @@ class DivergenceGuard(Callback):
         lr = self.run.params["lr"]
         return f"Try a smaller lr (it is {lr}; e.g. {lr / 10:g}) or scale the features of X (standardize them)."
 
-    def _error(self, epoch: int, what: str) -> DivergenceError:
+    def _error(self, epoch: int, what: str, advice: str | None = None) -> DivergenceError:
         weight, bias = self.last_finite
         return DivergenceError(
-            f"{what}. {self._advice()} This error's .history holds the epochs so far; .weight and .bias hold the "
-            f"last finite parameters ({self.last_finite_name}).",
+            f"{what}. {advice or self._advice()} This error's .history holds the epochs so far; .weight and .bias "
+            f"hold the last finite parameters ({self.last_finite_name}).",
             epoch=epoch,
             history={key: list(values) for key, values in self.run.history.items()},
             weight=weight,

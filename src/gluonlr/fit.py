@@ -44,6 +44,9 @@ __all__ = ["PATHS", "FitResult", "fit", "initial_params"]
 #: Operators MXNet's engine may group into one scheduling unit inside an epoch.
 _BULK_SIZE = 64
 
+#: The epoch's per-sample losses are summed this many batches at a time (an epoch of fewer: in one sum).
+_SUM_EVERY = 64
+
 #: While a callback follows the batches, the loop waits for the device at most this often (seconds).
 _PROGRESS_SYNC = 0.5
 
@@ -139,7 +142,9 @@ class _CtrlC:
 def _run_epoch(learner: Any, epoch: int, ctrl_c: _CtrlC | None = None, on_batch: Sequence[Callback] = ()) -> nd.NDArray:
     """Train one epoch; return its summed per-sample loss, still on the device.
 
-    The losses are summed on the device: no synchronisation per batch. (The
+    The losses are summed on the device, :data:`_SUM_EVERY` batches at a
+    time, and the sums added: no synchronisation per batch, and no
+    per-sample memory however large the epoch. (The
     next epoch's gather waits for this one's operators to finish reading the
     data, once.) ``engine.bulk`` lets MXNet's engine schedule the epoch's many
     small operators in bulk. A Ctrl-C (``ctrl_c.requested``) ends the epoch
@@ -148,11 +153,14 @@ def _run_epoch(learner: Any, epoch: int, ctrl_c: _CtrlC | None = None, on_batch:
     the loop waits for the device at most every :data:`_PROGRESS_SYNC`
     seconds, so that what they report as done is close to done.
     """
-    losses = []
+    losses, sums = [], []
     synced = time.monotonic()
     with mx.engine.bulk(_BULK_SIZE):
         for k, batch in enumerate(learner.batches(epoch)):  # (x, y), or (x, y, sample_weight)
             losses.append(learner.train_step(*batch))
+            if len(losses) == _SUM_EVERY:  # memory stays flat however many batches the epoch has
+                sums.append(nd.concat(*losses, dim=0).sum())
+                losses = []
             if on_batch:
                 if time.monotonic() - synced > _PROGRESS_SYNC:
                     losses[-1].wait_to_read()
@@ -161,7 +169,9 @@ def _run_epoch(learner: Any, epoch: int, ctrl_c: _CtrlC | None = None, on_batch:
                     callback.on_batch_end(k, {"size": batch[0].shape[0]})
             if ctrl_c is not None and ctrl_c.requested:
                 break
-        return nd.concat(*losses, dim=0).sum()
+        if losses:
+            sums.append(nd.concat(*losses, dim=0).sum())
+        return sums[0] if len(sums) == 1 else nd.add_n(*sums)
 
 
 def _check_callbacks(callbacks: Any) -> list[Callback]:

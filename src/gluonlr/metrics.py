@@ -125,14 +125,16 @@ def _score(
 ) -> tuple[float, dict[str, float]]:
     """Return ``(summed per-sample loss, metrics)`` over chunks ``(x, y)`` or ``(x, y, w)`` of rows.
 
+    An ``x`` of None scores predictions of 0.
+
     Each chunk's losses are summed in float32 on the device, one read; the
     chunks' sums add up in float64. ``weighted`` multiplies the losses by
     ``w``, as training does.
     """
     totals, loss = _Totals(), 0.0
     for x, y, *sample_weight in batches:
-        y = y.reshape(len(x), -1)
-        predictions = learner.predict(_on_device(x))
+        y = y.reshape(len(y), -1)
+        predictions = learner.predict(_on_device(x)) if x is not None else nd.zeros(y.shape)
         losses = learner.loss(predictions, _on_device(y))  # a hybridized loss keeps its call signature
         if weighted and sample_weight:
             losses = losses * _on_device(sample_weight[0].reshape(-1))
@@ -215,15 +217,5 @@ def training_loss(learner: Any, zero_model: bool = False) -> float:
     >>> training_loss(learner, zero_model=True)  # 1**2 and 2**2, averaged
     2.5
     """
-    model = learner if not zero_model else _ZeroModel(learner)
-    return _score(model, learner.data.chunks(), (), weighted=True)[0] / len(learner.data)
-
-
-class _ZeroModel:
-    """A learner's loss with predictions of 0."""
-
-    def __init__(self, learner: Any) -> None:
-        self.loss, self._outputs = learner.loss, learner.data.n_outputs
-
-    def predict(self, x: nd.NDArray) -> nd.NDArray:
-        return nd.zeros((x.shape[0], self._outputs))
+    chunks = learner.data.chunks(features=not zero_model)  # predicting 0 reads y (and the weights) only
+    return _score(learner, chunks, (), weighted=True)[0] / len(learner.data)

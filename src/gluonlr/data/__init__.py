@@ -10,6 +10,7 @@
 
 from gluonlr.data.batches import (
     EPOCH_GATHER_BYTES,
+    MAX_NDARRAY_SIZE,
     EpochData,
     StreamData,
     TakeData,
@@ -23,6 +24,7 @@ from gluonlr.data.synthetic import TRUE_B, TRUE_W, synthetic_data
 __all__ = [
     "CHUNK_BYTES",
     "EPOCH_GATHER_BYTES",
+    "MAX_NDARRAY_SIZE",
     "TRUE_B",
     "TRUE_W",
     "EpochData",

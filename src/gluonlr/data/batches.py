@@ -31,6 +31,10 @@ from gluonlr.data.sources import Source, chunk_rows, chunks
 
 __all__ = ["EPOCH_GATHER_BYTES", "EpochData", "StreamData", "TakeData", "batch_bounds", "epoch_data", "epoch_order"]
 
+#: MXNet 1.9.1's wheel (built without ``USE_INT64_TENSOR_SIZE``) refuses operators on arrays of this many values or
+#: more: larger data is read batch by batch from the host (:class:`StreamData`), never shared whole with the device.
+MAX_NDARRAY_SIZE = 2**31 - 1
+
 #: Up to this many batches, :class:`EpochData` makes each batch's view once and reuses it every epoch.
 _MAX_CACHED_VIEWS = 4096
 
@@ -195,12 +199,13 @@ class EpochData:
         self.gather(order)
         return self._views if self._views is not None else self._slices()
 
-    def chunks(self) -> Iterator[tuple[np.ndarray, ...]]:
+    def chunks(self, features: bool = True) -> Iterator[tuple[np.ndarray | None, ...]]:
         """Yield ``(x, y)`` (or ``(x, y, w)``) float32 views of consecutive rows, in the original order.
 
         For a pass over the whole training set (a loss, a metric) without
         touching the epoch's buffer: chunks of :func:`~gluonlr.data.chunk_rows`
-        rows, as :meth:`StreamData.chunks` reads them.
+        rows, as :meth:`StreamData.chunks` reads them. ``x`` is None if not
+        ``features`` (predicting 0 needs no features).
 
         Examples
         --------
@@ -208,7 +213,8 @@ class EpochData:
         >>> [array.shape for array in next(data.chunks())]
         [(2, 2), (2, 1)]
         """
-        for _, arrays in chunks(*self._sources, rows=chunk_rows(self._sources[0].shape[1])):
+        x, *rest = self._sources
+        for _, arrays in chunks(x if features else None, *rest, rows=chunk_rows(x.shape[1])):
             yield arrays
 
     def close(self) -> None:
@@ -308,15 +314,13 @@ class StreamData:
             ahead = self._pool.submit(self.batch, items[k + 1]) if k + 1 < len(items) else None
             yield batch
 
-    def chunks(self) -> Iterator[tuple[np.ndarray, ...]]:
+    def chunks(self, features: bool = True) -> Iterator[tuple[np.ndarray | None, ...]]:
         """Yield ``(x, y)`` (or ``(x, y, w)``) float32 arrays of consecutive rows, as :meth:`EpochData.chunks`."""
-        for _, (x, y, w) in chunks(*self.sources, rows=chunk_rows(self._X.shape[1])):
-            assert x is not None and y is not None
-            y = np.asarray(y, dtype=np.float32).reshape(len(x), self._n_outputs)
-            if w is None:
-                yield np.asarray(x, dtype=np.float32), y
-            else:
-                yield np.asarray(x, dtype=np.float32), y, w.reshape(len(x), 1)
+        X = self._X if features else None
+        for _, (x, y, w) in chunks(X, self._y, self._sample_weight, rows=chunk_rows(self._X.shape[1])):
+            y = np.asarray(y, dtype=np.float32).reshape(len(y), self._n_outputs)
+            x = None if x is None else np.asarray(x, dtype=np.float32)
+            yield (x, y) if w is None else (x, y, w.reshape(len(y), 1))
 
     def close(self) -> None:
         """Stop the reading thread (after the read it is doing, if any)."""
@@ -400,9 +404,10 @@ class TakeData:
         for k in self.items(order):
             yield self.batch(k)
 
-    def chunks(self) -> Iterator[tuple[np.ndarray, ...]]:
+    def chunks(self, features: bool = True) -> Iterator[tuple[np.ndarray | None, ...]]:
         """Yield ``(x, y)`` (or ``(x, y, w)``) float32 views of consecutive rows, as :meth:`EpochData.chunks`."""
-        for _, arrays in chunks(*self._sources, rows=chunk_rows(self._sources[0].shape[1])):
+        x, *rest = self._sources
+        for _, arrays in chunks(x if features else None, *rest, rows=chunk_rows(x.shape[1])):
             yield arrays
 
     def close(self) -> None:
@@ -428,7 +433,7 @@ def _shared(array: np.ndarray | Source) -> np.ndarray | None:
         if not isinstance(array.array, np.ndarray) or array.row_shape != array.array.shape[1:]:
             return None
         array = array.array[array.start : array.stop]
-    if array.dtype != np.float32 or not array.flags.c_contiguous:
+    if array.dtype != np.float32 or not array.flags.c_contiguous or array.size >= MAX_NDARRAY_SIZE:
         return None
     return array
 
@@ -455,7 +460,9 @@ def epoch_data(
       memmap (a :class:`~gluonlr.data.Source`): shared with the device, never
       copied; ``y`` (one value a row) is loaded if it is not float32.
     - :class:`StreamData`: any other source (another dtype, an
-      ``h5py.Dataset``): each batch read from it, the next in the background.
+      ``h5py.Dataset``), and data of :data:`MAX_NDARRAY_SIZE` values or more
+      (8 GiB of float32), which MXNet cannot take as one array: each batch
+      read from it, the next in the background.
 
     Examples
     --------

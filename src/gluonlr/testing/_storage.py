@@ -19,7 +19,7 @@ class RowArray:
 
     It has ``shape``, ``dtype`` and numpy-style indexing of rows, by a slice or
     by an increasing int array (as h5py, which refuses any other order); every
-    read is appended to :attr:`reads` with the thread that made it. After
+    read is appended to ``reads`` with the thread that made it. After
     :meth:`close`, reading raises ``ValueError``, as a closed h5py file does.
 
     Parameters
