@@ -230,10 +230,12 @@ def test_mixed_storages_and_a_column_y(path, tmp_path):
 
 def test_the_epoch_order_is_numpy_s_permutation_in_four_bytes_a_sample():
     """epoch_order shuffles an int32 arange: the values of Generator.permutation, half its memory."""
-    for n, seed, epoch in [(1, 0, 0), (300, 0, 3), (100_003, 2**32 - 1, 7)]:
-        order = gluonlr.epoch_order(n, seed, epoch)
-        assert order.dtype == np.int32
-        np.testing.assert_array_equal(order, np.random.default_rng([seed, epoch]).permutation(n))
+    for in_place in (False, True):  # permutation converted, or an int32 arange shuffled in place (large n)
+        with mock.patch.object(batches, "_SHUFFLE_IN_PLACE", 0 if in_place else 2**20):
+            for n, seed, epoch in [(1, 0, 0), (300, 0, 3), (100_003, 2**32 - 1, 7)]:
+                order = gluonlr.epoch_order(n, seed, epoch)
+                assert order.dtype == np.int32
+                np.testing.assert_array_equal(order, np.random.default_rng([seed, epoch]).permutation(n))
 
 
 @pytest.mark.parametrize("outputs", [1, 3])
