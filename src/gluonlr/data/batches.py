@@ -108,7 +108,59 @@ def batch_bounds(n: int, batch_size: int) -> list[tuple[int, int]]:
     return [(start, min(start + batch_size, n)) for start in range(0, n, batch_size)]
 
 
-class EpochData:
+class _ArrayData:
+    """What :class:`EpochData` and :class:`TakeData` share: float32 ``(X, y[, w])`` in memory or mapped, in batches."""
+
+    def __init__(self, X: np.ndarray, y: np.ndarray, batch_size: int, sample_weight: np.ndarray | None = None) -> None:
+        n = len(X)
+        sources = [X, np.asarray(y).reshape(n, -1)]
+        if sample_weight is not None:
+            sources.append(np.asarray(sample_weight).reshape(n, 1))
+        # view(np.ndarray): a plain view (of a memmap too) that from_numpy may mark read-only.
+        self._sources = [np.ascontiguousarray(source, dtype=np.float32).view(np.ndarray) for source in sources]
+        self.bounds = batch_bounds(n, batch_size)
+
+    @property
+    def sources(self) -> tuple[np.ndarray | None, ...]:
+        """``(X, y, sample_weight)`` as float32 in their original order, ``y`` of shape ``(n_samples, n_outputs)``."""
+        return (*self._sources, None)[:3]
+
+    def chunks(self, features: bool = True) -> Iterator[tuple[np.ndarray | None, ...]]:
+        """Yield ``(x, y)`` (or ``(x, y, w)``) float32 views of consecutive rows, in the original order.
+
+        For a pass over the whole training set (a loss, a metric) without
+        touching the epoch's batches: chunks of :func:`~gluonlr.data.chunk_rows`
+        rows, as :meth:`StreamData.chunks` reads them. ``x`` is None if not
+        ``features`` (predicting 0 needs no features).
+
+        Examples
+        --------
+        >>> data = EpochData(np.arange(4.0).reshape(2, 2), np.array([1.0, 2.0]), batch_size=1)
+        >>> [array.shape for array in next(data.chunks())]
+        [(2, 2), (2, 1)]
+        """
+        x, *rest = self._sources
+        for _, arrays in chunks(x if features else None, *rest, rows=chunk_rows(x.shape[1])):
+            yield arrays
+
+    def close(self) -> None:
+        """Nothing to release: the arrays go with the object (the same method as :meth:`StreamData.close`)."""
+
+    @property
+    def n_batches(self) -> int:
+        """Number of batches in an epoch."""
+        return len(self.bounds)
+
+    @property
+    def n_outputs(self) -> int:
+        """Number of targets per sample (columns of ``y``)."""
+        return int(self._sources[1].shape[1])
+
+    def __len__(self) -> int:
+        return len(self._sources[0])
+
+
+class EpochData(_ArrayData):
     """``(X, y)`` (and sample weights) on the device, one epoch at a time, in that epoch's order.
 
     The device holds one copy of the data: a buffer whose memory the host can
@@ -152,18 +204,13 @@ class EpochData:
     """
 
     def __init__(self, X: np.ndarray, y: np.ndarray, batch_size: int, sample_weight: np.ndarray | None = None) -> None:
-        n = len(X)
-        sources = [X, np.asarray(y).reshape(n, -1)]
-        if sample_weight is not None:
-            sources.append(np.asarray(sample_weight).reshape(n, 1))
-        self._sources = [np.asarray(source, dtype=np.float32) for source in sources]
+        super().__init__(X, y, batch_size, sample_weight)
         self._hosts = [np.empty(source.shape, dtype=np.float32) for source in self._sources]
         # zero_copy: the NDArrays share the host buffers' memory (from_numpy marks
         # the view it is given read-only; the buffers themselves stay writable).
         self._arrays = [nd.from_numpy(host.view(), zero_copy=True) for host in self._hosts]
         self.X, self.y = self._arrays[0], self._arrays[1]
         self.sample_weight = self._arrays[2] if sample_weight is not None else None
-        self.bounds = batch_bounds(n, batch_size)
         self._views = self._slices() if len(self.bounds) <= _MAX_CACHED_VIEWS else None
 
     def _slices(self) -> list[tuple[nd.NDArray, ...]]:
@@ -172,11 +219,6 @@ class EpochData:
     def _slice(self, k: int) -> tuple[nd.NDArray, ...]:
         start, stop = self.bounds[k]
         return tuple(array[start:stop] for array in self._arrays)
-
-    @property
-    def sources(self) -> tuple[np.ndarray | None, ...]:
-        """``(X, y, sample_weight)`` in their original order (see the class's attributes)."""
-        return (*self._sources, None)[:3]
 
     def batch(self, k: int) -> tuple[nd.NDArray, ...]:
         """Return batch ``k`` of the gathered epoch: views ``(x, y)`` (or ``(x, y, w)``) of the device buffer."""
@@ -206,40 +248,6 @@ class EpochData:
         """
         self.gather(order)
         return self._views if self._views is not None else self._slices()
-
-    def chunks(self, features: bool = True) -> Iterator[tuple[np.ndarray | None, ...]]:
-        """Yield ``(x, y)`` (or ``(x, y, w)``) float32 views of consecutive rows, in the original order.
-
-        For a pass over the whole training set (a loss, a metric) without
-        touching the epoch's buffer: chunks of :func:`~gluonlr.data.chunk_rows`
-        rows, as :meth:`StreamData.chunks` reads them. ``x`` is None if not
-        ``features`` (predicting 0 needs no features).
-
-        Examples
-        --------
-        >>> data = EpochData(np.arange(4.0).reshape(2, 2), np.array([1.0, 2.0]), batch_size=1)
-        >>> [array.shape for array in next(data.chunks())]
-        [(2, 2), (2, 1)]
-        """
-        x, *rest = self._sources
-        for _, arrays in chunks(x if features else None, *rest, rows=chunk_rows(x.shape[1])):
-            yield arrays
-
-    def close(self) -> None:
-        """Nothing to release: the buffers go with the object (the same method as :meth:`StreamData.close`)."""
-
-    @property
-    def n_batches(self) -> int:
-        """Number of batches in an epoch."""
-        return len(self.bounds)
-
-    @property
-    def n_outputs(self) -> int:
-        """Number of targets per sample (columns of ``y``)."""
-        return int(self._sources[1].shape[1])
-
-    def __len__(self) -> int:
-        return len(self._sources[0])
 
 
 class StreamData:
@@ -350,7 +358,7 @@ class StreamData:
         return len(self._X)
 
 
-class TakeData:
+class TakeData(_ArrayData):
     """``(X, y)`` (and sample weights) shared with the device where they are; each batch gathered there by ``nd.take``.
 
     The same interface as :class:`EpochData`, for float32 data too large to
@@ -380,20 +388,9 @@ class TakeData:
     """
 
     def __init__(self, X: np.ndarray, y: np.ndarray, batch_size: int, sample_weight: np.ndarray | None = None) -> None:
-        n = len(X)
-        sources = [X, np.asarray(y).reshape(n, -1)]
-        if sample_weight is not None:
-            sources.append(np.asarray(sample_weight).reshape(n, 1))
-        # view(np.ndarray): a plain view (of a memmap too) that from_numpy may mark read-only.
-        self._sources = [np.ascontiguousarray(source, dtype=np.float32).view(np.ndarray) for source in sources]
+        super().__init__(X, y, batch_size, sample_weight)
         self._arrays = [nd.from_numpy(source.view(), zero_copy=True) for source in self._sources]
-        self.bounds = batch_bounds(n, batch_size)
         self._order: nd.NDArray | None = None
-
-    @property
-    def sources(self) -> tuple[np.ndarray | None, ...]:
-        """``(X, y, sample_weight)`` as float32 in their original order, ``y`` of shape ``(n_samples, n_outputs)``."""
-        return (*self._sources, None)[:3]
 
     def items(self, order: np.ndarray) -> list[int]:
         """Share the epoch's ``order`` with the device (no copy); return the keys of its batches: ``0, 1, ...``."""
@@ -411,28 +408,6 @@ class TakeData:
         """Yield the epoch's batches in ``order``: ``(x, y)`` (or ``(x, y, w)``) as in :meth:`EpochData.batches`."""
         for k in self.items(order):
             yield self.batch(k)
-
-    def chunks(self, features: bool = True) -> Iterator[tuple[np.ndarray | None, ...]]:
-        """Yield ``(x, y)`` (or ``(x, y, w)``) float32 views of consecutive rows, as :meth:`EpochData.chunks`."""
-        x, *rest = self._sources
-        for _, arrays in chunks(x if features else None, *rest, rows=chunk_rows(x.shape[1])):
-            yield arrays
-
-    def close(self) -> None:
-        """Nothing to release (the same method as :meth:`StreamData.close`)."""
-
-    @property
-    def n_batches(self) -> int:
-        """Number of batches in an epoch."""
-        return len(self.bounds)
-
-    @property
-    def n_outputs(self) -> int:
-        """Number of targets per sample (columns of ``y``)."""
-        return int(self._sources[1].shape[1])
-
-    def __len__(self) -> int:
-        return len(self._sources[0])
 
 
 def _shared(array: np.ndarray | Source) -> np.ndarray | None:
