@@ -11,6 +11,7 @@
 from gluonlr.data.batches import (
     EPOCH_GATHER_BYTES,
     MAX_NDARRAY_SIZE,
+    ArrayData,
     EpochData,
     StreamData,
     TakeData,
@@ -27,6 +28,7 @@ __all__ = [
     "MAX_NDARRAY_SIZE",
     "TRUE_B",
     "TRUE_W",
+    "ArrayData",
     "EpochData",
     "Source",
     "StreamData",

@@ -29,7 +29,16 @@ import numpy as np
 from gluonlr._mxnet import nd
 from gluonlr.data.sources import Source, chunk_rows, chunks
 
-__all__ = ["EPOCH_GATHER_BYTES", "EpochData", "StreamData", "TakeData", "batch_bounds", "epoch_data", "epoch_order"]
+__all__ = [
+    "EPOCH_GATHER_BYTES",
+    "ArrayData",
+    "EpochData",
+    "StreamData",
+    "TakeData",
+    "batch_bounds",
+    "epoch_data",
+    "epoch_order",
+]
 
 #: MXNet 1.9.1's wheel (built without ``USE_INT64_TENSOR_SIZE``) refuses operators on arrays of this many values or
 #: more: larger data is read batch by batch from the host (:class:`StreamData`), never shared whole with the device.
@@ -108,7 +117,7 @@ def batch_bounds(n: int, batch_size: int) -> list[tuple[int, int]]:
     return [(start, min(start + batch_size, n)) for start in range(0, n, batch_size)]
 
 
-class _ArrayData:
+class ArrayData:
     """What :class:`EpochData` and :class:`TakeData` share: float32 ``(X, y[, w])`` in memory or mapped, in batches."""
 
     def __init__(self, X: np.ndarray, y: np.ndarray, batch_size: int, sample_weight: np.ndarray | None = None) -> None:
@@ -144,7 +153,7 @@ class _ArrayData:
             yield arrays
 
     def close(self) -> None:
-        """Nothing to release: the arrays go with the object (the same method as :meth:`StreamData.close`)."""
+        """Nothing to release: the arrays go with the object (the method of :meth:`StreamData.close`)."""
 
     @property
     def n_batches(self) -> int:
@@ -160,7 +169,7 @@ class _ArrayData:
         return len(self._sources[0])
 
 
-class EpochData(_ArrayData):
+class EpochData(ArrayData):
     """``(X, y)`` (and sample weights) on the device, one epoch at a time, in that epoch's order.
 
     The device holds one copy of the data: a buffer whose memory the host can
@@ -331,7 +340,7 @@ class StreamData:
             yield batch
 
     def chunks(self, features: bool = True) -> Iterator[tuple[np.ndarray | None, ...]]:
-        """Yield ``(x, y)`` (or ``(x, y, w)``) float32 arrays of consecutive rows, as :meth:`EpochData.chunks`."""
+        """Yield ``(x, y)`` (or ``(x, y, w)``) float32 arrays of consecutive rows, as :meth:`ArrayData.chunks`."""
         X = self._X if features else None
         for _, (x, y, w) in chunks(X, self._y, self._sample_weight, rows=chunk_rows(self._X.shape[1])):
             y = np.asarray(y, dtype=np.float32).reshape(len(y), self._n_outputs)
@@ -358,7 +367,7 @@ class StreamData:
         return len(self._X)
 
 
-class TakeData(_ArrayData):
+class TakeData(ArrayData):
     """``(X, y)`` (and sample weights) shared with the device where they are; each batch gathered there by ``nd.take``.
 
     The same interface as :class:`EpochData`, for float32 data too large to
