@@ -90,7 +90,7 @@ MUTANTS = [
     ),
     _mutant(
         "validation-outputs-unchecked",
-        "fit.py",
+        "data/split.py",
         [("        if y_val.shape[1:] != y.shape[1:]:\n", "        if False:\n")],
         ["tests/test_errors.py", "tests/test_validation.py"],
         "validation_data's y may have other outputs than y",
@@ -221,17 +221,49 @@ MUTANTS = [
     # Weak tests the issue named, and the order the reference now states itself.
     _mutant(
         "epoch-order-ignores-epoch",
-        "data.py",
+        "data/batches.py",
         [("np.random.default_rng([seed, epoch])", "np.random.default_rng([seed, 0])")],
         [EQUIVALENCE, "tests/test_testing.py"],
         "every epoch visits the samples in the same order",
     ),
     _mutant(
         "epoch-order-ignores-seed",
-        "data.py",
+        "data/batches.py",
         [("np.random.default_rng([seed, epoch])", "np.random.default_rng([0, epoch])")],
         ["tests/test_fit.py"],
         "the seed chooses the initial weights but not the order of the samples",
+    ),
+    # -- issue 12: the data sources ---------------------------------------------------------------------------
+    _mutant(
+        "source-rows-in-sorted-order",
+        "data/sources.py",
+        [("            out[order] = block.reshape(", "            out[:] = block.reshape(")],
+        ["tests/test_sources.py"],
+        "a source's batch keeps its rows in sorted order instead of the epoch's",
+    ),
+    _mutant(
+        "take-skips-a-row",
+        "data/batches.py",
+        [
+            (
+                "        rows = self._order[start:stop]\n",
+                "        rows = self._order[start : max(start + 1, stop - 1)]\n",
+            )
+        ],
+        ["tests/test_sources.py"],
+        "a large in-memory or memmapped data set loses the last row of each batch",
+    ),
+    _mutant(
+        "nan-check-skips-rows",
+        "_validation.py",
+        [
+            (
+                "        finite = np.isfinite(chunk).reshape(len(chunk), -1).all(axis=1)",
+                "        finite = np.isfinite(chunk[:1]).reshape(1, -1).all(axis=1)",
+            )
+        ],
+        ["tests/test_sources.py", "tests/test_errors.py"],
+        "the NaN check reads only the first row of each chunk",
     ),
     _mutant(
         "progress-bar-starts-at-zero",

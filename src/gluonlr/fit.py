@@ -5,18 +5,13 @@ from __future__ import annotations
 import hashlib
 import numbers
 import os
-import signal
 import sys
-import threading
-import time
 from collections.abc import Sequence
-from types import FrameType, TracebackType
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
 from gluonlr import gluon, manual
-from gluonlr._mxnet import mx, nd
 from gluonlr._validation import (
     check_choice,
     check_data,
@@ -31,24 +26,16 @@ from gluonlr._validation import (
 from gluonlr.callbacks import Callback, DivergenceGuard, EarlyStopping, History, ModelCheckpoint, ProgressBar, Run
 from gluonlr.config import FitConfig
 from gluonlr.conventions import LOSSES, REDUCTIONS
-from gluonlr.data import Source
+from gluonlr.data.split import split_validation
 from gluonlr.errors import CheckpointError
-from gluonlr.metrics import METRICS, evaluate, evaluate_training
+from gluonlr.loop import Evaluation, train
+from gluonlr.metrics import METRICS
 from gluonlr.optimizers import OPTIMIZERS
 from gluonlr.persistence import PathLike, check_checkpoint, checkpoint_files, data_fingerprint, read_checkpoint
 from gluonlr.result import FitResult
 from gluonlr.schedules import Schedule, make_schedule
 
 __all__ = ["PATHS", "FitResult", "fit", "initial_params"]
-
-#: Operators MXNet's engine may group into one scheduling unit inside an epoch.
-_BULK_SIZE = 64
-
-#: The epoch's per-sample losses are summed this many batches at a time (an epoch of fewer: in one sum).
-_SUM_EVERY = 64
-
-#: While a callback follows the batches, the loop waits for the device at most this often (seconds).
-_PROGRESS_SYNC = 0.5
 
 #: The training paths by name: each a ``Learner`` class with the same interface.
 PATHS: dict[str, Any] = {"manual": manual.Learner, "gluon": gluon.Learner}
@@ -110,68 +97,6 @@ def initial_params(
         expected = "a finite float" if n_outputs is None else f"a finite float or array of shape ({n_outputs},)"
         raise ValueError(f"The 'init_bias' parameter of fit must be {expected}. Got {init_bias!r} instead.")
     return weight, bias
-
-
-class _CtrlC:
-    """Within ``with``: the first Ctrl-C asks training to stop after the current batch.
-
-    Installed only in the main thread and only over Python's default handler
-    (so it never overrides a handler the program set). A second Ctrl-C stops at
-    once with ``KeyboardInterrupt``.
-    """
-
-    requested = False
-
-    def __enter__(self) -> _CtrlC:
-        self._previous = None
-        if threading.current_thread() is threading.main_thread():
-            if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
-                self._previous = signal.signal(signal.SIGINT, self._handle)
-        return self
-
-    def _handle(self, signum: int, frame: FrameType | None) -> None:
-        if self.requested:
-            raise KeyboardInterrupt
-        self.requested = True
-
-    def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
-
-
-def _run_epoch(learner: Any, epoch: int, ctrl_c: _CtrlC | None = None, on_batch: Sequence[Callback] = ()) -> nd.NDArray:
-    """Train one epoch; return its summed per-sample loss, still on the device.
-
-    The losses are summed on the device, :data:`_SUM_EVERY` batches at a
-    time, and the sums added: no synchronisation per batch, and no
-    per-sample memory however large the epoch. (The
-    next epoch's gather waits for this one's operators to finish reading the
-    data, once.) ``engine.bulk`` lets MXNet's engine schedule the epoch's many
-    small operators in bulk. A Ctrl-C (``ctrl_c.requested``) ends the epoch
-    after the current batch. The callbacks ``on_batch`` hear of each batch
-    (:meth:`~gluonlr.callbacks.Callback.on_batch_end`); while they listen,
-    the loop waits for the device at most every :data:`_PROGRESS_SYNC`
-    seconds, so that what they report as done is close to done.
-    """
-    losses, sums = [], []
-    synced = time.monotonic()
-    with mx.engine.bulk(_BULK_SIZE):
-        for k, batch in enumerate(learner.batches(epoch)):  # (x, y), or (x, y, sample_weight)
-            losses.append(learner.train_step(*batch))
-            if len(losses) == _SUM_EVERY:  # memory stays flat however many batches the epoch has
-                sums.append(nd.concat(*losses, dim=0).sum())
-                losses = []
-            if on_batch:
-                if time.monotonic() - synced > _PROGRESS_SYNC:
-                    losses[-1].wait_to_read()
-                    synced = time.monotonic()
-                for callback in on_batch:
-                    callback.on_batch_end(k, {"size": batch[0].shape[0]})
-            if ctrl_c is not None and ctrl_c.requested:
-                break
-        if losses:
-            sums.append(nd.concat(*losses, dim=0).sum())
-        return sums[0] if len(sums) == 1 else nd.add_n(*sums)
 
 
 def _check_callbacks(callbacks: Any) -> list[Callback]:
@@ -483,7 +408,7 @@ def fit(
     metric_names = _check_metrics(metrics)
     if not isinstance(check_input, bool | np.bool_):
         raise ValueError(f"The 'check_input' parameter of fit must be True or False. Got {check_input!r} instead.")
-    split = _split_validation(X, y, sample_weight, validation_split, validation_data)
+    split = split_validation(X, y, sample_weight, validation_split, validation_data)
     X, y, sample_weight, validation = split.X, split.y, split.sample_weight, split.validation
     if sample_weight is not None and not sample_weight.any():
         raise ValueError(
@@ -532,9 +457,9 @@ def fit(
         *user_callbacks,
         *([ModelCheckpoint(checkpoint)] if checkpoint else []),  # last: the epoch's final state
     ]
-    evaluation = _Evaluation(learner, metric_names, validation)
+    evaluation = Evaluation(learner, metric_names, validation)
     try:
-        stopped_epoch, interrupted = _fit_loop(run, evaluation, meta.get("callbacks", {}) if meta else {})
+        stopped_epoch, interrupted = train(run, evaluation, meta.get("callbacks", {}) if meta else {})
     finally:
         learner.close()
         run.close()
@@ -573,67 +498,6 @@ def _check_metrics(metrics: Any) -> tuple[str, ...]:
     return tuple(dict.fromkeys(metrics))
 
 
-class _Split(NamedTuple):
-    """The data to train on and to validate on, and where each part starts in what the user passed."""
-
-    X: np.ndarray | Source
-    y: np.ndarray | Source
-    sample_weight: np.ndarray | None
-    validation: tuple[Any, Any] | None
-    split_at: int | None  # the first validation row of X, for validation_split
-
-    def entries(self) -> list[tuple[str | None, Any, int, str]]:
-        """``(name, array, first row, where)`` of each part, in the order of the checkpoint's fingerprint."""
-        parts: list[tuple[str | None, Any, int, str]] = [("X", self.X, 0, "fit"), ("y", self.y, 0, "fit")]
-        if self.sample_weight is not None:
-            parts.append((None, self.sample_weight, 0, "fit"))  # checked as it was read: hashed only
-        if self.validation is not None:
-            first, where = (self.split_at, "fit") if self.split_at is not None else (0, "fit (validation_data)")
-            parts += [("X", self.validation[0], first, where), ("y", self.validation[1], first, where)]
-        return parts
-
-
-def _rows(array: Any, start: int, stop: int) -> Any:
-    """Rows ``[start, stop)`` of an array or a source, without reading them."""
-    return array.slice(start, stop) if isinstance(array, Source) else array[start:stop]
-
-
-def _split_validation(
-    X: np.ndarray | Source,
-    y: np.ndarray | Source,
-    sample_weight: np.ndarray | None,
-    validation_split: Any,
-    validation_data: Any,
-) -> _Split:
-    """Return the data to train on and ``(X_val, y_val)`` or None, as Keras splits; nothing is read."""
-    split = check_float("validation_split", validation_split, low=0.0, high=1.0)
-    if validation_data is not None:
-        if split:
-            raise ValueError("Pass validation_split or validation_data to fit, not both.")
-        if not isinstance(validation_data, tuple | list) or len(validation_data) != 2:
-            raise TypeError(
-                f"The 'validation_data' parameter of fit must be a tuple (X_val, y_val). Got {type(validation_data)}."
-            )
-        X_val = check_X(validation_data[0], where="fit (validation_data)", n_features=X.shape[1])
-        y_val = check_y(validation_data[1], n_samples=X_val.shape[0], where="fit (validation_data)", stacklevel=4)
-        if y_val.shape[1:] != y.shape[1:]:
-            raise ValueError(
-                f"y of validation_data has shape {y_val.shape}, but y has {y.shape}: the outputs must match."
-            )
-        return _Split(X, y, sample_weight, (X_val, y_val), None)
-    if not split:
-        return _Split(X, y, sample_weight, None, None)
-    split_at = int(len(X) * (1.0 - split))
-    if split_at < 1 or split_at == len(X):
-        raise ValueError(
-            f"validation_split={split} of {len(X)} samples leaves {split_at} to train on and {len(X) - split_at} "
-            "to validate; both need at least one."
-        )
-    weights = sample_weight[:split_at] if sample_weight is not None else None
-    validation = (_rows(X, split_at, len(X)), _rows(y, split_at, len(y)))
-    return _Split(_rows(X, 0, split_at), _rows(y, 0, split_at), weights, validation, split_at)
-
-
 def _check_early_stopping(early_stopping: Any, *, has_validation: bool, metrics: tuple[str, ...]) -> Any:
     if early_stopping is False or early_stopping is None:
         return None
@@ -663,74 +527,3 @@ def _show_progress(verbose: Any) -> bool:
     if verbose in (0, 1) and not isinstance(verbose, float):
         return bool(verbose)
     raise ValueError(f"The 'verbose' parameter of fit must be 'auto', 0 or 1. Got {verbose!r} instead.")
-
-
-class _Evaluation:
-    """The epoch's logs beyond the training loss: learning rate, metrics, validation loss and metrics."""
-
-    def __init__(
-        self, learner: Any, metrics: tuple[str, ...], validation: tuple[np.ndarray, np.ndarray] | None
-    ) -> None:
-        self.learner, self.metrics = learner, metrics
-        self.validation = validation  # read in chunks by evaluate: in memory or a source
-
-    def __call__(self, epoch: int) -> dict[str, float]:
-        data = self.learner.data
-        logs = {"lr": self.learner.config.lr_at(epoch * data.n_batches + 1, data.n_batches)}
-        if self.metrics:
-            logs.update(evaluate_training(self.learner, self.metrics))
-        if self.validation is not None:
-            logs.update(evaluate(self.learner, *self.validation, self.metrics, prefix="val_"))
-        return logs
-
-
-def _fit_loop(run: Run, evaluation: _Evaluation, callback_states: dict[str, Any]) -> tuple[int | None, bool]:
-    """Train the epochs ``run.initial_epoch`` to ``run.epochs - 1``, calling ``run.callbacks``.
-
-    ``callback_states`` are the callbacks' states saved in the checkpoint a
-    run resumes from. Returns ``(stopped_epoch, interrupted)``: the epoch in
-    which training stopped early (or None) and whether Ctrl-C stopped it.
-    """
-    for callback in run.callbacks:
-        callback.set_run(run)
-    logs: dict[str, float] = {}
-    stopped_epoch, interrupted = None, False
-    with _CtrlC() as ctrl_c:
-        for callback in run.callbacks:
-            callback.on_train_begin()
-        for key, callback in zip(run.callback_keys(), run.callbacks, strict=True):
-            if key in callback_states:
-                callback.set_state(callback_states[key])
-        on_batch = [callback for callback in run.callbacks if type(callback).on_batch_end is not Callback.on_batch_end]
-        try:
-            for epoch in range(run.initial_epoch, run.epochs):
-                total = _run_epoch(run.learner, epoch, ctrl_c, on_batch)
-                if ctrl_c.requested:
-                    run.stop_reason = f"interrupted (Ctrl-C) in epoch {epoch + 1}/{run.epochs}"
-                    stopped_epoch, interrupted = epoch, True
-                    _divergence_guard(run).check_parameters(epoch)  # never NaN weights, even interrupted
-                    break
-                # One read per epoch: the next epoch's gather waits for this one anyway.
-                logs = {"loss": float(total.asscalar()) / len(run.y), **evaluation(epoch)}
-                for callback in run.callbacks:
-                    callback.on_epoch_end(epoch, logs)
-                if ctrl_c.requested:  # during the epoch's evaluation or callbacks, or the last batch
-                    run.stop_reason = f"interrupted (Ctrl-C) after epoch {epoch + 1}/{run.epochs}"
-                    stopped_epoch, interrupted = (epoch if epoch + 1 < run.epochs else None), True
-                    break
-                if run.stop_training and epoch + 1 < run.epochs:
-                    stopped_epoch = epoch
-                    break
-            run.interrupted = interrupted
-            for callback in run.callbacks:  # DivergenceGuard's: the fitted parameters' loss against the start
-                callback.on_train_end(logs)
-        except BaseException:
-            for callback in run.callbacks:  # no half-drawn progress bar left behind by an error
-                if isinstance(callback, ProgressBar):
-                    callback.on_train_end(logs)
-            raise
-    return stopped_epoch, interrupted
-
-
-def _divergence_guard(run: Run) -> DivergenceGuard:
-    return next(callback for callback in run.callbacks if isinstance(callback, DivergenceGuard))
