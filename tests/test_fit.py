@@ -315,8 +315,9 @@ def test_fit_leaves_no_learner_behind(path):
 def test_the_gluon_path_leaves_no_object_frozen():
     """gluon.batches freezes objects only while DataLoader's gc.collect runs; a program's own freeze stays."""
     X, y = synthetic_data(50)
+    before = gc.get_freeze_count()  # 0, or the few hundred objects Python 3.12 freezes itself
     fit(X, y, path="gluon", epochs=1, verbose=0)
-    assert gc.get_freeze_count() == 0
+    assert gc.get_freeze_count() == before
     gc.freeze()
     try:
         frozen = gc.get_freeze_count()
