@@ -71,7 +71,10 @@ def run_epoch(learner: Any, epoch: int, ctrl_c: CtrlC | None = None, on_batch: S
 
     The losses are summed on the device, ``_SUM_EVERY`` (64) batches at a
     time, and the sums added: no synchronisation per batch, and no
-    per-sample memory however large the epoch. (The
+    per-sample memory however large the epoch. After each block the loop
+    waits for the block before it: MXNet's engine queues every operator
+    Python sends, and on a busy machine a loop far ahead of it would hold the
+    batches of the whole epoch in memory. (The
     next epoch's gather waits for this one's operators to finish reading the
     data, once.) ``engine.bulk`` lets MXNet's engine schedule the epoch's many
     small operators in bulk. A Ctrl-C (``ctrl_c.requested``) ends the epoch
@@ -98,6 +101,8 @@ def run_epoch(learner: Any, epoch: int, ctrl_c: CtrlC | None = None, on_batch: S
             if len(losses) == _SUM_EVERY:  # memory stays flat however many batches the epoch has
                 sums.append(nd.concat(*losses, dim=0).sum())
                 losses = []
+                if len(sums) > 1:  # and at most two blocks of batches in flight: the engine never lags far
+                    sums[-2].wait_to_read()
             if on_batch:
                 if time.monotonic() - synced > _PROGRESS_SYNC:
                     losses[-1].wait_to_read()
