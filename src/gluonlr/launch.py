@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import errno
 import math
 import numbers
 import os
@@ -41,6 +42,8 @@ _WHERE = "launch"
 _SERVE = "import gluonlr._mxnet"
 #: The directory whose ``sitecustomize`` makes an uncaught exception end a Python worker (see ``exit_on_error``).
 _WORKER_HOOK = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_worker_hook")
+#: Whether ZeroMQ can bind a port the launcher holds (see _reserve_ports).
+_HOLD_PORTS = sys.platform.startswith("linux")
 _TAIL_LINES = 20  # of a failed process's standard error, shown again at the end
 _POLL_SECONDS = 0.05
 _OUTPUT_JOIN_SECONDS = 2.0  # for a process's last lines after it ended (longer only if a descendant holds its pipe)
@@ -175,8 +178,8 @@ def _address(host: Any) -> str:
         ) from None
 
 
-def _listening_socket(ip: str, port: int) -> socket.socket:
-    """Return a socket bound to ``ip:port`` (0: a free port), as ps-lite binds: with SO_REUSEADDR, as ZeroMQ."""
+def _bound_socket(ip: str, port: int) -> socket.socket:
+    """Return a socket bound to ``ip:port`` (0: a free port) with SO_REUSEADDR, as ZeroMQ binds; not listening."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -187,41 +190,38 @@ def _listening_socket(ip: str, port: int) -> socket.socket:
     return sock
 
 
-def _scheduler_port(ip: str, port: int | None) -> int:
-    """Return ``port``, checked free on ``ip`` by binding it, or a free port if it is None."""
+def _reserve_ports(ip: str, port: int | None, workers: int) -> list[socket.socket]:
+    """Return sockets bound to the scheduler's port (``port``, or a free one) and to ``workers`` free ports.
+
+    The workers' ports come in increasing order: ps-lite ranks the workers in the order of the ports they
+    listen on, so worker ``i``, given the ``i``-th (ps-lite's ``PORT`` variable), is rank ``i``.
+
+    The sockets are bound, not listening, with SO_REUSEADDR: on Linux ZeroMQ, which binds with SO_REUSEADDR
+    too, can listen on such a port, and the kernel gives it to no other ``bind`` to port 0 nor to an outgoing
+    connection. Held until the job ends, they keep the ports for it; elsewhere ZeroMQ's bind would fail, and
+    the caller closes them before starting the job.
+    """
     try:
-        with _listening_socket(ip, 0 if port is None else port) as sock:
-            return int(sock.getsockname()[1])
+        scheduler = _bound_socket(ip, 0 if port is None else port)
     except OSError as error:
-        if port is not None and error.errno in (98, 48):  # EADDRINUSE on Linux, macOS
+        if port is not None and error.errno == errno.EADDRINUSE:
             raise OSError(
                 f"Port {port} on {ip} is in use (another job's scheduler?); choose another port, "
                 "or leave it out to get a free one. Nothing was started."
             ) from None
         raise OSError(
-            f"Cannot listen on {ip}:{port or 0} ({error.strerror}): the launcher runs the whole job on this "
-            "machine, so the host must be one of its addresses (127.0.0.1 by default). Nothing was started."
+            f"Cannot listen on {ip} ({error.strerror}): the launcher runs the whole job on this machine, so the "
+            "host must be one of its addresses (127.0.0.1 by default). Nothing was started."
         ) from None
-
-
-def _worker_ports(ip: str, count: int, taken: int) -> list[int]:
-    """Return ``count`` distinct free ports of ``ip`` other than ``taken``, in increasing order.
-
-    ps-lite numbers the workers in the order of the ports they listen on; worker ``i`` is given the ``i``-th
-    port (its ``PORT`` variable), so that its rank, ``kv.rank``, is ``i``.
-    """
-    held: list[socket.socket] = []
+    held = [scheduler]
     try:
-        while len(held) < count:
-            sock = _listening_socket(ip, 0)
-            if sock.getsockname()[1] == taken:
-                sock.close()
-                continue
-            held.append(sock)
-        return sorted(int(sock.getsockname()[1]) for sock in held)
-    finally:
+        for _ in range(workers):
+            held.append(_bound_socket(ip, 0))
+    except BaseException:
         for sock in held:
             sock.close()
+        raise
+    return [scheduler, *sorted(held[1:], key=lambda sock: int(sock.getsockname()[1]))]
 
 
 def _exit_status(returncode: int) -> int:
@@ -497,32 +497,44 @@ def launch(
         timeout = check_seconds("timeout", timeout)
     grace = check_seconds("grace", grace, zero=True)
     ip = _address(host)
-    port = _scheduler_port(ip, port)
-    ports = _worker_ports(ip, workers, taken=port)
+    with contextlib.ExitStack() as held:
+        sockets = [held.enter_context(sock) for sock in _reserve_ports(ip, port, workers)]
+        port, *ports = (int(sock.getsockname()[1]) for sock in sockets)
+        if not _HOLD_PORTS:
+            held.close()
+        base = {**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1"}
+        base.pop("PORT", None)  # ps-lite's: a worker's own port, set below
 
-    base = {name: value for name, value in os.environ.items() if name != "PORT"}  # ps-lite reads PORT
-    base.update(env or {})
-    base["PYTHONUNBUFFERED"] = "1"
+        def environment(role: str, **more: str) -> dict[str, str]:
+            dmlc = job_environment(role, workers=workers, servers=servers, host=ip, port=port, node_host=ip)
+            return {**base, **dmlc, **more}
 
-    def environment(role: str) -> dict[str, str]:
-        return {**base, **job_environment(role, workers=workers, servers=servers, host=ip, port=port, node_host=ip)}
+        serve = [sys.executable, "-c", _SERVE]
+        processes = [("the scheduler", "[scheduler] ", serve, environment("scheduler"))]
+        processes += [(f"server {i}", f"[server {i}] ", serve, environment("server")) for i in range(servers)]
+        hook = {"PYTHONPATH": os.pathsep.join(filter(None, [_WORKER_HOOK, base.get("PYTHONPATH")]))}
+        for rank, worker_port in enumerate(ports):
+            variables = environment(
+                "worker", PORT=str(worker_port), GLUONLR_RANK=str(rank), **(hook if exit_on_error else {})
+            )
+            processes.append((f"rank {rank}", f"[{rank}] ", args, variables))
+        return _run(processes, workers, timeout, grace, _Output(stdout or sys.stdout, stderr or sys.stderr))
 
-    worker_env = environment("worker")
-    if exit_on_error:
-        worker_env["PYTHONPATH"] = os.pathsep.join(filter(None, [_WORKER_HOOK, worker_env.get("PYTHONPATH")]))
-    serve = [sys.executable, "-c", _SERVE]
 
-    output = _Output(stdout or sys.stdout, stderr or sys.stderr)
+def _run(
+    processes: list[tuple[str, str, list[str], dict[str, str]]],
+    workers: int,
+    timeout: float | None,
+    grace: float,
+    output: _Output,
+) -> int:
+    """Start ``processes`` (name, prefix, arguments, environment; the workers last), watch and stop them."""
     job = _Job(output)
     status, failed = _TIMED_OUT, None
     with _stop_on_signals(job):
         try:
-            job.start("the scheduler", "[scheduler] ", serve, environment("scheduler"))
-            for index in range(servers):
-                job.start(f"server {index}", f"[server {index}] ", serve, environment("server"))
-            for rank, worker_port in enumerate(ports):
-                rank_env = {**worker_env, "PORT": str(worker_port), "GLUONLR_RANK": str(rank)}
-                job.start(f"rank {rank}", f"[{rank}] ", args, rank_env, worker=True)
+            for index, (name, prefix, args, env) in enumerate(processes):
+                job.start(name, prefix, args, env, worker=index >= len(processes) - workers)
             status, failed = job.wait(timeout)
             if failed is None and status == 0:  # the scheduler and servers end with the last worker
                 deadline = time.monotonic() + grace
