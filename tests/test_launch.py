@@ -213,9 +213,9 @@ def test_a_signal_to_the_launcher_stops_the_job(run, script, marker, signum, sta
     assert_nothing_left(marker)
 
 
-def test_timeout_stops_the_job(script, marker):
+def test_timeout_stops_the_job_and_what_its_workers_started(script, marker):
     err = io.StringIO()
-    command = [sys.executable, "-c", "import time; time.sleep(600)"]
+    command = ["sh", "-c", "sleep 600 & sleep 600"]  # a worker and the process it started, in its group
     started = time.monotonic()
     assert launch(command, workers=2, timeout=1, grace=1, env={MARK: marker}, stderr=err) == 124
     assert time.monotonic() - started < FAULT_SECONDS

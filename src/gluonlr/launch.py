@@ -289,7 +289,17 @@ class _Process:
                 output.write(prefix + line, stream)
 
     def poll(self) -> int | None:
-        return self.popen.poll()
+        """Return the process's return code (-N: killed by signal N) if it ended, else None; without reaping it.
+
+        An ended process stays a zombie until :meth:`_Job.stop` has signalled its group: its pid, the group's
+        id, cannot be given to another process before then.
+        """
+        if self.popen.returncode is not None:
+            return self.popen.returncode
+        ended = os.waitid(os.P_PID, self.popen.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+        if ended is None:
+            return None
+        return -ended.si_status if ended.si_code in (os.CLD_KILLED, os.CLD_DUMPED) else ended.si_status
 
     def signal(self, signum: int) -> None:
         """Send ``signum`` to the process's group (it and what it started), if any of it is left."""
@@ -348,7 +358,7 @@ class _Job:
         for process in self.processes:  # also what an ended process left in its group
             process.signal(signal.SIGKILL)
         for process in self.processes:
-            process.popen.wait()
+            process.popen.wait()  # reaped: only now may its pid be reused
         deadline = time.monotonic() + _OUTPUT_JOIN_SECONDS
         for process in self.processes:
             process.join_output(deadline)
