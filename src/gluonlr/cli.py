@@ -1,4 +1,4 @@
-"""The ``gluonlr`` command: ``gluonlr demo`` trains both paths on the article's data."""
+"""The ``gluonlr`` command: ``demo`` trains both paths on the article's data, ``launch`` runs a dist_sync job."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from gluonlr._validation import check_float, check_positive_float, check_positiv
 from gluonlr.conventions import LOSSES, REDUCTIONS
 from gluonlr.data import TRUE_B, TRUE_W, synthetic_data
 from gluonlr.fit import PATHS, fit
+from gluonlr.launch import check_port, check_seconds, launch
 from gluonlr.optimizers import OPTIMIZERS
 from gluonlr.result import FitResult
 from gluonlr.schedules import SCHEDULES
@@ -85,7 +86,60 @@ def build_parser() -> argparse.ArgumentParser:
     progress.add_argument("-q", "--quiet", action="store_true", help="show no progress bar")
     demo.add_argument("--json", action="store_true", help="print only a JSON document")
     demo.add_argument("--plot", metavar="FILE", help="write a PNG with the article's plot and the loss curves")
+    _add_launch(commands)
     return parser
+
+
+class _Command(argparse.Action):
+    """The launched command: everything after the options, a leading ``--`` dropped; a usage error if empty."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any, *_: Any) -> None:
+        command = list(values)[1:] if list(values)[:1] == ["--"] else list(values)
+        if not command:
+            raise argparse.ArgumentError(self, "the command to run is missing, e.g. -- python train.py")
+        setattr(namespace, self.dest, command)
+
+
+def _add_launch(commands: Any) -> None:
+    launch = commands.add_parser(
+        "launch",
+        help="run a command as the workers of a dist_sync job on this host",
+        usage="gluonlr launch -n WORKERS [-s SERVERS] [--host HOST] [--port PORT] [--timeout SECONDS] "
+        "-- COMMAND [ARGS ...]",
+        description="Start MXNet's scheduler, SERVERS servers and WORKERS copies of COMMAND, the workers of one "
+        "dist_sync job on this host, each with the DMLC variables set; relay the workers' output with each line "
+        "prefixed by its rank, and exit with the job's status. A worker that fails stops the job.",
+    )
+    where = {"where": "launch"}
+    launch.add_argument(
+        "-n",
+        "--workers",
+        type=_option(int, check_positive_int, "workers", **where),
+        required=True,
+        help="the number of workers, copies of COMMAND",
+    )
+    launch.add_argument(
+        "-s",
+        "--servers",
+        type=_option(int, check_positive_int, "servers", **where),
+        default=1,
+        help="the number of servers (default: 1)",
+    )
+    launch.add_argument("--host", default="127.0.0.1", help="this machine's address for the job (default: 127.0.0.1)")
+    launch.add_argument("--port", type=_option(int, check_port), help="the scheduler's port (default: a free one)")
+    launch.add_argument(
+        "--timeout",
+        type=_option(float, check_seconds, "timeout"),
+        metavar="SECONDS",
+        help="stop the job after this long, exit status 124 (default: no limit)",
+    )
+    launch.add_argument(
+        "program",
+        nargs=argparse.REMAINDER,
+        action=_Command,
+        metavar="COMMAND [ARGS ...]",
+        help="what each worker runs, after --, e.g. -- python train.py",
+    )
 
 
 def _report(results: dict[str, FitResult]) -> dict[str, Any]:
@@ -182,17 +236,25 @@ def _output_closed() -> int:
     return 128 + 13  # SIGPIPE is 13 on every POSIX system (signal.SIGPIPE does not exist on Windows)
 
 
+def launch_job(args: argparse.Namespace) -> int:
+    """Run ``gluonlr launch`` with the parsed ``args``; return the job's exit status (:func:`gluonlr.launch.launch`)."""
+    return launch(
+        args.program, workers=args.workers, servers=args.servers, host=args.host, port=args.port, timeout=args.timeout
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``gluonlr`` console script.
 
     Returns 0 on success, 1 after an error (one line on standard error), 2 for
     a usage error (argparse exits), 130 after Ctrl-C and 141 when standard
     output was closed early (``gluonlr demo --json | head -c 10``): quietly, as
-    ``cat`` and other Unix tools end, killed by SIGPIPE.
+    ``cat`` and other Unix tools end, killed by SIGPIPE. ``gluonlr launch``
+    returns the job's status.
     """
     args = build_parser().parse_args(argv)
     try:
-        status = demo(args)
+        status = launch_job(args) if args.command == "launch" else demo(args)
         sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's flush at exit
         return status
     except BrokenPipeError:
