@@ -31,6 +31,7 @@ from gluonlr.errors import CheckpointError
 from gluonlr.loop import Evaluation, train
 from gluonlr.metrics import METRICS
 from gluonlr.optimizers import OPTIMIZERS
+from gluonlr.parallel import check_ctx
 from gluonlr.persistence import PathLike, check_checkpoint, checkpoint_files, data_fingerprint, read_checkpoint
 from gluonlr.result import FitResult
 from gluonlr.schedules import Schedule, make_schedule
@@ -209,6 +210,7 @@ def fit(
     resume: bool | PathLike | None = None,
     check_input: bool = True,
     verbose: int | str = "auto",
+    ctx: Any = None,
 ) -> FitResult:
     r"""Fit ``y ~ X w + b`` by mini-batch gradient descent on the manual or the Gluon path.
 
@@ -322,6 +324,14 @@ def fit(
         1 shows a progress bar of the epochs (tqdm, on standard error), 0 shows
         none; ``"auto"`` shows it only when standard error is a terminal or in
         a Jupyter kernel.
+    ctx : Context, str or list of Context, optional
+        The devices to train on (MXNet 1.x's ``ctx``): None is one CPU; a
+        list such as ``[mx.cpu(0), mx.cpu(1)]`` or a string such as
+        ``"cpu:0,cpu:1"`` trains data-parallel, each device on a contiguous
+        share of every batch's rows, their gradients summed by MXNet's
+        ``"device"`` KVStore (see :mod:`gluonlr.parallel`). The result equals
+        the one-device fit to float32 round-off, not bitwise. Not part of
+        a checkpoint's arguments: a run may resume on other devices.
 
     Returns
     -------
@@ -383,6 +393,7 @@ def fit(
     1.0
     """
     check_choice("path", path, tuple(PATHS))
+    devices = check_ctx(ctx)
     config = FitConfig(
         loss=check_choice("loss", loss, LOSSES),
         rho=check_float("rho", rho, low=0.0, low_open=True),
@@ -440,7 +451,7 @@ def fit(
     if meta is not None:
         _check_resumable(meta, X, y, params, fingerprint)
 
-    learner = PATHS[path](X, y, config, weight=weight, bias=bias, sample_weight=sample_weight)
+    learner = PATHS[path](X, y, config, weight=weight, bias=bias, sample_weight=sample_weight, ctx=devices)
     run = Run(learner, X, y, path=path, params=params, epochs=config.epochs, more_data=extra)
     run._fingerprint = fingerprint
     stopped = meta.get("stopped") if meta else None

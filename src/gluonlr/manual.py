@@ -18,23 +18,24 @@ other optimizers    :mod:`gluonlr.optimizers`, by hand          ``gluon.Trainer(
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 
-from gluonlr._mxnet import autograd, nd
+from gluonlr._mxnet import autograd, mx, nd
 from gluonlr.config import FitConfig
 from gluonlr.conventions import LOSS_SCALE, step_divisor
 from gluonlr.data import EpochData, Source, StreamData, TakeData, epoch_data, epoch_order
 from gluonlr.optimizers import fused_sgd
+from gluonlr.parallel import GradientSum, check_ctx, gather, split_batch, zero_gradients
 
 __all__ = ["Learner", "batches", "init_params", "make_loss", "net", "sgd"]
 
 LossFn = Callable[..., nd.NDArray]
 
 
-def init_params(weight: np.ndarray, bias: float | np.ndarray) -> list[nd.NDArray]:
-    """Create the parameters ``[w, b]`` and attach a gradient buffer to each.
+def init_params(weight: np.ndarray, bias: float | np.ndarray, ctx: mx.Context | None = None) -> list[nd.NDArray]:
+    """Create the parameters ``[w, b]`` on device ``ctx`` and attach a gradient buffer to each.
 
     ``attach_grad`` "asks the system for space for the gradient", as the article
     puts it; ``backward`` writes into that space.
@@ -45,6 +46,8 @@ def init_params(weight: np.ndarray, bias: float | np.ndarray) -> list[nd.NDArray
         Initial weights.
     bias : float or ndarray of shape (n_outputs,)
         Initial bias.
+    ctx : Context, optional
+        The device; MXNet's current one (the CPU) by default.
 
     Returns
     -------
@@ -56,10 +59,12 @@ def init_params(weight: np.ndarray, bias: float | np.ndarray) -> list[nd.NDArray
     >>> w, b = init_params(np.array([1.0, 2.0]), 0.5)
     >>> w.shape, b.asnumpy().tolist()
     ((2, 1), [0.5])
+    >>> init_params(np.array([1.0, 2.0]), 0.5, ctx=mx.cpu(1))[0].context
+    cpu(1)
     """
     weight = np.asarray(weight, dtype=np.float32)
-    w = nd.array(weight.reshape(len(weight), -1))
-    b = nd.array(np.asarray(bias, dtype=np.float32).reshape(-1))
+    w = nd.array(weight.reshape(len(weight), -1), ctx=ctx)
+    b = nd.array(np.asarray(bias, dtype=np.float32).reshape(-1), ctx=ctx)
     params = [w, b]
     for param in params:
         param.attach_grad()
@@ -231,11 +236,26 @@ class Learner:
         Initial bias.
     sample_weight : ndarray of shape (n_samples,), optional
         Per-sample weights of the loss.
+    ctx : Context or list of Context, optional
+        The devices (see :func:`gluonlr.parallel.check_ctx`); one CPU by
+        default. Each device holds a copy ``[w, b]`` of the parameters and
+        trains on its share of each batch's rows; the KVStore sums their
+        gradients (:class:`gluonlr.parallel.GradientSum`) and every copy
+        takes the same step.
 
     Examples
     --------
     >>> from gluonlr.data import synthetic_data
     >>> learner = Learner(*synthetic_data(), FitConfig(), weight=np.zeros(2), bias=0.0)
+    >>> for batch in learner.batches(epoch=0):
+    ...     _ = learner.train_step(*batch)
+    >>> weight, bias = learner.parameters()
+    >>> print(weight.round(2), round(bias, 2))
+    [ 1.99 50.96] 21.18
+
+    On two devices, the same to float32 round-off:
+
+    >>> learner = Learner(*synthetic_data(), FitConfig(), weight=np.zeros(2), bias=0.0, ctx=[mx.cpu(0), mx.cpu(1)])
     >>> for batch in learner.batches(epoch=0):
     ...     _ = learner.train_step(*batch)
     >>> weight, bias = learner.parameters()
@@ -252,13 +272,17 @@ class Learner:
         weight: np.ndarray,
         bias: float | np.ndarray,
         sample_weight: np.ndarray | None = None,
+        ctx: mx.Context | Sequence[mx.Context] | None = None,
     ) -> None:
         self.data = epoch_data(X, y, config.batch_size, sample_weight)
-        self.params = init_params(weight, bias)
-        self.grads = [param.grad for param in self.params]  # handles held once, see sgd
+        self.ctx = check_ctx(ctx)
+        self.copies = [init_params(weight, bias, device) for device in self.ctx]  # [w, b] on each device
+        self.params = self.copies[0]
+        self.grads = [[param.grad for param in params] for params in self.copies]  # handles held once, see sgd
+        self.gradient_sum = GradientSum(self.grads)  # MXNet's "device" KVStore, if there are several devices
         self.loss = make_loss(config.loss, config.rho, self.data.n_outputs)
         self.optimizer = config.make_optimizer()
-        self.states = [self.optimizer.create_state(param) for param in self.params]
+        self.states = [[self.optimizer.create_state(param) for param in params] for params in self.copies]
         self.config, self.updates = config, 0
 
     def batches(self, epoch: int) -> Iterable[tuple[nd.NDArray, ...]]:
@@ -266,25 +290,27 @@ class Learner:
         return batches(self.data, epoch_order(len(self.data), self.config.seed, epoch))
 
     def train_step(self, x: nd.NDArray, y: nd.NDArray, sample_weight: nd.NDArray | None = None) -> nd.NDArray:
-        """Run forward, backward and one optimizer step; return the per-sample losses."""
-        w, b = self.params
-        with autograd.record():
-            loss = self.loss(net(x, w, b), y, sample_weight)
-        loss.backward()
+        """Run forward and backward on each device's rows, one optimizer step; return the per-sample losses."""
+        losses = []
+        shares = split_batch(self.ctx, x, y, sample_weight)  # (x, y[, sample_weight]) of each device, or None
+        for (w, b), grads, share in zip(self.copies, self.grads, shares, strict=True):
+            if share is None:  # no rows for this device in this batch
+                zero_gradients(grads)
+                continue
+            with autograd.record():
+                losses.append(self.loss(net(share[0], w, b), *share[1:]))
+            losses[-1].backward()
+        self.gradient_sum()  # each device's gradient becomes the sum over the devices
         self.updates += 1
-        self.optimizer.update(
-            self.params,
-            self.grads,
-            self.states,
-            lr=self.config.lr_at(self.updates, self.data.n_batches),
-            rescale_grad=1.0 / step_divisor(self.config.reduction, x.shape[0]),
-            t=self.updates,
-        )
-        return loss
+        lr = self.config.lr_at(self.updates, self.data.n_batches)
+        rescale_grad = 1.0 / step_divisor(self.config.reduction, x.shape[0])  # the whole batch's divisor
+        for params, grads, states in zip(self.copies, self.grads, self.states, strict=True):
+            self.optimizer.update(params, grads, states, lr=lr, rescale_grad=rescale_grad, t=self.updates)
+        return gather(losses, self.ctx[0])
 
     def predict(self, x: nd.NDArray) -> nd.NDArray:
-        """Return the predictions ``net(x)`` of shape ``(n_samples, n_outputs)``."""
-        return net(x, *self.params)
+        """Return the predictions ``net(x)`` of shape ``(n_samples, n_outputs)``, computed on the first device."""
+        return net(x.as_in_context(self.ctx[0]), *self.params)
 
     def close(self) -> None:
         """Stop reading batches ahead (:meth:`~gluonlr.data.StreamData.close`); :func:`gluonlr.fit` calls it."""
@@ -305,20 +331,24 @@ class Learner:
         ``"updates"``: the same keys and layouts as the Gluon path's.
         """
         state = {"updates": np.array(self.updates, dtype=np.int64)}
-        for name, param, arrays in zip(("weight", "bias"), self.params, self.states, strict=True):
+        for name, param, arrays in zip(("weight", "bias"), self.params, self.states[0], strict=True):
             state[name] = param.asnumpy().T.copy() if name == "weight" else param.asnumpy()
             for state_name, array in zip(self.optimizer.state_names, arrays, strict=True):
                 state[f"{state_name}/{name}"] = array.asnumpy().T.copy() if name == "weight" else array.asnumpy()
         return state
 
     def set_state(self, state: dict[str, np.ndarray]) -> None:
-        """Overwrite the training state with one from :meth:`get_state` (of either path); missing keys are kept."""
-        for name, param, arrays in zip(("weight", "bias"), self.params, self.states, strict=True):
-            names = [f"{state_name}/{name}" for state_name in self.optimizer.state_names]
-            targets = {name: param, **dict(zip(names, arrays, strict=True))}
-            for key, target in targets.items():
-                if key in state:
-                    value = np.asarray(state[key], dtype=np.float32)
-                    target[:] = nd.array(np.ascontiguousarray(value.T if name == "weight" else value))
+        """Overwrite the training state with one from :meth:`get_state` (of either path); missing keys are kept.
+
+        Every device's copy of the parameters and of the optimizer state is overwritten.
+        """
+        for params, states in zip(self.copies, self.states, strict=True):
+            for name, param, arrays in zip(("weight", "bias"), params, states, strict=True):
+                names = [f"{state_name}/{name}" for state_name in self.optimizer.state_names]
+                targets = {name: param, **dict(zip(names, arrays, strict=True))}
+                for key, target in targets.items():
+                    if key in state:
+                        value = np.asarray(state[key], dtype=np.float32)
+                        target[:] = nd.array(np.ascontiguousarray(value.T if name == "weight" else value))
         if "updates" in state:
             self.updates = int(state["updates"])

@@ -135,9 +135,10 @@ def _score(
     for x, y, *sample_weight in batches:
         y = y.reshape(len(y), -1)
         predictions = learner.predict(_on_device(x)) if x is not None else nd.zeros(y.shape)
-        losses = learner.loss(predictions, _on_device(y))  # a hybridized loss keeps its call signature
+        device = predictions.context  # the learner's first device
+        losses = learner.loss(predictions, _on_device(y).as_in_context(device))  # a hybridized loss keeps its signature
         if weighted and sample_weight:
-            losses = losses * _on_device(sample_weight[0].reshape(-1))
+            losses = losses * _on_device(sample_weight[0].reshape(-1)).as_in_context(device)
         loss += float(losses.sum().asscalar())
         if metrics:
             totals.add(y, predictions.asnumpy())
