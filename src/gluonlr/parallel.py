@@ -247,7 +247,9 @@ def zero_gradients(grads: Sequence[nd.NDArray], weights: Sequence[nd.NDArray] = 
     device's empty share of the batch contributes, so it is marked fresh
     through the flag the Trainer itself reads and resets (``_fresh_grad``).
     Running a forward and backward on zero rows instead is not possible:
-    MXNet 1.x's legacy shapes take a 0 in a shape to mean "unknown".
+    MXNet 1.x's legacy shapes take a 0 in a shape to mean "unknown"
+    (``nd.zeros((0, 2))`` fails), and under ``mx.util.np_shape(True)`` the
+    hybridized Gluon block's backward on 0 rows kills the process (SIGFPE).
 
     Examples
     --------
