@@ -301,6 +301,59 @@ MUTANTS = [
         ["tests/test_divergence.py", "tests/test_callbacks.py"],
         "DivergenceGuard's start ignores the initial parameters' loss (and the overflow check before training)",
     ),
+    # -- issue 13: several devices in one process --------------------------------------------------------------
+    _mutant(
+        "devices-manual-no-gradient-sum",
+        "manual.py",
+        [("        self.gradient_sum()  #", "        pass  #")],
+        ["tests/test_devices.py"],
+        "the manual path's devices step with their own gradients, never summed through the KVStore",
+    ),
+    _mutant(
+        "devices-manual-idle-stale-gradient",
+        "manual.py",
+        [("                zero_gradients(grads)\n", "                pass\n")],
+        ["tests/test_devices.py"],
+        "an idle device pushes the previous batch's gradient again",
+    ),
+    _mutant(
+        "devices-gluon-idle-stale-gradient",
+        "gluon.py",
+        [("zero_gradients([param.grad(device) for param in params], [", "zero_gradients([], [")],
+        ["tests/test_devices.py"],
+        "on the Gluon path an idle device is marked fresh but pushes the previous batch's gradient again",
+    ),
+    _mutant(
+        "devices-gluon-share-divisor",
+        "gluon.py",
+        [
+            (
+                "sgd(self.trainer, step_divisor(self.config.reduction, x.shape[0]))",
+                "sgd(self.trainer, step_divisor(self.config.reduction, shares[0][0].shape[0]))",
+            )
+        ],
+        ["tests/test_devices.py"],
+        "reduction='mean' divides by the first device's share of the batch instead of the whole batch",
+    ),
+    _mutant(
+        "devices-manual-set-state-first-copy",
+        "manual.py",
+        [
+            (
+                "        for params, states in zip(self.copies, self.states, strict=True):\n",
+                "        for params, states in zip(self.copies[:1], self.states[:1], strict=True):\n",
+            )
+        ],
+        ["tests/test_devices.py"],
+        "the manual path's set_state (resume, restored best weights) writes the first device's copy only",
+    ),
+    _mutant(
+        "devices-gluon-update-count-first-device",
+        "gluon.py",
+        [("            for device in self.ctx:  # MXNet", "            for device in self.ctx[:1]:  # MXNet")],
+        ["tests/test_devices.py"],
+        "a resumed Gluon run restores the update count (Adam's bias correction) of the first device only",
+    ),
 ]
 
 
