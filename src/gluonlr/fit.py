@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from gluonlr import gluon, manual
+from gluonlr._mxnet import mx
 from gluonlr._validation import (
     check_choice,
     check_data,
@@ -210,7 +211,7 @@ def fit(
     resume: bool | PathLike | None = None,
     check_input: bool = True,
     verbose: int | str = "auto",
-    ctx: Any = None,
+    ctx: mx.Context | str | Sequence[mx.Context | str] | None = None,
 ) -> FitResult:
     r"""Fit ``y ~ X w + b`` by mini-batch gradient descent on the manual or the Gluon path.
 
