@@ -297,7 +297,12 @@ MUTANTS = [
     _mutant(
         "divergence-level-first-epoch",
         "callbacks.py",
-        [("        initial_loss = self.run.loss()\n", "        initial_loss = 0.0\n")],
+        [
+            (
+                "        initial_loss, zero_loss = self.run.loss(), self.run.loss(zero_model=True)\n",
+                "        initial_loss, zero_loss = 0.0, self.run.loss(zero_model=True)\n",
+            )
+        ],
         ["tests/test_divergence.py", "tests/test_callbacks.py"],
         "DivergenceGuard's start ignores the initial parameters' loss (and the overflow check before training)",
     ),
