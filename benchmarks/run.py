@@ -267,6 +267,14 @@ def tuned_gluon_loop(X, y, w0, b0, *, lr, batch_size, epochs, seed, loss, reduct
     return net.weight.data().asnumpy().ravel(), float(net.bias.data().asscalar())
 
 
+def numpy_step(w, b, Xb, yb, *, lr, loss, reduction):
+    """One float32 SGD step on the batch ``(Xb, yb)``: update ``w`` in place, return the new ``b``."""
+    residual = Xb @ w + b - yb
+    step = np.float32(lr * 2 * LOSS_SCALE[loss] / divisor(reduction, len(yb)))
+    w -= step * (residual @ Xb)
+    return b - step * residual.sum()
+
+
 def numpy_batch_sgd(X, y, w0, b0, *, lr, batch_size, epochs, seed, loss, reduction):
     """Plain float32 numpy mini-batch SGD gathering each batch (``X[idx]``) from a per-epoch permutation.
 
@@ -280,11 +288,7 @@ def numpy_batch_sgd(X, y, w0, b0, *, lr, batch_size, epochs, seed, loss, reducti
         order = rng.permutation(n)
         for start in range(0, n, batch_size):
             idx = order[start : start + batch_size]
-            Xb, yb = X[idx], y[idx]
-            residual = Xb @ w + b - yb
-            step = np.float32(lr * 2 * LOSS_SCALE[loss] / divisor(reduction, len(yb)))
-            w -= step * (residual @ Xb)
-            b -= step * residual.sum()
+            b = numpy_step(w, b, X[idx], y[idx], lr=lr, loss=loss, reduction=reduction)
     return w, float(b)
 
 
@@ -300,11 +304,8 @@ def numpy_epoch_sgd(X, y, w0, b0, *, lr, batch_size, epochs, seed, loss, reducti
         order = rng.permutation(n)
         X_epoch, y_epoch = X[order], y[order]
         for start in range(0, n, batch_size):
-            Xb, yb = X_epoch[start : start + batch_size], y_epoch[start : start + batch_size]
-            residual = Xb @ w + b - yb
-            step = np.float32(lr * 2 * LOSS_SCALE[loss] / divisor(reduction, len(yb)))
-            w -= step * (residual @ Xb)
-            b -= step * residual.sum()
+            rows = slice(start, start + batch_size)
+            b = numpy_step(w, b, X_epoch[rows], y_epoch[rows], lr=lr, loss=loss, reduction=reduction)
     return w, float(b)
 
 

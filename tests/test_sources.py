@@ -255,7 +255,9 @@ def test_metrics_summed_over_chunks_do_not_depend_on_the_chunks(outputs):
     learner = manual.Learner(X, y, FitConfig(), weight=weight, bias=np.zeros(outputs) if outputs > 1 else 0.0)
     names = ("mse", "rmse", "mae", "r2")
     whole = metrics.evaluate(learner, X, y, names)
-    with mock.patch.object(metrics, "chunk_rows", lambda n_features: 7):
+    from gluonlr.data import sources
+
+    with mock.patch.object(sources, "chunk_rows", lambda n_features: 7):  # chunks of 7 rows
         chunked = metrics.evaluate(learner, X, y, names)
     for name in names:
         assert chunked[name] == pytest.approx(whole[name], rel=1e-12)

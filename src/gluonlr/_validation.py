@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from gluonlr.data.sources import Source, chunk_rows, chunks, is_source
+from gluonlr.data.sources import Source, chunks, is_source
 from gluonlr.errors import DataConversionWarning
 
 
@@ -151,8 +151,7 @@ def check_finite(
     bytes of every chunk on the way: a checkpoint's fingerprint and the check
     in the same pass (``digest`` alone, with ``name=None``, skips the check).
     """
-    n_features = array.shape[1] if array.ndim > 1 else 1
-    for start, (chunk,) in chunks(array, rows=chunk_rows(n_features)):
+    for start, (chunk,) in chunks(array):
         assert chunk is not None
         if digest is not None:
             digest.update(np.ascontiguousarray(chunk).data)

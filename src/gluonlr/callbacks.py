@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from gluonlr._validation import check_float
-from gluonlr.data.sources import chunk_rows, chunks
+from gluonlr.data.sources import chunks
 from gluonlr.errors import DivergenceError
 from gluonlr.metrics import training_loss
 from gluonlr.persistence import PathLike, data_fingerprint, write_checkpoint
@@ -82,6 +82,7 @@ class Run:
         initial_epoch: int = 0,
         history: dict[str, list[float]] | None = None,
         more_data: tuple[np.ndarray, ...] = (),
+        fingerprint: dict[str, Any] | None = None,
     ) -> None:
         self.learner: Any = learner
         self.X: Any = X
@@ -93,7 +94,7 @@ class Run:
         self.stop_reason: str | None = None
         self.interrupted = False
         self.callbacks: list[Callback] = []
-        self._fingerprint: dict[str, Any] | None = None
+        self._fingerprint = fingerprint
         self._more_data = more_data
 
     def close(self) -> None:
@@ -127,7 +128,7 @@ class Run:
         self.learner.set_state(state)
 
     def data_fingerprint(self) -> dict[str, Any]:
-        """Return the shape and SHA-256 of the training data (computed once)."""
+        """Return the shape and SHA-256 of the training data: as fit's pass over the data computed it, else once now."""
         if self._fingerprint is None:
             self._fingerprint = data_fingerprint(self.X, self.y, *self._more_data)
         return self._fingerprint
@@ -374,8 +375,7 @@ class DivergenceGuard(Callback):
 
 def _largest(array: Any) -> float:
     """Return ``max |array|``, reading an array or a :class:`~gluonlr.data.Source` in chunks."""
-    rows = chunk_rows(array.shape[1] if array.ndim > 1 else 1)
-    return max(float(np.abs(chunk).max()) for _, (chunk,) in chunks(array, rows=rows))
+    return max(float(np.abs(chunk).max()) for _, (chunk,) in chunks(array))
 
 
 def data_overflow(X: Any, y: Any, weight: np.ndarray, bias: float | np.ndarray) -> str | None:

@@ -453,8 +453,7 @@ def fit(
         _check_resumable(meta, X, y, params, fingerprint)
 
     learner = PATHS[path](X, y, config, weight=weight, bias=bias, sample_weight=sample_weight, ctx=devices)
-    run = Run(learner, X, y, path=path, params=params, epochs=config.epochs, more_data=extra)
-    run._fingerprint = fingerprint
+    run = Run(learner, X, y, path=path, params=params, epochs=config.epochs, more_data=extra, fingerprint=fingerprint)
     stopped = meta.get("stopped") if meta else None
     if state is not None and meta is not None:
         learner.set_state(state)

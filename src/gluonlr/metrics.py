@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from gluonlr._mxnet import mx, nd
-from gluonlr.data.sources import chunk_rows, chunks
+from gluonlr.data.sources import chunks
 
 __all__ = ["METRICS", "R2", "evaluate", "evaluate_training", "r2_score", "training_loss"]
 
@@ -178,7 +178,7 @@ def evaluate(learner: Any, X: Any, y: Any, metrics: tuple[str, ...], prefix: str
     >>> evaluate(learner, np.eye(2, dtype=np.float32), np.array([1.0, 2.0], np.float32), ("mae", "r2"), prefix="v_")
     {'v_loss': 0.5, 'v_mae': 0.5, 'v_r2': -1.0}
     """
-    batches = (arrays for _, arrays in chunks(X, y, rows=chunk_rows(X.shape[1])))
+    batches = (arrays for _, arrays in chunks(X, y))
     loss, scores = _score(learner, batches, metrics)
     return {f"{prefix}loss": loss / len(X), **{prefix + name: value for name, value in scores.items()}}
 

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from gluonlr._validation import check_finite, check_X, check_y
-from gluonlr.data.sources import Source, chunk_rows, chunks
+from gluonlr.data.sources import Source, chunks
 from gluonlr.metrics import r2_score
 
 __all__ = ["FitResult"]
@@ -83,7 +83,7 @@ class FitResult:
         X = check_X(X, where="predict", n_features=self.n_features)
         bias = np.asarray(self.bias, dtype=np.float32)
         predictions = []
-        for start, (chunk,) in chunks(X, rows=chunk_rows(self.n_features)):  # a memmap: one chunk in memory at a time
+        for start, (chunk,) in chunks(X):  # a memmap: one chunk in memory at a time
             check_finite("X", chunk, "predict", first_row=start)
             predictions.append(chunk @ self.weight + bias)
         return predictions[0] if len(predictions) == 1 else np.concatenate(predictions)
