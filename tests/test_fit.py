@@ -313,15 +313,23 @@ def test_fit_leaves_no_learner_behind(path):
 
 
 def test_the_gluon_path_leaves_no_object_frozen():
-    """gluon.batches freezes objects only while DataLoader's gc.collect runs; a program's own freeze stays."""
+    """gluon.batches freezes objects only while DataLoader's gc.collect runs; a program's own freeze stays.
+
+    Frozen objects still die by reference count, so a freeze count can fall while fit runs: the checks
+    are that fit adds none and does not unfreeze what the program froze (objects held here stay counted).
+    """
     X, y = synthetic_data(50)
     before = gc.get_freeze_count()  # 0, or the few hundred objects Python 3.12 freezes itself
     fit(X, y, path="gluon", epochs=1, verbose=0)
-    assert gc.get_freeze_count() == before
+    assert gc.get_freeze_count() <= before
+    if before == 0:
+        assert gc.get_freeze_count() == 0
+    held = [[] for _ in range(1000)]  # tracked by gc, alive until the end of the test
     gc.freeze()
     try:
         frozen = gc.get_freeze_count()
+        assert frozen >= len(held)
         fit(X, y, path="gluon", epochs=1, verbose=0)
-        assert gc.get_freeze_count() == frozen
+        assert len(held) <= gc.get_freeze_count() <= frozen
     finally:
         gc.unfreeze()
