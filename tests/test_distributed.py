@@ -10,6 +10,7 @@ import io
 import itertools
 import json
 import os
+import runpy
 import signal
 import sys
 import textwrap
@@ -263,7 +264,10 @@ def no_job(monkeypatch):
 
 @pytest.mark.parametrize("kvstore", ["dist_sync", "dist_sync_device"])
 def test_dist_sync_outside_a_job_says_how_to_start_one(no_job, kvstore):
-    with pytest.raises(ValueError, match=r"must run as a worker of a dist_sync job, but DMLC_ROLE, .*`gluonlr launch -n 2 -- python train.py`"):
+    with pytest.raises(
+        ValueError,
+        match=r"must run as a worker of a dist_sync job, but DMLC_ROLE, .*`gluonlr launch -n 2 -- python train.py`",
+    ):
         fit(np.zeros((4, 1)), np.zeros(4), kvstore=kvstore)
 
 
@@ -380,3 +384,23 @@ def test_the_workers_shares_of_every_storage_put_together_are_the_batches(storag
         pieces = [share.x.asnumpy() for share in shares if share.x is not None]
         assert all(share.x is None and share.y is None for share in shares[len(pieces) :])
         np.testing.assert_array_equal(np.concatenate(pieces), batch)
+
+
+DOCS = os.path.join(os.path.dirname(__file__), os.pardir, "docs")
+
+
+def test_the_docs_example_prints_what_the_page_shows(marker):
+    with open(os.path.join(DOCS, "distributed.rst"), encoding="utf-8") as page:
+        text = page.read()
+    block = text.split("$ gluonlr launch -n 2 -- python dist_train.py\n", 1)[1].split("\n\n", 1)[0]
+    shown = [line.strip() for line in block.splitlines()]
+    out, err = io.StringIO(), io.StringIO()
+    command = [sys.executable, os.path.join(DOCS, "examples", "dist_train.py")]
+    status = launch(command, workers=2, env={MARK: marker}, timeout=JOB_SECONDS, stdout=out, stderr=err)
+    assert status == 0, err.getvalue()
+    assert sorted(out.getvalue().splitlines()) == shown and len(shown) == 2
+
+
+def test_the_docs_example_alone_says_how_to_start_a_job(no_job):
+    with pytest.raises(ValueError, match="gluonlr launch"):
+        runpy.run_path(os.path.join(DOCS, "examples", "dist_train.py"))

@@ -84,26 +84,32 @@ class KeySpace(mx.kv.KVStore):
         return self._offset + int(key)
 
     def init(self, key: Any, value: Any) -> None:
+        """Initialize keys ``key`` (shifted) with ``value``: ``KVStore.init``."""
         super().init(self._shift(key), value)
 
     def broadcast(self, key: Any, value: Any, out: Any, priority: int = 0) -> None:
+        """Initialize keys ``key`` (shifted) with ``value`` and pull it into ``out``: ``KVStore.broadcast``."""
         super().broadcast(self._shift(key), value, out, priority)
 
     def push(self, key: Any, value: Any, priority: int = 0) -> None:
+        """Push ``value`` to keys ``key`` (shifted): ``KVStore.push``."""
         super().push(self._shift(key), value, priority)
 
     def pull(self, key: Any, out: Any = None, priority: int = 0, ignore_sparse: bool = True) -> None:
+        """Pull keys ``key`` (shifted) into ``out``: ``KVStore.pull``."""
         super().pull(self._shift(key), out, priority, ignore_sparse)
 
     def pushpull(self, key: Any, value: Any, out: Any = None, priority: int = 0) -> None:
+        """Push ``value`` to keys ``key`` (shifted) and pull the result into ``out``: ``KVStore.pushpull``."""
         super().pushpull(self._shift(key), value, out, priority)
 
     def row_sparse_pull(self, key: Any, out: Any = None, priority: int = 0, row_ids: Any = None) -> None:
+        """Pull rows ``row_ids`` of keys ``key`` (shifted) into ``out``: ``KVStore.row_sparse_pull``."""
         super().row_sparse_pull(self._shift(key), out, priority, row_ids)
 
 
 class Workers:
-    """This process's part in a ``dist_sync`` job, for one ``fit``: its rank, the job's size, its keys.
+    """A worker's part in a ``dist_sync`` job, for one ``fit``: its rank, the job's size, its keys.
 
     Parameters
     ----------
@@ -190,7 +196,7 @@ def check_kvstore(kvstore: Any, where: str = "fit") -> tuple[str, Workers | None
     --------
     >>> check_kvstore(None)
     ('device', None)
-    >>> check_kvstore("dist_async")
+    >>> check_kvstore("dist_async")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
     ValueError: The 'kvstore' parameter of fit cannot be 'dist_async': ...

@@ -41,7 +41,7 @@ __all__ = [
     "chunks",
     "epoch_data",
     "epoch_order",
-    "share_bounds",
     "is_source",
+    "share_bounds",
     "synthetic_data",
 ]

@@ -38,9 +38,9 @@ __all__ = [
     "StreamData",
     "TakeData",
     "batch_bounds",
-    "share_bounds",
     "epoch_data",
     "epoch_order",
+    "share_bounds",
 ]
 
 #: MXNet 1.9.1's wheel (built without ``USE_INT64_TENSOR_SIZE``) refuses operators on arrays of this many values or
@@ -132,7 +132,9 @@ def share_bounds(bounds: list[tuple[int, int]], rank: int, workers: int) -> list
     >>> share_bounds([(0, 10), (10, 12)], rank=2, workers=3)
     [(7, 10), (12, 12)]
     """
-    return [(start + low, start + high) for start, stop in bounds for low, high in [row_bounds(stop - start, workers)[rank]]]
+    return [
+        (start + low, start + high) for start, stop in bounds for low, high in [row_bounds(stop - start, workers)[rank]]
+    ]
 
 
 class Share(NamedTuple):
@@ -150,7 +152,7 @@ class Share(NamedTuple):
 
 
 def _bounds(n: int, batch_size: int, part: tuple[int, int] | None) -> tuple[list[tuple[int, int]], list[int] | None]:
-    """The ``[start, stop)`` of each batch this process trains on, and, for a worker's shares, the batches' sizes."""
+    """Return the ``[start, stop)`` of each batch this process trains on, and for a worker's shares the batch sizes."""
     bounds = batch_bounds(n, batch_size)
     if part is None:
         return bounds, None
