@@ -18,7 +18,7 @@ divergence checks are computed by every worker from the same parameters, so ever
 decisions and returns the same :class:`~gluonlr.FitResult`.
 
 MXNet 1.9.1 allows one ``dist`` KVStore per process (a second ``mx.kv.create("dist_sync")`` blocks), and
-a key can be initialized only once. So the store is created once per process (:func:`process_store`) and
+a key can be initialized only once. So the store is created once per process (made once, at the first fit that joins the job) and
 each ``fit`` gets keys of its own: a :class:`KeySpace`, the store seen through an offset, which the
 ``Trainer`` takes as its KVStore. A program may call ``fit(kvstore="dist_sync")`` any number of times, as
 long as every worker makes the same calls in the same order.
@@ -31,7 +31,7 @@ from typing import Any
 
 from gluonlr._mxnet import mx, nd
 
-__all__ = ["DIST_KVSTORES", "ENVIRONMENT", "KeySpace", "Workers", "check_kvstore", "process_store"]
+__all__ = ["DIST_KVSTORES", "ENVIRONMENT", "KeySpace", "Workers", "check_kvstore"]
 
 #: The ``kvstore`` values that train across processes; the others (``"device"``, ``"local"``) in one.
 DIST_KVSTORES = ("dist_sync", "dist_sync_device")
@@ -114,7 +114,7 @@ class Workers:
     Parameters
     ----------
     store : KVStore
-        The process's ``dist`` store (:func:`process_store`), or, in tests, any KVStore.
+        The process's ``dist`` store (made once, at the first fit that joins the job), or, in tests, any KVStore.
 
     Attributes
     ----------
@@ -167,7 +167,7 @@ class Workers:
         return total
 
 
-def process_store(kind: str = "dist_sync") -> mx.kv.KVStore:
+def _process_store(kind: str = "dist_sync") -> mx.kv.KVStore:
     """Return this process's ``dist`` KVStore, created on the first call (MXNet allows one per process).
 
     Creating it joins the job: it waits until every worker has created its own. A later call for another
@@ -238,7 +238,7 @@ def check_kvstore(kvstore: Any, where: str = "fit") -> tuple[str, Workers | None
             f"{where}(kvstore={kvstore!r}) runs in the job's workers; this process has DMLC_ROLE="
             f"{os.environ['DMLC_ROLE']!r}. {_HOW_TO_START}"
         )
-    return kvstore, Workers(process_store(kvstore))
+    return kvstore, Workers(_process_store(kvstore))
 
 
 def _unsupported(kind: str, where: str) -> None:

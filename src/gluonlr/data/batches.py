@@ -143,6 +143,16 @@ class Share(NamedTuple):
     ``x``, ``y`` (and ``sample_weight``) are None when the worker has no rows
     in the batch. ``rows`` is the number of rows of the whole batch, which the
     step's divisor needs (:func:`~gluonlr.conventions.step_divisor`).
+
+    Examples
+    --------
+    Worker 2 of 3 gets no rows of a last batch of 2:
+
+    >>> X, y = np.arange(6.0, dtype=np.float32).reshape(6, 1), np.arange(6.0)
+    >>> data = EpochData(X, y, batch_size=4, part=(2, 3))
+    >>> [(share.x.asnumpy().ravel().tolist() if share.x is not None else None, share.rows)
+    ...  for share in data.batches(np.arange(6))]
+    [([3.0], 4), (None, 2)]
     """
 
     x: nd.NDArray | None
