@@ -18,8 +18,8 @@ divergence checks are computed by every worker from the same parameters, so ever
 decisions and returns the same :class:`~gluonlr.FitResult`.
 
 MXNet 1.9.1 allows one ``dist`` KVStore per process (a second ``mx.kv.create("dist_sync")`` blocks), and
-a key can be initialized only once. So the store is created once per process (made once, at the first fit that joins the job) and
-each ``fit`` gets keys of its own: a :class:`KeySpace`, the store seen through an offset, which the
+a key can be initialized only once. So the store is created once per process, by the first fit that joins
+the job, and each ``fit`` gets keys of its own: a :class:`KeySpace`, the store seen through an offset, which the
 ``Trainer`` takes as its KVStore. A program may call ``fit(kvstore="dist_sync")`` any number of times, as
 long as every worker makes the same calls in the same order.
 """
@@ -114,7 +114,7 @@ class Workers:
     Parameters
     ----------
     store : KVStore
-        The process's ``dist`` store (made once, at the first fit that joins the job), or, in tests, any KVStore.
+        The process's ``dist`` store, or, in tests, any KVStore.
 
     Attributes
     ----------
