@@ -80,10 +80,12 @@ WORKER = textwrap.dedent(
         callbacks = [epochs, *([Die(die["epoch"], die["batch"])] if die and die["rank"] == rank else [])]
         result = fit(X, y, kvstore="dist_sync", verbose=0, callbacks=callbacks, **kwargs)
         reads = [key.tolist() for key, _ in getattr(X, "reads", []) if isinstance(key, np.ndarray)]
+        spans = [[key.start, key.stop] for key, _ in getattr(X, "reads", []) if isinstance(key, slice)]
         print(json.dumps({
             "fit": number, "rank": rank, "weight": np.asarray(result.weight).tolist(), "bias": result.bias
             if np.isscalar(result.bias) else np.asarray(result.bias).tolist(), "history": result.history,
-            "stopped_epoch": result.stopped_epoch, "reads": reads, "epochs_trained": epochs.count,
+            "stopped_epoch": result.stopped_epoch, "reads": reads, "spans": spans,
+            "epochs_trained": epochs.count,
         }), flush=True)
         if hasattr(X, "reads"):
             X.reads.clear()
@@ -207,13 +209,22 @@ def expected_reads(n, batch_size, epochs, rank, workers):
 
 
 @pytest.mark.parametrize("path", ["manual", "gluon"])
-def test_each_worker_reads_only_its_share_of_each_batch(tmp_path, marker, path):
+def test_each_worker_reads_only_its_share_of_each_batch_and_its_part_of_each_evaluation(tmp_path, marker, path):
     make_data(tmp_path, n=41)
-    fits = [dict(path=path, batch_size=6, epochs=2, check_input=False)]
+    fits = [dict(path=path, batch_size=6, epochs=2, check_input=False, validation_split=0.2, metrics=["r2"])]
     status, results, stderr, _ = run_job(tmp_path, marker, 3, fits, storage="rows")
     assert status == 0, stderr
+    n_train = int(41 * 0.8)
+    covered = set()
     for rank in range(3):
-        assert results[rank][0]["reads"] == expected_reads(41, 6, 2, rank, 3)
+        assert results[rank][0]["reads"] == expected_reads(n_train, 6, 2, rank, 3)
+        # The passes over whole data sets (metrics, validation, the divergence guard's losses): its part of each.
+        train, val = row_bounds(n_train, 3)[rank], row_bounds(41 - n_train, 3)[rank]
+        parts = [train, (n_train + val[0], n_train + val[1])]
+        spans = results[rank][0]["spans"]
+        assert spans and all(any(low <= a and b <= high for low, high in parts) for a, b in spans), (rank, spans)
+        covered.update(row for a, b in spans for row in range(a, b))
+    assert covered == set(range(41))
 
 
 def test_a_killed_worker_ends_the_job_and_a_relaunch_resumes_from_rank_0s_checkpoint(tmp_path, marker):

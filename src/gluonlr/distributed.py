@@ -29,6 +29,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
+import numpy as np
+
 from gluonlr._mxnet import mx, nd
 
 __all__ = ["DIST_KVSTORES", "ENVIRONMENT", "KeySpace", "Workers", "check_kvstore"]
@@ -165,6 +167,21 @@ class Workers:
         total = nd.zeros(array.shape, ctx=array.context, dtype=array.dtype)
         self._sums.pushpull(key, array, out=total)
         return total
+
+    def gather(self, values: np.ndarray) -> np.ndarray:
+        """Return every worker's ``values`` (1-D, the same length on each), row ``r`` from rank ``r``, as float64.
+
+        An all-gather through :meth:`sum`: each worker pushes a table of zeros with its own row filled in, and
+        adding zeros changes no bits.
+
+        Examples
+        --------
+        >>> Workers(mx.kv.create("local")).gather(np.array([1.0, 2.0])).tolist()
+        [[1.0, 2.0]]
+        """
+        table = np.zeros((self.num_workers, len(values)), dtype=np.float64)
+        table[self.rank] = values
+        return self.sum(nd.array(table, dtype=np.float64)).asnumpy()
 
 
 def _process_store(kind: str = "dist_sync") -> mx.kv.KVStore:

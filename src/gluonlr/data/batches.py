@@ -199,13 +199,16 @@ class ArrayData:
         """``(X, y, sample_weight)`` as float32 in their original order, ``y`` of shape ``(n_samples, n_outputs)``."""
         return (*self._sources, None)[:3]
 
-    def chunks(self, features: bool = True) -> Iterator[tuple[np.ndarray | None, ...]]:
+    def chunks(
+        self, features: bool = True, span: tuple[int, int] | None = None
+    ) -> Iterator[tuple[np.ndarray | None, ...]]:
         """Yield ``(x, y)`` (or ``(x, y, w)``) float32 views of consecutive rows, in the original order.
 
         For a pass over the whole training set (a loss, a metric) without
         touching the epoch's batches: chunks of :func:`~gluonlr.data.chunk_rows`
         rows, as :meth:`StreamData.chunks` reads them. ``x`` is None if not
-        ``features`` (predicting 0 needs no features).
+        ``features`` (predicting 0 needs no features). ``span=(first, stop)``:
+        those rows only (see :func:`~gluonlr.data.chunks`).
 
         Examples
         --------
@@ -214,7 +217,7 @@ class ArrayData:
         [(2, 2), (2, 1)]
         """
         x, *rest = self._sources
-        for _, arrays in chunks(x if features else None, *rest, rows=chunk_rows(x.shape[1])):
+        for _, arrays in chunks(x if features else None, *rest, rows=chunk_rows(x.shape[1]), span=span):
             yield arrays
 
     def close(self) -> None:
@@ -425,10 +428,12 @@ class StreamData:
             ahead = self._pool.submit(self.batch, items[k + 1]) if k + 1 < len(items) else None
             yield batch
 
-    def chunks(self, features: bool = True) -> Iterator[tuple[np.ndarray | None, ...]]:
+    def chunks(
+        self, features: bool = True, span: tuple[int, int] | None = None
+    ) -> Iterator[tuple[np.ndarray | None, ...]]:
         """Yield ``(x, y)`` (or ``(x, y, w)``) float32 arrays of consecutive rows, as :meth:`ArrayData.chunks`."""
         X = self._X if features else None
-        for _, (x, y, w) in chunks(X, self._y, self._sample_weight, rows=chunk_rows(self._X.shape[1])):
+        for _, (x, y, w) in chunks(X, self._y, self._sample_weight, rows=chunk_rows(self._X.shape[1]), span=span):
             y = np.asarray(y, dtype=np.float32).reshape(len(y), self._n_outputs)
             x = None if x is None else np.asarray(x, dtype=np.float32)
             yield (x, y) if w is None else (x, y, w.reshape(len(y), 1))
