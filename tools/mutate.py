@@ -390,7 +390,9 @@ MUTANTS = [
         "dist-shares-by-reversed-rank",
         "data/batches.py",
         [("row_bounds(stop - start, workers)[rank]", "row_bounds(stop - start, workers)[workers - 1 - rank]")],
-        ["tests/test_distributed.py::test_each_worker_reads_only_its_share_of_each_batch"],
+        [
+            "tests/test_distributed.py::test_each_worker_reads_only_its_share_of_each_batch_and_its_part_of_each_evaluation"
+        ],
         "worker r trains on the share of worker W - 1 - r (the same sums, but not the documented rows)",
     ),
     _mutant(
