@@ -16,8 +16,8 @@ epoch with :func:`assert_runs_agree`.
   (:data:`STORAGES`: memory, ``.npy`` memmaps, :class:`RowArray`, an
   ``h5py.Dataset``'s interface that records its reads);
 * :mod:`gluonlr.testing.strategies` holds hypothesis strategies for data sets
-  and fit configurations. It needs hypothesis (``pip install
-  gluonlr[testing]``); this package does not.
+  and fit configurations. It needs hypothesis (from a clone,
+  ``pip install ".[testing]"``); this package does not.
 
 Examples
 --------
