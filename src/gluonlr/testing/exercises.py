@@ -129,7 +129,7 @@ def check_data_iter(
     for each epoch, with ``features`` an NDArray of shape ``(n_samples, 2)``
     and ``labels`` one of shape ``(n_samples,)``, and expects the batches
     ``(x, y)`` the reference cuts from the epoch's order
-    (:func:`gluonlr.epoch_order`, which the reference states on its own): the
+    (:func:`gluonlr.data.epoch_order`, which the reference states on its own): the
     rows ``order[i:i + batch_size]`` for ``i = 0, batch_size, ...``, the last
     batch short when ``batch_size`` does not divide ``n_samples``. The default
     23 samples in batches of 5 end each epoch with a batch of 3.
@@ -414,7 +414,7 @@ def check_sgd_momentum(
     r"""Check an SGD-with-momentum step, update by update, against MXNet 1.9.1's ``sgd_mom_update``.
 
     Trains the article's model (squared loss, gradient summed over each batch)
-    on :func:`~gluonlr.synthetic_data` from :func:`~gluonlr.initial_params`,
+    on :func:`~gluonlr.data.synthetic_data` from :func:`~gluonlr.initial_params`,
     in float64 numpy, calling after every batch
 
     ``sgd_momentum(params, grads, velocities, lr=lr, momentum=momentum)``
