@@ -35,6 +35,7 @@ AssertionError: squared_loss differs first at element 0 of 6 (yhat = 3, y = 1):
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, NoReturn
 
@@ -58,6 +59,9 @@ __all__ = [
 #: operations in another order, far below any mistake.
 EXERCISE_RTOL = 1e-9
 
+#: The width at which the hints of a failure are wrapped (a terminal's, and the documentation's code blocks').
+NOTE_WIDTH = 88
+
 #: The loss checker's tolerance: the student's NDArray loss and the reference are both float32.
 _FLOAT32_RTOL = 1e-6
 
@@ -73,7 +77,8 @@ def _fail(title: str, names: tuple[str, str], values: tuple[Any, Any], notes: It
     ]
     if _is_number(actual) and _is_number(desired):
         lines.append(f"    |difference| = {abs(float(actual) - float(desired)):.3g}")
-    lines += [f"  {note}" for note in notes if note]
+    for note in notes:
+        lines += textwrap.wrap(" ".join(note.split()), NOTE_WIDTH, initial_indent="  ", subsequent_indent="  ")
     raise AssertionError("\n".join(lines))
 
 
@@ -167,8 +172,9 @@ def check_data_iter(
     AssertionError: data_iter differs first at epoch 1 of 3, batch 5 of 5:
         data_iter = no batch
         reference = a batch of 3 rows
-      Your iterator yields 4 batches, 20 rows of 23: the reference yields 5, the last with the 3 rows left over
-      (23 = 4 x 5 + 3). Keep the short last batch: take order[i : i + batch_size], which stops at the end.
+      Your iterator yields 4 batches, 20 rows of 23: the reference yields 5, the last with
+      the 3 rows left over (23 = 4 x 5 + 3). Keep the short last batch: the slice
+      order[i:i+batch_size] stops at the end.
     """
     X, y = synthetic_data(n=n_samples, seed=seed)
     features, labels = nd.array(X), nd.array(y)
@@ -221,8 +227,8 @@ def _check_sizes(epoch: int, epochs: int, sizes: list[int], expected: list[int],
     if short and sizes == expected[:-1]:
         notes = [
             f"Your iterator yields {len(sizes)} batches, {sum(sizes)} rows of {n}: the reference yields "
-            f"{len(expected)}, the last with the {short} rows left over\n  ({n} = {n // batch_size} x {batch_size} + "
-            f"{short}). Keep the short last batch: take order[i : i + batch_size], which stops at the end."
+            f"{len(expected)}, the last with the {short} rows left over ({n} = {n // batch_size} x {batch_size} + "
+            f"{short}). Keep the short last batch: the slice order[i:i+batch_size] stops at the end."
         ]
     _fail(where, ("data_iter", "reference"), (got, want), notes)
 
@@ -375,8 +381,8 @@ def check_squared_loss(squared_loss: Callable[[Any, Any], Any], *, loss: str = "
     if not hasattr(out, "backward"):
         raise AssertionError(
             f"{name} returns a {type(out).__module__.split('.')[0]}.{type(out).__name__}, not an MXNet NDArray: "
-            "autograd cannot\n  differentiate it. Compute the loss with NDArray operations (no asnumpy()), so that "
-            "backward() finds its gradient."
+            "autograd cannot\n  differentiate it. Compute the loss with NDArray operations (no asnumpy()), so "
+            "that\n  backward() finds its gradient."
         )
     out.backward()
     expected_out.backward()
@@ -465,8 +471,9 @@ def check_sgd_momentum(
         sgd_momentum = 0.125730217
         reference    = 2.28747354
         |difference| = 2.16
-      Your step left the parameters where they were on the first update, when the velocity is still 0: update the
-      velocity first (v = momentum * v - lr * g), then move the parameter by it (p += v).
+      Your step left the parameters where they were on the first update, when the velocity
+      is still 0: update the velocity first (v = momentum * v - lr * g), then move the
+      parameter by it (p += v).
     """
     X64, y64 = (array.astype(np.float64) for array in synthetic_data(n=n_samples, seed=seed))
     rate = stable_lr(X64, batch_size=batch_size) if lr is None else float(lr)
@@ -510,17 +517,17 @@ def _momentum_note(update: int, unchanged: bool, returned: Any, velocities_zero:
     if unchanged and returned is not None:
         return (
             f"Your step returned a {type(returned).__name__} and left the parameters as they were: update them in "
-            "place (p[:] = ..., p += ...);\n  p = p - ... only rebinds a local name."
+            "place (p[:] = ..., p += ...); p = p - ... only rebinds a local name."
         )
     if unchanged and update == 1:
         return (
             "Your step left the parameters where they were on the first update, when the velocity is still 0: update "
-            "the\n  velocity first (v = momentum * v - lr * g), then move the parameter by it (p += v)."
+            "the velocity first (v = momentum * v - lr * g), then move the parameter by it (p += v)."
         )
     if velocities_zero:
         return (
             "The velocities are still 0 after your step, so the next step cannot carry this one's momentum: update "
-            "them\n  in place (v[:] = momentum * v - lr * g)."
+            "them in place (v[:] = momentum * v - lr * g)."
         )
     return ""
 
@@ -569,7 +576,8 @@ def check_huber_grad(
         huber_grad = -3
         reference  = -1
         |difference| = 2
-      Where |r| > rho the loss is |r| - rho / 2, linear: its derivative there is sign(r), -1 or 1.
+      Where |r| > rho the loss is |r| - rho / 2, linear: its derivative there is sign(r), -1
+      or 1.
     """
     name = getattr(huber_grad, "__name__", "huber_grad")
     for rho in rhos:
@@ -655,8 +663,8 @@ def check_lr_schedule(
         cosine    = 0.1
         reference = 0.099384417
         |difference| = 0.000616
-      Your rate of update u is the reference's of update u - 1: MXNet counts updates from 1, and the first
-      update already has a rate below lr.
+      Your rate of update u is the reference's of update u - 1: MXNet counts updates from 1,
+      and the first update already has a rate below lr.
     """
     if name not in SCHEDULES or name == "constant":
         raise ValueError(f"check_lr_schedule checks 'cosine' or 'step'. Got {name!r}.")
@@ -672,8 +680,8 @@ def check_lr_schedule(
     notes = []
     if np.allclose(values, shifted_back, rtol=EXERCISE_RTOL):
         notes.append(
-            "Your rate of update u is the reference's of update u - 1: MXNet counts updates from 1, and the first\n"
-            "  update already has a rate below lr."
+            "Your rate of update u is the reference's of update u - 1: MXNet counts updates from 1, and the first "
+            "update already has a rate below lr."
             if name == "cosine"
             else "Your rate of update u is the reference's of update u - 1: MXNet counts updates from 1."
         )
