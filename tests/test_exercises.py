@@ -154,7 +154,7 @@ def test_an_iterator_whose_labels_are_not_their_rows():
     message = failure(check_data_iter, labels_unshuffled)
     assert message.startswith("data_iter differs first at epoch 1 of 3, batch 1 of 5, y[0]:\n    data_iter = 14.7")
     assert "|difference| = 1.44\n" in message
-    assert flat(message).endswith("y[0] is not the label of x[0], row 18 of features: take the labels with the same indices.")
+    assert flat(message).endswith("row 18 of features: take the labels with the same indices.")
 
 
 def test_an_iterator_that_changes_the_values(solutions):
@@ -164,7 +164,8 @@ def test_an_iterator_that_changes_the_values(solutions):
 
     message = failure(check_data_iter, doubled)
     assert message.startswith("data_iter differs first at epoch 1 of 3, batch 1 of 5, x[0, 0]:\n")
-    assert "|difference| = 0.654\n" in message and flat(message).endswith("is no row of features; the reference's is row 18.")
+    assert "|difference| = 0.654\n" in message
+    assert flat(message).endswith("is no row of features; the reference's is row 18.")
 
 
 def test_an_iterator_that_yields_no_pairs(solutions):
@@ -380,7 +381,7 @@ def test_a_step_schedule():
     check_lr_schedule(step, "step", factor=0.1, step_epochs=2, n_batches=3, epochs=6)
     message = failure(check_lr_schedule, step_early, name="step")
     assert message.startswith("step_early differs first at update 5 (epoch 1 of 4, batch 5 of 5):\n")
-    assert flat(message).endswith("Your rate of update u is the reference's of update u + 1: MXNet counts updates from 1.")
+    assert flat(message).endswith("the reference's of update u + 1: MXNet counts updates from 1.")
 
 
 def test_the_schedule_checker_refuses_other_names(solutions):
