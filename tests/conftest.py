@@ -1,6 +1,7 @@
 import os
 import signal
 import subprocess
+import sys
 import uuid
 
 import matplotlib
@@ -78,6 +79,15 @@ def marker():
         os.kill(pid, signal.SIGKILL)
 
 
+@pytest.fixture(autouse=True)
+def close_pyplot_figures():
+    """Close the pyplot figures a test (or a doctest of gluonlr.plot) left open: pyplot warns past 20."""
+    yield
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    if pyplot is not None:
+        pyplot.close("all")
+
+
 @pytest.fixture(params=["manual", "gluon"])
 def path(request):
     """Each test using this runs once per training path."""
@@ -85,8 +95,6 @@ def path(request):
 
 
 def pytest_report_header(config):
-    import sys
-
     import numpy
 
     from gluonlr._mxnet import mx

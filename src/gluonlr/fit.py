@@ -246,8 +246,8 @@ def fit(
         Where the Huber loss turns from quadratic to linear; > 0.
     reduction : {"sum", "mean"}, default="sum"
         ``"sum"`` steps with the gradient summed over the batch (the article);
-        ``"mean"`` divides it by the batch's actual size
-        (``trainer.step(batch_size)``).
+        ``"mean"`` divides it by the batch's actual size, a short last
+        batch by its own (``trainer.step(len(batch))``).
     lr : float, default=0.01
         Learning rate, > 0: the start of ``lr_schedule``.
     batch_size : int, default=10
@@ -255,9 +255,11 @@ def fit(
     epochs : int, default=10
         Passes over the data.
     seed : int, default=0
-        Seeds the initial weights and each epoch's shuffle. The same
-        arguments give bitwise the same result on the same machine with the
-        same number of OpenMP threads (``OMP_NUM_THREADS``); with another
+        Seeds the initial weights and each epoch's shuffle. The same data
+        and arguments give bitwise the same result on the same path, on the
+        same machine, with the same number of OpenMP threads
+        (``OMP_NUM_THREADS``); the two paths agree with each other to
+        float32 round-off, not bitwise. With another
         count, large data sets may differ in the last bits (MXNet sums dot
         products in another order). The article's run is bitwise the same
         with 1, 2 and 4 threads.
@@ -311,7 +313,10 @@ def fit(
     resume : bool or str or os.PathLike, optional
         ``True``: continue from ``checkpoint`` if it exists (else start
         afresh); a path: continue from that checkpoint. The run must have the
-        same data and arguments except ``epochs``, the total to reach. A run
+        same data and arguments except ``epochs``, the total to reach (and
+        ``path``, ``ctx``, ``callbacks``, ``verbose`` and ``check_input``, which
+        may change); with ``lr_schedule="cosine"``, whose curve spans the run's
+        epochs, ``epochs`` too must stay the same. A run
         resumed on the path that made the checkpoint gives bitwise the same
         result as one never interrupted, with the same thread count (on the
         other path, the same to float32 round-off). A run that early stopping ended stays ended.
@@ -373,9 +378,11 @@ def fit(
         If ``resume`` names a corrupt checkpoint or one of another run, or
         ``checkpoint`` exists and ``resume`` is not set.
     OSError
-        If the files of ``checkpoint`` cannot be written (a missing or
-        read-only directory, a read-only file; a device, FIFO or socket is a
-        ``ValueError``), before training.
+        If the files of ``checkpoint`` cannot be written, before training:
+        ``FileNotFoundError`` for a missing directory, ``PermissionError``
+        for a read-only file or directory, ``NotADirectoryError``; a device, FIFO or socket
+        is a ``ValueError``. ``FileNotFoundError`` too if ``resume`` names a
+        checkpoint that does not exist.
 
     Warns
     -----
