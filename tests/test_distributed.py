@@ -157,10 +157,14 @@ FITS = [
 
 
 def assert_same(worker, single, exact):
-    """A worker's result against one process's: bitwise if ``exact``, else to float32 round-off."""
+    """A worker's result against one process's: bitwise if ``exact`` (the scores aside), else to round-off."""
     if exact:
         assert worker["weight"] == single["weight"] and worker["bias"] == single["bias"]
-        assert worker["history"] == single["history"]
+        assert worker["history"]["loss"] == single["history"]["loss"]
+        # Scores are computed from float32 predictions of the data as each process holds it: to the last bits.
+        assert worker["history"].keys() == single["history"].keys()
+        for key, values in single["history"].items():
+            np.testing.assert_allclose(worker["history"][key], values, rtol=1e-6, atol=1e-9, err_msg=key)
     else:
         np.testing.assert_allclose(worker["weight"], single["weight"], rtol=1e-5, atol=1e-5)
         np.testing.assert_allclose(worker["bias"], single["bias"], rtol=1e-5, atol=1e-5)
