@@ -324,12 +324,13 @@ def test_one_process_stores_sum_the_devices(path, kvstore):
 
 
 def test_only_rank_0_writes_checkpoints(tmp_path, monkeypatch, path):
-    """A worker of rank 1 (faked: one process's store, its rank changed) trains but writes nothing."""
+    """A worker of rank 1 of 2 (faked: one process's store, its rank changed) trains but writes nothing."""
     store, ranks = mx.kv.create("local"), iter([1, 0])
 
     def check_kvstore(kvstore):
-        workers = Workers(store)
-        workers.rank = next(ranks)
+        workers = Workers(store)  # one process's store: it sums nothing, each "worker" sees its own part
+        workers.rank, workers.num_workers = next(ranks), 2
+        workers.part = (workers.rank, 2)
         return "device", workers
 
     monkeypatch.setattr(sys.modules["gluonlr.fit"], "check_kvstore", check_kvstore)
