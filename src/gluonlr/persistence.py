@@ -7,7 +7,7 @@ an MXNet NDArray dict with ``"weight"`` of shape ``(1, n_features)`` and
 what :func:`gluonlr.save` writes.
 
 A model fitted on a data frame keeps its column names
-(:attr:`FitResult.feature_names <gluonlr.FitResult.feature_names>`): :func:`gluonlr.save` writes them beside
+(``FitResult.feature_names``): :func:`gluonlr.save` writes them beside
 the model file, in ``<model file>.features.json``, with the SHA-256 of the model file they belong to, and
 :func:`gluonlr.load` reads them back only if that file is still the one they were saved with. The model
 file stays exactly what Gluon reads.

@@ -68,7 +68,7 @@ class FitResult:
         X : array-like of shape (n_samples, n_features)
             A memmap or another array-like as :func:`gluonlr.fit` takes is read in chunks.
             A data frame's columns must be those of the one fitted on, in
-            the same order (see :attr:`feature_names`).
+            the same order (see ``feature_names``).
 
         Returns
         -------
@@ -79,7 +79,7 @@ class FitResult:
         ValueError
             If ``X`` is not 2-D, is empty, holds NaN/inf or has another number
             of features than the model, or if it is a data frame whose column
-            names differ from :attr:`feature_names` or come in another order.
+            names differ from ``feature_names`` or come in another order.
 
         Warns
         -----

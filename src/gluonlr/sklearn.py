@@ -107,7 +107,7 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
     option of ``fit`` of the same name, with the same default (so
     ``LinearRegressor().fit(X, y)`` is ``gluonlr.fit(X, y)``, the article's
     run), and ``fit`` trains on either path. Named ``LinearRegressor``, like
-    :class:`~sklearn.linear_model.SGDRegressor`, for a model fitted iteratively:
+    scikit-learn's ``SGDRegressor``, for a model fitted iteratively:
     scikit-learn's ``LinearRegression`` is the closed-form solution.
 
     The options of ``fit`` that are no parameters here (see
@@ -144,7 +144,7 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
     validation_split : float, default=0.0
         Ignored by :meth:`partial_fit`, as early stopping.
     metrics : tuple of str, default=()
-        Recorded in :attr:`history_`.
+        Recorded in ``history_``.
     early_stopping : bool or EarlyStopping, default=False
         An :class:`~gluonlr.callbacks.EarlyStopping` given is copied for each
         fit, never changed.
@@ -155,10 +155,10 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
     ----------
     coef_ : ndarray of shape (n_features,) or (n_targets, n_features), float32
         The weights, in scikit-learn's layout: ``(n_targets, n_features)`` for a
-        2-D ``y`` (as :class:`~sklearn.linear_model.LinearRegression`).
+        2-D ``y`` (as scikit-learn's ``LinearRegression``).
     intercept_ : float or ndarray of shape (n_targets,)
     n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of str
         The column names of a data frame ``X``, when they are all strings;
         defined only then, as in scikit-learn. ``predict`` on a data frame
         checks them; on an array without names it warns, as scikit-learn does.
@@ -403,11 +403,36 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
         coef = np.asarray(self.coef_, dtype=np.float64)
         return np.asarray(X, dtype=np.float64) @ coef.T + np.asarray(self.intercept_, dtype=np.float64)
 
+    def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
+        """Return the coefficient of determination R² of :meth:`predict` on ``X``, as scikit-learn's regressors.
+
+        Parameters
+        ----------
+        X : array-like or data frame of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+        sample_weight : array-like of shape (n_samples,), optional
+
+        Returns
+        -------
+        float
+            ``sklearn.metrics.r2_score(y, self.predict(X), sample_weight=sample_weight)``:
+            1 is a perfect fit, 0 no better than the mean; several targets are averaged.
+
+        Examples
+        --------
+        >>> from gluonlr import synthetic_data
+        >>> from gluonlr.sklearn import LinearRegressor
+        >>> X, y = synthetic_data()
+        >>> round(LinearRegressor().fit(X, y).score(X, y), 6)
+        1.0
+        """
+        return float(super().score(X, y, sample_weight=sample_weight))
+
     def to_result(self) -> FitResult:
         """Return the fitted model as :func:`gluonlr.fit`'s :class:`~gluonlr.FitResult`, e.g. for :func:`gluonlr.save`.
 
-        Its ``feature_names`` are :attr:`feature_names_in_`, its ``history``
-        :attr:`history_`. A model fitted on a column ``y`` of shape
+        Its ``feature_names`` are ``feature_names_in_``, its ``history``
+        ``history_``. A model fitted on a column ``y`` of shape
         ``(n_samples, 1)`` predicts 1-D there.
 
         Examples
