@@ -359,6 +359,49 @@ MUTANTS = [
         ["tests/test_devices.py"],
         "a resumed Gluon run restores the update count (Adam's bias correction) of the first device only",
     ),
+    # -- issue 13: fit(kvstore="dist_sync") -------------------------------------------------------------------
+    _mutant(
+        "dist-divisor-of-the-share",
+        "manual.py",
+        [
+            (
+                "rescale_grad = 1.0 / step_divisor(self.config.reduction, rows)",
+                "rescale_grad = 1.0 / step_divisor(self.config.reduction, x.shape[0] if x is not None else rows)",
+            )
+        ],
+        ["tests/test_distributed.py::test_every_worker_returns_the_one_process_fit"],
+        "a worker divides its step by its share's size, not the global batch's (reduction='mean')",
+    ),
+    _mutant(
+        "dist-empty-share-pushes-stale-gradient",
+        "manual.py",
+        [("                zero_gradients(grads)\n", "                pass\n")],
+        ["tests/test_distributed.py::test_every_worker_returns_the_one_process_fit", "tests/test_devices.py"],
+        "a device or worker with no rows in a batch pushes the previous batch's gradient",
+    ),
+    _mutant(
+        "dist-epoch-loss-not-summed",
+        "loop.py",
+        [("                    total = workers.sum(total)\n", "                    pass\n")],
+        ["tests/test_distributed.py::test_every_worker_returns_the_one_process_fit"],
+        "history['loss'] is each worker's own rows' loss, not the job's",
+    ),
+    _mutant(
+        "dist-shares-by-reversed-rank",
+        "data/batches.py",
+        [("row_bounds(stop - start, workers)[rank]", "row_bounds(stop - start, workers)[workers - 1 - rank]")],
+        [
+            "tests/test_distributed.py::test_each_worker_reads_only_its_share_of_each_batch_and_its_part_of_each_evaluation"
+        ],
+        "worker r trains on the share of worker W - 1 - r (the same sums, but not the documented rows)",
+    ),
+    _mutant(
+        "dist-every-rank-checkpoints",
+        "fit.py",
+        [("if checkpoint and (workers is None or workers.rank == 0) else", "if checkpoint else")],
+        ["tests/test_distributed.py::test_only_rank_0_writes_checkpoints"],
+        "every worker of a dist_sync job writes the checkpoint",
+    ),
 ]
 
 

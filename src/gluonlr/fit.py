@@ -29,6 +29,7 @@ from gluonlr.callbacks import Callback, DivergenceGuard, EarlyStopping, History,
 from gluonlr.config import FitConfig
 from gluonlr.conventions import LOSSES, REDUCTIONS
 from gluonlr.data.split import split_validation
+from gluonlr.distributed import check_kvstore
 from gluonlr.errors import CheckpointError
 from gluonlr.loop import Evaluation, train
 from gluonlr.metrics import METRICS
@@ -213,6 +214,7 @@ def fit(
     check_input: bool = True,
     verbose: int | str = "auto",
     ctx: mx.Context | str | Sequence[mx.Context | str] | None = None,
+    kvstore: str | mx.kv.KVStore | None = None,
 ) -> FitResult:
     r"""Fit ``y ~ X w + b`` by mini-batch gradient descent on the manual or the Gluon path.
 
@@ -334,6 +336,16 @@ def fit(
         ``"device"`` KVStore (see :mod:`gluonlr.parallel`). The result equals
         the one-device fit to float32 round-off, not bitwise. Not part of
         a checkpoint's arguments: a run may resume on other devices.
+    kvstore : {None, "device", "local", "dist_sync", "dist_sync_device"} or KVStore, default=None
+        Where gradients are summed (see :doc:`/distributed`). None and
+        ``"device"`` sum the devices' gradients on the devices, ``"local"`` on
+        the CPU. ``"dist_sync"`` trains as one worker of a ``dist_sync`` job
+        (``gluonlr launch -n 2 -- python train.py``): ``batch_size`` is the
+        *global* batch, of which each worker trains on a contiguous share of
+        the rows, read from ``X`` and nothing more; the servers sum the
+        workers' gradients, every worker takes the same step and returns the
+        same result, equal to this fit in one process to float32 round-off. Only
+        rank 0 writes ``checkpoint``. An ``mx.kv.KVStore`` is used as it is.
 
     Returns
     -------
@@ -454,7 +466,10 @@ def fit(
     if meta is not None:
         _check_resumable(meta, X, y, params, fingerprint)
 
-    learner = PATHS[path](X, y, config, weight=weight, bias=bias, sample_weight=sample_weight, ctx=devices)
+    kind, workers = check_kvstore(kvstore)  # "dist_sync" joins the job: last, once every argument is checked
+    learner = PATHS[path](
+        X, y, config, weight=weight, bias=bias, sample_weight=sample_weight, ctx=devices, kvstore=kind, workers=workers
+    )
     run = Run(learner, X, y, path=path, params=params, epochs=config.epochs, more_data=extra, fingerprint=fingerprint)
     stopped = meta.get("stopped") if meta else None
     if state is not None and meta is not None:
@@ -468,7 +483,8 @@ def fit(
         *([stopper] if stopper else []),
         *progress,
         *user_callbacks,
-        *([ModelCheckpoint(checkpoint)] if checkpoint else []),  # last: the epoch's final state
+        # Last: the epoch's final state. In a dist_sync job, the workers' states are the same: rank 0 writes it.
+        *([ModelCheckpoint(checkpoint)] if checkpoint and (workers is None or workers.rank == 0) else []),
     ]
     evaluation = Evaluation(learner, metric_names, validation)
     try:

@@ -17,6 +17,7 @@ from gluonlr._mxnet import autograd, gluon, mx, nd
 from gluonlr.config import FitConfig
 from gluonlr.conventions import LOSS_SCALE, step_divisor
 from gluonlr.data import EpochData, Source, StreamData, TakeData, epoch_data, epoch_order
+from gluonlr.distributed import Workers
 from gluonlr.parallel import check_ctx, gather, split_batch, zero_gradients
 
 __all__ = ["BatchDataset", "EpochBatchSampler", "Learner", "batches", "init_params", "make_loss", "net", "sgd"]
@@ -287,8 +288,11 @@ class Learner:
         bias: float | np.ndarray,
         sample_weight: np.ndarray | None = None,
         ctx: mx.Context | Sequence[mx.Context] | None = None,
+        kvstore: str = "device",
+        workers: Workers | None = None,
     ) -> None:
-        self.data = data = epoch_data(X, y, config.batch_size, sample_weight)
+        self.workers = workers  # a dist_sync job's, or None
+        self.data = data = epoch_data(X, y, config.batch_size, sample_weight, part=workers.part if workers else None)
         self.config = config
         self.sampler = EpochBatchSampler(data, config.seed)
         self.loader = batches(data, self.sampler)
@@ -306,19 +310,38 @@ class Learner:
         if scheduler is not None:
             options["lr_scheduler"] = scheduler
         # With several devices, step() first sums each parameter's gradients over them through the "device"
-        # KVStore, then updates every copy on its device (one device: no KVStore, as before).
+        # KVStore, then updates every copy on its device (one device: no KVStore, as before). In a dist_sync job,
+        # through the job's store: over the devices, then the workers (update_on_kvstore=False: each worker
+        # updates its own copies with the sum, as on one host; updating on the servers fails on a short batch).
+        store = workers.params if workers else kvstore
         self.trainer = gluon.Trainer(
-            self.dense.collect_params(), self.optimizer.mxnet_name, options, kvstore="device", update_on_kvstore=False
+            self.dense.collect_params(), self.optimizer.mxnet_name, options, kvstore=store, update_on_kvstore=False
         )
+        if workers is not None:
+            # The Trainer sets up its store at the first step, and its pull of rank 0's parameters then races the
+            # first pushpull of gradients on the same keys: a worker may take the gradient sum for its weights.
+            # Set up now, and wait for the pull.
+            self.trainer._init_kvstore()
+            self.trainer._init_params()
+            nd.waitall()
 
     def batches(self, epoch: int) -> gluon.data.DataLoader:
         """Return the mini-batches of epoch ``epoch``."""
         self.sampler.set_epoch(epoch)
         return self.loader
 
-    def train_step(self, x: nd.NDArray, y: nd.NDArray, sample_weight: nd.NDArray | None = None) -> nd.NDArray:
-        """Run forward and backward on each device's rows, one ``Trainer`` step; return the per-sample losses."""
+    def train_step(
+        self, x: nd.NDArray | None, y: nd.NDArray | None, sample_weight: nd.NDArray | None = None, rows: int = 0
+    ) -> nd.NDArray | None:
+        """Run forward and backward on each device's rows, one ``Trainer`` step; return the per-sample losses.
+
+        In a ``dist_sync`` job the batch is this worker's :class:`~gluonlr.data.Share`, as on the manual path
+        (:meth:`gluonlr.manual.Learner.train_step`).
+        """
         losses = []
+        if not rows:  # a whole batch, not a worker's share of one
+            assert x is not None
+            rows = x.shape[0]
         shares = split_batch(self.ctx, x, y, sample_weight)  # (x, y[, sample_weight]) of each device, or None
         for device, share in zip(self.ctx, shares, strict=True):
             if share is None:  # no rows for this device in this batch
@@ -328,8 +351,8 @@ class Learner:
             with autograd.record():
                 losses.append(self.net_with_loss(*share))  # self.loss(net(x, self.dense), y, sample_weight), compiled
             losses[-1].backward()
-        sgd(self.trainer, step_divisor(self.config.reduction, x.shape[0]))  # the whole batch's divisor
-        return gather(losses, self.ctx[0])
+        sgd(self.trainer, step_divisor(self.config.reduction, rows))  # the whole batch's divisor
+        return gather(losses, self.ctx[0]) if losses else None
 
     def predict(self, x: nd.NDArray) -> nd.NDArray:
         """Return the predictions ``net(x)`` of shape ``(n_samples, n_outputs)``, computed on the first device."""

@@ -26,6 +26,7 @@ from gluonlr._mxnet import autograd, mx, nd
 from gluonlr.config import FitConfig
 from gluonlr.conventions import LOSS_SCALE, step_divisor
 from gluonlr.data import EpochData, Source, StreamData, TakeData, epoch_data, epoch_order
+from gluonlr.distributed import Workers
 from gluonlr.optimizers import fused_sgd
 from gluonlr.parallel import GradientSum, check_ctx, gather, split_batch, zero_gradients
 
@@ -273,13 +274,19 @@ class Learner:
         bias: float | np.ndarray,
         sample_weight: np.ndarray | None = None,
         ctx: mx.Context | Sequence[mx.Context] | None = None,
+        kvstore: str = "device",
+        workers: Workers | None = None,
     ) -> None:
-        self.data = epoch_data(X, y, config.batch_size, sample_weight)
+        self.workers = workers  # a dist_sync job's, or None
+        self.data = epoch_data(X, y, config.batch_size, sample_weight, part=workers.part if workers else None)
         self.ctx = check_ctx(ctx)
         self.copies = [init_params(weight, bias, device) for device in self.ctx]  # [w, b] on each device
         self.params = self.copies[0]
         self.grads = [[param.grad for param in params] for params in self.copies]  # handles held once, see sgd
-        self.gradient_sum = GradientSum(self.grads)  # MXNet's "device" KVStore, if there are several devices
+        # The gradients summed over the devices ("device" KVStore, if there are several) or over the job's workers
+        # and their devices (its store, which also gives every worker rank 0's parameters to start from).
+        store = workers.params if workers else kvstore
+        self.gradient_sum = GradientSum(self.grads, self.copies, store)
         self.loss = make_loss(config.loss, config.rho, self.data.n_outputs)
         self.optimizer = config.make_optimizer()
         self.states = [[self.optimizer.create_state(param) for param in params] for params in self.copies]
@@ -289,9 +296,18 @@ class Learner:
         """Return the mini-batches ``(x, y)`` or ``(x, y, sample_weight)`` of epoch ``epoch``."""
         return batches(self.data, epoch_order(len(self.data), self.config.seed, epoch))
 
-    def train_step(self, x: nd.NDArray, y: nd.NDArray, sample_weight: nd.NDArray | None = None) -> nd.NDArray:
-        """Run forward and backward on each device's rows, one optimizer step; return the per-sample losses."""
+    def train_step(
+        self, x: nd.NDArray | None, y: nd.NDArray | None, sample_weight: nd.NDArray | None = None, rows: int = 0
+    ) -> nd.NDArray | None:
+        """Run forward and backward on each device's rows, one optimizer step; return the per-sample losses.
+
+        In a ``dist_sync`` job the batch is this worker's :class:`~gluonlr.data.Share`: its rows (None if it
+        has none: it returns None) and ``rows``, the size of the whole batch that the step divides by.
+        """
         losses = []
+        if not rows:  # a whole batch, not a worker's share of one
+            assert x is not None
+            rows = x.shape[0]
         shares = split_batch(self.ctx, x, y, sample_weight)  # (x, y[, sample_weight]) of each device, or None
         for (w, b), grads, share in zip(self.copies, self.grads, shares, strict=True):
             if share is None:  # no rows for this device in this batch
@@ -303,10 +319,10 @@ class Learner:
         self.gradient_sum()  # each device's gradient becomes the sum over the devices
         self.updates += 1
         lr = self.config.lr_at(self.updates, self.data.n_batches)
-        rescale_grad = 1.0 / step_divisor(self.config.reduction, x.shape[0])  # the whole batch's divisor
+        rescale_grad = 1.0 / step_divisor(self.config.reduction, rows)  # the whole batch's divisor
         for params, grads, states in zip(self.copies, self.grads, self.states, strict=True):
             self.optimizer.update(params, grads, states, lr=lr, rescale_grad=rescale_grad, t=self.updates)
-        return gather(losses, self.ctx[0])
+        return gather(losses, self.ctx[0]) if losses else None
 
     def predict(self, x: nd.NDArray) -> nd.NDArray:
         """Return the predictions ``net(x)`` of shape ``(n_samples, n_outputs)``, computed on the first device."""
