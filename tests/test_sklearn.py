@@ -80,8 +80,13 @@ def test_every_option_of_fit_is_a_parameter_with_fits_default_or_excluded_with_a
 
 @pytest.mark.parametrize(
     "options",
-    [{}, {"optimizer": "adam", "lr": 0.1, "metrics": ("r2",), "validation_split": 0.2}, {"momentum": 0.9}],
-    ids=["defaults", "adam-metrics-validation", "momentum"],
+    [
+        {},
+        {"optimizer": "adam", "lr": 0.1, "metrics": ("r2",), "validation_split": 0.2},
+        {"momentum": 0.9},
+        {"ctx": "cpu:0,cpu:1", "kvstore": "local"},
+    ],
+    ids=["defaults", "adam-metrics-validation", "momentum", "two-devices"],
 )
 def test_fit_is_gluonlr_fit(path, options):
     model = LinearRegressor(path=path, **options).fit(X, y)

@@ -150,6 +150,9 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
         fit, never changed.
     verbose : {"auto", 0, 1}, default="auto"
     ctx : Context, str or list of Context, optional
+    kvstore : {None, "device", "local", "dist_sync", "dist_sync_device"}, optional
+        By name: an ``mx.kv.KVStore`` object is a live MXNet handle, which
+        ``clone`` and pickling cannot copy.
 
     Attributes
     ----------
@@ -225,6 +228,7 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
         early_stopping: Any = False,
         verbose: int | str = "auto",
         ctx: Any = None,
+        kvstore: Any = None,
     ) -> None:
         self.path = path
         self.loss = loss
@@ -247,6 +251,7 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
         self.early_stopping = early_stopping
         self.verbose = verbose
         self.ctx = ctx
+        self.kvstore = kvstore
 
     def __sklearn_tags__(self) -> Any:
         """Declare what the estimator takes: several targets (a 2-D ``y``), no sparse input, no NaN."""
