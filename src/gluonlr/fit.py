@@ -23,6 +23,7 @@ from gluonlr._validation import (
     check_seed,
     check_X,
     check_y,
+    feature_names,
 )
 from gluonlr.callbacks import Callback, DivergenceGuard, EarlyStopping, History, ModelCheckpoint, ProgressBar, Run
 from gluonlr.config import FitConfig
@@ -433,13 +434,14 @@ def fit(
     )
     if optimizer != "sgd" and config.momentum:
         raise ValueError(f"The 'momentum' parameter of fit applies to optimizer='sgd', not {optimizer!r}.")
+    names = feature_names(X)  # a data frame's column names: the model keeps them
     X = check_X(X)
     y = check_y(y, n_samples=X.shape[0])
     sample_weight = check_sample_weight(sample_weight, X.shape[0])
     metric_names = _check_metrics(metrics)
     if not isinstance(check_input, bool | np.bool_):
         raise ValueError(f"The 'check_input' parameter of fit must be True or False. Got {check_input!r} instead.")
-    split = split_validation(X, y, sample_weight, validation_split, validation_data)
+    split = split_validation(X, y, sample_weight, validation_split, validation_data, names=names)
     X, y, sample_weight, validation = split.X, split.y, split.sample_weight, split.validation
     if sample_weight is not None and not sample_weight.any():
         raise ValueError(
@@ -509,6 +511,7 @@ def fit(
         stopped_epoch=stopped_epoch,
         stop_reason=run.stop_reason if stopped_epoch is not None else None,
         interrupted=interrupted,
+        feature_names=names,
     )
 
 
