@@ -22,7 +22,7 @@ from gluonlr._mxnet import mx, nd
 from gluonlr.data.sources import chunks
 from gluonlr.parallel import row_bounds
 
-__all__ = ["METRICS", "R2", "evaluate", "evaluate_training", "r2_score", "training_loss"]
+__all__ = ["METRICS", "R2", "evaluate", "evaluate_training", "r2_score", "scores", "training_loss"]
 
 
 def r2_score(y_true: Any, y_pred: Any) -> float:
@@ -142,6 +142,39 @@ class _Totals:
         values = {"mse": mse, "rmse": float(np.sqrt(mse)), "mae": self.absolute / squared.size / self.n}
         values["r2"] = float(np.mean(r2))
         return {name: values[name] for name in metrics}
+
+
+def scores(y_true: Any, y_pred: Any, metrics: Iterable[str] = tuple(METRICS)) -> dict[str, float]:
+    """Return each metric of the predictions ``y_pred`` of ``y_true``, over all the rows: ``{name: value}``.
+
+    The values of the ``mxnet.metric`` classes of :data:`METRICS` given all the rows at once (MSE, RMSE and
+    MAE over every output, R² as :func:`r2_score`), summed in float64 over chunks of rows, so a memmap ``y_true``
+    is read a chunk at a time. This is what ``gluonlr evaluate`` prints.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,) or (n_samples, n_outputs)
+    y_pred : array-like of the same shape
+    metrics : iterable of str, default=all of METRICS
+        Names from :data:`METRICS`.
+
+    Examples
+    --------
+    >>> scores([1.0, 2.0, 3.0], [1.0, 2.0, 2.0])  # doctest: +ELLIPSIS
+    {'mse': 0.333..., 'rmse': 0.577..., 'mae': 0.333..., 'r2': 0.5}
+    """
+    names = tuple(metrics)
+    for name in names:
+        if name not in METRICS:
+            raise ValueError(f"Unknown metric {name!r}; the metrics are {', '.join(map(repr, METRICS))}.")
+    y_true = y_true if isinstance(y_true, np.ndarray) else np.asarray(y_true, dtype=np.float64)
+    y_pred = np.asarray(y_pred)
+    if y_pred.shape != y_true.shape:
+        raise ValueError(f"y_true has shape {y_true.shape} and y_pred {y_pred.shape}; they must be the same.")
+    totals = _Totals()
+    for _, (y, predictions) in chunks(y_true, y_pred):
+        totals.add(y.reshape(len(y), -1), predictions.reshape(len(predictions), -1))
+    return totals.scores(names)
 
 
 def _on_device(array: np.ndarray) -> nd.NDArray:

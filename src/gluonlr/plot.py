@@ -22,7 +22,7 @@ from gluonlr.data import TRUE_B, TRUE_W
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-__all__ = ["plot_loss", "plot_predictions"]
+__all__ = ["plot_loss", "plot_predicted_vs_true", "plot_predictions"]
 
 # Curves of paths that agree lie on top of each other: vary marker and dash.
 _STYLES = ("o-", "x--", "s:", "^-.")
@@ -124,5 +124,45 @@ def plot_loss(histories: Mapping[str, Mapping[str, Sequence[float]]], *, ax: Axe
     ax.set_yscale("log")
     ax.set_xlabel("epoch")
     ax.set_ylabel("mean loss per sample")
+    ax.legend()
+    return ax
+
+
+def plot_predicted_vs_true(y_true: Any, y_pred: Any, *, n_points: int = 2000, ax: Axes | None = None) -> Axes:
+    """Draw each sample's prediction against its true target, and the diagonal where they would be equal.
+
+    Points far from the diagonal are samples the model gets wrong; a cloud that is flatter than the diagonal
+    is a model that underfits. With several outputs, every output's points are drawn.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,) or (n_samples, n_outputs)
+    y_pred : array-like of the same shape
+        E.g. ``result.predict(X)``.
+    n_points : int, default=2000
+        At most this many samples are drawn, evenly spaced over the rows (a memmap is read only there).
+    ax : matplotlib Axes, optional
+        Where to draw; by default a new pyplot figure's axes (``plt.subplots()``).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> ax = plot_predicted_vs_true([1.0, 2.0, 3.0], [1.5, 2.0, 2.5])
+    >>> ax.collections[0].get_offsets().tolist()
+    [[1.0, 1.5], [2.0, 2.0], [3.0, 2.5]]
+    """
+    n = len(y_true)
+    rows = np.unique(np.linspace(0, n - 1, min(n, n_points)).round().astype(np.int64))
+    true = np.asarray(np.asarray(y_true)[rows], dtype=np.float64).ravel()
+    predicted = np.asarray(np.asarray(y_pred)[rows], dtype=np.float64).ravel()
+    ax = _axes(ax)
+    ax.scatter(true, predicted, s=12, alpha=0.6, label="samples")
+    low, high = float(min(true.min(), predicted.min())), float(max(true.max(), predicted.max()))
+    ax.plot([low, high], [low, high], "k--", linewidth=1, label="prediction = truth")
+    ax.set_xlabel("true target")
+    ax.set_ylabel("prediction")
     ax.legend()
     return ax

@@ -1,0 +1,319 @@
+"""``gluonlr fit``, ``predict`` and ``evaluate``: train on a data file, save the model, use it on other files.
+
+The data are read by :func:`gluonlr.data.files.read_data` (a CSV file's columns by name, a ``.npy`` file as a
+memmap), every value checked before training; the model is written by :func:`gluonlr.save` (atomically, with
+the feature names beside it) and read by :func:`gluonlr.load`.
+
+In a ``dist_sync`` job (``gluonlr launch -n 2 -- gluonlr fit ... --kvstore dist_sync``) every worker reads
+the data and trains; rank 0 alone checks and writes ``--out``, ``--plot`` and ``--checkpoint`` and prints
+the summary; the other workers print nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import dataclasses
+import io
+import json
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from gluonlr._files import atomic_write, check_writable
+from gluonlr.cli.options import PLOT, add_fit_flags, add_output_flags, fit_options, save_png, verbose
+from gluonlr.data.files import DataFile, read_data
+from gluonlr.distributed import DIST_KVSTORES, check_kvstore
+from gluonlr.fit import fit
+from gluonlr.metrics import scores
+from gluonlr.persistence import FEATURES_SUFFIX, load, save
+from gluonlr.result import FitResult
+
+__all__ = ["add_evaluate", "add_fit", "add_predict", "evaluate_command", "fit_command", "predict_command"]
+
+_OUT = "--out"
+_PREDICTIONS = "-o"
+
+
+def _names(text: str) -> list[str]:
+    names = [name.strip() for name in text.split(",")]
+    if not all(names):
+        raise argparse.ArgumentTypeError(f"must be column names separated by commas. Got {text!r} instead.")
+    return names
+
+
+def _add_data(parser: argparse.ArgumentParser, target: str) -> None:
+    """Add ``DATA``, ``--target``, ``--target-file`` and ``--features``; ``target`` says whether a target is needed."""
+    parser.add_argument("data", metavar="DATA", help="a CSV file whose first line names the columns, or a .npy file")
+    parser.add_argument("--target", metavar="COLUMN", help=f"the CSV column of the targets ({target})")
+    parser.add_argument(
+        "--target-file", metavar="FILE", help="the .npy file of the targets of a .npy DATA file, one row per sample"
+    )
+    parser.add_argument(
+        "--features",
+        type=_names,
+        metavar="A,B,...",
+        help="the CSV columns of the features, in this order (default: the model's, or all but the target)",
+    )
+
+
+def add_fit(commands: Any) -> None:
+    """Add ``gluonlr fit`` to the ``commands`` of the ``gluonlr`` parser."""
+    parser = commands.add_parser(
+        "fit",
+        help="train on a CSV or .npy file and save the model",
+        description="Train a linear model on the features and targets of a data file with gluonlr.fit, print "
+        "its summary and save it (gluonlr.save), for gluonlr predict, gluonlr evaluate and gluonlr.load.",
+    )
+    _add_data(parser, target="required for a CSV file")
+    parser.add_argument("--out", required=True, metavar="MODEL", help="the model file to write, e.g. model.params")
+    add_fit_flags(parser)
+    add_output_flags(parser, plot="the loss curves and the predictions against the targets")
+    parser.set_defaults(run=fit_command)
+
+
+def add_predict(commands: Any) -> None:
+    """Add ``gluonlr predict`` to the ``commands`` of the ``gluonlr`` parser."""
+    parser = commands.add_parser(
+        "predict",
+        help="predict the targets of a CSV or .npy file with a saved model",
+        description="Predict the targets of the rows of DATA with the model that gluonlr fit (or gluonlr.save) "
+        "wrote; a CSV file's columns are those the model was fitted on, found by name.",
+    )
+    parser.add_argument("model", metavar="MODEL", help="the model file")
+    parser.add_argument("data", metavar="DATA", help="a CSV file whose first line names the columns, or a .npy file")
+    parser.add_argument(
+        "--features",
+        type=_names,
+        metavar="A,B,...",
+        help="the CSV columns of the features, in this order (default: the model's, or all)",
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="write the predictions there (a CSV file, or .npy) instead of standard output",
+    )
+    parser.set_defaults(run=predict_command)
+
+
+def add_evaluate(commands: Any) -> None:
+    """Add ``gluonlr evaluate`` to the ``commands`` of the ``gluonlr`` parser."""
+    parser = commands.add_parser(
+        "evaluate",
+        help="print a saved model's metrics on a CSV or .npy file",
+        description="Print the MSE, RMSE, MAE and R² of the model's predictions of the targets of DATA.",
+    )
+    parser.add_argument("model", metavar="MODEL", help="the model file")
+    _add_data(parser, target="required for a CSV file")
+    parser.add_argument("--json", action="store_true", help="print only a JSON document")
+    parser.set_defaults(run=evaluate_command)
+
+
+def _read(args: argparse.Namespace, *, features: Sequence[str] | None, needs_target: bool) -> DataFile:
+    """Read ``args.data`` with the target the arguments name; a CSV file without ``--target`` is refused if needed."""
+    target = getattr(args, "target", None)
+    target_file = getattr(args, "target_file", None)
+    if needs_target and target is None and target_file is None:
+        kind = "--target-file Y.npy" if args.data.endswith(".npy") else "--target COLUMN"
+        raise ValueError(f"Which are the targets of {args.data}? Name them with {kind}.")
+    return read_data(args.data, target=target, features=features, target_file=target_file)
+
+
+# -- fit ---------------------------------------------------------------------------------------------------------
+
+
+def fit_command(args: argparse.Namespace) -> int:
+    """Run ``gluonlr fit`` with the parsed ``args``; return the exit status.
+
+    The data are read and checked first, then (in a ``dist_sync`` job) the worker joins the job, then the
+    files to write are checked, by rank 0 only; training comes last. The model is written, atomically, only
+    when training completed: a failure or Ctrl-C leaves ``--out`` as it was.
+    """
+    data = _read(args, features=args.features, needs_target=True)
+    assert data.y is not None
+    options = {**fit_options(args), "verbose": verbose(args)}
+    rank = 0
+    if options.get("kvstore") in DIST_KVSTORES:  # join the job: now, to know which worker writes
+        _, workers = check_kvstore(options["kvstore"])
+        assert workers is not None
+        rank, options["kvstore"] = workers.rank, workers.store
+        if rank != 0:
+            options["verbose"] = 0  # one progress bar, rank 0's (fit has rank 0 alone write the checkpoint)
+    if rank == 0:
+        check_writable(args.out, _OUT)
+        if args.plot:
+            check_writable(args.plot, PLOT, example="loss.png")
+    result = fit(data.X, data.y, **options)  # an array: its result has no feature names, the model the file's
+    if result.interrupted:
+        print(f"gluonlr: the fit was {result.stop_reason}; {args.out} not written.", file=sys.stderr)
+        return 130
+    if rank != 0:
+        return 0
+    held_out = _held_out(len(data.X), args.validation_split)
+    report = _fit_report(args, data, result, held_out)
+    save(dataclasses.replace(result, feature_names=data.feature_names), args.out)
+    if args.plot:
+        _write_fit_plot(args.plot, data, result, held_out)
+    if args.json:
+        print(json.dumps(report))
+    else:
+        _print_fit(report)
+    return 0
+
+
+def _held_out(n: int, validation_split: float) -> int:
+    """The rows fit holds out for validation: the last ``int(n * validation_split)``, as Keras."""
+    return int(n * validation_split)
+
+
+def _fit_report(args: argparse.Namespace, data: DataFile, result: FitResult, held_out: int) -> dict[str, Any]:
+    """The summary of a fit: the data, the parameters, the history, and the metrics of the training rows and
+    the rows held out for validation."""
+    n = len(data.X)
+    train, validation = slice(0, n - held_out), slice(n - held_out, n)
+    predictions = result.predict(np.asarray(data.X))
+    assert data.y is not None
+    metrics = {"training": scores(data.y[train], predictions[train])}
+    if held_out:
+        metrics["validation"] = scores(data.y[validation], predictions[validation])
+    return {
+        "data": data.path,
+        "target": data.target,
+        "feature_names": None if data.feature_names is None else list(data.feature_names),
+        "n_samples": n - held_out,
+        "n_validation": held_out,
+        "path": result.path,
+        "weight": np.asarray(result.weight).tolist(),
+        "bias": np.asarray(result.bias).tolist(),
+        "history": result.history,
+        "stopped_epoch": result.stopped_epoch,
+        "stop_reason": result.stop_reason,
+        "metrics": metrics,
+        "params": result.params,
+        "out": args.out,
+        "feature_names_file": args.out + FEATURES_SUFFIX if data.feature_names is not None else None,
+        "plot": args.plot,
+    }
+
+
+def _print_fit(report: dict[str, Any]) -> None:
+    held_out = f", {report['n_validation']} held out for validation" if report["n_validation"] else ""
+    target = f", target {report['target']!r}" if report["target"] else ""
+    weight = np.asarray(report["weight"], dtype=np.float64)
+    print(f"{report['data']}: {report['n_samples']} training samples{held_out}, {len(weight)} features{target}")
+    history = report["history"]
+    epochs = len(history["loss"])
+    stopped = f" (stopped early: {report['stop_reason']})" if report["stop_reason"] else ""
+    print(f"{report['path']} path, {epochs} epochs{stopped}, final training loss {history['loss'][-1]:.6g}")
+    names = report["feature_names"] or [f"x{index + 1}" for index in range(len(weight))]
+    width = max(len(name) for name in [*names, "bias"])
+    for name, value in zip(names, weight.reshape(len(weight), -1), strict=True):
+        print(f"  {name:<{width}}  {' '.join(f'{v:12.6g}' for v in value)}")
+    bias = np.atleast_1d(np.asarray(report["bias"], dtype=np.float64))
+    print(f"  {'bias':<{width}}  {' '.join(f'{v:12.6g}' for v in bias)}")
+    for part, values in report["metrics"].items():
+        print(f"{part + ':':<12}" + "  ".join(f"{name} {value:.6g}" for name, value in values.items()))
+    names_file = f" (feature names in {report['feature_names_file']})" if report["feature_names_file"] else ""
+    print(f"model written to {report['out']}{names_file}")
+    if report["plot"]:
+        print(f"plot written to {report['plot']}")
+
+
+def _write_fit_plot(path: str, data: DataFile, result: FitResult, held_out: int) -> None:
+    """Write a PNG: the loss curves beside the predictions of the validation rows (or the training rows)."""
+    from matplotlib.figure import Figure
+
+    from gluonlr.plot import plot_loss, plot_predicted_vs_true
+
+    assert data.y is not None
+    figure = Figure(figsize=(11, 4.5), layout="constrained")
+    left, right = figure.subplots(1, 2)
+    plot_loss({os.path.basename(data.path): result.history}, ax=left)
+    left.set_title(f"loss per epoch ({result.path} path)")
+    rows = slice(len(data.X) - held_out, None) if held_out else slice(None)
+    X, y = np.asarray(data.X[rows]), data.y[rows]
+    plot_predicted_vs_true(y, result.predict(X), ax=right)
+    right.set_title(f"{'validation' if held_out else 'training'} samples of {data.path}")
+    save_png(figure, path)
+
+
+# -- predict and evaluate ------------------------------------------------------------------------------------------
+
+
+def _model_and_data(args: argparse.Namespace, needs_target: bool) -> tuple[FitResult, DataFile]:
+    """Load the model, then read the data's columns: ``--features``, else the model's names, else all."""
+    model = load(args.model)
+    features = args.features if args.features is not None else model.feature_names
+    if args.data.endswith(".npy"):
+        features = None
+    data = _read(args, features=features, needs_target=needs_target)
+    if data.X.shape[1] != model.n_features:
+        how = "" if data.feature_names is None else f" ({', '.join(data.feature_names)})"
+        raise ValueError(
+            f"{data.path} gives {data.X.shape[1]} features{how}, but the model {args.model} takes "
+            f"{model.n_features}. Select its columns with --features."
+        )
+    # The columns are selected by name already, or the data has none: the model's names are not checked again.
+    return dataclasses.replace(model, feature_names=None), data
+
+
+def predict_command(args: argparse.Namespace) -> int:
+    """Run ``gluonlr predict``: write the predictions, one row per sample, as CSV (or ``.npy`` with ``-o x.npy``).
+
+    The CSV has a header, ``prediction`` (``prediction_0``, ``prediction_1``, ... for several outputs), and
+    each value is the shortest decimal that reads back as the same float32.
+    """
+    if args.output:
+        check_writable(args.output, _PREDICTIONS, example="predictions.csv")
+    model, data = _model_and_data(args, needs_target=False)
+    predictions = model.predict(data.X)
+    if args.output and args.output.endswith(".npy"):
+        atomic_write(args.output, lambda tmp: _save_npy(tmp, predictions), what=_PREDICTIONS)
+    elif args.output:
+        atomic_write(args.output, lambda tmp: _write_csv(tmp, predictions), what=_PREDICTIONS)
+    else:
+        _write_rows(sys.stdout, predictions)
+    return 0
+
+
+def _save_npy(path: str, array: np.ndarray) -> None:
+    with open(path, "wb") as file:
+        np.save(file, array)
+
+
+def _write_csv(path: str, predictions: np.ndarray) -> None:
+    with open(path, "w", newline="") as file:
+        _write_rows(file, predictions)
+
+
+def _write_rows(file: io.TextIOBase | Any, predictions: np.ndarray) -> None:
+    """Write ``predictions`` as CSV rows with a header; float32 values in their shortest round-trip form."""
+    writer = csv.writer(file, lineterminator="\n")
+    columns = predictions.reshape(len(predictions), -1)
+    header = ["prediction"] if predictions.ndim == 1 else [f"prediction_{i}" for i in range(columns.shape[1])]
+    writer.writerow(header)
+    for start in range(0, len(columns), 4096):
+        writer.writerows([[str(value) for value in row] for row in columns[start : start + 4096]])
+
+
+def evaluate_command(args: argparse.Namespace) -> int:
+    """Run ``gluonlr evaluate``: print the MSE, RMSE, MAE and R² of the model on the data (:func:`gluonlr.metrics.scores`)."""
+    model, data = _model_and_data(args, needs_target=True)
+    assert data.y is not None
+    predictions = model.predict(data.X)
+    if predictions.shape[1:] != data.y.shape[1:]:
+        raise ValueError(
+            f"The model {args.model} predicts {predictions.shape[1] if predictions.ndim == 2 else 1} output(s); "
+            f"the targets have shape {data.y.shape}."
+        )
+    values = scores(data.y, predictions)
+    if args.json:
+        print(json.dumps(values))
+    else:
+        for name, value in values.items():
+            print(f"{name:<4} {value:.6g}")
+    return 0
