@@ -166,13 +166,12 @@ def fit_command(args: argparse.Namespace) -> int:
 
 
 def _held_out(n: int, validation_split: float) -> int:
-    """The rows fit holds out for validation: the last ``int(n * validation_split)``, as Keras."""
+    """Return how many rows fit holds out for validation: the last ``int(n * validation_split)``, as Keras."""
     return int(n * validation_split)
 
 
 def _fit_report(args: argparse.Namespace, data: DataFile, result: FitResult, held_out: int) -> dict[str, Any]:
-    """The summary of a fit: the data, the parameters, the history, and the metrics of the training rows and
-    the rows held out for validation."""
+    """Return the summary of a fit: the data, the model, its history, its metrics on training and validation rows."""
     n = len(data.X)
     train, validation = slice(0, n - held_out), slice(n - held_out, n)
     predictions = result.predict(np.asarray(data.X))
@@ -301,7 +300,10 @@ def _write_rows(file: io.TextIOBase | Any, predictions: np.ndarray) -> None:
 
 
 def evaluate_command(args: argparse.Namespace) -> int:
-    """Run ``gluonlr evaluate``: print the MSE, RMSE, MAE and R² of the model on the data (:func:`gluonlr.metrics.scores`)."""
+    """Run ``gluonlr evaluate``: print the MSE, RMSE, MAE and R² of the model on the data.
+
+    The values are :func:`gluonlr.metrics.scores` of the model's predictions.
+    """
     model, data = _model_and_data(args, needs_target=True)
     assert data.y is not None
     predictions = model.predict(data.X)

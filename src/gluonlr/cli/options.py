@@ -25,7 +25,16 @@ from gluonlr.metrics import METRICS
 from gluonlr.optimizers import OPTIMIZERS
 from gluonlr.schedules import SCHEDULES
 
-__all__ = ["EXCLUDED_OPTIONS", "FIT_FLAGS", "Flag", "add_fit_flags", "checked", "add_output_flags", "fit_options", "save_png"]
+__all__ = [
+    "EXCLUDED_OPTIONS",
+    "FIT_FLAGS",
+    "Flag",
+    "add_fit_flags",
+    "add_output_flags",
+    "checked",
+    "fit_options",
+    "save_png",
+]
 
 
 def checked(
@@ -109,7 +118,7 @@ class Flag:
         return "--" + self.option.replace("_", "-")
 
     def fit_default(self) -> Any:
-        """The default: :func:`gluonlr.fit`'s, unless this flag names it."""
+        """Return the flag's default: :func:`gluonlr.fit`'s, unless this flag names it."""
         if self.default is not None:
             return self.default
         return inspect.signature(fit).parameters[self.option].default

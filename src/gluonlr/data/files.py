@@ -89,7 +89,7 @@ def read_data(
     features: Sequence[str] | None = None,
     target_file: str | os.PathLike[str] | None = None,
 ) -> DataFile:
-    """Read the features (and targets) of a CSV or ``.npy`` file, every value checked.
+    r"""Read the features (and targets) of a CSV or ``.npy`` file, every value checked.
 
     Parameters
     ----------
@@ -124,11 +124,11 @@ def read_data(
     --------
     >>> import os, tempfile
     >>> path = os.path.join(tempfile.mkdtemp(), "data.csv")
-    >>> _ = open(path, "w").write("x1,x2,y\\n1,2,3\\n4,5,6\\n")
+    >>> _ = open(path, "w").write("x1,x2,y\n1,2,3\n4,5,6\n")
     >>> data = read_data(path, target="y")
     >>> data.X.tolist(), data.y.tolist(), data.feature_names
     ([[1.0, 2.0], [4.0, 5.0]], [3.0, 6.0], ('x1', 'x2'))
-    >>> _ = open(path, "a").write("7,x,9\\n")
+    >>> _ = open(path, "a").write("7,x,9\n")
     >>> read_data(path, target="y")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
@@ -199,10 +199,10 @@ def _read_npy(path: str, what: str) -> np.ndarray:
         for start, (chunk,) in chunks(array):
             finite = np.isfinite(chunk)
             if not finite.all():
-                row, *column = np.unravel_index(int(np.argmin(finite)), finite.shape)
-                where = f", column {column[0]}" if column else ""
+                position = tuple(int(i) for i in np.unravel_index(int(np.argmin(finite)), finite.shape))
+                where = f", column {position[1]}" if len(position) == 2 else ""
                 raise ValueError(
-                    f"{path}, row {start + row}{where}: {chunk[(row, *column)]} is not a finite number. "
+                    f"{path}, row {start + position[0]}{where}: {chunk[position]} is not a finite number. "
                     "Remove or impute the NaN and infinite values first."
                 )
     return array
@@ -243,9 +243,7 @@ def _header(path: str) -> list[str]:
         raise ValueError(f"{path} is not a text file in UTF-8: is it a CSV file?") from None
     except csv.Error as error:
         raise ValueError(f"{path}, line 1: {error}.") from None
-    raise ValueError(
-        f"{path} is empty: a CSV file needs a first line naming the columns, then one line per sample."
-    )
+    raise ValueError(f"{path} is empty: a CSV file needs a first line naming the columns, then one line per sample.")
 
 
 def _columns(path: str, names: list[str], target: str | None, features: Sequence[str] | None) -> list[str]:
@@ -303,7 +301,9 @@ def _read_csv(path: str, target: str | None, features: Sequence[str] | None) -> 
     if engine == "c" and frame.iloc[:, -1].isna().any():  # the C engine fills a short row's last cells with NaN
         _raise_ragged(path, names)
     values = {name: _numbers(pd, frame[name]) for name in used}
-    bad = {name: int(np.argmin(np.isfinite(column))) for name, column in values.items() if not np.isfinite(column).all()}
+    bad = {
+        name: int(np.argmin(np.isfinite(column))) for name, column in values.items() if not np.isfinite(column).all()
+    }
     if bad:
         row = min(bad.values())
         name = next(name for name in names if bad.get(name) == row)  # the first in the file's order
