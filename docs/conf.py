@@ -35,6 +35,9 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.doctest",
     "sphinx.ext.mathjax",
+    # MathJax 3 copied into the built site (_static/mathjax) and loaded from there, not from a CDN: the
+    # formulas render offline, and the pages need no network.
+    "sphinx-mathjax-offline",
     "numpydoc",
     "matplotlib.sphinxext.plot_directive",
     "plot_must_draw",  # docs/_ext: a plot directive that renders no image fails the build

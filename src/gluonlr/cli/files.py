@@ -236,7 +236,7 @@ def _write_fit_plot(path: str, data: DataFile, result: FitResult, held_out: int)
     rows = slice(len(data.X) - held_out, None) if held_out else slice(None)
     X, y = np.asarray(data.X[rows]), data.y[rows]
     plot_predicted_vs_true(y, result.predict(X), ax=right)
-    right.set_title(f"{'validation' if held_out else 'training'} samples of {data.path}")
+    right.set_title(f"{'validation' if held_out else 'training'} samples of {os.path.basename(data.path)}")
     save_png(figure, path)
 
 

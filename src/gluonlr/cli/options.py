@@ -11,7 +11,6 @@ status 2.
 from __future__ import annotations
 
 import argparse
-import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -121,7 +120,8 @@ class Flag:
         """Return the flag's default: :func:`gluonlr.fit`'s, unless this flag names it."""
         if self.default is not None:
             return self.default
-        return inspect.signature(fit).parameters[self.option].default
+        # The defaults themselves, not the signature's: Sphinx's autodoc_preserve_defaults rewrites the latter.
+        return (fit.__kwdefaults__ or {})[self.option]
 
 
 #: The flags of :func:`gluonlr.fit`'s options, in the order of ``fit``'s signature.
