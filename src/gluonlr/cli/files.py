@@ -45,72 +45,78 @@ def _names(text: str) -> list[str]:
     return names
 
 
-def _add_data(parser: argparse.ArgumentParser, target: str) -> None:
-    """Add ``DATA``, ``--target``, ``--target-file`` and ``--features``; ``target`` says whether a target is needed."""
-    parser.add_argument("data", metavar="DATA", help="a CSV file whose first line names the columns, or a .npy file")
-    parser.add_argument("--target", metavar="COLUMN", help=f"the CSV column of the targets ({target})")
-    parser.add_argument(
-        "--target-file", metavar="FILE", help="the .npy file of the targets of a .npy DATA file, one row per sample"
-    )
+def _add_features(parser: argparse.ArgumentParser, default: str) -> None:
     parser.add_argument(
         "--features",
         type=_names,
         metavar="A,B,...",
-        help="the CSV columns of the features, in this order (default: the model's, or all but the target)",
+        help=f"the CSV columns of the features, in this order (default: {default})",
     )
+
+
+def _add_data(parser: argparse.ArgumentParser) -> None:
+    """Add ``DATA``, ``--target``, ``--target-file`` and ``--features``."""
+    parser.add_argument("data", metavar="DATA", help="a CSV file whose first line names the columns, or a .npy file")
+    parser.add_argument("--target", metavar="COLUMN", help="the CSV column of the targets (required for a CSV file)")
+    parser.add_argument(
+        "--target-file", metavar="FILE", help="the .npy file of the targets of a .npy DATA file, one row per sample"
+    )
+    _add_features(parser, "the model's, or all but the target")
+
+
+def _subcommand(commands: Any, name: str, run: Any, summary: str, description: str) -> argparse.ArgumentParser:
+    """Add the subcommand ``name``, which ``run(args)`` runs, to the ``commands`` of the ``gluonlr`` parser."""
+    parser: argparse.ArgumentParser = commands.add_parser(name, help=summary, description=description)
+    parser.set_defaults(run=run)
+    return parser
 
 
 def add_fit(commands: Any) -> None:
     """Add ``gluonlr fit`` to the ``commands`` of the ``gluonlr`` parser."""
-    parser = commands.add_parser(
+    parser = _subcommand(
+        commands,
         "fit",
-        help="train on a CSV or .npy file and save the model",
-        description="Train a linear model on the features and targets of a data file with gluonlr.fit, print "
-        "its summary and save it (gluonlr.save), for gluonlr predict, gluonlr evaluate and gluonlr.load.",
+        fit_command,
+        "train on a CSV or .npy file and save the model",
+        "Train a linear model on the features and targets of a data file with gluonlr.fit, print its summary "
+        "and save it (gluonlr.save), for gluonlr predict, gluonlr evaluate and gluonlr.load.",
     )
-    _add_data(parser, target="required for a CSV file")
+    _add_data(parser)
     parser.add_argument("--out", required=True, metavar="MODEL", help="the model file to write, e.g. model.params")
     add_fit_flags(parser)
     add_output_flags(parser, plot="the loss curves and the predictions against the targets")
-    parser.set_defaults(run=fit_command)
 
 
 def add_predict(commands: Any) -> None:
     """Add ``gluonlr predict`` to the ``commands`` of the ``gluonlr`` parser."""
-    parser = commands.add_parser(
+    parser = _subcommand(
+        commands,
         "predict",
-        help="predict the targets of a CSV or .npy file with a saved model",
-        description="Predict the targets of the rows of DATA with the model that gluonlr fit (or gluonlr.save) "
-        "wrote; a CSV file's columns are those the model was fitted on, found by name.",
+        predict_command,
+        "predict the targets of a CSV or .npy file with a saved model",
+        "Predict the targets of the rows of DATA with the model that gluonlr fit (or gluonlr.save) wrote; a CSV "
+        "file's columns are those the model was fitted on, found by name.",
     )
     parser.add_argument("model", metavar="MODEL", help="the model file")
     parser.add_argument("data", metavar="DATA", help="a CSV file whose first line names the columns, or a .npy file")
+    _add_features(parser, "the model's, or all")
     parser.add_argument(
-        "--features",
-        type=_names,
-        metavar="A,B,...",
-        help="the CSV columns of the features, in this order (default: the model's, or all)",
+        "-o", "--output", metavar="FILE", help="write the predictions there (CSV, or .npy) instead of standard output"
     )
-    parser.add_argument(
-        "-o",
-        "--output",
-        metavar="FILE",
-        help="write the predictions there (a CSV file, or .npy) instead of standard output",
-    )
-    parser.set_defaults(run=predict_command)
 
 
 def add_evaluate(commands: Any) -> None:
     """Add ``gluonlr evaluate`` to the ``commands`` of the ``gluonlr`` parser."""
-    parser = commands.add_parser(
+    parser = _subcommand(
+        commands,
         "evaluate",
-        help="print a saved model's metrics on a CSV or .npy file",
-        description="Print the MSE, RMSE, MAE and R² of the model's predictions of the targets of DATA.",
+        evaluate_command,
+        "print a saved model's metrics on a CSV or .npy file",
+        "Print the MSE, RMSE, MAE and R² of the model's predictions of the targets of DATA.",
     )
     parser.add_argument("model", metavar="MODEL", help="the model file")
-    _add_data(parser, target="required for a CSV file")
+    _add_data(parser)
     parser.add_argument("--json", action="store_true", help="print only a JSON document")
-    parser.set_defaults(run=evaluate_command)
 
 
 def _read(args: argparse.Namespace, *, features: Sequence[str] | None, needs_target: bool) -> DataFile:
