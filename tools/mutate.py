@@ -391,7 +391,8 @@ MUTANTS = [
         "data/batches.py",
         [("row_bounds(stop - start, workers)[rank]", "row_bounds(stop - start, workers)[workers - 1 - rank]")],
         [
-            "tests/test_distributed.py::test_each_worker_reads_only_its_share_of_each_batch_and_its_part_of_each_evaluation"
+            "tests/test_distributed.py::test_each_worker_reads_only_its_share_of_each_batch_and_its_part_of_each_evaluation",
+            "tests/test_distributed.py::test_the_workers_shares_cut_each_batch_in_order",
         ],
         "worker r trains on the share of worker W - 1 - r (the same sums, but not the documented rows)",
     ),
