@@ -252,7 +252,7 @@ def check_float(
     return check_float32_range(name, number, where, zero=not low_open and low <= 0)
 
 
-def check_batches(batch_size: Any, features: Any, labels: Any, where: str) -> None:
+def check_batches(batch_size: Any, features: Any, labels: Any, where: str = "data_iter") -> None:
     """Check the arguments of a ``data_iter``: an int ``batch_size`` >= 1 and NDArrays with as many rows.
 
     ``nd.take`` silently clips row numbers past the end, so labels shorter than

@@ -78,7 +78,10 @@ def init_params(
     return dense
 
 
-def net(x: nd.NDArray, dense: gluon.nn.Dense) -> nd.NDArray:
+def net(
+    x: nd.NDArray,
+    dense: gluon.nn.Dense,
+) -> nd.NDArray:
     """Apply the network, the ``Dense`` layer, to ``x``: ``x . W^T + b``.
 
     Examples
@@ -89,7 +92,10 @@ def net(x: nd.NDArray, dense: gluon.nn.Dense) -> nd.NDArray:
     return dense(x)
 
 
-def make_loss(loss: str = "squared", rho: float = 1.0) -> gluon.loss.Loss:
+def make_loss(
+    loss: str = "squared",
+    rho: float = 1.0,
+) -> gluon.loss.Loss:
     """Return Gluon's loss block for the loss named ``loss``.
 
     ``L2Loss(weight=w)`` computes ``w / 2 * (yhat - y)**2``; the article's
@@ -160,19 +166,23 @@ def data_iter(
     >>> [x.asnumpy().ravel().tolist() for x, y in data_iter(2, X, X[:, 0], seed=0, epoch=1)]
     [[1.0, 4.0], [3.0, 0.0], [2.0]]
     """
-    check_batches(batch_size, features, labels, "data_iter")
+    check_batches(batch_size, features, labels)
     dataset = gluon.data.ArrayDataset(features, labels)
-    order = epoch_order(len(features), seed, epoch).tolist()
+    # not shuffle=True: numpy's global random state
+    order = epoch_order(len(features), seed, epoch)
     with _objects_frozen():
         return gluon.data.DataLoader(
             dataset,
             batch_size,
-            sampler=order,
+            sampler=order.tolist(),
             last_batch="keep",
         )
 
 
-def sgd(trainer: gluon.Trainer, divisor: float) -> None:
+def sgd(
+    trainer: gluon.Trainer,
+    divisor: float,
+) -> None:
     """Take one gradient step with ``trainer``: ``trainer.step(divisor)``.
 
     ``Trainer.step`` divides the summed gradient by its argument, which Gluon
@@ -196,8 +206,8 @@ def sgd(trainer: gluon.Trainer, divisor: float) -> None:
 
 def train(
     dense: gluon.nn.Dense,
-    features: nd.NDArray,
-    labels: nd.NDArray,
+    X: nd.NDArray,
+    y: nd.NDArray,
     *,
     lr: float = 0.01,
     batch_size: int = 10,
@@ -216,8 +226,10 @@ def train(
     ----------
     dense : Dense
         The layer, from :func:`init_params`; trained in place.
-    features : NDArray of shape (n_samples, n_features)
-    labels : NDArray of shape (n_samples,)
+    X : NDArray of shape (n_samples, n_features)
+        The features.
+    y : NDArray of shape (n_samples,)
+        The targets.
     lr, batch_size, epochs, seed : as :func:`gluonlr.fit`'s
         ``seed`` chooses each epoch's order here (:func:`data_iter`).
     loss : Loss, optional
@@ -244,14 +256,16 @@ def train(
     check_loop(lr, epochs, seed, reduction, "gluon.train")
     loss = make_loss("squared") if loss is None else loss
     params = dense.collect_params()
-    trainer = gluon.Trainer(params, "sgd", {"learning_rate": lr})
+    options = {"learning_rate": lr}
+    trainer = gluon.Trainer(params, "sgd", options)
     for epoch in range(epochs):
-        batches = data_iter(batch_size, features, labels, seed, epoch)
-        for x, y in batches:
+        batches = data_iter(batch_size, X, y, seed, epoch)
+        for x, y_batch in batches:
             with autograd.record():
-                batch_loss = loss(net(x, dense), y)
+                batch_loss = loss(net(x, dense), y_batch)
             batch_loss.backward()
-            sgd(trainer, step_divisor(reduction, len(x)))
+            divisor = step_divisor(reduction, len(x))
+            sgd(trainer, divisor)
 
 
 # -- What fit runs: the same blocks, fast --------------------------------------------------------------------------
@@ -268,7 +282,10 @@ class _NetWithLoss(gluon.HybridBlock):
         return self.loss(net(x, self.dense), y, sample_weight)
 
 
-def fast_net_with_loss(dense: gluon.nn.Dense, loss: gluon.loss.Loss) -> gluon.HybridBlock:
+def fast_net_with_loss(
+    dense: gluon.nn.Dense,
+    loss: gluon.loss.Loss,
+) -> gluon.HybridBlock:
     """Return ``loss(net(x, dense), y, sample_weight)`` as one hybridized block, compiled at its first call.
 
     ``hybridize()`` turns a block into a cached graph: the layer and the loss
@@ -374,7 +391,10 @@ def _only_item(items: list[Any]) -> Any:
     return items[0]
 
 
-def fast_batches(data: EpochData | TakeData | StreamData, sampler: EpochBatchSampler) -> gluon.data.DataLoader:
+def fast_batches(
+    data: EpochData | TakeData | StreamData,
+    sampler: EpochBatchSampler,
+) -> gluon.data.DataLoader:
     """Return a ``DataLoader`` over ``data`` yielding the batches ``sampler`` picks: :func:`data_iter`'s, whole.
 
     The same batches as :func:`data_iter`, without fetching and stacking the

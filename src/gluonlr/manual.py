@@ -106,7 +106,11 @@ def init_params(
     return params
 
 
-def net(x: nd.NDArray, w: nd.NDArray, b: nd.NDArray) -> nd.NDArray:
+def net(
+    x: nd.NDArray,
+    w: nd.NDArray,
+    b: nd.NDArray,
+) -> nd.NDArray:
     """Apply the article's network, the linear model ``x . w + b``.
 
     Examples
@@ -118,7 +122,10 @@ def net(x: nd.NDArray, w: nd.NDArray, b: nd.NDArray) -> nd.NDArray:
     return nd.dot(x, w) + b
 
 
-def squared_loss(yhat: nd.NDArray, y: nd.NDArray) -> nd.NDArray:
+def squared_loss(
+    yhat: nd.NDArray,
+    y: nd.NDArray,
+) -> nd.NDArray:
     r"""Return the article's per-sample loss, the squared error :math:`(\hat y - y)^2`.
 
     No ½ and no mean: ``backward`` on the vector of losses sums them, and the
@@ -184,16 +191,21 @@ def data_iter(
     >>> epoch_order(5, seed=0, epoch=1).tolist()
     [1, 4, 3, 0, 2]
     """
-    check_batches(batch_size, features, labels, "data_iter")
+    check_batches(batch_size, features, labels)
     num_examples = len(features)
-    indices = epoch_order(num_examples, seed, epoch)  # shuffled
+    # shuffled: the article's random.shuffle(indices)
+    indices = epoch_order(num_examples, seed, epoch)
     for i in range(0, num_examples, batch_size):
-        batch = indices[i : min(i + batch_size, num_examples)]
-        j = nd.array(batch, dtype=batch.dtype)
+        rows = indices[i : i + batch_size]
+        j = nd.array(rows, dtype=rows.dtype)
         yield nd.take(features, j), nd.take(labels, j)
 
 
-def sgd(params: list[nd.NDArray], lr: float, divisor: float) -> None:
+def sgd(
+    params: list[nd.NDArray],
+    lr: float,
+    divisor: float,
+) -> None:
     r"""Take one gradient step in place, the article's ``SGD(params, eta)``.
 
     .. math:: \theta \leftarrow \theta - \eta \, \nabla_\theta / d
@@ -231,8 +243,8 @@ def sgd(params: list[nd.NDArray], lr: float, divisor: float) -> None:
 
 def train(
     params: list[nd.NDArray],
-    features: nd.NDArray,
-    labels: nd.NDArray,
+    X: nd.NDArray,
+    y: nd.NDArray,
     *,
     lr: float = 0.01,
     batch_size: int = 10,
@@ -252,8 +264,10 @@ def train(
     ----------
     params : list of NDArray
         ``[w, b]`` from :func:`init_params`; trained in place.
-    features : NDArray of shape (n_samples, n_features)
-    labels : NDArray of shape (n_samples,)
+    X : NDArray of shape (n_samples, n_features)
+        The features, as the article's ``X``.
+    y : NDArray of shape (n_samples,)
+        The targets.
     lr, batch_size, epochs, seed : as :func:`gluonlr.fit`'s
         ``seed`` chooses each epoch's order here (:func:`data_iter`); the
         initial parameters are the caller's.
@@ -285,18 +299,23 @@ def train(
     check_loop(lr, epochs, seed, reduction, "manual.train")
     w, b = params
     for epoch in range(epochs):
-        batches = data_iter(batch_size, features, labels, seed, epoch)
-        for x, y in batches:
+        batches = data_iter(batch_size, X, y, seed, epoch)
+        for x, y_batch in batches:
             with autograd.record():
-                batch_loss = loss(net(x, w, b), y)
+                batch_loss = loss(net(x, w, b), y_batch)
             batch_loss.backward()
-            sgd([w, b], lr, step_divisor(reduction, len(x)))
+            divisor = step_divisor(reduction, len(x))
+            sgd([w, b], lr, divisor)
 
 
 # -- Every loss of fit ---------------------------------------------------------------------------------------------
 
 
-def make_loss(loss: str = "squared", rho: float = 1.0, n_outputs: int = 1) -> LossFn:
+def make_loss(
+    loss: str = "squared",
+    rho: float = 1.0,
+    n_outputs: int = 1,
+) -> LossFn:
     r"""Return the per-sample loss function named ``loss``.
 
     =============  ======================================================  ====================
@@ -334,11 +353,16 @@ def make_loss(loss: str = "squared", rho: float = 1.0, n_outputs: int = 1) -> Lo
             return nd.abs(residual)
         if loss == "huber":
             size = nd.abs(residual)
-            return nd.where(size > rho, size - 0.5 * rho, (0.5 / rho) * nd.square(size))
+            quadratic = (0.5 / rho) * nd.square(size)
+            return nd.where(size > rho, size - 0.5 * rho, quadratic)
         squared = nd.square(residual)
         return squared if scale == 1.0 else scale * squared
 
-    def loss_fn(yhat: nd.NDArray, y: nd.NDArray, sample_weight: nd.NDArray | None = None) -> nd.NDArray:
+    def loss_fn(
+        yhat: nd.NDArray,
+        y: nd.NDArray,
+        sample_weight: nd.NDArray | None = None,
+    ) -> nd.NDArray:
         # A y of shape (n,) is reshaped to (n, 1), so that (n, 1) - (n,) cannot
         # broadcast to (n, n); batches already come as (n, k).
         if y.ndim == 1:
@@ -355,7 +379,10 @@ def make_loss(loss: str = "squared", rho: float = 1.0, n_outputs: int = 1) -> Lo
 # -- What fit runs: the same arithmetic, fast ----------------------------------------------------------------------
 
 
-def fast_batches(data: EpochData | TakeData | StreamData, order: np.ndarray) -> Iterable[tuple[nd.NDArray, ...]]:
+def fast_batches(
+    data: EpochData | TakeData | StreamData,
+    order: np.ndarray,
+) -> Iterable[tuple[nd.NDArray, ...]]:
     """Return the mini-batches of one epoch in the given order: :func:`data_iter`'s, without a ``take`` per batch.
 
     The same batches, the same rows, made cheaper by ``data``, one of the
@@ -394,7 +421,11 @@ def fast_batches(data: EpochData | TakeData | StreamData, order: np.ndarray) -> 
     return data.batches(order)
 
 
-def fast_sgd(params: list[nd.NDArray], lr: float, divisor: float) -> None:
+def fast_sgd(
+    params: list[nd.NDArray],
+    lr: float,
+    divisor: float,
+) -> None:
     """Take :func:`sgd`'s step with one fused MXNet operator for all parameters.
 
     :func:`sgd` runs three operators and a copy per parameter; MXNet's
