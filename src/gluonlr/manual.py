@@ -437,13 +437,20 @@ def fast_sgd(
 
     Examples
     --------
-    >>> w, b = init_params(np.array([0.0]), 0.0)
-    >>> with autograd.record():
-    ...     loss = squared_loss(net(nd.array([[1.0]]), w, b), nd.array([1.0]))
-    >>> loss.backward()
-    >>> fast_sgd([w, b], lr=0.1, divisor=1)
-    >>> print(w.asnumpy(), b.asnumpy())
-    [[0.2]] [0.2]
+    The same step as :func:`sgd`'s, from the same gradient:
+
+    >>> x, y = nd.array([[1.0, 2.0], [3.0, 4.0]]), nd.array([1.0, 2.0])
+    >>> steps = {sgd: init_params(np.array([0.5, -1.0]), 0.25), fast_sgd: init_params(np.array([0.5, -1.0]), 0.25)}
+    >>> for step, (w, b) in steps.items():
+    ...     with autograd.record():
+    ...         losses = squared_loss(net(x, w, b), y)
+    ...     losses.backward()
+    ...     step([w, b], lr=0.01, divisor=1)
+    >>> (w_sgd, b_sgd), (w_fast, b_fast) = steps.values()
+    >>> print(w_fast.asnumpy().ravel().round(4), b_fast.asnumpy().round(4))
+    [ 0.8  -0.57] [0.38]
+    >>> bool((w_fast == w_sgd).asnumpy().all() and (b_fast == b_sgd).asnumpy().all())
+    True
     """
     grads = [param.grad for param in params]
     fused_sgd(params, grads, lr=lr, rescale_grad=1.0 / divisor, wd=0.0)
