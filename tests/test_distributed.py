@@ -206,9 +206,10 @@ def expected_reads(n, batch_size, epochs, rank, workers):
     reads = []
     for epoch in range(epochs):
         order = epoch_order(n, 0, epoch)
-        for start, stop in share_bounds(batch_bounds(n, batch_size), rank, workers):
-            if stop > start:
-                reads.append(sorted(order[start:stop].tolist()))
+        for start, stop in batch_bounds(n, batch_size):  # the documented rule, not share_bounds itself
+            low, high = row_bounds(stop - start, workers)[rank]
+            if high > low:
+                reads.append(sorted(order[start + low : start + high].tolist()))
     return reads
 
 

@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from gluonlr._mxnet import nd
+from gluonlr.conventions import REDUCTIONS
 from gluonlr.data.sources import Source, chunks, is_source
 from gluonlr.errors import DataConversionWarning
 
@@ -336,3 +338,31 @@ def check_float(
             f"The {name!r} parameter of {where} must be a float in {interval}{in_float32}. Got {value!r} instead."
         )
     return check_float32_range(name, number, where, zero=not low_open and low <= 0)
+
+
+def check_batches(batch_size: Any, features: Any, labels: Any, where: str = "data_iter") -> None:
+    """Check the arguments of a ``data_iter``: an int ``batch_size`` >= 1 and NDArrays with as many rows.
+
+    ``nd.take`` silently clips row numbers past the end, so labels shorter than
+    the features would pair rows with the wrong targets: refused here instead.
+    """
+    check_positive_int("batch_size", batch_size, where)
+    for name, array in (("features", features), ("labels", labels)):
+        if not isinstance(array, nd.NDArray):
+            raise TypeError(
+                f"{name} passed to {where} must be an MXNet NDArray, as the article's X and y are; "
+                f"got {type(array).__name__}. Convert it first: nd.array({name})."
+            )
+    if features.ndim != 2 or len(labels) != len(features):
+        raise ValueError(
+            f"features passed to {where} must be 2-D (n_samples, n_features) and labels must have as many rows; "
+            f"got shapes {features.shape} and {labels.shape}."
+        )
+
+
+def check_loop(lr: Any, epochs: Any, seed: Any, reduction: Any, where: str) -> None:
+    """Check the options of a by-hand training loop as :func:`gluonlr.fit` checks its own."""
+    check_positive_float("lr", lr, where)
+    check_positive_int("epochs", epochs, where)
+    check_seed(seed, where)
+    check_choice("reduction", reduction, REDUCTIONS, where)

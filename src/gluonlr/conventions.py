@@ -40,8 +40,9 @@ def step_divisor(reduction: str, batch_len: int) -> int:
     Returns
     -------
     int
-        The ``batch_size`` argument for ``gluon.Trainer.step`` and for
-        :func:`gluonlr.manual.sgd`.
+        The ``divisor`` of :func:`gluonlr.manual.sgd` and
+        :func:`gluonlr.gluon.sgd` (the argument ``gluon.Trainer.step`` calls
+        ``batch_size``).
 
     Examples
     --------
