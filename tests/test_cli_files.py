@@ -8,6 +8,7 @@ import inspect
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -507,3 +508,23 @@ def test_dist_sync_without_a_launcher(capsys, csv_file, tmp_path, monkeypatch):
     status, _, err = run(capsys, "fit", csv_file, "--target", "y", "--kvstore", "dist_sync", "--out", tmp_path / "m")
     assert status == 1 and err.startswith("gluonlr: error: fit(kvstore='dist_sync') must run as a worker")
     assert "gluonlr launch -n 2" in err and err.count("\n") == 1
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT is POSIX")
+def test_ctrl_c_in_fit_writes_nothing(popen, csv_file, tmp_path):
+    """A real Ctrl-C once training runs: exit status 130, one line on stderr, and --out not written."""
+    out = tmp_path / "model.params"
+    script = (
+        "import signal, sys, gluonlr.cli; signal.signal(signal.SIGINT, signal.default_int_handler); "
+        f"print('ready', flush=True); sys.exit(gluonlr.cli.main(['fit', {str(csv_file)!r}, '--target', 'y', "
+        f"'--out', {str(out)!r}, '--epochs', '100000', '--lr', '0.001']))"
+    )
+    process = popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert process.stdout.readline() == "ready\n"
+    time.sleep(3)  # reading the file and starting to train
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert stdout == "" and stderr.count("\n") == 1 and "Traceback" not in stderr
+    assert stderr.endswith(f"; {out} not written.\n") or stderr == "gluonlr: interrupted\n", stderr
+    assert sorted(os.listdir(tmp_path)) == ["data.csv"]

@@ -1,9 +1,8 @@
 """The ``gluonlr`` command: ``fit``, ``predict`` and ``evaluate`` on data files, ``demo``, and ``launch``.
 
-Each subcommand lives in a module of its own (:mod:`gluonlr.cli.files`, :mod:`gluonlr.cli.demo`,
-:mod:`gluonlr.cli.job`); the flags of :func:`gluonlr.fit`'s options come from one table,
-:data:`gluonlr.cli.options.FIT_FLAGS`. This module builds the parser and runs a command with the exit
-statuses of a Unix tool.
+Each subcommand lives in a module of its own (``_files``: fit, predict, evaluate; ``_demo``; ``_job``:
+launch); the flags of :func:`gluonlr.fit`'s options come from one table, :data:`gluonlr.cli.options.FIT_FLAGS`.
+This module builds the parser and runs a command with the exit statuses of a Unix tool.
 """
 
 from __future__ import annotations
@@ -14,15 +13,22 @@ import sys
 from collections.abc import Sequence
 
 from gluonlr import __version__, distributed
-from gluonlr.cli.demo import add_demo
-from gluonlr.cli.files import add_evaluate, add_fit, add_predict
-from gluonlr.cli.job import add_launch
+from gluonlr.cli._demo import add_demo
+from gluonlr.cli._files import add_evaluate, add_fit, add_predict
+from gluonlr.cli._job import add_launch
 
 __all__ = ["build_parser", "main"]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """Return the argument parser of the ``gluonlr`` command."""
+    """Return the argument parser of the ``gluonlr`` command.
+
+    Examples
+    --------
+    >>> args = build_parser().parse_args(["fit", "data.csv", "--target", "y", "--out", "m.params", "--epochs", "3"])
+    >>> args.command, args.data, args.target, args.epochs
+    ('fit', 'data.csv', 'y', 3)
+    """
     parser = argparse.ArgumentParser(
         prog="gluonlr", description="Linear regression on Apache MXNet, by hand and with Gluon."
     )
@@ -73,6 +79,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     output was closed early (``gluonlr demo --json | head -c 10``): quietly, as
     ``cat`` and other Unix tools end, killed by SIGPIPE. ``gluonlr launch``
     returns the job's status.
+
+    Examples
+    --------
+    >>> main(["fit", "missing.csv", "--target", "y", "--out", "model.params"])  # stderr: the error, one line
+    1
     """
     args = build_parser().parse_args(argv)
     try:

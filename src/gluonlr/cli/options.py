@@ -24,16 +24,7 @@ from gluonlr.metrics import METRICS
 from gluonlr.optimizers import OPTIMIZERS
 from gluonlr.schedules import SCHEDULES
 
-__all__ = [
-    "EXCLUDED_OPTIONS",
-    "FIT_FLAGS",
-    "Flag",
-    "add_fit_flags",
-    "add_output_flags",
-    "checked",
-    "fit_options",
-    "save_png",
-]
+__all__ = ["EXCLUDED_OPTIONS", "FIT_FLAGS", "Flag", "add_fit_flags", "fit_options"]
 
 
 def checked(
@@ -102,6 +93,12 @@ class Flag:
         The value's name in the usage text.
     default : object, optional
         The flag's default when ``fit``'s is None but a name says the same (``--lr-schedule constant``).
+
+    Examples
+    --------
+    >>> flag = Flag("batch_size", "samples per batch", int)
+    >>> flag.flag, flag.fit_default()
+    ('--batch-size', 10)
     """
 
     option: str
@@ -180,7 +177,15 @@ EXCLUDED_OPTIONS: dict[str, str] = {
 
 
 def add_fit_flags(parser: argparse.ArgumentParser, options: Sequence[str] | None = None) -> None:
-    """Add the flags of ``options`` (names of :data:`FIT_FLAGS`, in this order; all by default) to ``parser``."""
+    """Add the flags of ``options`` (names of :data:`FIT_FLAGS`, in this order; all by default) to ``parser``.
+
+    Examples
+    --------
+    >>> parser = argparse.ArgumentParser()
+    >>> add_fit_flags(parser, ["lr", "epochs"])
+    >>> parser.parse_args(["--lr", "0.5"])
+    Namespace(lr=0.5, epochs=10)
+    """
     flags = {flag.option: flag for flag in FIT_FLAGS}
     for name in options if options is not None else list(flags):
         flag = flags[name]
@@ -201,7 +206,13 @@ def add_fit_flags(parser: argparse.ArgumentParser, options: Sequence[str] | None
 
 
 def fit_options(args: argparse.Namespace) -> dict[str, Any]:
-    """Return the options of :func:`gluonlr.fit` that ``args`` holds (those of :data:`FIT_FLAGS` it was given)."""
+    """Return the options of :func:`gluonlr.fit` that ``args`` holds (those of :data:`FIT_FLAGS` it was given).
+
+    Examples
+    --------
+    >>> fit_options(argparse.Namespace(lr=0.5, epochs=10, json=True))
+    {'lr': 0.5, 'epochs': 10}
+    """
     values = vars(args)
     return {flag.option: values[flag.option] for flag in FIT_FLAGS if flag.option in values}
 

@@ -58,6 +58,12 @@ class DataFile:
         The names of the columns of ``X`` (a CSV file), or None (a ``.npy`` file).
     target : str or None
         The name of the target column of a CSV file, or the target file of a ``.npy`` file.
+
+    Examples
+    --------
+    >>> data = DataFile("data.csv", np.ones((2, 1), np.float32), None, ("x",), None)
+    >>> data.X.shape, data.feature_names
+    ((2, 1), ('x',))
     """
 
     path: str
@@ -122,13 +128,14 @@ def read_data(
 
     Examples
     --------
-    >>> import os, tempfile
-    >>> path = os.path.join(tempfile.mkdtemp(), "data.csv")
-    >>> _ = open(path, "w").write("x1,x2,y\n1,2,3\n4,5,6\n")
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> path = Path(tempfile.mkdtemp()) / "data.csv"
+    >>> _ = path.write_text("x1,x2,y\n1,2,3\n4,5,6\n")
     >>> data = read_data(path, target="y")
     >>> data.X.tolist(), data.y.tolist(), data.feature_names
     ([[1.0, 2.0], [4.0, 5.0]], [3.0, 6.0], ('x1', 'x2'))
-    >>> _ = open(path, "a").write("7,x,9\n")
+    >>> _ = path.write_text("x1,x2,y\n1,2,3\n4,5,6\n7,x,9\n")
     >>> read_data(path, target="y")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
