@@ -137,13 +137,13 @@ def test_fit_prints_a_summary_with_validation_metrics(capsys, csv_file, tmp_path
     status, text, err = run(capsys, "fit", csv_file, "--target", "y", "--out", out, *FAST, "--validation-split", "0.2")
     assert status == 0 and err == ""
     lines = text.splitlines()
-    assert lines[0] == f"{csv_file}: 46 training samples, 11 held out for validation, 4 features, target 'y'"
+    assert lines[0] == f"{csv_file}: 45 training samples, 12 held out for validation, 4 features, target 'y'"
     assert lines[1].startswith("manual path, 3 epochs, final training loss ")
     assert [line.split()[0] for line in lines[2:7]] == ["x1", "x2", "note", "x3", "bias"]
     assert lines[7].startswith("training:   mse ") and lines[8].startswith("validation: mse ")
     model, frame = load(out), pd.read_csv(csv_file)
     X, y = frame[["x1", "x2", "note", "x3"]], frame["y"].to_numpy(np.float32)
-    values = scores(y[46:], model.predict(X.iloc[46:]))
+    values = scores(y[45:], model.predict(X.iloc[45:]))  # fit's rule: the last 57 - int(57 * 0.8) rows
     assert lines[8] == "validation: " + "  ".join(f"{name} {value:.6g}" for name, value in values.items())
     assert lines[9] == f"model written to {out} (feature names in {out}.features.json)"
 
@@ -480,7 +480,7 @@ def test_launch_runs_gluonlr_fit_unchanged(tmp_path, marker, path):
     assert two.feature_names == one.feature_names == ("x1", "x2", "note", "x3")
     np.testing.assert_allclose(report["history"]["loss"], expected["history"]["loss"], rtol=1e-5)
     np.testing.assert_allclose(report["history"]["val_loss"], expected["history"]["val_loss"], rtol=1e-5)
-    assert report["n_validation"] == expected["n_validation"] == 20
+    assert report["n_validation"] == expected["n_validation"] == 21  # 103 - int(103 * 0.8)
     assert sorted(os.listdir(tmp_path)) == sorted(
         ["data.csv", "one.params", "one.params.features.json", "two.params", "two.params.features.json", "two.png"]
     )
@@ -528,3 +528,15 @@ def test_ctrl_c_in_fit_writes_nothing(popen, csv_file, tmp_path):
     assert stdout == "" and stderr.count("\n") == 1 and "Traceback" not in stderr
     assert stderr.endswith(f"; {out} not written.\n") or stderr == "gluonlr: interrupted\n", stderr
     assert sorted(os.listdir(tmp_path)) == ["data.csv"]
+
+
+def test_the_summarys_validation_rows_are_fits(capsys, csv_file, tmp_path):
+    """The metrics of the summary are those fit recorded on its validation rows after the last epoch."""
+    report = fit_json(
+        capsys, csv_file, "--target", "y", "--out", tmp_path / "m", *FAST, "--validation-split", "0.3",
+        "--metrics", "mse,mae,r2",
+    )  # fmt: skip
+    assert (report["n_samples"], report["n_validation"]) == (39, 18)  # int(57 * 0.7) = 39
+    for name in ("mse", "mae", "r2"):
+        assert report["metrics"]["validation"][name] == pytest.approx(report["history"][f"val_{name}"][-1], rel=1e-5)
+        assert report["metrics"]["training"][name] == pytest.approx(report["history"][name][-1], rel=1e-5)

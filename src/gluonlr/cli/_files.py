@@ -172,8 +172,11 @@ def fit_command(args: argparse.Namespace) -> int:
 
 
 def _held_out(n: int, validation_split: float) -> int:
-    """Return how many rows fit holds out for validation: the last ``int(n * validation_split)``, as Keras."""
-    return int(n * validation_split)
+    """Return how many rows fit holds out for validation: the last ones, from ``int(n * (1 - validation_split))``.
+
+    The rule of :func:`gluonlr.data.split.split_validation` (Keras' own).
+    """
+    return n - int(n * (1.0 - validation_split))
 
 
 def _fit_report(args: argparse.Namespace, data: DataFile, result: FitResult, held_out: int) -> dict[str, Any]:
