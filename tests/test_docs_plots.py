@@ -36,6 +36,9 @@ PAGES = {
         "from gluonlr import fit, synthetic_data\nfrom gluonlr.plot import plot_predictions\n"
         "X, y = synthetic_data(n=20)\nplot_predictions(fit(X, y, epochs=1), X)"
     ),
+    "plot_predicted_vs_true": (
+        "from gluonlr.plot import plot_predicted_vs_true\nplot_predicted_vs_true([1.0, 2.0, 3.0], [1.5, 2.0, 2.5])"
+    ),
 }
 
 
@@ -49,7 +52,7 @@ def build(tmp_path_factory):
     source = tmp_path_factory.mktemp("docs15-plots-src")
     out = tmp_path_factory.mktemp("docs15-plots-html")
     (source / "conf.py").write_text(CONF)
-    pages = ["pyplot", "untracked", "plot_loss", "plot_predictions", "nofigs"]
+    pages = [*PAGES, "nofigs"]
     (source / "index.rst").write_text("Plots\n=====\n\n.. toctree::\n\n" + "".join(f"   {p}\n" for p in pages))
     for name, code in PAGES.items():
         (source / f"{name}.rst").write_text(f"{name}\n{'=' * len(name)}\n\n{directive(code)}")
@@ -76,7 +79,7 @@ def test_a_plot_that_draws_no_image_fails_the_build(build):
     ], completed.stderr
 
 
-@pytest.mark.parametrize("page", ["pyplot", "plot_loss", "plot_predictions"])
+@pytest.mark.parametrize("page", ["pyplot", "plot_loss", "plot_predictions", "plot_predicted_vs_true"])
 def test_plots_drawn_through_pyplot_render_an_image(build, page):
     """gluonlr's plot functions, called without ``ax``, draw on a figure the directive captures."""
     _, _, out = build
