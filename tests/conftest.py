@@ -49,6 +49,20 @@ def popen():
         process.communicate()
 
 
+def read_and_close(command, n_bytes):
+    """Run ``command``, read the first ``n_bytes`` of its output and close the pipe, as ``| head -c N`` does;
+    return ``(those bytes, its stderr, its exit status)``. It is killed if it is still running at the end."""
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        head = process.stdout.read(n_bytes)
+        process.stdout.close()
+        _, stderr = process.communicate(timeout=300)
+    finally:
+        process.kill()
+        process.wait()
+    return head, stderr, process.returncode
+
+
 #: The variable that marks the environment of every process a launcher test starts (see ``marker``).
 MARK = "GLUONLR_TEST_JOB"
 

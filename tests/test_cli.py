@@ -10,6 +10,8 @@ import sys
 import numpy as np
 import pytest
 
+from conftest import read_and_close
+
 GLUONLR = shutil.which("gluonlr", path=os.path.dirname(sys.executable)) or shutil.which("gluonlr")
 
 
@@ -199,13 +201,6 @@ def test_a_closed_pipe_ends_the_demo_quietly():
     """
     command = [sys.executable, "-m", "gluonlr", "demo", "-q", "--json", "--epochs", "2000", "--batch-size", "300"]
     command += ["--reduction", "mean", "--lr", "0.1"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        head = process.stdout.read(10)
-        process.stdout.close()
-        _, stderr = process.communicate(timeout=300)
-    finally:
-        process.kill()
-        process.wait()
+    head, stderr, status = read_and_close(command, 10)
     assert head == b'{"true_w":'
-    assert stderr == b"" and process.returncode == 141
+    assert stderr == b"" and status == 141

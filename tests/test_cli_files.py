@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 
 import gluonlr
-from conftest import MARK
+from conftest import MARK, read_and_close
 from gluonlr import fit, load
 from gluonlr._mxnet import nd
 from gluonlr.cli import build_parser, main
@@ -438,17 +438,8 @@ def test_a_closed_pipe_ends_predict_quietly(capsys, tmp_path):
     np.save(tmp_path / "X.npy", rng.standard_normal((20_000, 2)).astype(np.float32))
     np.save(tmp_path / "y.npy", rng.standard_normal(20_000).astype(np.float32))
     fit_json(capsys, tmp_path / "X.npy", "--target-file", tmp_path / "y.npy", "--out", tmp_path / "m", "--epochs", "1")
-    process = subprocess.Popen(
-        [GLUONLR, "predict", tmp_path / "m", tmp_path / "X.npy"], stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    )
-    try:
-        head = process.stdout.read(11)
-        process.stdout.close()
-        _, stderr = process.communicate(timeout=300)
-    finally:
-        process.kill()
-        process.wait()
-    assert head == b"prediction\n" and stderr == b"" and process.returncode == 141
+    head, stderr, status = read_and_close([GLUONLR, "predict", tmp_path / "m", tmp_path / "X.npy"], 11)
+    assert head == b"prediction\n" and stderr == b"" and status == 141
 
 
 def _job(marker, *args, timeout=JOB_SECONDS):
