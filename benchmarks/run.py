@@ -112,7 +112,7 @@ import numpy as np
 
 import gluonlr  # before mxnet: restores the numpy aliases mxnet 1.9.1 needs
 from gluonlr._mxnet import autograd, gluon, mx, nd
-from gluonlr.distributed import Workers, process_store
+from gluonlr.distributed import Workers
 from gluonlr.launch import launch
 
 try:
@@ -634,22 +634,21 @@ def scaleout_worker(spec: dict[str, Any]) -> dict[str, Any]:
     """One worker of a scale-out job: a warm-up fit per path, ``repeats`` timed fits of each, then the pushpulls.
 
     The data are the ``.npy`` files ``spec["X"]`` and ``spec["y"]``, opened
-    with ``np.load(mmap_mode="r")``. The warm-up fits join the job (the first
-    creates the process's ``dist_sync`` store) and make MXNet's first calls, so
-    the timed fits count neither the import nor the connection. Before each
-    timed fit the workers meet at the store's barrier, so their clocks start
-    together. Returns the rank, each path's fit times and last ``(w, b)``, and
-    the median pushpull time.
+    with ``np.load(mmap_mode="r")``. The worker joins the job by creating its
+    ``dist_sync`` store, which every fit is given (``fit(kvstore=store)``: the
+    store ``kvstore="dist_sync"`` would make). Creating it and the warm-up fits
+    (MXNet's first calls) are not timed. Before each timed fit the workers meet
+    at the store's barrier, so their clocks start together. Returns the rank,
+    each path's fit times and last ``(w, b)``, and the median pushpull time.
     """
     X, y = np.load(spec["X"], mmap_mode="r"), np.load(spec["y"], mmap_mode="r")
     w0, b0 = initial_params(X.shape[1])
+    store = mx.kv.create("dist_sync")
     runs = {
-        path: functools.partial(gluonlr_fit, X, y, w0, b0, path=path, kvstore="dist_sync", **spec["train_args"])
+        path: functools.partial(gluonlr_fit, X, y, w0, b0, path=path, kvstore=store, **spec["train_args"])
         for path in spec["paths"]
     }
-    # MXNet's barrier of the job's workers (KVStore._barrier); the store exists once the warm-up fits ran
-    seconds, results = take_turns(runs, spec["repeats"], before=lambda: process_store()._barrier())
-    store = process_store()
+    seconds, results = take_turns(runs, spec["repeats"], before=store._barrier)  # MXNet's barrier of the workers
     pushpulls = pushpull_seconds(store, X.shape[1], spec["pushpulls"])
     return {
         "rank": int(store.rank),
