@@ -400,8 +400,8 @@ def median_time(run: Callable[[], tuple[np.ndarray, float]], repeats: int) -> tu
 
 
 def take_turns(
-    runs: Mapping[str, Callable[[], Any]], repeats: int, before: Callable[[], Any] | None = None
-) -> tuple[dict[str, list[float]], dict[str, Any]]:
+    runs: Mapping[Any, Callable[[], Any]], repeats: int, before: Callable[[], Any] | None = None
+) -> tuple[dict[Any, list[float]], dict[Any, Any]]:
     """Wall times of ``repeats`` rounds of ``runs``, each called once a round in turn after one untimed warm-up each.
 
     Taking turns, the runs share the machine's changing load. ``before`` is
@@ -409,7 +409,7 @@ def take_turns(
     last result.
     """
     results = {name: run() for name, run in runs.items()}
-    times: dict[str, list[float]] = {name: [] for name in runs}
+    times: dict[Any, list[float]] = {name: [] for name in runs}
     for _ in range(repeats):
         for name, run in runs.items():
             if before is not None:
@@ -958,10 +958,11 @@ def format_scaleout(section: dict[str, Any]) -> str:
         shares = ", ".join(
             f"{section['per_step'][path]['pushpull_share_of_step'][count]:.0%} ({path})" for path in PATHS
         )
-        above = ", ".join(f"{_us(section['per_step'][path]['job_overhead_s'][count])} ({path})" for path in PATHS)
+        above = ", ".join(
+            f"{section['per_step'][path]['job_overhead_s'][count] * 1e6:+,.1f} us ({path})" for path in PATHS
+        )
         lines.append(
-            f"  {count}-worker job: {_us(seconds)} = {shares} of the job's step, which is {above} longer than "
-            "one process's"
+            f"  {count}-worker job: {_us(seconds)} = {shares} of the job's step; its step - one process's: {above}"
         )
     return "\n".join(lines)
 
@@ -1017,8 +1018,8 @@ def scaleout_notes(section: dict[str, Any], cpu_count: int | None) -> list[str]:
         lines.append(
             f"{path}: {numbers['per_row_s'] * 1e6:.3f} us a row and {_us(numbers['fixed_s'])} fixed a step, which "
             f"every worker pays; {workers} workers save {_us(numbers['per_row_s'] * (batch - share_rows))} a step "
-            f"and pay {_us(pushpull)} for the pushpull: they pay off above a global batch of about "
-            f"{numbers['break_even_batch']:,.0f} rows, and reach {one / many:.2f}x one process at a batch of {big:,}"
+            f"and pay {_us(pushpull)} for the pushpull: by that line they pay off above a global batch of about "
+            f"{numbers['break_even_batch']:,.0f} rows and reach {one / many:.2f}x one process at a batch of {big:,}"
         )
     notes.append(
         f"the line through the {batch}- and {share_rows}-row steps splits a step into a cost per row and a fixed "
