@@ -602,8 +602,36 @@ SHARE = "a worker's share"
 JOB_SECONDS = 600.0
 #: Timed pushpulls of the gradient in each worker (full run, ``--quick``), after ``PUSHPULL_WARMUP`` untimed.
 PUSHPULLS, QUICK_PUSHPULLS, PUSHPULL_WARMUP = 1000, 200, 20
+#: The share of the CPU time taken by other programs above which the report says the machine was busy.
+BUSY_SHARE = 0.1
 #: Timed runs of each scale-out row (full run, ``--quick``), unless ``--repeats`` says otherwise.
 SCALEOUT_REPEATS, QUICK_SCALEOUT_REPEATS = 5, 3
+
+
+def cpu_seconds() -> tuple[float, float, float | None]:
+    """Now: the wall clock, this process's CPU time with its reaped children's, and the machine's busy CPU time.
+
+    The machine's is the time all its CPUs spent on anything but idling and
+    waiting for I/O (``/proc/stat``), or None where there is no ``/proc``.
+    Between two calls, the busy time less this process tree's is what other
+    programs took.
+    """
+    times = os.times()
+    own = times.user + times.system + times.children_user + times.children_system
+    try:
+        with open("/proc/stat") as stat:
+            user, nice, system, _idle, _iowait, irq, softirq, steal = map(int, stat.readline().split()[1:9])
+    except (OSError, ValueError):
+        return time.perf_counter(), own, None
+    return time.perf_counter(), own, (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def others_share(start: tuple[float, float, float | None], cpus: int | None) -> float | None:
+    """The share of the machine's CPU time that other programs took since ``start`` (:func:`cpu_seconds`)."""
+    end = cpu_seconds()
+    if start[2] is None or end[2] is None or not cpus:
+        return None
+    return max(0.0, (end[2] - start[2]) - (end[1] - start[1])) / ((end[0] - start[0]) * cpus)
 
 
 def pushpull_seconds(store: mx.kv.KVStore, n_features: int, count: int, warmup: int = PUSHPULL_WARMUP) -> list[float]:
@@ -704,7 +732,7 @@ def scaleout(
     passes the accuracy check against the reference numpy loop's MSE on the
     same data, and a job's workers must return the same parameters.
     """
-    load_average = [os.getloadavg()[0]]
+    start = cpu_seconds()
     X, y, true_w, true_b = workload.make_data()
     w0, b0 = initial_params(workload.d)
     args, repeats, samples = workload.train_args(), workload.repeats, workload.n * workload.epochs
@@ -750,7 +778,6 @@ def scaleout(
                 agree = all(record["params"][path] == records[0]["params"][path] for record in records)
                 add(path, f"dist_sync, {count} worker{'s' if count > 1 else ''}", statistics.median(slowest), w, b,
                     workers=count, workers_agree=agree)  # fmt: skip
-    load_average.append(os.getloadavg()[0])
     rows.sort(key=lambda row: PATHS.index(row["path"]))  # stable: each path's setups in the order run
     for row in rows:
         one = next(other for other in rows if other["path"] == row["path"] and other["setup"] == "1 process")
@@ -762,7 +789,7 @@ def scaleout(
         "rows": rows,
         "pushpull_s": pushpull,
         "pushpulls": pushpulls,
-        "load_average": load_average,
+        "others_cpu_share": others_share(start, os.cpu_count()),
         "per_step": {path: per_step(workload, steps, rows, share[path], path, pushpull) for path in PATHS},
     }
 
@@ -921,8 +948,10 @@ def format_scaleout(section: dict[str, Any]) -> str:
         "each worker times its own fits, after a warm-up fit of each path in the same process (so MXNet's import "
         "and joining the job are not counted), the workers starting each fit together; a run takes its slowest "
         "worker's time",
-        "",
     ]
+    if section["others_cpu_share"] is not None:
+        lines.append(f"other programs took {section['others_cpu_share']:.0%} of the CPU time during the section")
+    lines.append("")
     header = (
         f"{'path':<7} {'setup':<27} {'median s':>9} {'samples/s':>12} {'vs 1 proc':>9} "
         f"{'max|err|':>9} {'train MSE':>9}  check"
@@ -972,13 +1001,12 @@ def scaleout_notes(section: dict[str, Any], cpu_count: int | None) -> list[str]:
     load, per_step = Workload(**section["workload"]), section["per_step"]
     batch, share_rows, workers = load.batch_size, load.batch_size // SHARE_WORKERS, SHARE_WORKERS
     notes = []
-    busiest = max(section["load_average"])
-    if cpu_count is not None and busiest > cpu_count:
+    others = section["others_cpu_share"]
+    if others is not None and others > BUSY_SHARE:
         notes.append(
-            f"the machine was busy with other work: load average (1 min) {section['load_average'][0]:.1f} at the "
-            f"start and {section['load_average'][1]:.1f} at the end on {cpu_count} cores; processes then wait for "
-            "time slices, and a job's several processes may get more of them than one process does: rerun on a "
-            "quiet machine before reading much into these numbers"
+            f"the machine was busy with other work: other programs took {others:.0%} of its CPU time during the "
+            "section; processes then wait for time slices, and a job's several processes may get more of them "
+            "than one process does: rerun on a quiet machine before reading much into these numbers"
         )
     notes += [
         f"this machine has {cpu_count} cores, shared by a job's scheduler, server and workers (and each process's "

@@ -60,6 +60,13 @@ def test_pushpull_seconds_times_each_pushpull_after_the_warmup(bench):
     assert len(times) == 4 and all(seconds > 0 for seconds in times)
 
 
+def test_others_share_is_the_busy_time_less_this_process_trees(bench, monkeypatch):
+    # 10 s on 2 CPUs: 12 CPU seconds busy, 2 of them this process's: the others took 10 of the 20.
+    monkeypatch.setattr(bench, "cpu_seconds", lambda: (110.0, 3.0, 122.0))
+    assert bench.others_share((100.0, 1.0, 110.0), 2) == pytest.approx(0.5)
+    assert bench.others_share((100.0, 1.0, None), 2) is None  # no /proc/stat
+
+
 def test_scaleout_only_and_no_scaleout_exclude_each_other(bench, capsys):
     with pytest.raises(SystemExit):
         bench.parse_args(["--no-scaleout", "--scaleout-only"])
@@ -88,6 +95,7 @@ def test_the_scaleout_section_on_tiny_data(bench, marker):
         assert section["per_step"][path]["projected_step_s"] == pytest.approx(
             section["per_step"][path]["share_step_s"] + section["pushpull_s"][2]
         )
+    assert section["others_cpu_share"] is None or 0 <= section["others_cpu_share"] <= 1
     section["notes"] = bench.scaleout_notes(section, 2)
     report = bench.format_report({"cpu_count": 2}, [], [], [], [], [], section)
     assert "dist_sync, 2 workers" in report and "pushpull of the gradient (3 + 1 float32" in report
