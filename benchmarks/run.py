@@ -1031,6 +1031,13 @@ def scaleout_notes(section: dict[str, Any], cpu_count: int | None) -> list[str]:
         f"on {workers} hosts, each worker with cores of its own like these, a step would take about a "
         f"{share_rows}-row step plus the pushpull (measured on loopback; a network adds its round trip): {projected}"
     )
+    if 1 in section["pushpull_s"]:
+        rest = ", ".join(f"{per_step[path]['job_overhead_s'][1] * 1e6:+,.1f} us ({path})" for path in PATHS)
+        notes.append(
+            f"that counts the pushpull alone: the 1-worker job's step was {rest} longer than one process's, its "
+            f"pushpull {_us(section['pushpull_s'][1])}; what a dist_sync step costs beyond it (here with the server "
+            "and the scheduler on the same cores) is not in the estimate, a lower bound of the step"
+        )
     lines = []
     for path in PATHS:
         numbers = per_step[path]

@@ -2,6 +2,7 @@
 one-process store, and the whole section on tiny data with a 2-worker job on 127.0.0.1 (every process it started
 gone afterwards)."""
 
+import dataclasses
 import importlib.util
 import json
 import pathlib
@@ -53,6 +54,32 @@ def test_per_step_gives_no_break_even_when_noise_hides_the_cost_of_the_rows(benc
     rows = [{"path": "gluon", "setup": "1 process", "median_s": 3e-3}]  # the whole batch faster than half of it
     numbers = bench.per_step(load, 10, rows, 4e-3, "gluon", {2: 2e-4})
     assert numbers["per_row_s"] < 0 and numbers["break_even_batch"] is None
+
+
+def test_the_notes_are_computed_from_the_numbers(bench):
+    # As above, with a 1-worker job 300 us a step slower than one process and a 100 us pushpull; on the Gluon path
+    # the half batch was the slower (noise), so it gets no break-even.
+    load = bench.Workload("scale", 10_000, 3, 1_000, 1, 0.1, "squared", "mean", 1)
+    pushpull = {1: 1e-4, 2: 2e-4}
+    per_step = {}
+    for path, share in (("manual", 3e-3), ("gluon", 6e-3)):
+        rows = [
+            {"path": path, "setup": "1 process", "median_s": 5e-3},
+            {"path": path, "setup": "dist_sync, 1 worker", "median_s": 8e-3, "workers": 1},
+            {"path": path, "setup": "dist_sync, 2 workers", "median_s": 2e-2, "workers": 2},
+        ]
+        per_step[path] = bench.per_step(load, 10, rows, share, path, pushpull)
+    section = {"workload": dataclasses.asdict(load), "per_step": per_step, "pushpull_s": pushpull}
+    busy, cores, estimate, rest, split = bench.scaleout_notes({**section, "others_cpu_share": 0.3}, 2)
+    assert "other programs took 30% of its CPU time" in busy
+    assert "so it cannot be faster than one process here" in cores
+    assert "manual 300.0 us + 200.0 us = 500.0 us, 1.00x one process's 500.0 us" in estimate
+    assert "+300.0 us (manual), +300.0 us (gluon) longer than one process's, its pushpull 100.0 us" in rest
+    # 0.4 us a row, 100 us fixed: a batch of 10,000 takes 4,100 us in one process, 100 + 2,000 + 200 us on 2 hosts.
+    assert "manual: 0.400 us a row and 100.0 us fixed a step" in split
+    assert "pay off above a global batch of about 1,000 rows and reach 1.78x one process at a batch of 10,000" in split
+    assert "gluon: -100.0 us for the 500 rows more and 700.0 us fixed, which is noise" in split
+    assert len(bench.scaleout_notes({**section, "others_cpu_share": 0.05}, 2)) == 4  # not busy
 
 
 def test_pushpull_seconds_times_each_pushpull_after_the_warmup(bench):
