@@ -7,6 +7,7 @@ import numbers
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -17,7 +18,6 @@ from gluonlr._validation import (
     check_choice,
     check_data,
     check_float,
-    check_positive_float,
     check_positive_int,
     check_sample_weight,
     check_seed,
@@ -35,6 +35,7 @@ from gluonlr.optimizers import OPTIMIZERS
 from gluonlr.parallel import check_ctx
 from gluonlr.persistence import PathLike, check_checkpoint, checkpoint_files, data_fingerprint, read_checkpoint
 from gluonlr.result import FitResult
+from gluonlr.scaling import FeatureStats, Standardized, Standardizer, auto_lr, check_lr, check_standardize
 from gluonlr.schedules import Schedule, make_schedule
 
 __all__ = ["PATHS", "FitResult", "fit", "initial_params"]
@@ -187,7 +188,8 @@ def fit(
     loss: str = "squared",
     rho: float = 1.0,
     reduction: str = "sum",
-    lr: float = 0.01,
+    lr: float | str = 0.01,
+    standardize: bool = False,
     batch_size: int = 10,
     epochs: int = 10,
     seed: int = 0,
@@ -395,11 +397,12 @@ def fit(
     """
     check_choice("path", path, tuple(PATHS))
     devices = check_ctx(ctx)
+    given_lr, standardize = check_lr(lr), check_standardize(standardize)
     config = FitConfig(
         loss=check_choice("loss", loss, LOSSES),
         rho=check_float("rho", rho, low=0.0, low_open=True),
         reduction=check_choice("reduction", reduction, REDUCTIONS),
-        lr=check_positive_float("lr", lr),
+        lr=given_lr if isinstance(given_lr, float) else FitConfig.lr,  # lr="auto": chosen once the data is read
         batch_size=check_positive_int("batch_size", batch_size),
         epochs=check_positive_int("epochs", epochs),
         seed=check_seed(seed),
@@ -436,6 +439,8 @@ def fit(
         check_checkpoint(checkpoint)  # can its files be written? Now, not after the first epoch
     params = {
         **config.as_dict(),
+        "lr": given_lr,
+        "standardize": standardize,
         "validation_split": float(validation_split),
         "metrics": list(metric_names),
         "sample_weight": sample_weight is not None,
@@ -446,13 +451,24 @@ def fit(
     extra = tuple(array for array in (sample_weight, *(validation or ())) if array is not None)
     # One pass over the data, whatever its size: the values checked, and hashed for a checkpoint.
     digest = hashlib.sha256() if checkpoint is not None or meta is not None else None
-    if check_input or digest is not None:
-        check_data(split.entries(), finite=bool(check_input), digest=digest)
+    stats = FeatureStats(X.shape[1]) if standardize else None  # fed the training rows of X, in the same pass
+    if check_input or digest is not None or stats is not None:
+        check_data(split.entries(), finite=bool(check_input), digest=digest, stats=stats)
     fingerprint = data_fingerprint(X, y, *extra, digest=digest) if digest is not None else None
     if meta is not None:
         _check_resumable(meta, X, y, params, fingerprint)
+    scaler = Standardizer.from_stats(stats) if stats is not None else None
+    if scaler is not None:  # the standardized model's start; init_weight and init_bias are in the units of X
+        weight, bias = scaler.initial(
+            weight, bias, given_weight=init_weight is not None, given_bias=init_bias is not None
+        )
+    if given_lr == "auto":
+        chosen = auto_lr(X, y, config, weight=weight, bias=bias, sample_weight=sample_weight, scaler=scaler)
+        config = replace(config, lr=chosen)
 
     learner = PATHS[path](X, y, config, weight=weight, bias=bias, sample_weight=sample_weight, ctx=devices)
+    if scaler is not None:
+        learner = Standardized(learner, scaler)  # standardizes each batch on the device; reports raw units
     run = Run(learner, X, y, path=path, params=params, epochs=config.epochs, more_data=extra, fingerprint=fingerprint)
     stopped = meta.get("stopped") if meta else None
     if state is not None and meta is not None:
@@ -486,6 +502,7 @@ def fit(
         stopped_epoch=stopped_epoch,
         stop_reason=run.stop_reason if stopped_epoch is not None else None,
         interrupted=interrupted,
+        lr=config.lr,
     )
 
 

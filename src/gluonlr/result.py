@@ -39,6 +39,10 @@ class FitResult:
     interrupted : bool
         True when Ctrl-C stopped training: the parameters are those after the
         last batch that ran, and ``history`` holds the complete epochs only.
+    lr : float or None
+        The learning rate the fit trained with (the start of its schedule):
+        ``fit``'s ``lr``, or the rate ``lr="auto"`` chose from the data (also
+        in ``history["lr"]``); None for a model read by :func:`gluonlr.load`.
     """
 
     weight: np.ndarray
@@ -49,6 +53,7 @@ class FitResult:
     stopped_epoch: int | None = None
     stop_reason: str | None = None
     interrupted: bool = False
+    lr: float | None = None
 
     @property
     def n_features(self) -> int:

@@ -531,6 +531,8 @@ def assert_matches_reference(
     **fit_kwargs
         Any arguments of fit but ``early_stopping``, which the reference does
         not implement (compare the paths with :func:`assert_paths_agree`).
+        With ``lr="auto"`` the reference trains with the rate fit chose
+        (``FitResult.lr``): it checks the training, not the choice.
 
     Returns
     -------
@@ -555,7 +557,10 @@ def assert_matches_reference(
             "assert_paths_agree instead, or fit without it."
         )
     recorded = record_fit(X, y, path=path, **fit_kwargs)
-    expected = reference_fit(X, y, **{key: value for key, value in fit_kwargs.items() if key not in _FIT_ONLY})
+    reference_kwargs = {key: value for key, value in fit_kwargs.items() if key not in _FIT_ONLY}
+    if reference_kwargs.get("lr") == "auto":  # the reference trains with the rate fit chose (FitResult.lr)
+        reference_kwargs["lr"] = recorded.result.lr
+    expected = reference_fit(X, y, **reference_kwargs)
     assert_runs_agree(
         recorded,
         expected,
