@@ -23,7 +23,6 @@ from gluonlr.schedules import Cosine
 from gluonlr.testing import (
     PATH_ATOL,
     PATH_RTOL,
-    REFERENCE_ATOL,
     REFERENCE_RTOL,
     RowArray,
     assert_matches_reference,
@@ -246,12 +245,15 @@ def test_standardize_on_standardized_data_changes_nothing(data, dataset):
 @given(data=st.data(), dataset=datasets(max_samples=60, conditioning=("well", "ill-scaled")))
 def test_standardize_matches_the_reference(path, data, dataset):
     """The float64 reference trains on the standardized features too (fit_configs(standardize=True) draws it in
-    the equivalence tests with every other option); here always on, with a far start."""
+    the equivalence tests with every other option); here always on, on features of scales 1 to 1e4 (1e6 with
+    ill-scaled columns) off-centre, from far starts. A start of weights up to 10 in those units is one of weights
+    up to 1e5 for the standardized features, and residuals as large: the bias, updated by their sums, is compared
+    to the scale of the quantity (REFERENCE_RTOL of at least 1), not to its own size."""
     X, y = dataset
-    X = (X * 10.0 ** np.arange(X.shape[1]) + 3.0).astype(np.float32)  # off-centre, scales 1 to 1e4
+    X = (X * 10.0 ** np.arange(X.shape[1]) + 3.0).astype(np.float32)
     config = data.draw(fit_configs(X, y, max_epochs=6, init_params=True, validation=True, standardize=True))
     config["standardize"] = True
-    assert_matches_reference(X, y, rtol=REFERENCE_RTOL, atol=REFERENCE_ATOL, path=path, **config)
+    assert_matches_reference(X, y, rtol=REFERENCE_RTOL, path=path, **config)
 
 
 def test_weight_and_bias_are_in_the_units_of_X(path):

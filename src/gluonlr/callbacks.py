@@ -112,6 +112,16 @@ class Run:
         """Return a copy of the current ``(weight of shape (n_features,), bias)``."""
         return self.learner.parameters()
 
+    def get_trained_parameters(self) -> tuple[np.ndarray, float]:
+        """Return the current parameters in the units training updates them.
+
+        With ``fit(standardize=True)``, those of the standardized features
+        (:meth:`gluonlr.scaling.Standardized.trained_parameters`); otherwise
+        :meth:`get_parameters`.
+        """
+        trained = getattr(self.learner, "trained_parameters", None)
+        return trained() if trained is not None else self.learner.parameters()
+
     def loss(self, zero_model: bool = False) -> float:
         """Return the training loss of the current parameters (or of predicting 0), as ``history["loss"]`` measures it.
 

@@ -248,8 +248,25 @@ def fit(
         ``"sum"`` steps with the gradient summed over the batch (the article);
         ``"mean"`` divides it by the batch's actual size
         (``trainer.step(batch_size)``).
-    lr : float, default=0.01
-        Learning rate, > 0: the start of ``lr_schedule``.
+    lr : float or "auto", default=0.01
+        Learning rate, > 0: the start of ``lr_schedule``. ``"auto"`` chooses
+        it from the data, for the loss, batch size, reduction, momentum and
+        weight decay: half the largest step that does not overshoot the worst
+        of a sample of batches (the largest eigenvalue of its Hessian, by
+        power iteration); for Adam, a rate that moves the predictions by 5% of
+        the initial residual per update. The rate chosen is ``result.lr`` and
+        ``history["lr"][0]``, the same whatever ``seed``; see
+        :mod:`gluonlr.scaling` for the rule. On badly scaled features it never
+        diverges but may converge slowly: add ``standardize=True``.
+    standardize : bool, default=False
+        Train on standardized features, :math:`(x - \mu) / \sigma` with the
+        mean and standard deviation of each feature over the training rows
+        (not a validation split's), computed in the pass over the data that
+        ``check_input`` makes (a memmap is read in chunks, never copied), and
+        each batch standardized on the device as it is read. A constant
+        feature is divided by 1, as scikit-learn's ``StandardScaler`` does.
+        ``weight`` and ``bias`` are reported in the units of ``X``, so
+        ``predict`` takes raw ``X``.
     batch_size : int, default=10
         Samples per batch; the last batch of an epoch may be shorter.
     epochs : int, default=10
@@ -292,9 +309,13 @@ def fit(
         ``True`` is :class:`~gluonlr.callbacks.EarlyStopping` with its defaults
         (``monitor="val_loss"``, ``patience=5``, the best weights restored).
     init_weight : array-like of shape (n_features,) or (n_features, n_outputs), optional
-        Initial weights; default ``N(0, 1)`` draws from ``seed``.
+        Initial weights, in the units of ``X`` also with ``standardize=True``
+        (as ``result.weight``: a fitted model can warm-start a fit); default
+        ``N(0, 1)`` draws from ``seed`` (with ``standardize=True``, the
+        weights of the standardized features).
     init_bias : float or array-like of shape (n_outputs,), optional
-        Initial bias; default 0.
+        Initial bias, in the units of ``X`` also with ``standardize=True``;
+        default 0 (with ``standardize=True``, the standardized model's).
     callbacks : list of Callback, optional
         Called after each epoch, after gluonlr's own history, divergence check,
         early stopping and progress bar, and before its checkpoint (see
@@ -394,6 +415,16 @@ def fit(
     >>> result = fit(*synthetic_data(), optimizer="adam", lr=0.5, epochs=20, validation_split=0.2, metrics=["r2"])
     >>> round(result.history["val_r2"][-1], 4)
     1.0
+
+    Raw features in other units (``x1`` in thousandths, around 5000; ``x2``
+    in thousands, around -3), where the defaults diverge: standardized, with
+    a step chosen from the data, the model comes back in those units:
+
+    >>> X, y = synthetic_data()
+    >>> X_raw = X * [1000.0, 0.001] + [5000.0, -3.0]
+    >>> result = fit(X_raw, y, standardize=True, lr="auto", lr_schedule="cosine", epochs=20)
+    >>> (result.weight * [1000.0, 0.001]).round(2).tolist(), round(result.score(X_raw, y), 4), round(result.lr, 4)
+    ([2.0, 51.0], 1.0, 0.0183)
     """
     check_choice("path", path, tuple(PATHS))
     devices = check_ctx(ctx)

@@ -326,7 +326,7 @@ def write_checkpoint(
     ``state`` is a learner's ``get_state()``: ``"weight"`` ``(n_outputs,
     n_features)``, ``"bias"`` ``(n_outputs,)`` and any optimizer state.
     ``model``, ``(weight, bias)`` as a :class:`~gluonlr.FitResult` holds
-    them, is what the model file holds (what :func:`load` reads); by default
+    them, is what the model file holds (what :func:`~gluonlr.load` reads); by default
     the state's parameters. They differ for ``fit(standardize=True)``, whose
     state is the standardized model's and whose model file is in the units of
     ``X``.

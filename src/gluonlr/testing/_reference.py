@@ -25,7 +25,7 @@ With ``standardize=True`` the rows :math:`x` are replaced by
 :math:`z = (x - \mu) / \sigma`, :math:`\mu` and :math:`\sigma` the mean and
 standard deviation of each feature over the training rows (:math:`\sigma = 1`
 for a constant one), and the parameters are reported as
-:math:`w = w' / \sigma`, :math:`b = b' - \mu \cdot w` (:func:`_standardization`).
+:math:`w = w' / \sigma`, :math:`b = b' - \mu \cdot w` (``_standardization``).
 """
 
 from __future__ import annotations
@@ -181,30 +181,32 @@ def stable_lr(
 
 
 def _standardization(X_train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Return ``(mean, scale)`` of each column of the training rows, as float32: the map ``fit(standardize=True)`` uses.
+    """Return ``(mean, inverse)`` of the training rows' columns, in float32: the map ``fit(standardize=True)`` uses.
 
-    The population standard deviation, in float64; a column whose deviation
-    is 0 or at most ten float32 roundings of its mean (``std <= 10 * eps32 *
-    |mean|``) is constant and gets the scale 1. Both are rounded to float32,
-    as the device holds them, and the rows are standardized in float32
-    arithmetic, ``(x - mean) / scale``, as the device computes it (like
+    The mean and the population standard deviation, in float64; a column
+    whose deviation is 0 or at most ten float32 roundings of its mean (``std
+    <= 10 * eps32 * |mean|``) is constant, with the scale 1. The mean and the
+    scale are rounded to float32 and ``inverse`` is the float32 reciprocal of
+    the scale, as the device holds them; the rows are standardized in float32
+    arithmetic, ``(x - mean) * inverse``, as the device computes them (like
     Adam's float32 betas, a rounding the reference shares on purpose).
 
     Examples
     --------
-    >>> mean, scale = _standardization(np.array([[1.0, 4.0], [3.0, 4.0]]))
-    >>> mean.tolist(), scale.tolist()
+    >>> mean, inverse = _standardization(np.array([[1.0, 4.0], [3.0, 4.0]]))
+    >>> mean.tolist(), inverse.tolist()
     ([2.0, 4.0], [1.0, 1.0])
     """
     mean, std = X_train.mean(axis=0), X_train.std(axis=0)
     eps, tiny = float(np.finfo(np.float32).eps), float(np.finfo(np.float32).tiny)
     constant = (std <= 10 * eps * np.abs(mean)) | (std < tiny)
-    return mean.astype(np.float32), np.where(constant, 1.0, std).astype(np.float32)
+    scale = np.where(constant, 1.0, std).astype(np.float32)
+    return mean.astype(np.float32), (1.0 / scale.astype(np.float64)).astype(np.float32)
 
 
-def _standardized(X: np.ndarray, mean: np.ndarray, scale: np.ndarray) -> np.ndarray:
+def _standardized(X: np.ndarray, mean: np.ndarray, inverse: np.ndarray) -> np.ndarray:
     """Return the rows ``X`` (float64 of float32 values) standardized in float32, as float64."""
-    return ((X.astype(np.float32) - mean) / scale).astype(np.float64)
+    return ((X.astype(np.float32) - mean) * inverse).astype(np.float64)
 
 
 # -- optimizers: MXNet 1.9.1's update of one parameter, with its state -------------------------------------------
@@ -600,7 +602,8 @@ def reference_fit(
         scikit-learn's ``r2_score`` with ``multioutput="uniform_average"``.
     standardize : bool, default=False
         Train on the features standardized by the training rows' mean and
-        standard deviation (see :func:`_standardization`); ``init_weight`` and
+        standard deviation (rounded to float32, applied in float32 arithmetic,
+        a constant feature's scale 1, as on the device); ``init_weight`` and
         ``init_bias``, if given, are the starting model in the units of ``X``
         (:math:`w' = \sigma w`, :math:`b' = b + \mu \cdot w`), else the
         standardized model starts from ``N(0, 1)`` weights and a zero bias. The
@@ -661,12 +664,12 @@ def reference_fit(
     loss_fn = LOSSES[loss]
     W, b = _initial(X_all.shape[1], None if single else k, seed, init_weight, init_bias)
     if standardize:
-        mean32, scale32 = _standardization(X_train)
-        X_train = _standardized(X_train, mean32, scale32)
-        X_val = None if X_val is None else _standardized(X_val, mean32, scale32)
-        mean, scale = mean32.astype(np.float64), scale32.astype(np.float64)[:, None]
-        original = W if init_weight is not None else W / scale  # the starting model in the units of X
-        W = W * scale if init_weight is not None else W
+        mean32, inverse32 = _standardization(X_train)
+        X_train = _standardized(X_train, mean32, inverse32)
+        X_val = None if X_val is None else _standardized(X_val, mean32, inverse32)
+        mean, inverse = mean32.astype(np.float64), inverse32.astype(np.float64)[:, None]
+        original = W if init_weight is not None else W * inverse  # the starting model in the units of X
+        W = W / inverse if init_weight is not None else W
         b = b + mean @ original if init_bias is not None else b
     hyper = dict(weight_decay=weight_decay, momentum=momentum, beta1=beta1, beta2=beta2, epsilon=epsilon)
     w_rule, b_rule = update_rule(W, **hyper), update_rule(b, **hyper)
@@ -678,7 +681,7 @@ def reference_fit(
 
     def shaped(W: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, float | np.ndarray]:
         if standardize:  # in the units of X
-            W = W / scale
+            W = W * inverse
             b = b - mean @ W
         return (W[:, 0].copy(), float(b[0])) if single else (W.copy(), b.copy())
 
