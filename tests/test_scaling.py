@@ -331,6 +331,35 @@ def test_one_pass_over_the_data_for_the_check_and_the_statistics():
         assert passes(standardize=True, check_input=False) == passes(check_input=False) + 1 == 3
 
 
+@pytest.mark.parametrize("rows", [1, 7, 8, 9, 100])
+def test_the_device_standardizes_bitwise_as_numpy(rows):
+    """Batches up to the repeated rows (here 8) use elementwise operators, larger ones broadcasting ones: the same
+    float32 values, (x - mean) * inverse, as numpy computes them."""
+    from gluonlr._mxnet import nd
+
+    rng = np.random.default_rng(rows)
+    x = (rng.standard_normal((rows, 3)) * [1e-3, 1.0, 1e4] + [0.0, 5.0, 1e5]).astype(np.float32)
+    scaler = Standardizer([0.0, 5.0, 1e5], [1e-3, 1.0, 1e4])
+    with mock.patch("gluonlr.scaling._BLOCK_BYTES", 4 * 3 * 8):
+        np.testing.assert_array_equal(scaler.transform_nd(nd.array(x)).asnumpy(), scaler.transform(x))
+        np.testing.assert_array_equal(scaler.transform_nd(nd.array(x[:5])).asnumpy(), scaler.transform(x[:5]))
+
+
+def test_validation_data_is_standardized_with_the_training_statistics(path):
+    X, y = raw_article_data()
+    split = fit(X, y, path=path, standardize=True, validation_split=0.2, metrics=["r2"])
+    given = fit(X[:240], y[:240], path=path, standardize=True, validation_data=(X[240:], y[240:]), metrics=["r2"])
+    assert given.history == split.history
+
+
+def test_standardize_on_several_devices_equals_one(path):
+    X, y = raw_article_data()
+    options = dict(path=path, standardize=True, lr="auto", epochs=3, momentum=0.5)
+    several = record_fit(X, y, ctx="cpu:0,cpu:1", **options)
+    one = record_fit(X, y, **options)
+    assert_runs_agree(several.trained, one.trained, rtol=PATH_RTOL, atol=PATH_ATOL, names=("2 devices", "one"))
+
+
 def test_feature_stats_do_not_depend_on_the_chunks():
     rng = np.random.default_rng(0)
     X = (rng.standard_normal((1000, 3)) * [1e-3, 1.0, 1e4] + [0.0, 2.0, 1e5]).astype(np.float32)

@@ -10,7 +10,9 @@ so ``predict`` takes raw ``X``. The statistics come from :class:`FeatureStats`, 
 over the data fit makes anyway (the NaN check and a checkpoint's fingerprint): one bounded-memory pass, never
 a copy of ``X``. A feature whose standard deviation is 0, or below what float32 can resolve of its mean
 (:math:`\sigma \le 10\,\epsilon_{32} |\mu|`), is *constant*: it is centred and divided by 1, as
-scikit-learn's ``StandardScaler`` treats a constant feature (no NaN from 0 / 0).
+scikit-learn's ``StandardScaler`` treats a constant feature (no NaN from 0 / 0). Centred, it is 0 on every
+training row, so its weight is never updated (it keeps its start, as a column of zeros does without
+standardizing) and the bias takes the constant's part.
 
 Where the arithmetic happens. Three places were possible:
 
@@ -20,11 +22,12 @@ Where the arithmetic happens. Three places were possible:
   :math:`x \cdot w'/\sigma`, two numbers far larger than their difference when :math:`|\mu| \gg \sigma`
   (a year, a price), which float32 cancels; and Gluon's ``Dense`` would need another parametrization;
 - **each batch as it is read** (chosen): :class:`Standardized` wraps either path's learner and maps each
-  batch's rows on the device, ``(x - mean) / scale`` (two elementwise operators, on rows that are in cache
-  anyway), before the learner's step, and every batch of rows it predicts on (the loss, metrics and
-  validation passes). It works the same on every reader (:class:`~gluonlr.data.EpochData`'s views,
-  :class:`~gluonlr.data.TakeData`'s takes from a memmap, :class:`~gluonlr.data.StreamData`'s reads), copies
-  nothing, and both paths see the very same float32 features, so they stay equal as without it.
+  batch's rows on the device, ``(x - mean) * inverse`` (:class:`Standardizer`: two elementwise operators,
+  on rows that are in cache anyway), before the learner's step, and every block of rows it predicts on (the
+  loss, metrics and validation passes, 1 MiB of rows at a time). It works the same on every reader
+  (:class:`~gluonlr.data.EpochData`'s views, :class:`~gluonlr.data.TakeData`'s takes from a memmap,
+  :class:`~gluonlr.data.StreamData`'s reads), copies nothing, and both paths see the very same float32
+  features, so they stay equal as without it. It costs a step of 1000 rows of 100 features about 0.1 ms.
 
 The learner's parameters and optimizer state, and so a checkpoint's ``.state`` file and early stopping's best
 weights, stay in the standardized units; what leaves the learner as a model (the result, a divergence error's
@@ -52,6 +55,15 @@ half the largest stable step of the worst batch seen, times :math:`1 - \mu` with
 (plain or Nesterov): the same effective step :math:`\eta / (1 - \mu)` as plain SGD's, well inside momentum's
 own limit :math:`\eta L < 2 (1 + \mu)`. ``"l1"`` has no curvature (its steps have the size of ``|x|``,
 whatever the residual); it gets ``"l2"``'s rate, a scale that a decaying ``lr_schedule`` then refines.
+Huber's curvature holds within :math:`\rho` of the target; beyond, its gradient, as L1's, does not grow with
+the residual, so these losses cannot diverge, but far from the fit (a large intercept to learn) they move at
+most about :math:`\eta \|\tilde x\|^2` a sample and update, and may need many epochs. A schedule that would
+rise above the rate chosen is refused: a ``Cosine`` whose ``final_lr`` is larger, and a ``StepDecay`` for a
+rate below MXNet's floor of 1e-8, which its first decay would raise the rate to.
+
+On the diabetes data with standardized features and the article's batches of 10 with summed squared losses,
+the rule chooses 0.0066, where the issue measured constant rates of 0.008 to 0.0125 to work and
+:func:`gluonlr.testing.stable_lr`'s worst case gives 2.8e-4.
 
 Adam's step is about ``lr`` per parameter and update whatever the curvature or the gradient's scale (the
 second moment normalizes it), so its rule is about that size instead: one update moves a prediction by up

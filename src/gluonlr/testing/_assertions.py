@@ -501,7 +501,7 @@ def assert_paths_agree(
     **fit_kwargs
         Any arguments of fit but ``path``. With ``standardize=True`` the
         parameters are compared in the units of the standardized features
-        (:attr:`RecordedFit.trained`), as training updates them: in those of
+        (``RecordedFit.trained``), as training updates them: in those of
         ``X`` the bias is a difference of terms that can be far larger than
         itself, and so its round-off.
 
