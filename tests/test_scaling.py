@@ -149,8 +149,8 @@ def test_a_sample_without_weighted_rows_counts_every_row_as_the_heaviest():
     weights = np.zeros(40, np.float32)
     weights[np.setdiff1d(np.arange(40), sampled)[0]] = 2.0  # one row weighs, not a sampled one
     with mock.patch("gluonlr.scaling.SAMPLE_ROWS", 3):
-        chosen = auto_lr(X, y, FitConfig(batch_size=1), weight=np.zeros(2), bias=0.0, sample_weight=weights)
-        unweighted = auto_lr(X, y, FitConfig(batch_size=1), weight=np.zeros(2), bias=0.0)
+        chosen = auto_lr(X, y, FitConfig(batch_size=1), (np.zeros(2), 0.0), sample_weight=weights)
+        unweighted = auto_lr(X, y, FitConfig(batch_size=1), (np.zeros(2), 0.0))
     assert chosen == pytest.approx(unweighted / 2)
 
 
@@ -158,7 +158,7 @@ def test_large_data_is_sampled_not_read():
     """lr="auto" reads SAMPLE_ROWS rows of a source, in increasing order, in one read."""
     X, y = synthetic_data(n=5000)
     rows = RowArray(X)
-    auto_lr(sources.Source(rows), y, FitConfig(), weight=np.zeros(2), bias=0.0)
+    auto_lr(sources.Source(rows), y, FitConfig(), (np.zeros(2), 0.0))
     assert rows.rows_read() == 4096 and len(rows.reads) == 1
 
 

@@ -494,8 +494,7 @@ def fit(
             weight, bias, given_weight=init_weight is not None, given_bias=init_bias is not None
         )
     if given_lr == "auto":
-        chosen = auto_lr(X, y, config, weight=weight, bias=bias, sample_weight=sample_weight, scaler=scaler)
-        config = replace(config, lr=chosen)
+        config = replace(config, lr=auto_lr(X, y, config, (weight, bias), sample_weight, scaler))
 
     learner = PATHS[path](X, y, config, weight=weight, bias=bias, sample_weight=sample_weight, ctx=devices)
     if scaler is not None:

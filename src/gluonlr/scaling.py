@@ -508,9 +508,7 @@ def auto_lr(
     X: np.ndarray | Source,
     y: np.ndarray | Source,
     config: FitConfig,
-    *,
-    weight: np.ndarray,
-    bias: float | np.ndarray,
+    start: tuple[np.ndarray, float | np.ndarray],
     sample_weight: np.ndarray | None = None,
     scaler: Standardizer | None = None,
 ) -> float:
@@ -518,16 +516,16 @@ def auto_lr(
 
     See the module's documentation for the rule. ``X`` and ``y`` are the
     training rows (in memory or a :class:`~gluonlr.data.Source`, of which
-    only the sampled rows are read), ``weight`` and ``bias`` the initial
-    parameters of the model trained (standardized if ``scaler`` is given).
+    only the sampled rows are read), ``start`` the initial ``(weight,
+    bias)`` of the model trained (standardized if ``scaler`` is given),
+    ``sample_weight`` those of the training rows.
 
     Raises
     ------
     ValueError
         If the sampled rows hold NaN or infinity (``check_input=False``), the
         rate falls outside float32's range (data whose squares near float32's
-        limits), or ``lr_schedule`` is a cosine whose ``final_lr`` is above
-        the chosen rate.
+        limits), or ``lr_schedule`` would rise above it.
 
     Examples
     --------
@@ -536,10 +534,9 @@ def auto_lr(
 
     >>> from gluonlr import synthetic_data
     >>> X, y = synthetic_data()
-    >>> round(auto_lr(X, y, FitConfig(), weight=np.zeros(2, np.float32), bias=0.0), 4)
-    0.0192
-    >>> round(auto_lr(X, y, FitConfig(optimizer="adam"), weight=np.zeros(2, np.float32), bias=0.0), 3)
-    1.069
+    >>> start = (np.zeros(2, np.float32), 0.0)
+    >>> round(auto_lr(X, y, FitConfig(), start), 4), round(auto_lr(X, y, FitConfig(optimizer="adam"), start), 3)
+    (0.0192, 1.069)
     """
     n = len(X)
     sample_size = min(n, SAMPLE_ROWS, max(1, _SAMPLE_BYTES // (8 * (X.shape[1] + 1))))
@@ -549,7 +546,7 @@ def auto_lr(
         features = scaler.transform(features)
     sampled = np.column_stack([features.astype(np.float64), np.ones(len(rows))])  # the bias's column of ones
     if config.optimizer == "adam":
-        rate = _adam_lr(sampled, _sample(y, rows), weight, bias)
+        rate = _adam_lr(sampled, _sample(y, rows), *start)
     else:
         _check_finite(sampled)
         rate = _sgd_lr(sampled, config, n, rows, sample_weight, _outputs(y))
