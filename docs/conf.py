@@ -37,6 +37,7 @@ extensions = [
     "sphinx.ext.mathjax",
     "numpydoc",
     "matplotlib.sphinxext.plot_directive",
+    "plot_must_draw",  # docs/_ext: a plot directive that renders no image fails the build
     "myst_parser",
     "source_without_docstring",  # docs/_ext: literalinclude's :no-docstring:
 ]
@@ -91,6 +92,8 @@ plot_html_show_formats = False
 plot_formats = [("png", 110)]
 plot_pre_code = ""  # each plot's code shows all its imports
 plot_rcparams = {"figure.constrained_layout.use": True}
+# The directive saves the figures pyplot tracks after each plot's code ran (it closes them before and
+# after); docs/_ext/plot_must_draw.py warns, an error under -W, when a plot's code left none.
 
 # -- MyST (the benchmark page includes benchmarks/README.md) -----------------
 myst_enable_extensions: list[str] = []

@@ -1,6 +1,8 @@
 import os
 import signal
 import subprocess
+import sys
+import uuid
 
 import matplotlib
 import pytest
@@ -47,6 +49,45 @@ def popen():
         process.communicate()
 
 
+#: The variable that marks the environment of every process a launcher test starts (see ``marker``).
+MARK = "GLUONLR_TEST_JOB"
+
+
+def marked(marker):
+    """The processes whose environment holds ``MARK=marker`` (zombies have none)."""
+    found = []
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open(f"/proc/{name}/environ", "rb") as environ:
+                    if f"{MARK}={marker}".encode() in environ.read().split(b"\0"):
+                        found.append(int(name))
+            except OSError:  # gone, or not ours
+                pass
+    return found
+
+
+@pytest.fixture
+def marker():
+    """A marker for the environment of everything a test starts (the launcher passes its environment on to the
+    scheduler, the servers and the workers); what is left of it at the end, passed or failed, is killed."""
+    if not os.path.isdir("/proc"):
+        pytest.skip("needs /proc to find the processes a job started")
+    value = uuid.uuid4().hex
+    yield value
+    for pid in marked(value):
+        os.kill(pid, signal.SIGKILL)
+
+
+@pytest.fixture(autouse=True)
+def close_pyplot_figures():
+    """Close the pyplot figures a test (or a doctest of gluonlr.plot) left open: pyplot warns past 20."""
+    yield
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    if pyplot is not None:
+        pyplot.close("all")
+
+
 @pytest.fixture(params=["manual", "gluon"])
 def path(request):
     """Each test using this runs once per training path."""
@@ -54,8 +95,6 @@ def path(request):
 
 
 def pytest_report_header(config):
-    import sys
-
     import numpy
 
     from gluonlr._mxnet import mx

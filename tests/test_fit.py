@@ -150,10 +150,10 @@ def test_both_paths_see_the_same_batches(n, batch_size):
     y = X[:, 0] * 10
     manual_data, gluon_data = EpochData(X, y, batch_size), EpochData(X, y, batch_size)
     sampler = gluon.EpochBatchSampler(gluon_data, seed=7)
-    loader = gluon.batches(gluon_data, sampler)
+    loader = gluon.fast_batches(gluon_data, sampler)
     for epoch in range(2):
         order = epoch_order(n, seed=7, epoch=epoch)
-        manual_batches = [(xb.asnumpy(), yb.asnumpy()) for xb, yb in manual.batches(manual_data, order)]
+        manual_batches = [(xb.asnumpy(), yb.asnumpy()) for xb, yb in manual.fast_batches(manual_data, order)]
         sampler.set_epoch(epoch)
         gluon_batches = [(xb.asnumpy(), yb.asnumpy()) for xb, yb in loader]
         assert len(manual_batches) == len(gluon_batches) == -(-n // batch_size)
@@ -169,7 +169,7 @@ def test_epoch_data_without_cached_views(monkeypatch):
     monkeypatch.setattr(data_module, "_MAX_CACHED_VIEWS", 1)
     X = np.arange(7, dtype=np.float32).reshape(7, 1)
     order = epoch_order(7, seed=3, epoch=0)
-    batches = manual.batches(EpochData(X, X[:, 0], 3), order)
+    batches = manual.fast_batches(EpochData(X, X[:, 0], 3), order)
     assert [xb.asnumpy().ravel().tolist() for xb, _ in batches] == [order[:3].tolist(), order[3:6].tolist(), [order[6]]]
 
 
@@ -229,7 +229,7 @@ def test_result_records_its_parameters(article_data):
     json.dumps(result.params)  # plain values: checkpoints store them as JSON
 
 
-def test_sgd_is_the_articles_update():
+def test_fast_sgd_is_the_articles_update():
     """The fused in-place step equals the article's param[:] = param - lr / d * param.grad."""
     rng = np.random.default_rng(0)
     X, y = nd.array(rng.standard_normal((7, 3))), nd.array(rng.standard_normal(7))
@@ -238,7 +238,7 @@ def test_sgd_is_the_articles_update():
         loss = manual.make_loss("squared")(manual.net(X, *params), y)
     loss.backward()
     expected = [(p - 0.05 / 7 * p.grad).asnumpy() for p in params]
-    manual.sgd(params, lr=0.05, batch_size=7)
+    manual.fast_sgd(params, lr=0.05, divisor=7)
     for param, value in zip(params, expected, strict=True):
         np.testing.assert_allclose(param.asnumpy(), value, rtol=1e-6)
 
@@ -314,7 +314,7 @@ def test_fit_leaves_no_learner_behind(path):
 
 
 def test_the_gluon_path_leaves_no_object_frozen():
-    """gluon.batches freezes objects only while DataLoader's gc.collect runs; a program's own freeze stays.
+    """gluon.fast_batches freezes objects only while DataLoader's gc.collect runs; a program's own freeze stays.
 
     Frozen objects still die by reference count, so a freeze count can fall while fit runs: the checks
     are that fit adds none and does not unfreeze what the program froze (objects held here stay counted).

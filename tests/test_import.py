@@ -126,3 +126,32 @@ def test_a_scipy_without_csr_matrix_matches_nothing():
     assert not isinstance(np.eye(2), stand_in.csr.csr_matrix)
     with pytest.raises(AttributeError):
         stand_in.coo_matrix  # noqa: B018
+
+
+def test_import_and_a_numpy_fit_import_neither_pandas_nor_scikit_learn():
+    """Both installed (the test extra): MXNet's import would pull scikit-learn, and it pandas, in 1.7 s."""
+    pytest.importorskip("pandas")
+    pytest.importorskip("sklearn")
+    code = (
+        "import sys, gluonlr\n"
+        "X, y = gluonlr.synthetic_data(n=20)\n"
+        "gluonlr.fit(X, y, epochs=1).predict(X); gluonlr.fit(X, y, epochs=1, path='gluon')\n"
+        "print(sorted(name for name in ('pandas', 'sklearn') if name in sys.modules))\n"
+    )
+    completed = run_python(code)
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout == "[]\n"
+
+
+def test_gluonlr_sklearn_without_scikit_learn_says_how_to_install_it():
+    completed = run_python("import sys; sys.modules['sklearn'] = None; import gluonlr.sklearn")
+    assert completed.returncode == 1
+    assert "ImportError: gluonlr.sklearn needs scikit-learn 1.6 or later" in completed.stderr
+    assert "pip install 'gluonlr[sklearn]'" in completed.stderr
+
+
+def test_scikit_learn_imported_first_is_left_as_it_is():
+    pytest.importorskip("sklearn")
+    completed = run_python("import sklearn.base, gluonlr, mxnet.model; print(mxnet.model.BASE_ESTIMATOR.__name__)")
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout == "BaseEstimator\n"

@@ -1,5 +1,7 @@
-"""pandas inputs: DataFrames and Series, nullable dtypes (Int64, Float64, boolean) read as scikit-learn reads them."""
+"""pandas inputs: DataFrames and Series, nullable dtypes (Int64, Float64, boolean) read as scikit-learn reads them,
+column names kept with the model and checked by predict."""
 
+import os
 import re
 
 import numpy as np
@@ -121,3 +123,113 @@ def test_a_frame_like_object_that_cannot_convert_is_refused():
 
     with pytest.raises(TypeError, match=r"got dtype object"):
         fit(FrameLike(), [1.0, 2.0], epochs=1)
+
+
+# ------------------------------------------------------------------------------- column names: kept and checked
+
+NAMED = pd.DataFrame(X_FLOAT, columns=["age", "bmi"])
+
+
+def test_a_frames_column_names_are_kept_and_the_fit_is_the_arrays(path):
+    result = fit(NAMED, pd.Series(Y_FLOAT, name="target"), path=path, epochs=2)
+    assert result.feature_names == ("age", "bmi")
+    assert_same_fit(result, fit(X_FLOAT, Y_FLOAT, path=path, epochs=2))
+    assert fit(X_FLOAT, Y_FLOAT, epochs=1).feature_names is None
+    assert fit(pd.DataFrame(X_FLOAT), Y_FLOAT, epochs=1).feature_names is None  # pandas' default names 0, 1
+
+
+def test_predict_and_score_check_the_column_names():
+    result = fit(NAMED, Y_FLOAT, epochs=2)
+    np.testing.assert_array_equal(result.predict(NAMED), fit(X_FLOAT, Y_FLOAT, epochs=2).predict(X_FLOAT))
+    with pytest.raises(
+        ValueError,
+        match=re.escape(
+            "X passed to predict has the columns ['bmi', 'age'], the model's ['age', 'bmi'] in another order. "
+            "Select the columns the model was fitted on, in that order: X[['age', 'bmi']]."
+        ),
+    ):
+        result.predict(NAMED[["bmi", "age"]])
+    with pytest.raises(
+        ValueError,
+        match=re.escape(
+            "X passed to score has the columns ['age', 'weight'], other columns than the model's ['age', 'bmi']; "
+            "unseen at fit time: ['weight']; seen at fit time, yet now missing: ['bmi']."
+        ),
+    ):
+        result.score(NAMED.rename(columns={"bmi": "weight"}), Y_FLOAT)
+
+
+def test_an_array_for_a_model_fitted_with_names_warns_as_scikit_learn():
+    """predict(frame.to_numpy()) is a valid call: a warning, as scikit-learn gives, not an error."""
+    named, unnamed = fit(NAMED, Y_FLOAT, epochs=2), fit(X_FLOAT, Y_FLOAT, epochs=2)
+    with pytest.warns(
+        UserWarning,
+        match=r"X passed to predict does not have valid feature names, but the model was "
+        r"fitted with feature names \['age', 'bmi'\]; its columns are taken in order\.",
+    ):
+        predictions = named.predict(X_FLOAT)
+    np.testing.assert_array_equal(predictions, named.predict(NAMED))
+    with pytest.warns(
+        UserWarning,
+        match=r"X passed to predict has feature names \['age', 'bmi'\], but the model was "
+        r"fitted without feature names",
+    ):
+        unnamed.predict(NAMED)
+
+
+def test_mixed_column_name_types_are_refused_as_scikit_learn_refuses_them():
+    with pytest.raises(
+        TypeError,
+        match=r"X has column names of types \['int', 'str'\]: feature names are kept only "
+        r"when all are strings\. Convert them all, e\.g\. X\.columns = X\.columns\.astype\(str\)",
+    ):
+        fit(pd.DataFrame(X_FLOAT, columns=["age", 1]), Y_FLOAT, epochs=1)
+
+
+def test_validation_data_with_other_columns_is_refused():
+    with pytest.raises(ValueError, match=r"^X passed to fit \(validation_data\) has the columns \['bmi', 'age'\]"):
+        fit(NAMED, Y_FLOAT, epochs=1, validation_data=(NAMED[["bmi", "age"]], Y_FLOAT))
+    result = fit(NAMED, Y_FLOAT, epochs=1, validation_data=(X_FLOAT, Y_FLOAT))  # an array: taken in order, silently
+    assert "val_loss" in result.history
+
+
+def test_save_and_load_keep_the_column_names(tmp_path):
+    from gluonlr import load, save
+
+    target = tmp_path / "model.params"
+    save(fit(NAMED, Y_FLOAT, epochs=2), target)
+    assert sorted(os.listdir(tmp_path)) == ["model.params", "model.params.features.json"]
+    loaded = load(target)
+    assert loaded.feature_names == ("age", "bmi")
+    with pytest.raises(ValueError, match=r"in another order"):
+        loaded.predict(NAMED[["bmi", "age"]])
+    # The model file is still exactly what Gluon's Dense reads.
+    from gluonlr._mxnet import gluon
+
+    dense = gluon.nn.Dense(1, in_units=2)
+    dense.load_parameters(str(target))
+    np.testing.assert_array_equal(dense.weight.data().asnumpy()[0], loaded.weight)
+    # A model without names replaces the file of one with names, and its names go with it.
+    save(fit(X_FLOAT, Y_FLOAT, epochs=2), target)
+    assert os.listdir(tmp_path) == ["model.params"] and load(target).feature_names is None
+
+
+def test_names_saved_with_another_model_are_not_loaded(tmp_path):
+    from gluonlr import gluon, load, save
+
+    target = tmp_path / "model.params"
+    save(fit(NAMED, Y_FLOAT, epochs=2), target)
+    gluon.init_params(np.array([1.0, 2.0]), 3.0).save_parameters(str(target))  # replaced behind gluonlr's back
+    assert load(target).feature_names is None
+
+
+@pytest.mark.parametrize("content", ["not json", '{"format": "something else"}'])
+def test_save_leaves_a_file_it_did_not_write_alone(tmp_path, content):
+    from gluonlr import save
+
+    target = tmp_path / "model.params"
+    (tmp_path / "model.params.features.json").write_text(content)
+    with pytest.raises(FileExistsError, match=r"model\.params\.features\.json' exists and is no feature names file"):
+        save(fit(NAMED, Y_FLOAT, epochs=1), target)
+    assert os.listdir(tmp_path) == ["model.params.features.json"]
+    assert (tmp_path / "model.params.features.json").read_text() == content

@@ -85,6 +85,21 @@ def test_a_handler_of_the_program_is_left_alone(path):
         signal.signal(signal.SIGINT, previous)
 
 
+@pytest.fixture
+def sigint_ignored():
+    """SIGINT ignored, as in a process started in the background by a shell without job control."""
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+def test_an_ignored_sigint_stays_ignored(path, sigint_ignored):
+    """fit installs its handler only over Python's default one: `nohup python train.py &` keeps ignoring Ctrl-C."""
+    result = fit(X, y, path=path, epochs=3, callbacks=[CtrlCAfterEpoch(0)])
+    assert not result.interrupted and len(result.history["loss"]) == 3
+    assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+
+
 def test_fit_runs_outside_the_main_thread(path):
     results = []
     thread = threading.Thread(target=lambda: results.append(fit(X, y, path=path, epochs=2)))
@@ -96,9 +111,11 @@ def test_fit_runs_outside_the_main_thread(path):
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGINT is POSIX")
 def test_ctrl_c_in_the_demo_exits_cleanly(popen):
     """A real Ctrl-C to the demo, once it runs: a one-line message, exit status 130, no traceback."""
+    # Python's own SIGINT handler, as a demo started from a terminal has it, whatever this process passes on: a
+    # child inherits an ignored SIGINT (a suite started by `nohup ... &`), and would never see the Ctrl-C.
     script = (
-        "import sys, gluonlr.cli; print('ready', flush=True); "
-        "sys.exit(gluonlr.cli.main(['demo', '--epochs', '100000']))"
+        "import signal, sys, gluonlr.cli; signal.signal(signal.SIGINT, signal.default_int_handler); "
+        "print('ready', flush=True); sys.exit(gluonlr.cli.main(['demo', '--epochs', '100000']))"
     )
     process = popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert process.stdout.readline() == "ready\n"  # imports done: main() is starting

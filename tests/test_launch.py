@@ -15,16 +15,15 @@ import sys
 import textwrap
 import threading
 import time
-import uuid
 
 import pytest
 
+from conftest import MARK, marked
 from gluonlr.cli import main
 from gluonlr.launch import _WORKER_HOOK, _reserve_ports, job_environment, launch
 
 JOB_SECONDS = 120  # a job takes a few seconds; this only keeps a broken one from hanging the suite
 FAULT_SECONDS = 30  # the issue's bound: a failed worker ends the whole job within this
-MARK = "GLUONLR_TEST_JOB"
 
 # Each worker pushes its rank + 1 and pulls the job's sum, 1 + ... + n.
 SUM = """
@@ -62,33 +61,8 @@ print("unreachable", total.asscalar())
 """
 
 
-def _marked(marker):
-    """The processes whose environment holds ``MARK=marker`` (zombies have none)."""
-    found = []
-    for name in os.listdir("/proc"):
-        if name.isdigit():
-            try:
-                with open(f"/proc/{name}/environ", "rb") as environ:
-                    if f"{MARK}={marker}".encode() in environ.read().split(b"\0"):
-                        found.append(int(name))
-            except OSError:  # gone, or not ours
-                pass
-    return found
-
-
-@pytest.fixture
-def marker():
-    """A marker for the environment of everything a test starts; what is left of it at the end is killed."""
-    if not os.path.isdir("/proc"):
-        pytest.skip("needs /proc to find the processes a job started")
-    value = uuid.uuid4().hex
-    yield value
-    for pid in _marked(value):
-        os.kill(pid, signal.SIGKILL)
-
-
 def assert_nothing_left(marker):
-    assert _marked(marker) == [], "the launcher left processes of its job running"
+    assert marked(marker) == [], "the launcher left processes of its job running"
 
 
 @pytest.fixture

@@ -16,8 +16,8 @@ def test_readme_examples_run():
     namespace = {}
     for block in blocks:
         exec(compile(block, str(README), "exec"), namespace)
-    # The step-by-step loops reproduce fit's result on their path.
-    np.testing.assert_allclose(namespace["w"].asnumpy().ravel(), namespace["result"].weight, rtol=1e-6)
+    # The step-by-step loops reproduce fit's result on their path (the manual one bit for bit, as it says).
+    np.testing.assert_array_equal(namespace["w"].asnumpy().ravel(), namespace["result"].weight)
     np.testing.assert_allclose(
         namespace["dense"].weight.data().asnumpy().ravel(), namespace["by_gluon"].weight, rtol=1e-5
     )

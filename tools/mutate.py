@@ -60,7 +60,60 @@ def _mutant(name: str, file: str, replacements: list[tuple[str, str]], tests: li
 
 EQUIVALENCE = "tests/test_equivalence.py"
 
+LITERAL = "tests/test_literal.py"
+
 MUTANTS = [
+    # -- issue 15: the article's pieces, literally, and the fast forms fit runs --------------------------------
+    _mutant(
+        "literal-sgd-ignores-divisor",
+        "manual.py",
+        [("        param[:] = param - lr * param.grad / divisor\n", "        param[:] = param - lr * param.grad\n")],
+        [LITERAL],
+        "manual.sgd steps with the summed gradient whatever the divisor (reduction='mean' becomes 'sum')",
+    ),
+    _mutant(
+        "literal-loss-broadcasts",
+        "manual.py",
+        [("    return (yhat - y.reshape(yhat.shape)) ** 2\n", "    return (yhat - y) ** 2\n")],
+        [LITERAL],
+        "manual.squared_loss subtracts a (n,) y from (n, 1) predictions: an (n, n) loss",
+    ),
+    _mutant(
+        "literal-data-iter-drops-short-batch",
+        "manual.py",
+        [
+            (
+                "    for i in range(0, num_examples, batch_size):\n",
+                "    for i in range(0, num_examples - batch_size + 1, batch_size):\n",
+            )
+        ],
+        [LITERAL],
+        "manual.data_iter drops a short last batch, which fit keeps",
+    ),
+    _mutant(
+        "gluon-data-iter-ignores-epoch",
+        "gluon.py",
+        [
+            (
+                "    order = epoch_order(len(features), seed, epoch)\n",
+                "    order = epoch_order(len(features), seed, 0)\n",
+            )
+        ],
+        [LITERAL],
+        "gluon.data_iter visits the samples in epoch 0's order every epoch",
+    ),
+    _mutant(
+        "fast-net-with-loss-drops-sample-weight",
+        "gluon.py",
+        [
+            (
+                "        return self.loss(net(x, self.dense), y, sample_weight)\n",
+                "        return self.loss(net(x, self.dense), y)\n",
+            )
+        ],
+        [LITERAL + "::test_fast_net_with_loss_is_the_plain_loss_of_the_net"],
+        "the Gluon path's compiled layer-and-loss block ignores the sample weights",
+    ),
     # -- issue 11's survivors ----------------------------------------------------------------------------------
     _mutant(
         "fsync-after-rename",
@@ -333,7 +386,7 @@ MUTANTS = [
         "gluon.py",
         [
             (
-                "sgd(self.trainer, step_divisor(self.config.reduction, x.shape[0]))",
+                "sgd(self.trainer, step_divisor(self.config.reduction, rows))",
                 "sgd(self.trainer, step_divisor(self.config.reduction, shares[0][0].shape[0]))",
             )
         ],
@@ -358,6 +411,50 @@ MUTANTS = [
         [("            for device in self.ctx:  # MXNet", "            for device in self.ctx[:1]:  # MXNet")],
         ["tests/test_devices.py"],
         "a resumed Gluon run restores the update count (Adam's bias correction) of the first device only",
+    ),
+    # -- issue 13: fit(kvstore="dist_sync") -------------------------------------------------------------------
+    _mutant(
+        "dist-divisor-of-the-share",
+        "manual.py",
+        [
+            (
+                "rescale_grad = 1.0 / step_divisor(self.config.reduction, rows)",
+                "rescale_grad = 1.0 / step_divisor(self.config.reduction, x.shape[0] if x is not None else rows)",
+            )
+        ],
+        ["tests/test_distributed.py::test_every_worker_returns_the_one_process_fit"],
+        "a worker divides its step by its share's size, not the global batch's (reduction='mean')",
+    ),
+    _mutant(
+        "dist-empty-share-pushes-stale-gradient",
+        "manual.py",
+        [("                zero_gradients(grads)\n", "                pass\n")],
+        ["tests/test_distributed.py::test_every_worker_returns_the_one_process_fit", "tests/test_devices.py"],
+        "a device or worker with no rows in a batch pushes the previous batch's gradient",
+    ),
+    _mutant(
+        "dist-epoch-loss-not-summed",
+        "loop.py",
+        [("                    total = workers.sum(total)\n", "                    pass\n")],
+        ["tests/test_distributed.py::test_every_worker_returns_the_one_process_fit"],
+        "history['loss'] is each worker's own rows' loss, not the job's",
+    ),
+    _mutant(
+        "dist-shares-by-reversed-rank",
+        "data/batches.py",
+        [("row_bounds(stop - start, workers)[rank]", "row_bounds(stop - start, workers)[workers - 1 - rank]")],
+        [
+            "tests/test_distributed.py::test_each_worker_reads_only_its_share_of_each_batch_and_its_part_of_each_evaluation",
+            "tests/test_distributed.py::test_the_workers_shares_cut_each_batch_in_order",
+        ],
+        "worker r trains on the share of worker W - 1 - r (the same sums, but not the documented rows)",
+    ),
+    _mutant(
+        "dist-every-rank-checkpoints",
+        "fit.py",
+        [("if checkpoint and (workers is None or workers.rank == 0) else", "if checkpoint else")],
+        ["tests/test_distributed.py::test_only_rank_0_writes_checkpoints"],
+        "every worker of a dist_sync job writes the checkpoint",
     ),
 ]
 

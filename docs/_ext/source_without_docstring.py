@@ -4,7 +4,8 @@ The "manual vs Gluon" page shows each pair of functions from the real source wit
 ``literalinclude`` and ``:pyobject:``, so it cannot drift from the code. The
 docstrings are already on the API page, and beside each other they would bury
 the few lines that differ, so ``:no-docstring:`` drops the docstring of the
-included object (found with :mod:`ast`, not by line numbers). Everything else is
+included object and those of the methods and functions in it (found with
+:mod:`ast`, not by line numbers). Everything else is
 Sphinx's own ``literalinclude``; a missing ``:pyobject:`` still warns, which
 fails a ``-W`` build.
 """
@@ -23,20 +24,36 @@ from sphinx.util import logging
 logger = logging.getLogger(__name__)
 
 
+Definition = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
+
+
+def _docstring(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> ast.Expr | None:
+    """Return the docstring statement of a def or class node, or None."""
+    first = node.body[0]
+    if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
+        return first
+    return None
+
+
 def strip_docstring(source: str) -> str | None:
-    """Return ``source`` (one def or class) without its docstring, or None if it has none."""
+    """Return ``source`` (one def or class) without its docstrings, or None if it has none of its own.
+
+    The docstrings of the methods and functions nested in it go too (one that is
+    a body's only statement stays: the code would not parse without it).
+    """
     tree = ast.parse(textwrap.dedent(source))
-    if len(tree.body) != 1 or not isinstance(tree.body[0], ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+    if len(tree.body) != 1 or not isinstance(tree.body[0], Definition) or _docstring(tree.body[0]) is None:
         return None
-    body = tree.body[0].body
-    first = body[0]
-    is_string = isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant)
-    if not (is_string and isinstance(first.value.value, str)):
-        return None
+    spans = []
+    for node in ast.walk(tree):
+        docstring = _docstring(node) if isinstance(node, Definition) else None
+        if docstring is not None and (node is tree.body[0] or len(node.body) > 1):
+            spans.append((docstring.lineno, docstring.end_lineno, len(node.body) > 1))
     lines = source.splitlines(keepends=True)
-    del lines[first.lineno - 1 : first.end_lineno]
-    if len(body) > 1 and lines[first.lineno - 1].strip() == "":
-        del lines[first.lineno - 1]  # the blank line some docstrings leave behind
+    for start, end, more in sorted(spans, reverse=True):
+        del lines[start - 1 : end]
+        if more and lines[start - 1].strip() == "":
+            del lines[start - 1]  # the blank line some docstrings leave behind
     return "".join(lines)
 
 

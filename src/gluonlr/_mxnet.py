@@ -14,14 +14,23 @@ call would raise ``AttributeError``). After the import, :func:`hide_scipy_csr_na
 gives MXNet's modules a stand-in for ``scipy.sparse`` whose ``csr.csr_matrix`` is
 ``scipy.sparse.csr_matrix``, the same class, so MXNet never touches the
 deprecated namespace and still recognises a SciPy CSR matrix.
+
+MXNet's legacy ``mxnet.model`` imports scikit-learn, if installed, for the base
+class of its ``FeedForward`` (which gluonlr never uses); scikit-learn in turn
+imports pandas: 1.7 seconds on every ``import gluonlr``. Unless the program has
+imported scikit-learn already, MXNet is imported with scikit-learn hidden
+(:func:`hidden_modules`), as if it were not installed; :mod:`gluonlr.sklearn`
+imports it when asked.
 """
 
 from __future__ import annotations
 
 import builtins
+import contextlib
 import sys
 import types
 import warnings
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -42,9 +51,34 @@ def restore_numpy_aliases(module: types.ModuleType = np) -> list[str]:
     return missing
 
 
+@contextlib.contextmanager
+def hidden_modules(*names: str) -> Iterator[None]:
+    """Within ``with``, ``import name`` raises ``ImportError`` for each of ``names`` not imported yet.
+
+    Examples
+    --------
+    >>> with hidden_modules("no_such_module_imported_yet"):
+    ...     import no_such_module_imported_yet
+    Traceback (most recent call last):
+    ...
+    ModuleNotFoundError: import of no_such_module_imported_yet halted; None in sys.modules
+    >>> "no_such_module_imported_yet" in sys.modules
+    False
+    """
+    hidden = [name for name in names if name not in sys.modules]
+    for name in hidden:
+        sys.modules[name] = None  # type: ignore[assignment]  # the documented way to make an import fail
+    try:
+        yield
+    finally:
+        for name in hidden:
+            if sys.modules.get(name, ...) is None:
+                del sys.modules[name]
+
+
 restore_numpy_aliases()
 
-with warnings.catch_warnings():
+with warnings.catch_warnings(), hidden_modules("sklearn"):
     # MXNet's import touches np.mirr & co. (removed financial functions) and
     # distutils' version classes; neither matters to gluonlr.
     warnings.simplefilter("ignore", DeprecationWarning)

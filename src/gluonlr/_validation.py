@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from gluonlr._mxnet import nd
+from gluonlr.conventions import REDUCTIONS
 from gluonlr.data.sources import Source, chunks, is_source
 from gluonlr.errors import DataConversionWarning
 
@@ -185,6 +187,94 @@ def check_finite(
             stats.add(chunk)
 
 
+def feature_names(X: Any) -> tuple[str, ...] | None:
+    """Return the column names of a data frame ``X`` if they are all strings, else None, as scikit-learn reads them.
+
+    A data frame is any object with a ``columns`` attribute (a pandas or a polars
+    ``DataFrame``), found by duck typing: pandas is never imported. Column names that
+    are not strings, such as pandas' default ``0, 1, ...``, are no feature names.
+
+    Raises
+    ------
+    TypeError
+        If some column names are strings and others are not, as scikit-learn raises.
+
+    Examples
+    --------
+    >>> class Frame:  # what a DataFrame offers here: its columns
+    ...     columns = ["age", "bmi"]
+    >>> feature_names(Frame()), feature_names(np.zeros((2, 2)))
+    (('age', 'bmi'), None)
+    """
+    columns = getattr(X, "columns", None)
+    if columns is None or isinstance(X, np.ndarray) or isinstance(columns, str) or callable(columns):
+        return None
+    names = list(columns)
+    strings = [isinstance(name, str) for name in names]
+    if names and all(strings):
+        return tuple(str(name) for name in names)
+    if any(strings):
+        kinds = sorted({type(name).__name__ for name in names})
+        raise TypeError(
+            f"X has column names of types {kinds}: feature names are kept only when all are strings. "
+            "Convert them all, e.g. X.columns = X.columns.astype(str), or none."
+        )
+    return None
+
+
+def _listed(names: Sequence[str], most: int = 5) -> str:
+    """``names`` as a Python list, the first ``most`` of them and a count of the rest."""
+    shown = repr(list(names[:most]))
+    return shown if len(names) <= most else f"{shown[:-1]}, ... ({len(names) - most} more)]"
+
+
+def check_feature_names(X: Any, fitted: Sequence[str] | None, where: str = "predict", stacklevel: int = 3) -> None:
+    """Check the column names of ``X`` against ``fitted``, those of the data the model was fitted on, as scikit-learn.
+
+    Names that differ, or the same names in another order, raise ``ValueError``: the
+    columns would be multiplied by the wrong weights. A model fitted with names and
+    given an array without them (or the other way round) gets a ``UserWarning``, as
+    scikit-learn gives: the columns are then taken in order, which is right when the
+    array holds the same columns (``X.to_numpy()``), a common and valid call.
+
+    Examples
+    --------
+    >>> class Frame:
+    ...     columns = ["bmi", "age"]
+    >>> check_feature_names(Frame(), ("age", "bmi"))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: X passed to predict has the columns ['bmi', 'age'], the model's ['age', 'bmi'] in another order. ...
+    """
+    names = feature_names(X)
+    if names is None and fitted is None:
+        return
+    if names is None or fitted is None:
+        what = (
+            f"does not have valid feature names, but the model was fitted with feature names {_listed(fitted)}"
+            if fitted is not None
+            else f"has feature names {_listed(names or ())}, but the model was fitted without feature names"
+        )
+        warnings.warn(f"X passed to {where} {what}; its columns are taken in order.", UserWarning, stacklevel)
+        return
+    fitted = tuple(fitted)
+    if names == fitted:
+        return
+    unseen = [name for name in names if name not in fitted]
+    missing = [name for name in fitted if name not in names]
+    if unseen or missing:
+        differ = f"; unseen at fit time: {_listed(unseen)}" if unseen else ""
+        differ += f"; seen at fit time, yet now missing: {_listed(missing)}" if missing else ""
+        problem = f"other columns than the model's {_listed(fitted)}{differ}"
+    else:
+        problem = f"the model's {_listed(fitted)} in another order"
+    select = f": X[{list(fitted)!r}]" if len(fitted) <= 5 else ""
+    raise ValueError(
+        f"X passed to {where} has the columns {_listed(names)}, {problem}. "
+        f"Select the columns the model was fitted on, in that order{select}."
+    )
+
+
 def check_X(X: Any, where: str = "fit", n_features: int | None = None) -> np.ndarray | Source:
     """Return ``X`` as float32 of shape (n_samples, n_features), or a Source of that shape; values not checked.
 
@@ -246,7 +336,7 @@ def check_sample_weight(sample_weight: Any, n_samples: int, where: str = "fit") 
     assert isinstance(array, np.ndarray)
     check_finite("sample_weight", array, where)
     if (array < 0).any() or not array.any():
-        raise ValueError(f"sample_weight passed to {where} must be >= 0 and not all 0.")
+        raise ValueError(f"sample_weight passed to {where} must be >= 0 and not all zero.")
     return array
 
 
@@ -267,3 +357,31 @@ def check_float(
             f"The {name!r} parameter of {where} must be a float in {interval}{in_float32}. Got {value!r} instead."
         )
     return check_float32_range(name, number, where, zero=not low_open and low <= 0)
+
+
+def check_batches(batch_size: Any, features: Any, labels: Any, where: str = "data_iter") -> None:
+    """Check the arguments of a ``data_iter``: an int ``batch_size`` >= 1 and NDArrays with as many rows.
+
+    ``nd.take`` silently clips row numbers past the end, so labels shorter than
+    the features would pair rows with the wrong targets: refused here instead.
+    """
+    check_positive_int("batch_size", batch_size, where)
+    for name, array in (("features", features), ("labels", labels)):
+        if not isinstance(array, nd.NDArray):
+            raise TypeError(
+                f"{name} passed to {where} must be an MXNet NDArray, as the article's X and y are; "
+                f"got {type(array).__name__}. Convert it first: nd.array({name})."
+            )
+    if features.ndim != 2 or len(labels) != len(features):
+        raise ValueError(
+            f"features passed to {where} must be 2-D (n_samples, n_features) and labels must have as many rows; "
+            f"got shapes {features.shape} and {labels.shape}."
+        )
+
+
+def check_loop(lr: Any, epochs: Any, seed: Any, reduction: Any, where: str) -> None:
+    """Check the options of a by-hand training loop as :func:`gluonlr.fit` checks its own."""
+    check_positive_float("lr", lr, where)
+    check_positive_int("epochs", epochs, where)
+    check_seed(seed, where)
+    check_choice("reduction", reduction, REDUCTIONS, where)

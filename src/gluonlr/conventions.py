@@ -1,19 +1,10 @@
 r"""The one contract between the article's conventions and Gluon's.
 
-The article and Gluon differ in two constants, and both paths read them here:
-
-========================  ============================  ===============================
-choice                    the article (defaults)        Gluon's habit
-========================  ============================  ===============================
-per-sample loss           ``loss="squared"``:           ``loss="l2"``: ``L2Loss()``,
-                          :math:`(\hat y - y)^2`        :math:`\tfrac12(\hat y - y)^2`
-                          = ``L2Loss(weight=2)``
-gradient of a batch       ``reduction="sum"``:          ``reduction="mean"``: divided
-                          summed, ``trainer.step(1)``   by the batch's *actual* size,
-                                                        ``trainer.step(len(batch))``
-========================  ============================  ===============================
-
-One step on a batch :math:`B` is therefore
+The article and Gluon differ in two constants — the per-sample loss
+(``loss="squared"`` or ``"l2"``) and the divisor of a batch's summed gradient
+(``reduction="sum"`` or ``"mean"``) — and both paths read them here. Their
+table, with worked examples, is the documentation's "Conventions" page
+(``docs/conventions.rst``). One step on a batch :math:`B` is
 
 .. math:: \theta \leftarrow \theta - \frac{\eta}{d(B)} \nabla_\theta
           \sum_{i \in B} c \, (\hat y_i - y_i)^2
@@ -49,8 +40,9 @@ def step_divisor(reduction: str, batch_len: int) -> int:
     Returns
     -------
     int
-        The ``batch_size`` argument for ``gluon.Trainer.step`` and for
-        :func:`gluonlr.manual.sgd`.
+        The ``divisor`` of :func:`gluonlr.manual.sgd` and
+        :func:`gluonlr.gluon.sgd` (the argument ``gluon.Trainer.step`` calls
+        ``batch_size``).
 
     Examples
     --------

@@ -1,7 +1,11 @@
 """The exceptions and warnings gluonlr raises, beyond Python's own.
 
-Every error about the user's input is a ``ValueError`` or ``TypeError`` (or a
-subclass), raised before any state changes.
+Every error about the user's arguments and data is a ``ValueError`` or
+``TypeError`` (or a subclass), raised before any state changes. A file path
+that cannot be used raises an ``OSError`` instead, also before anything is
+written: ``FileNotFoundError`` (a checkpoint's directory does not exist,
+``load`` of a missing file), ``IsADirectoryError`` (``save`` to a directory),
+``NotADirectoryError``, ``PermissionError`` (a read-only file).
 """
 
 from __future__ import annotations

@@ -23,11 +23,13 @@ from gluonlr._validation import (
     check_seed,
     check_X,
     check_y,
+    feature_names,
 )
 from gluonlr.callbacks import Callback, DivergenceGuard, EarlyStopping, History, ModelCheckpoint, ProgressBar, Run
 from gluonlr.config import FitConfig
 from gluonlr.conventions import LOSSES, REDUCTIONS
 from gluonlr.data.split import split_validation
+from gluonlr.distributed import check_kvstore
 from gluonlr.errors import CheckpointError
 from gluonlr.loop import Evaluation, train
 from gluonlr.metrics import METRICS
@@ -214,6 +216,7 @@ def fit(
     check_input: bool = True,
     verbose: int | str = "auto",
     ctx: mx.Context | str | Sequence[mx.Context | str] | None = None,
+    kvstore: str | mx.kv.KVStore | None = None,
 ) -> FitResult:
     r"""Fit ``y ~ X w + b`` by mini-batch gradient descent on the manual or the Gluon path.
 
@@ -246,8 +249,8 @@ def fit(
         Where the Huber loss turns from quadratic to linear; > 0.
     reduction : {"sum", "mean"}, default="sum"
         ``"sum"`` steps with the gradient summed over the batch (the article);
-        ``"mean"`` divides it by the batch's actual size
-        (``trainer.step(batch_size)``).
+        ``"mean"`` divides it by the batch's actual size, a short last
+        batch by its own (``trainer.step(len(batch))``).
     lr : float or "auto", default=0.01
         Learning rate, > 0: the start of ``lr_schedule``. ``"auto"`` chooses
         it from the data, for the loss, batch size, reduction, momentum and
@@ -272,9 +275,11 @@ def fit(
     epochs : int, default=10
         Passes over the data.
     seed : int, default=0
-        Seeds the initial weights and each epoch's shuffle. The same
-        arguments give bitwise the same result on the same machine with the
-        same number of OpenMP threads (``OMP_NUM_THREADS``); with another
+        Seeds the initial weights and each epoch's shuffle. The same data
+        and arguments give bitwise the same result on the same path, on the
+        same machine, with the same number of OpenMP threads
+        (``OMP_NUM_THREADS``); the two paths agree with each other to
+        float32 round-off, not bitwise. With another
         count, large data sets may differ in the last bits (MXNet sums dot
         products in another order). The article's run is bitwise the same
         with 1, 2 and 4 threads.
@@ -332,7 +337,10 @@ def fit(
     resume : bool or str or os.PathLike, optional
         ``True``: continue from ``checkpoint`` if it exists (else start
         afresh); a path: continue from that checkpoint. The run must have the
-        same data and arguments except ``epochs``, the total to reach. A run
+        same data and arguments except ``epochs``, the total to reach (and
+        ``path``, ``ctx``, ``callbacks``, ``verbose`` and ``check_input``, which
+        may change); with ``lr_schedule="cosine"``, whose curve spans the run's
+        epochs, ``epochs`` too must stay the same. A run
         resumed on the path that made the checkpoint gives bitwise the same
         result as one never interrupted, with the same thread count (on the
         other path, the same to float32 round-off). A run that early stopping ended stays ended.
@@ -356,6 +364,16 @@ def fit(
         ``"device"`` KVStore (see :mod:`gluonlr.parallel`). The result equals
         the one-device fit to float32 round-off, not bitwise. Not part of
         a checkpoint's arguments: a run may resume on other devices.
+    kvstore : {None, "device", "local", "dist_sync", "dist_sync_device"} or KVStore, default=None
+        Where gradients are summed (see :doc:`/distributed`). None and
+        ``"device"`` sum the devices' gradients on the devices, ``"local"`` on
+        the CPU. ``"dist_sync"`` trains as one worker of a ``dist_sync`` job
+        (``gluonlr launch -n 2 -- python train.py``): ``batch_size`` is the
+        *global* batch, of which each worker trains on a contiguous share of
+        the rows, read from ``X`` and nothing more; the servers sum the
+        workers' gradients, every worker takes the same step and returns the
+        same result, equal to this fit in one process to float32 round-off. Only
+        rank 0 writes ``checkpoint``. An ``mx.kv.KVStore`` is used as it is.
 
     Returns
     -------
@@ -384,9 +402,11 @@ def fit(
         If ``resume`` names a corrupt checkpoint or one of another run, or
         ``checkpoint`` exists and ``resume`` is not set.
     OSError
-        If the files of ``checkpoint`` cannot be written (a missing or
-        read-only directory, a read-only file; a device, FIFO or socket is a
-        ``ValueError``), before training.
+        If the files of ``checkpoint`` cannot be written, before training:
+        ``FileNotFoundError`` for a missing directory, ``PermissionError``
+        for a read-only file or directory, ``NotADirectoryError``; a device, FIFO or socket
+        is a ``ValueError``. ``FileNotFoundError`` too if ``resume`` names a
+        checkpoint that does not exist.
 
     Warns
     -----
@@ -448,13 +468,14 @@ def fit(
     )
     if optimizer != "sgd" and config.momentum:
         raise ValueError(f"The 'momentum' parameter of fit applies to optimizer='sgd', not {optimizer!r}.")
+    names = feature_names(X)  # a data frame's column names: the model keeps them
     X = check_X(X)
     y = check_y(y, n_samples=X.shape[0])
     sample_weight = check_sample_weight(sample_weight, X.shape[0])
     metric_names = _check_metrics(metrics)
     if not isinstance(check_input, bool | np.bool_):
         raise ValueError(f"The 'check_input' parameter of fit must be True or False. Got {check_input!r} instead.")
-    split = split_validation(X, y, sample_weight, validation_split, validation_data)
+    split = split_validation(X, y, sample_weight, validation_split, validation_data, names=names)
     X, y, sample_weight, validation = split.X, split.y, split.sample_weight, split.validation
     if sample_weight is not None and not sample_weight.any():
         raise ValueError(
@@ -496,7 +517,10 @@ def fit(
     if given_lr == "auto":
         config = replace(config, lr=auto_lr(X, y, config, (weight, bias), sample_weight, scaler))
 
-    learner = PATHS[path](X, y, config, weight=weight, bias=bias, sample_weight=sample_weight, ctx=devices)
+    kind, workers = check_kvstore(kvstore)  # "dist_sync" joins the job: last, once every argument is checked
+    learner = PATHS[path](
+        X, y, config, weight=weight, bias=bias, sample_weight=sample_weight, ctx=devices, kvstore=kind, workers=workers
+    )
     if scaler is not None:
         learner = Standardized(learner, scaler)  # standardizes each batch on the device; reports raw units
     run = Run(learner, X, y, path=path, params=params, epochs=config.epochs, more_data=extra, fingerprint=fingerprint)
@@ -512,7 +536,8 @@ def fit(
         *([stopper] if stopper else []),
         *progress,
         *user_callbacks,
-        *([ModelCheckpoint(checkpoint)] if checkpoint else []),  # last: the epoch's final state
+        # Last: the epoch's final state. In a dist_sync job, the workers' states are the same: rank 0 writes it.
+        *([ModelCheckpoint(checkpoint)] if checkpoint and (workers is None or workers.rank == 0) else []),
     ]
     evaluation = Evaluation(learner, metric_names, validation)
     try:
@@ -532,6 +557,7 @@ def fit(
         stopped_epoch=stopped_epoch,
         stop_reason=run.stop_reason if stopped_epoch is not None else None,
         interrupted=interrupted,
+        feature_names=names,
         lr=config.lr,
     )
 

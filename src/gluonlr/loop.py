@@ -17,6 +17,7 @@ from typing import Any
 
 from gluonlr._mxnet import mx, nd
 from gluonlr.callbacks import Callback, DivergenceGuard, ProgressBar, Run
+from gluonlr.data import Share
 from gluonlr.metrics import evaluate, evaluate_training
 
 __all__ = ["CtrlC", "Evaluation", "run_epoch", "train"]
@@ -35,8 +36,11 @@ class CtrlC:
     """Within ``with``: the first Ctrl-C asks training to stop after the current batch.
 
     Installed only in the main thread and only over Python's default handler
-    (so it never overrides a handler the program set). A second Ctrl-C stops at
-    once with ``KeyboardInterrupt``.
+    (so it never overrides a handler the program set), and not at all when
+    ``enabled`` is False (a worker of a ``dist_sync`` job, whose peers would
+    wait forever for the batch it did not train: there Ctrl-C raises
+    ``KeyboardInterrupt`` and ``gluonlr launch`` stops the job). A second
+    Ctrl-C stops at once with ``KeyboardInterrupt``.
 
     Examples
     --------
@@ -49,9 +53,12 @@ class CtrlC:
 
     requested = False
 
+    def __init__(self, enabled: bool = True) -> None:
+        self.enabled = enabled
+
     def __enter__(self) -> CtrlC:
         self._previous = None
-        if threading.current_thread() is threading.main_thread():
+        if self.enabled and threading.current_thread() is threading.main_thread():
             if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
                 self._previous = signal.signal(signal.SIGINT, self._handle)
         return self
@@ -96,8 +103,11 @@ def run_epoch(learner: Any, epoch: int, ctrl_c: CtrlC | None = None, on_batch: S
     losses, sums = [], []
     synced = time.monotonic()
     with mx.engine.bulk(_BULK_SIZE):
-        for k, batch in enumerate(learner.batches(epoch)):  # (x, y), or (x, y, sample_weight)
-            losses.append(learner.train_step(*batch))
+        for k, batch in enumerate(learner.batches(epoch)):  # (x, y), (x, y, sample_weight), or a worker's Share
+            batch_losses = learner.train_step(*batch)
+            if batch_losses is None:  # a worker with no rows in this batch (dist_sync)
+                continue
+            losses.append(batch_losses)
             if len(losses) == _SUM_EVERY:  # memory stays flat however many batches the epoch has
                 sums.append(nd.concat(*losses, dim=0).sum())
                 losses = []
@@ -105,14 +115,16 @@ def run_epoch(learner: Any, epoch: int, ctrl_c: CtrlC | None = None, on_batch: S
                     sums[-2].wait_to_read()
             if on_batch:
                 if time.monotonic() - synced > _PROGRESS_SYNC:
-                    losses[-1].wait_to_read()
+                    batch_losses.wait_to_read()
                     synced = time.monotonic()
                 for callback in on_batch:
-                    callback.on_batch_end(k, {"size": batch[0].shape[0]})
+                    callback.on_batch_end(k, {"size": batch.rows if isinstance(batch, Share) else batch[0].shape[0]})
             if ctrl_c is not None and ctrl_c.requested:
                 break
         if losses:
             sums.append(nd.concat(*losses, dim=0).sum())
+        if not sums:  # a worker that had no rows in the whole epoch
+            return nd.zeros(1, ctx=learner.ctx[0])
         return sums[0] if len(sums) == 1 else nd.add_n(*sums)
 
 
@@ -170,7 +182,8 @@ def train(run: Run, evaluation: Evaluation, callback_states: dict[str, Any]) -> 
         callback.set_run(run)
     logs: dict[str, float] = {}
     stopped_epoch, interrupted = None, False
-    with CtrlC() as ctrl_c:
+    workers = getattr(run.learner, "workers", None)  # a dist_sync job's, or None
+    with CtrlC(enabled=workers is None) as ctrl_c:
         for callback in run.callbacks:
             callback.on_train_begin()
         for key, callback in zip(run.callback_keys(), run.callbacks, strict=True):
@@ -180,6 +193,8 @@ def train(run: Run, evaluation: Evaluation, callback_states: dict[str, Any]) -> 
         try:
             for epoch in range(run.initial_epoch, run.epochs):
                 total = run_epoch(run.learner, epoch, ctrl_c, on_batch)
+                if workers is not None:  # this worker's sum over its rows: the epoch's is the sum over the workers
+                    total = workers.sum(total)
                 if ctrl_c.requested:
                     run.stop_reason = f"interrupted (Ctrl-C) in epoch {epoch + 1}/{run.epochs}"
                     stopped_epoch, interrupted = epoch, True

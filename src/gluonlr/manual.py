@@ -1,40 +1,73 @@
-"""The article's training pieces, written by hand with raw autograd.
+r"""The article's training pieces, written by hand with raw autograd.
 
-Each function here has a twin of the same name in :mod:`gluonlr.gluon` that
-does the same job with a Gluon building block; read the two modules side by
-side to see what Gluon does for you:
+The first six functions are the article's program, line for line, each beside
+its Gluon twin of the same name in :mod:`gluonlr.gluon` (read the two modules
+side by side to see what Gluon does for you):
 
-==================  ==========================================  ====================================
-role                here (the article)                          :mod:`gluonlr.gluon`
-==================  ==========================================  ====================================
-parameters          ``w``, ``b`` with ``attach_grad()``          ``nn.Dense(1)`` + ``initialize()``
-net                 ``nd.dot(x, w) + b``                        ``dense(x)``
-loss                ``c * (yhat - y) ** 2``, ``|yhat - y|``...  ``L2Loss(weight=2 * c)``, ``L1Loss``...
-batches             the epoch's rows, each batch's read ahead   ``DataLoader`` + batch ``Sampler``
-sgd                 ``param -= lr / d * param.grad``, fused     ``gluon.Trainer.step(d)``
-other optimizers    :mod:`gluonlr.optimizers`, by hand          ``gluon.Trainer("nag" | "adam")``
-==================  ==========================================  ====================================
+==============  ========================================  ====================================
+role            here, as the article writes it            :mod:`gluonlr.gluon`
+==============  ========================================  ====================================
+parameters      :func:`init_params`: ``w``, ``b``,        ``nn.Dense`` + ``initialize()``
+                ``attach_grad()``
+net             :func:`net`: ``nd.dot(x, w) + b``         ``dense(x)``
+loss            :func:`squared_loss`: ``(yhat - y)**2``   ``L2Loss(weight=2)``
+batches         :func:`data_iter`: shuffled indices,      ``DataLoader(ArrayDataset(...))``
+                ``nd.take`` per batch
+step            :func:`sgd`: ``param[:] = param -         ``trainer.step(divisor)``
+                lr * param.grad / divisor``
+loop            :func:`train`                             :func:`gluonlr.gluon.train`
+==============  ========================================  ====================================
+
+:func:`gluonlr.fit` takes the same steps with the same arithmetic, made fast,
+and every option: :func:`make_loss` (every loss of fit), :func:`fast_batches`
+(each epoch gathered once on the device, or streamed from disk),
+:func:`fast_sgd` (one fused kernel for all parameters) and
+:class:`Learner`, which runs them. A training loop written from the first six
+equals ``fit(path="manual")``: bit for bit with the article's
+``reduction="sum"``, to float32 round-off with ``"mean"``, where :func:`sgd`'s
+``lr * grad / d`` and the fused kernel's ``lr * (grad * (1/d))`` may round
+apart in the last bit (``tests/test_literal.py``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
 from gluonlr._mxnet import autograd, mx, nd
+from gluonlr._validation import check_batches, check_loop
 from gluonlr.config import FitConfig
 from gluonlr.conventions import LOSS_SCALE, step_divisor
 from gluonlr.data import EpochData, Source, StreamData, TakeData, epoch_data, epoch_order
+from gluonlr.distributed import Workers
 from gluonlr.optimizers import fused_sgd
 from gluonlr.parallel import GradientSum, check_ctx, gather, split_batch, zero_gradients
 
-__all__ = ["Learner", "batches", "init_params", "make_loss", "net", "sgd"]
+__all__ = [
+    "Learner",
+    "data_iter",
+    "fast_batches",
+    "fast_sgd",
+    "init_params",
+    "make_loss",
+    "net",
+    "sgd",
+    "squared_loss",
+    "train",
+]
 
 LossFn = Callable[..., nd.NDArray]
 
 
-def init_params(weight: np.ndarray, bias: float | np.ndarray, ctx: mx.Context | None = None) -> list[nd.NDArray]:
+# -- The article's pieces, as it writes them -----------------------------------------------------------------------
+
+
+def init_params(
+    weight: np.ndarray,
+    bias: float | np.ndarray,
+    ctx: mx.Context | None = None,
+) -> list[nd.NDArray]:
     """Create the parameters ``[w, b]`` on device ``ctx`` and attach a gradient buffer to each.
 
     ``attach_grad`` "asks the system for space for the gradient", as the article
@@ -43,9 +76,10 @@ def init_params(weight: np.ndarray, bias: float | np.ndarray, ctx: mx.Context | 
     Parameters
     ----------
     weight : ndarray of shape (n_features,) or (n_features, n_outputs)
-        Initial weights.
+        Initial weights (the article's ``nd.random_normal(shape=(2))``; see
+        :func:`gluonlr.initial_params`).
     bias : float or ndarray of shape (n_outputs,)
-        Initial bias.
+        Initial bias (the article's ``nd.zeros((1))``).
     ctx : Context, optional
         The device; MXNet's current one (the CPU) by default.
 
@@ -63,15 +97,20 @@ def init_params(weight: np.ndarray, bias: float | np.ndarray, ctx: mx.Context | 
     cpu(1)
     """
     weight = np.asarray(weight, dtype=np.float32)
+    bias = np.asarray(bias, dtype=np.float32)
     w = nd.array(weight.reshape(len(weight), -1), ctx=ctx)
-    b = nd.array(np.asarray(bias, dtype=np.float32).reshape(-1), ctx=ctx)
+    b = nd.array(bias.reshape(-1), ctx=ctx)
     params = [w, b]
     for param in params:
         param.attach_grad()
     return params
 
 
-def net(x: nd.NDArray, w: nd.NDArray, b: nd.NDArray) -> nd.NDArray:
+def net(
+    x: nd.NDArray,
+    w: nd.NDArray,
+    b: nd.NDArray,
+) -> nd.NDArray:
     """Apply the article's network, the linear model ``x . w + b``.
 
     Examples
@@ -83,7 +122,200 @@ def net(x: nd.NDArray, w: nd.NDArray, b: nd.NDArray) -> nd.NDArray:
     return nd.dot(x, w) + b
 
 
-def make_loss(loss: str = "squared", rho: float = 1.0, n_outputs: int = 1) -> LossFn:
+def squared_loss(
+    yhat: nd.NDArray,
+    y: nd.NDArray,
+) -> nd.NDArray:
+    r"""Return the article's per-sample loss, the squared error :math:`(\hat y - y)^2`.
+
+    No ½ and no mean: ``backward`` on the vector of losses sums them, and the
+    gradient of the batch is the sum of the samples'. ``y`` is reshaped to
+    ``yhat``'s shape first: a ``y`` of shape ``(n,)`` minus a ``yhat`` of shape
+    ``(n, 1)`` would broadcast to ``(n, n)``. d2l's ``squared_loss`` is this
+    divided by 2 (``loss="l2"`` of :func:`gluonlr.fit`); :func:`make_loss`
+    gives every loss fit offers.
+
+    Examples
+    --------
+    >>> squared_loss(nd.array([[3.0], [1.0]]), nd.array([1.0, 2.0])).asnumpy().tolist()
+    [[4.0], [1.0]]
+    """
+    return (yhat - y.reshape(yhat.shape)) ** 2
+
+
+def data_iter(
+    batch_size: int,
+    features: nd.NDArray,
+    labels: nd.NDArray,
+    seed: int = 0,
+    epoch: int = 0,
+) -> Iterator[tuple[nd.NDArray, nd.NDArray]]:
+    """Yield one epoch's mini-batches ``(x, y)``, in a shuffled order, each taken with ``nd.take``.
+
+    The iterator of the article (and of the MXNet tutorial it follows, and of
+    d2l): shuffle the sample indices, then take ``batch_size`` of them at a
+    time, the last batch short if ``batch_size`` does not divide the number of
+    samples. The shuffle is :func:`gluonlr.data.epoch_order` of ``(seed,
+    epoch)`` rather than ``random.shuffle``, so the batches are those of
+    ``fit(seed=seed)`` in its epoch ``epoch``. The indices are integers:
+    ``nd.array``'s default float32 holds row numbers exactly only up to 2**24.
+
+    Parameters
+    ----------
+    batch_size : int
+        Samples per batch.
+    features : NDArray of shape (n_samples, n_features)
+    labels : NDArray of shape (n_samples,) or (n_samples, n_outputs)
+    seed : int, default=0
+        The ``seed`` of :func:`gluonlr.fit`.
+    epoch : int, default=0
+        The epoch, from 0.
+
+    Yields
+    ------
+    x : NDArray of shape (batch, n_features)
+    y : NDArray of shape (batch,) or (batch, n_outputs)
+
+    Raises
+    ------
+    TypeError
+        If ``features`` or ``labels`` is not an NDArray (``nd.array(X)`` makes one).
+    ValueError
+        If ``batch_size`` is not an int >= 1, or ``labels`` has not as many rows as ``features``.
+
+    Examples
+    --------
+    >>> X = nd.arange(5).reshape((5, 1))
+    >>> [x.asnumpy().ravel().tolist() for x, y in data_iter(2, X, X[:, 0], seed=0, epoch=1)]
+    [[1.0, 4.0], [3.0, 0.0], [2.0]]
+    >>> epoch_order(5, seed=0, epoch=1).tolist()
+    [1, 4, 3, 0, 2]
+    """
+    check_batches(batch_size, features, labels)
+    num_examples = len(features)
+    # shuffled: the article's random.shuffle(indices)
+    indices = epoch_order(num_examples, seed, epoch)
+    for i in range(0, num_examples, batch_size):
+        rows = indices[i : i + batch_size]
+        j = nd.array(rows, dtype=rows.dtype)
+        yield nd.take(features, j), nd.take(labels, j)
+
+
+def sgd(
+    params: list[nd.NDArray],
+    lr: float,
+    divisor: float,
+) -> None:
+    r"""Take one gradient step in place, the article's ``SGD(params, eta)``.
+
+    .. math:: \theta \leftarrow \theta - \eta \, \nabla_\theta / d
+
+    ``param[:] = ...`` writes into the parameter's own memory, which keeps the
+    gradient buffer ``attach_grad`` attached to it.
+
+    Parameters
+    ----------
+    params : list of NDArray
+        Parameters with gradients from ``backward``; updated in place.
+    lr : float
+        The step size, the article's ``eta``.
+    divisor : float
+        What the summed gradient is divided by: 1 for the article's step on the
+        summed loss (``reduction="sum"``), the batch's size for the mean
+        (``reduction="mean"``: d2l's ``sgd(params, lr, batch_size)``). d2l and
+        ``gluon.Trainer.step`` call it ``batch_size``, which misleads: the
+        article's step is a "batch size" of 1 on batches of 10. See
+        :func:`gluonlr.conventions.step_divisor`.
+
+    Examples
+    --------
+    >>> w, b = init_params(np.array([0.0]), 0.0)
+    >>> with autograd.record():
+    ...     loss = squared_loss(net(nd.array([[1.0]]), w, b), nd.array([1.0]))
+    >>> loss.backward()
+    >>> sgd([w, b], lr=0.1, divisor=1)
+    >>> print(w.asnumpy(), b.asnumpy())
+    [[0.2]] [0.2]
+    """
+    for param in params:
+        param[:] = param - lr * param.grad / divisor
+
+
+def train(
+    params: list[nd.NDArray],
+    X: nd.NDArray,
+    y: nd.NDArray,
+    *,
+    lr: float = 0.01,
+    batch_size: int = 10,
+    epochs: int = 10,
+    seed: int = 0,
+    loss: LossFn = squared_loss,
+    reduction: str = "sum",
+) -> None:
+    """Train ``params`` in place with the article's loop, written from the pieces above.
+
+    fit takes the same steps on the same batches, with its fast forms: with
+    the same arguments the result is ``fit(path="manual")``'s, bit for bit
+    with ``reduction="sum"`` and to float32 round-off with ``"mean"`` (see
+    :func:`fast_sgd`).
+
+    Parameters
+    ----------
+    params : list of NDArray
+        ``[w, b]`` from :func:`init_params`; trained in place.
+    X : NDArray of shape (n_samples, n_features)
+        The features, as the article's ``X``.
+    y : NDArray of shape (n_samples,)
+        The targets.
+    lr, batch_size, epochs, seed : as :func:`gluonlr.fit`'s
+        ``seed`` chooses each epoch's order here (:func:`data_iter`); the
+        initial parameters are the caller's.
+    loss : callable, default=squared_loss
+        The per-sample loss of ``(yhat, y)``: :func:`squared_loss`, or one of
+        :func:`make_loss`.
+    reduction : {"sum", "mean"}, default="sum"
+        The divisor of each step (:func:`gluonlr.conventions.step_divisor`):
+        1, or the batch's size.
+
+    Raises
+    ------
+    ValueError, TypeError
+        For an option :func:`gluonlr.fit` would refuse, and as :func:`data_iter`.
+
+    Examples
+    --------
+    The article:
+
+    >>> from gluonlr import fit, initial_params, synthetic_data
+    >>> X, y = synthetic_data()
+    >>> w, b = init_params(*initial_params(2, seed=0))
+    >>> train([w, b], nd.array(X), nd.array(y))
+    >>> print(w.asnumpy().ravel().round(2), b.asnumpy().round(2))
+    [ 2. 51.] [21.2]
+    >>> bool((w.asnumpy().ravel() == fit(X, y).weight).all())
+    True
+    """
+    check_loop(lr, epochs, seed, reduction, "manual.train")
+    w, b = params
+    for epoch in range(epochs):
+        batches = data_iter(batch_size, X, y, seed, epoch)
+        for x, y_batch in batches:
+            with autograd.record():
+                batch_loss = loss(net(x, w, b), y_batch)
+            batch_loss.backward()
+            divisor = step_divisor(reduction, len(x))
+            sgd([w, b], lr, divisor)
+
+
+# -- Every loss of fit ---------------------------------------------------------------------------------------------
+
+
+def make_loss(
+    loss: str = "squared",
+    rho: float = 1.0,
+    n_outputs: int = 1,
+) -> LossFn:
     r"""Return the per-sample loss function named ``loss``.
 
     =============  ======================================================  ====================
@@ -99,7 +331,9 @@ def make_loss(loss: str = "squared", rho: float = 1.0, n_outputs: int = 1) -> Lo
     The function takes ``(yhat, y)`` and optionally per-sample weights ``w``
     of shape ``(batch, 1)`` that multiply each sample's loss. With
     ``n_outputs`` > 1 outputs a sample's loss is the mean over its outputs, as
-    Gluon's losses average over every axis but the batch axis.
+    Gluon's losses average over every axis but the batch axis. For
+    ``"squared"``, one output and no weights it computes what
+    :func:`squared_loss` does.
 
     Examples
     --------
@@ -119,11 +353,16 @@ def make_loss(loss: str = "squared", rho: float = 1.0, n_outputs: int = 1) -> Lo
             return nd.abs(residual)
         if loss == "huber":
             size = nd.abs(residual)
-            return nd.where(size > rho, size - 0.5 * rho, (0.5 / rho) * nd.square(size))
+            quadratic = (0.5 / rho) * nd.square(size)
+            return nd.where(size > rho, size - 0.5 * rho, quadratic)
         squared = nd.square(residual)
         return squared if scale == 1.0 else scale * squared
 
-    def loss_fn(yhat: nd.NDArray, y: nd.NDArray, sample_weight: nd.NDArray | None = None) -> nd.NDArray:
+    def loss_fn(
+        yhat: nd.NDArray,
+        y: nd.NDArray,
+        sample_weight: nd.NDArray | None = None,
+    ) -> nd.NDArray:
         # A y of shape (n,) is reshaped to (n, 1), so that (n, 1) - (n,) cannot
         # broadcast to (n, n); batches already come as (n, k).
         if y.ndim == 1:
@@ -137,22 +376,27 @@ def make_loss(loss: str = "squared", rho: float = 1.0, n_outputs: int = 1) -> Lo
     return loss_fn
 
 
-def batches(data: EpochData | TakeData | StreamData, order: np.ndarray) -> Iterable[tuple[nd.NDArray, ...]]:
-    """Return the mini-batches of one epoch in the given sample order.
+# -- What fit runs: the same arithmetic, fast ----------------------------------------------------------------------
 
-    The article's ``data_iter`` takes ``batch_size`` indices of the shuffled
-    order at a time and yields those rows. Here ``data`` does that in one of
-    two ways (see :mod:`gluonlr.data.batches`): a small data set is gathered
-    once an epoch into the device buffer of an
-    :class:`~gluonlr.data.EpochData` and each batch is a slice, a view, of
-    it; a large one, or one on disk, is a :class:`~gluonlr.data.StreamData`
-    that reads each batch's rows when it is due, the next batch in a
-    background thread while this one trains. The last batch is kept even
-    when short.
+
+def fast_batches(
+    data: EpochData | TakeData | StreamData,
+    order: np.ndarray,
+) -> Iterable[tuple[nd.NDArray, ...]]:
+    """Return the mini-batches of one epoch in the given order: :func:`data_iter`'s, without a ``take`` per batch.
+
+    The same batches, the same rows, made cheaper by ``data``, one of the
+    forms of :mod:`gluonlr.data.batches`: a small data set is gathered once an
+    epoch into the device buffer of an :class:`~gluonlr.data.EpochData` and
+    each batch is a slice, a view, of it; a larger one is shared with the
+    device (:class:`~gluonlr.data.TakeData`) or, on disk, a
+    :class:`~gluonlr.data.StreamData` that reads each batch's rows when it is
+    due, the next batch in a background thread while this one trains. The
+    last batch is kept even when short.
 
     Parameters
     ----------
-    data : EpochData or StreamData
+    data : EpochData, TakeData or StreamData
         The data set, cut into batches of its ``batch_size``.
     order : ndarray of shape (n_samples,)
         This epoch's permutation, from :func:`gluonlr.data.epoch_order`.
@@ -166,55 +410,50 @@ def batches(data: EpochData | TakeData | StreamData, order: np.ndarray) -> Itera
     Examples
     --------
     >>> X = np.arange(5.0).reshape((5, 1))
-    >>> [xb.asnumpy().ravel().tolist() for xb, _ in batches(EpochData(X, X[:, 0], 2), np.array([4, 3, 2, 1, 0]))]
+    >>> order = np.array([4, 3, 2, 1, 0])
+    >>> [xb.asnumpy().ravel().tolist() for xb, _ in fast_batches(EpochData(X, X[:, 0], 2), order)]
     [[4.0, 3.0], [2.0, 1.0], [0.0]]
     >>> data = StreamData(Source(X), X[:, 0], 2)
-    >>> [xb.asnumpy().ravel().tolist() for xb, _ in batches(data, np.array([4, 3, 2, 1, 0]))]
+    >>> [xb.asnumpy().ravel().tolist() for xb, _ in fast_batches(data, order)]
     [[4.0, 3.0], [2.0, 1.0], [0.0]]
     >>> data.close()
     """
     return data.batches(order)
 
 
-def sgd(params: list[nd.NDArray], lr: float, batch_size: int, grads: list[nd.NDArray] | None = None) -> None:
-    r"""Take one in-place gradient step, as the article's ``SGD(params, eta)``.
+def fast_sgd(
+    params: list[nd.NDArray],
+    lr: float,
+    divisor: float,
+) -> None:
+    """Take :func:`sgd`'s step with one fused MXNet operator for all parameters.
 
-    .. math:: \theta \leftarrow \theta - \frac{\eta}{d} \nabla_\theta
-
-    The article writes ``param[:] = param - eta * param.grad`` for each
-    parameter: three operators and a copy per parameter. This is the same
-    update, in place, with MXNet's fused ``multi_sgd_update`` operator, one call
-    for all parameters (the kernel ``gluon.Trainer`` runs for ``"sgd"``).
-
-    Parameters
-    ----------
-    params : list of NDArray
-        Parameters with gradients from ``backward``; updated in place.
-    lr : float
-        The step size ``eta``.
-    batch_size : int
-        The divisor ``d`` of the summed gradient: 1 for the article's
-        ``reduction="sum"``, the batch's size for ``"mean"`` (what
-        ``gluon.Trainer.step(batch_size)`` does).
-    grads : list of NDArray, optional
-        The parameters' gradient buffers, ``[param.grad for param in params]``
-        (the default). A caller stepping many times can pass them once held:
-        each ``param.grad`` makes a new NDArray handle, and that costs
-        a measurable share of a small step.
+    :func:`sgd` runs three operators and a copy per parameter; MXNet's
+    ``multi_sgd_update`` (:func:`gluonlr.optimizers.fused_sgd`, the kernel
+    ``gluon.Trainer`` runs for ``"sgd"``) does the same update in one call,
+    with ``rescale_grad = 1 / divisor``. With ``divisor=1`` the result is
+    :func:`sgd`'s bit for bit; otherwise ``lr * (g * (1/d))`` and ``lr * g /
+    d`` may round differently in float32's last bit.
 
     Examples
     --------
-    >>> w, b = init_params(np.array([0.0]), 0.0)
-    >>> with autograd.record():
-    ...     loss = make_loss()(net(nd.array([[1.0]]), w, b), nd.array([1.0]))
-    >>> loss.backward()
-    >>> sgd([w, b], lr=0.1, batch_size=1)
-    >>> print(w.asnumpy(), b.asnumpy())
-    [[0.2]] [0.2]
+    The same step as :func:`sgd`'s, from the same gradient:
+
+    >>> x, y = nd.array([[1.0, 2.0], [3.0, 4.0]]), nd.array([1.0, 2.0])
+    >>> steps = {sgd: init_params(np.array([0.5, -1.0]), 0.25), fast_sgd: init_params(np.array([0.5, -1.0]), 0.25)}
+    >>> for step, (w, b) in steps.items():
+    ...     with autograd.record():
+    ...         losses = squared_loss(net(x, w, b), y)
+    ...     losses.backward()
+    ...     step([w, b], lr=0.01, divisor=1)
+    >>> (w_sgd, b_sgd), (w_fast, b_fast) = steps.values()
+    >>> print(w_fast.asnumpy().ravel().round(4), b_fast.asnumpy().round(4))
+    [ 0.8  -0.57] [0.38]
+    >>> bool((w_fast == w_sgd).asnumpy().all() and (b_fast == b_sgd).asnumpy().all())
+    True
     """
-    if grads is None:
-        grads = [param.grad for param in params]
-    fused_sgd(params, grads, lr=lr, rescale_grad=1.0 / batch_size, wd=0.0)
+    grads = [param.grad for param in params]
+    fused_sgd(params, grads, lr=lr, rescale_grad=1.0 / divisor, wd=0.0)
 
 
 class Learner:
@@ -222,7 +461,9 @@ class Learner:
 
     Holds the data on the device, the parameters and the optimizer's state,
     and offers what fit needs from a path: the batches of an epoch, one
-    training step, predictions, and the state for checkpoints.
+    training step, predictions, and the state for checkpoints. It runs the
+    article's steps with the fast forms: :func:`fast_batches`, and for plain
+    SGD :func:`~gluonlr.optimizers.fused_sgd`, :func:`fast_sgd`'s kernel.
 
     Parameters
     ----------
@@ -273,13 +514,21 @@ class Learner:
         bias: float | np.ndarray,
         sample_weight: np.ndarray | None = None,
         ctx: mx.Context | Sequence[mx.Context] | None = None,
+        kvstore: str = "device",
+        workers: Workers | None = None,
     ) -> None:
-        self.data = epoch_data(X, y, config.batch_size, sample_weight)
+        self.workers = workers  # a dist_sync job's, or None
+        self.data = epoch_data(X, y, config.batch_size, sample_weight, part=workers.part if workers else None)
         self.ctx = check_ctx(ctx)
         self.copies = [init_params(weight, bias, device) for device in self.ctx]  # [w, b] on each device
         self.params = self.copies[0]
-        self.grads = [[param.grad for param in params] for params in self.copies]  # handles held once, see sgd
-        self.gradient_sum = GradientSum(self.grads)  # MXNet's "device" KVStore, if there are several devices
+        # The gradient buffers' handles, held once: each param.grad makes a new NDArray handle, a measurable share of a
+        # small step.
+        self.grads = [[param.grad for param in params] for params in self.copies]
+        # The gradients summed over the devices ("device" KVStore, if there are several) or over the job's workers
+        # and their devices (its store, which also gives every worker rank 0's parameters to start from).
+        store = workers.params if workers else kvstore
+        self.gradient_sum = GradientSum(self.grads, self.copies, store)
         self.loss = make_loss(config.loss, config.rho, self.data.n_outputs)
         self.optimizer = config.make_optimizer()
         self.states = [[self.optimizer.create_state(param) for param in params] for params in self.copies]
@@ -287,11 +536,20 @@ class Learner:
 
     def batches(self, epoch: int) -> Iterable[tuple[nd.NDArray, ...]]:
         """Return the mini-batches ``(x, y)`` or ``(x, y, sample_weight)`` of epoch ``epoch``."""
-        return batches(self.data, epoch_order(len(self.data), self.config.seed, epoch))
+        return fast_batches(self.data, epoch_order(len(self.data), self.config.seed, epoch))
 
-    def train_step(self, x: nd.NDArray, y: nd.NDArray, sample_weight: nd.NDArray | None = None) -> nd.NDArray:
-        """Run forward and backward on each device's rows, one optimizer step; return the per-sample losses."""
+    def train_step(
+        self, x: nd.NDArray | None, y: nd.NDArray | None, sample_weight: nd.NDArray | None = None, rows: int = 0
+    ) -> nd.NDArray | None:
+        """Run forward and backward on each device's rows, one optimizer step; return the per-sample losses.
+
+        In a ``dist_sync`` job the batch is this worker's :class:`~gluonlr.data.Share`: its rows (None if it
+        has none: it returns None) and ``rows``, the size of the whole batch that the step divides by.
+        """
         losses = []
+        if not rows:  # a whole batch, not a worker's share of one
+            assert x is not None
+            rows = x.shape[0]
         shares = split_batch(self.ctx, x, y, sample_weight)  # (x, y[, sample_weight]) of each device, or None
         for (w, b), grads, share in zip(self.copies, self.grads, shares, strict=True):
             if share is None:  # no rows for this device in this batch
@@ -303,10 +561,10 @@ class Learner:
         self.gradient_sum()  # each device's gradient becomes the sum over the devices
         self.updates += 1
         lr = self.config.lr_at(self.updates, self.data.n_batches)
-        rescale_grad = 1.0 / step_divisor(self.config.reduction, x.shape[0])  # the whole batch's divisor
+        rescale_grad = 1.0 / step_divisor(self.config.reduction, rows)  # the whole batch's divisor
         for params, grads, states in zip(self.copies, self.grads, self.states, strict=True):
             self.optimizer.update(params, grads, states, lr=lr, rescale_grad=rescale_grad, t=self.updates)
-        return gather(losses, self.ctx[0])
+        return gather(losses, self.ctx[0]) if losses else None
 
     def predict(self, x: nd.NDArray) -> nd.NDArray:
         """Return the predictions ``net(x)`` of shape ``(n_samples, n_outputs)``, computed on the first device."""

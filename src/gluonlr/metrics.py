@@ -5,7 +5,10 @@ and on the validation set, with the parameters at the end of the epoch. It
 reads the data in chunks of bounded size (a data set may be larger than
 memory) and sums each metric's terms over the chunks in float64
 (:func:`evaluate`), so the value is the ``mxnet.metric`` class's on the
-whole data at once, whatever the chunks.
+whole data at once, whatever the chunks. In a ``dist_sync`` job each worker
+reads its part of the rows (:func:`~gluonlr.parallel.row_bounds`), and the
+workers' sums are gathered through the servers and merged, in rank order, by
+every worker alike.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import numpy as np
 
 from gluonlr._mxnet import mx, nd
 from gluonlr.data.sources import chunks
+from gluonlr.parallel import row_bounds
 
 __all__ = ["METRICS", "R2", "evaluate", "evaluate_training", "r2_score", "training_loss"]
 
@@ -97,14 +101,39 @@ class _Totals:
 
     def add(self, y: np.ndarray, predictions: np.ndarray) -> None:
         y, residual = y.astype(np.float64), predictions.astype(np.float64) - y
-        count, n = len(y), self.n + len(y)
         mean = y.mean(axis=0)
+        squared, absolute = (residual**2).sum(axis=0), float(np.abs(residual).sum())
+        self.merge(len(y), mean, ((y - mean) ** 2).sum(axis=0), squared, absolute)
+
+    def merge(self, count: int, mean: Any, deviations: Any, squared: Any, absolute: float) -> None:
+        """Add the sums of ``count`` more rows: their mean and squared deviations of ``y``, residual sums."""
+        if count == 0:
+            return
+        n = self.n + count
         delta = mean - self.mean
-        self.deviations = self.deviations + ((y - mean) ** 2).sum(axis=0) + delta**2 * self.n * count / n
+        self.deviations = self.deviations + deviations + delta**2 * self.n * count / n
         self.mean = self.mean + delta * count / n
-        self.squared = self.squared + (residual**2).sum(axis=0)
-        self.absolute += float(np.abs(residual).sum())
+        self.squared = self.squared + squared
+        self.absolute += absolute
         self.n = n
+
+    def pack(self, loss: float, n_outputs: int) -> np.ndarray:
+        """Return ``[n, loss, absolute, squared..., mean..., deviations...]`` as float64, for :meth:`unpack`."""
+        per_output = [np.broadcast_to(np.asarray(part, dtype=np.float64), (n_outputs,)) for part in self._parts()]
+        return np.concatenate([[self.n, loss, self.absolute], *per_output])
+
+    def _parts(self) -> tuple[Any, Any, Any]:
+        return self.squared, self.mean, self.deviations
+
+    @classmethod
+    def unpack(cls, rows: np.ndarray) -> tuple[float, _Totals]:
+        """Merge packed totals, one row each (in row order), into ``(summed loss, totals)``."""
+        totals, loss, k = cls(), 0.0, (rows.shape[1] - 3) // 3
+        for row in rows:
+            squared, mean, deviations = row[3 : 3 + k], row[3 + k : 3 + 2 * k], row[3 + 2 * k :]
+            loss += float(row[1])
+            totals.merge(int(row[0]), mean, deviations, squared, float(row[2]))
+        return loss, totals
 
     def scores(self, metrics: tuple[str, ...]) -> dict[str, float]:
         squared, total = np.atleast_1d(self.squared), np.atleast_1d(self.deviations)
@@ -132,7 +161,7 @@ def _score(
     ``w``, as training does.
     """
     totals, loss = _Totals(), 0.0
-    for x, y, *sample_weight in batches:
+    for x, y, *sample_weight in batches:  # in a dist_sync job: this worker's part of the rows
         y = y.reshape(len(y), -1)
         predictions = learner.predict(_on_device(x)) if x is not None else nd.zeros(y.shape)
         device = predictions.context  # the learner's first device
@@ -142,7 +171,16 @@ def _score(
         loss += float(losses.sum().asscalar())
         if metrics:
             totals.add(y, predictions.asnumpy())
+    workers = getattr(learner, "workers", None)
+    if workers is not None:  # every worker's sums, through the servers, merged the same way by every worker
+        loss, totals = _Totals.unpack(workers.gather(totals.pack(loss, learner.data.n_outputs)))
     return loss, totals.scores(metrics) if metrics else {}
+
+
+def _span(learner: Any, n: int) -> tuple[int, int] | None:
+    """Return the rows of a pass over ``n`` rows that ``learner`` reads: its worker's part in a dist_sync job."""
+    workers = getattr(learner, "workers", None)
+    return None if workers is None else row_bounds(n, workers.num_workers)[workers.rank]
 
 
 def evaluate(learner: Any, X: Any, y: Any, metrics: tuple[str, ...], prefix: str = "") -> dict[str, float]:
@@ -178,7 +216,7 @@ def evaluate(learner: Any, X: Any, y: Any, metrics: tuple[str, ...], prefix: str
     >>> evaluate(learner, np.eye(2, dtype=np.float32), np.array([1.0, 2.0], np.float32), ("mae", "r2"), prefix="v_")
     {'v_loss': 0.5, 'v_mae': 0.5, 'v_r2': -1.0}
     """
-    batches = (arrays for _, arrays in chunks(X, y))
+    batches = (arrays for _, arrays in chunks(X, y, span=_span(learner, len(X))))
     loss, scores = _score(learner, batches, metrics)
     return {f"{prefix}loss": loss / len(X), **{prefix + name: value for name, value in scores.items()}}
 
@@ -194,7 +232,7 @@ def evaluate_training(learner: Any, metrics: tuple[str, ...]) -> dict[str, float
     >>> evaluate_training(learner, ("mse", "mae"))
     {'mse': 0.5, 'mae': 0.5}
     """
-    return _score(learner, learner.data.chunks(), metrics)[1]
+    return _score(learner, learner.data.chunks(span=_span(learner, len(learner.data))), metrics)[1]
 
 
 def training_loss(learner: Any, zero_model: bool = False) -> float:
@@ -218,5 +256,6 @@ def training_loss(learner: Any, zero_model: bool = False) -> float:
     >>> training_loss(learner, zero_model=True)  # 1**2 and 2**2, averaged
     2.5
     """
-    chunks = learner.data.chunks(features=not zero_model)  # predicting 0 reads y (and the weights) only
+    # Predicting 0 reads y (and the weights) only.
+    chunks = learner.data.chunks(features=not zero_model, span=_span(learner, len(learner.data)))
     return _score(learner, chunks, (), weighted=True)[0] / len(learner.data)

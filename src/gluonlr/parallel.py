@@ -201,6 +201,8 @@ def split_batch(ctx: Sequence[mx.Context], *arrays: nd.NDArray | None) -> list[t
     True
     """
     present = tuple(array for array in arrays if array is not None)
+    if not present:  # a worker's empty share of a batch (gluonlr.data.Share): no rows for any device
+        return [None] * len(ctx)
     if len(ctx) == 1:  # the common case, kept cheap: a batch's arrays share their device
         device = ctx[0]
         return [present if present[0].context == device else tuple(array.as_in_context(device) for array in present)]
@@ -265,18 +267,27 @@ def zero_gradients(grads: Sequence[nd.NDArray], weights: Sequence[nd.NDArray] = 
 
 
 class GradientSum:
-    """Sum each parameter's gradient over the devices with MXNet's ``"device"`` KVStore, in place on every device.
+    """Sum each parameter's gradient over the devices (and workers) with a KVStore, in place on every device.
 
-    What ``gluon.Trainer(..., kvstore="device")`` does in ``step`` before its
-    update, for the manual path: each parameter is a key; calling the object
-    pushes every device's gradient of every key and pulls the sum back into
-    each of them (``kv.pushpull``). With one device there is nothing to sum
-    and no KVStore is made, as the Trainer makes none.
+    What ``gluon.Trainer(..., kvstore=...)`` does in ``step`` before its
+    update, for the manual path: each parameter is a key, initialized, as the
+    Trainer does, with the first device's parameter, which every device's
+    copy then takes (``kv.broadcast``); calling the object pushes every
+    device's gradient of every key and pulls the sum back into each of them
+    (``kv.pushpull``). With one device and no store given there is nothing to
+    sum and no KVStore is made, as the Trainer makes none.
 
     Parameters
     ----------
     grads : sequence of sequence of NDArray
         ``grads[j][p]``: the gradient buffer of parameter ``p`` on device ``j``.
+    params : sequence of sequence of NDArray, optional
+        ``params[j][p]``: parameter ``p`` on device ``j``, set to the store's
+        value of ``p`` (the job's rank 0's, in a ``dist_sync`` job). Left out,
+        the keys start from the gradients.
+    kvstore : str or KVStore, default="device"
+        The type of store to create when there are several devices, or a
+        store to use (the ``dist_sync`` job's keys, :class:`gluonlr.distributed.KeySpace`).
 
     Examples
     --------
@@ -286,14 +297,29 @@ class GradientSum:
     [[3.0], [3.0]]
     """
 
-    def __init__(self, grads: Sequence[Sequence[nd.NDArray]]) -> None:
+    def __init__(
+        self,
+        grads: Sequence[Sequence[nd.NDArray]],
+        params: Sequence[Sequence[nd.NDArray]] | None = None,
+        kvstore: str | mx.kv.KVStore = "device",
+    ) -> None:
         self._keys = list(range(len(grads[0])))
         self._values = [list(copies) for copies in zip(*grads, strict=True)]  # per key, its gradient on each device
-        self.kvstore = mx.kv.create("device") if len(grads) > 1 else None
-        if self.kvstore is not None:
+        if isinstance(kvstore, mx.kv.KVStore):
+            self.kvstore = kvstore
+        else:
+            self.kvstore = mx.kv.create(kvstore) if len(grads) > 1 else None
+        if self.kvstore is None:
+            return
+        if params is None:
             self.kvstore.init(self._keys, [copies[0] for copies in self._values])
+        else:
+            copies = [list(key) for key in zip(*params, strict=True)]
+            self.kvstore.broadcast(self._keys, [key[0] for key in copies], out=copies)
+            # A dist store's pull returns before the servers answer; the first pushpull must not overtake it.
+            nd.waitall()
 
     def __call__(self) -> None:
-        """Replace every device's gradient of each parameter by the sum over the devices."""
+        """Replace every device's gradient of each parameter by the sum over the devices (and the job's workers)."""
         if self.kvstore is not None:
             self.kvstore.pushpull(self._keys, self._values, out=self._values)

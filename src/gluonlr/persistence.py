@@ -6,6 +6,12 @@ an MXNet NDArray dict with ``"weight"`` of shape ``(1, n_features)`` and
 (also one written by Gluon itself), and ``Dense(1).load_parameters`` reads
 what :func:`gluonlr.save` writes.
 
+A model fitted on a data frame keeps its column names
+(``FitResult.feature_names``): :func:`gluonlr.save` writes them beside
+the model file, in ``<model file>.features.json``, with the SHA-256 of the model file they belong to, and
+:func:`gluonlr.load` reads them back only if that file is still the one they were saved with. The model
+file stays exactly what Gluon reads.
+
 A *checkpoint* is a model file plus, beside it, a ``.state`` file: a numpy
 ``.npz`` (no pickle) with the parameters again, the optimizer state, the number
 of epochs done, the history and the arguments of the run, from which
@@ -51,6 +57,7 @@ from gluonlr.result import FitResult
 
 __all__ = [
     "CHECKPOINT_NAME",
+    "FEATURES_SUFFIX",
     "atomic_write",
     "check_checkpoint",
     "checkpoint_files",
@@ -62,6 +69,12 @@ __all__ = [
 
 #: File name of the checkpoint when ``checkpoint=`` names a directory.
 CHECKPOINT_NAME = "gluonlr.params"
+
+#: What :func:`gluonlr.save` appends to the model file's name for the file of its feature names.
+FEATURES_SUFFIX = ".features.json"
+
+_FEATURES_FORMAT = "gluonlr.feature-names"
+_FEATURES_FILE = "the feature names file of the model"
 
 _FORMAT = "gluonlr.checkpoint"
 _VERSION = 1
@@ -133,6 +146,9 @@ def save(result: FitResult, path: PathLike) -> None:
         If ``path`` is a device, a FIFO or a socket: not a regular file.
     PermissionError
         If ``path`` is read-only, or its directory is not writable.
+    FileExistsError
+        If ``path + ".features.json"`` exists and is not a feature names file
+        that gluonlr wrote; it is left alone, and nothing is written.
 
     Examples
     --------
@@ -148,7 +164,67 @@ def save(result: FitResult, path: PathLike) -> None:
         raise TypeError(f"save expects the FitResult that fit returned. Got {type(result).__name__} instead.")
     text = as_path(path, _SAVE_PATH)
     arrays = _params_arrays(*_gluon_layout(result.weight, result.bias))
+    names_file = _features_file(text)
+    ours = _read_features(names_file)  # None: no such file; False: a file gluonlr did not write, left alone
+    if ours is False:
+        raise FileExistsError(
+            f"{str(names_file)!r} exists and is no feature names file of gluonlr; save writes the model's feature "
+            "names there. Move it away, or save the model under another name."
+        )
+    if result.feature_names is not None:
+        check_writable(text, _SAVE_PATH)  # both files writable before either is written
+        check_writable(names_file, _FEATURES_FILE)
     atomic_write(text, lambda tmp: _save_params(tmp, arrays), what=_SAVE_PATH)
+    if result.feature_names is not None:
+        features = {
+            "format": _FEATURES_FORMAT,
+            "feature_names": list(result.feature_names),
+            "model_sha256": hashlib.sha256(Path(text).read_bytes()).hexdigest(),
+        }
+
+        def write_features(tmp: str) -> None:
+            Path(tmp).write_text(json.dumps(features))
+
+        atomic_write(names_file, write_features, what=_FEATURES_FILE)
+    elif ours is not None:  # the names of a model this one replaced
+        names_file.unlink()
+
+
+def _features_file(model_file: PathLike) -> Path:
+    """Return the file beside ``model_file`` that holds its feature names."""
+    path = Path(model_file)
+    return path.with_name(path.name + FEATURES_SUFFIX)
+
+
+def _read_features(names_file: Path) -> dict[str, Any] | bool | None:
+    """Return the content of a feature names file; None if there is none, False if it is not one gluonlr wrote."""
+    kind = file_kind(names_file)
+    if kind is None:
+        return None
+    try:
+        content = json.loads(names_file.read_text()) if kind == REGULAR else None
+    except (OSError, UnicodeDecodeError, ValueError):
+        content = None
+    if not isinstance(content, dict) or content.get("format") != _FEATURES_FORMAT:
+        return False
+    return content
+
+
+def _saved_feature_names(model_file: Path, n_features: int) -> tuple[str, ...] | None:
+    """Return the feature names saved with ``model_file``, or None if there are none that belong to it.
+
+    Names saved with another model (a crash between the two writes of
+    :func:`save`, or a model file replaced since) are not this model's.
+    """
+    content = _read_features(_features_file(model_file))
+    if not isinstance(content, dict):
+        return None
+    names = content.get("feature_names")
+    if content.get("model_sha256") != hashlib.sha256(model_file.read_bytes()).hexdigest():
+        return None
+    if not isinstance(names, list) or len(names) != n_features or not all(isinstance(name, str) for name in names):
+        return None
+    return tuple(names)
 
 
 def _short(exc: BaseException) -> str:
@@ -199,7 +275,9 @@ def load(path: PathLike) -> FitResult:
     -------
     FitResult
         The model, ready to ``predict``; its ``history`` is empty and its
-        ``path`` None.
+        ``path`` None. Its ``feature_names`` are those :func:`save` wrote
+        beside the model file, if that file is still the one they were saved
+        with; else None.
 
     Raises
     ------
@@ -227,7 +305,8 @@ def load(path: PathLike) -> FitResult:
     if kind != REGULAR:
         raise CheckpointError(f"{str(model_file)!r} is {kind}, not a model file.")
     weight, bias = _read_params(model_file)
-    return FitResult(weight=weight, bias=bias, history={}, path=None)
+    names = _saved_feature_names(model_file, len(weight))
+    return FitResult(weight=weight, bias=bias, history={}, path=None, feature_names=names)
 
 
 def _missing_hint(text: str) -> str:

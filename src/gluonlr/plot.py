@@ -1,7 +1,12 @@
 """The article's plot and a loss-curve plot, drawn with matplotlib.
 
-Both functions take an optional ``Axes`` and return the one they drew on; they
-never call ``plt.show()``, so they work headless (e.g. with the Agg backend).
+Both functions take an optional ``Axes`` and return the one they drew on. Without
+one they draw on a new pyplot figure (``plt.subplots()``, as scikit-learn's
+``Display.plot`` does), so that ``plt.show()``, ``plt.savefig`` and matplotlib's
+Sphinx plot directive see it; they never call ``plt.show()`` themselves, so they
+work headless (pyplot falls back to the Agg backend where there is no display).
+To draw without pyplot, e.g. in a server or a thread, pass the axes of a
+``matplotlib.figure.Figure`` you made yourself.
 """
 
 from __future__ import annotations
@@ -24,11 +29,13 @@ _STYLES = ("o-", "x--", "s:", "^-.")
 
 
 def _axes(ax: Axes | None) -> Axes:
+    """Return ``ax``, or the axes of a new figure that pyplot tracks (its current figure from now on)."""
     if ax is not None:
         return ax
-    from matplotlib.figure import Figure  # a Figure without pyplot needs no display
+    import matplotlib.pyplot as plt  # imported only when needed: pyplot picks a backend on import
 
-    return Figure().add_subplot()
+    _, new = plt.subplots()
+    return new
 
 
 def plot_predictions(
@@ -58,7 +65,7 @@ def plot_predictions(
     feature : int, default=1
         Column of ``X`` shown on the x-axis.
     ax : matplotlib Axes, optional
-        Where to draw; a new figure's axes by default.
+        Where to draw; by default a new pyplot figure's axes (``plt.subplots()``).
 
     Returns
     -------
@@ -91,6 +98,7 @@ def plot_loss(histories: Mapping[str, Mapping[str, Sequence[float]]], *, ax: Axe
     histories : mapping of label to history
         E.g. ``{"manual": result.history, "gluon": other.history}``.
     ax : matplotlib Axes, optional
+        Where to draw; by default a new pyplot figure's axes (``plt.subplots()``).
 
     Returns
     -------

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from gluonlr._validation import check_finite, check_X, check_y
+from gluonlr._validation import check_feature_names, check_finite, check_X, check_y
 from gluonlr.data.sources import Source, chunks
 from gluonlr.metrics import r2_score
 
@@ -39,6 +39,10 @@ class FitResult:
     interrupted : bool
         True when Ctrl-C stopped training: the parameters are those after the
         last batch that ran, and ``history`` holds the complete epochs only.
+    feature_names : tuple of str or None
+        The column names of the data frame ``X`` the model was fitted on (all
+        strings), or None for an array. :meth:`predict` checks a data frame's
+        columns against them; :func:`gluonlr.save` saves them with the model.
     lr : float or None
         The learning rate the fit trained with (the start of its schedule):
         ``fit``'s ``lr``, or the rate ``lr="auto"`` chose from the data (also
@@ -53,6 +57,7 @@ class FitResult:
     stopped_epoch: int | None = None
     stop_reason: str | None = None
     interrupted: bool = False
+    feature_names: tuple[str, ...] | None = None
     lr: float | None = None
 
     @property
@@ -67,6 +72,8 @@ class FitResult:
         ----------
         X : array-like of shape (n_samples, n_features)
             A memmap or another array-like as :func:`gluonlr.fit` takes is read in chunks.
+            A data frame's columns must be those of the one fitted on, in
+            the same order (see ``feature_names``).
 
         Returns
         -------
@@ -76,7 +83,16 @@ class FitResult:
         ------
         ValueError
             If ``X`` is not 2-D, is empty, holds NaN/inf or has another number
-            of features than the model.
+            of features than the model, or if it is a data frame whose column
+            names differ from ``feature_names`` or come in another order.
+
+        Warns
+        -----
+        UserWarning
+            If the model was fitted on a data frame and ``X`` has no column names
+            (or the other way round), as scikit-learn warns; the columns are
+            taken in order. An error would refuse ``predict(frame.to_numpy())``,
+            a valid call; a wrong order of named columns is an error.
 
         Examples
         --------
@@ -85,11 +101,15 @@ class FitResult:
         >>> print(result.predict([[1.0, 1.0]]).round(1))
         [74.2]
         """
-        X = check_X(X, where="predict", n_features=self.n_features)
+        return self._predict(X, "predict")
+
+    def _predict(self, X: Any, where: str) -> np.ndarray:
+        check_feature_names(X, self.feature_names, where, stacklevel=4)
+        X = check_X(X, where=where, n_features=self.n_features)
         bias = np.asarray(self.bias, dtype=np.float32)
         predictions = []
         for start, (chunk,) in chunks(X):  # a memmap: one chunk in memory at a time
-            check_finite("X", chunk, "predict", first_row=start)
+            check_finite("X", chunk, where, first_row=start)
             predictions.append(chunk @ self.weight + bias)
         return predictions[0] if len(predictions) == 1 else np.concatenate(predictions)
 
@@ -114,7 +134,7 @@ class FitResult:
         >>> round(fit(X, y).score(X, y), 6)
         1.0
         """
-        predictions = self.predict(X)
+        predictions = self._predict(X, "score")
         y = check_y(y, n_samples=len(predictions), where="score")
         if isinstance(y, Source):  # as many values as the predictions: read whole
             y = y.read(0, len(y))

@@ -389,24 +389,11 @@ class Standardized:
     def __init__(self, learner: Any, scaler: Standardizer) -> None:
         self.learner, self.scaler = learner, scaler
 
-    @property
-    def data(self) -> Any:
-        """The wrapped learner's batches (of raw rows)."""
-        return self.learner.data
-
-    @property
-    def config(self) -> FitConfig:
-        """The wrapped learner's options."""
-        return self.learner.config
-
-    @property
-    def loss(self) -> Any:
-        """The wrapped learner's loss function."""
-        return self.learner.loss
-
-    def batches(self, epoch: int) -> Any:
-        """Return the wrapped learner's batches of epoch ``epoch`` (raw rows: :meth:`train_step` maps them)."""
-        return self.learner.batches(epoch)
+    def __getattr__(self, name: str) -> Any:
+        """Everything else is the wrapped learner's: ``data``, ``config``, ``loss``, ``batches``, the state..."""
+        if name == "learner":  # not set yet (a copy being made): no recursion
+            raise AttributeError(name)
+        return getattr(self.learner, name)
 
     def train_step(self, x: nd.NDArray, *rest: nd.NDArray) -> nd.NDArray:
         """Take the wrapped learner's step on the standardized batch; return its per-sample losses."""
@@ -436,19 +423,6 @@ class Standardized:
         """Return the current ``(weight, bias)`` of the standardized features, as training updates them."""
         parameters: tuple[np.ndarray, float | np.ndarray] = self.learner.parameters()
         return parameters
-
-    def get_state(self) -> dict[str, np.ndarray]:
-        """Return the wrapped learner's state (standardized units)."""
-        state: dict[str, np.ndarray] = self.learner.get_state()
-        return state
-
-    def set_state(self, state: dict[str, np.ndarray]) -> None:
-        """Restore a :meth:`get_state`."""
-        self.learner.set_state(state)
-
-    def close(self) -> None:
-        """Close the wrapped learner."""
-        self.learner.close()
 
 
 # -- lr="auto" -----------------------------------------------------------------------------------------------------

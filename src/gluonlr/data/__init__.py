@@ -13,11 +13,13 @@ from gluonlr.data.batches import (
     MAX_NDARRAY_SIZE,
     ArrayData,
     EpochData,
+    Share,
     StreamData,
     TakeData,
     batch_bounds,
     epoch_data,
     epoch_order,
+    share_bounds,
 )
 from gluonlr.data.sources import CHUNK_BYTES, Source, chunk_rows, chunks, is_source
 from gluonlr.data.synthetic import TRUE_B, TRUE_W, synthetic_data
@@ -30,6 +32,7 @@ __all__ = [
     "TRUE_W",
     "ArrayData",
     "EpochData",
+    "Share",
     "Source",
     "StreamData",
     "TakeData",
@@ -39,5 +42,6 @@ __all__ = [
     "epoch_data",
     "epoch_order",
     "is_source",
+    "share_bounds",
     "synthetic_data",
 ]

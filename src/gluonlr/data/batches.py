@@ -22,22 +22,25 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from gluonlr._mxnet import nd
 from gluonlr.data.sources import Source, chunk_rows, chunks
+from gluonlr.parallel import row_bounds
 
 __all__ = [
     "EPOCH_GATHER_BYTES",
     "ArrayData",
     "EpochData",
+    "Share",
     "StreamData",
     "TakeData",
     "batch_bounds",
     "epoch_data",
     "epoch_order",
+    "share_bounds",
 ]
 
 #: MXNet 1.9.1's wheel (built without ``USE_INT64_TENSOR_SIZE``) refuses operators on arrays of this many values or
@@ -117,30 +120,95 @@ def batch_bounds(n: int, batch_size: int) -> list[tuple[int, int]]:
     return [(start, min(start + batch_size, n)) for start in range(0, n, batch_size)]
 
 
+def share_bounds(bounds: list[tuple[int, int]], rank: int, workers: int) -> list[tuple[int, int]]:
+    """Return worker ``rank``'s share of each batch ``[start, stop)``: its contiguous run of the batch's rows.
+
+    The runs are :func:`~gluonlr.parallel.row_bounds`' (sizes that differ by at
+    most one, the first workers taking the extra rows); a worker with no rows
+    in a batch gets an empty run.
+
+    Examples
+    --------
+    >>> share_bounds([(0, 10), (10, 12)], rank=2, workers=3)
+    [(7, 10), (12, 12)]
+    """
+    return [
+        (start + low, start + high) for start, stop in bounds for low, high in [row_bounds(stop - start, workers)[rank]]
+    ]
+
+
+class Share(NamedTuple):
+    """One worker's share of a global batch, in a ``dist_sync`` job: its rows, and the size of the whole batch.
+
+    ``x``, ``y`` (and ``sample_weight``) are None when the worker has no rows
+    in the batch. ``rows`` is the number of rows of the whole batch, which the
+    step's divisor needs (:func:`~gluonlr.conventions.step_divisor`).
+
+    Examples
+    --------
+    Worker 2 of 3 gets no rows of a last batch of 2:
+
+    >>> X, y = np.arange(6.0, dtype=np.float32).reshape(6, 1), np.arange(6.0)
+    >>> data = EpochData(X, y, batch_size=4, part=(2, 3))
+    >>> [(share.x.asnumpy().ravel().tolist() if share.x is not None else None, share.rows)
+    ...  for share in data.batches(np.arange(6))]
+    [([3.0], 4), (None, 2)]
+    """
+
+    x: nd.NDArray | None
+    y: nd.NDArray | None
+    sample_weight: nd.NDArray | None
+    rows: int
+
+
+def _bounds(n: int, batch_size: int, part: tuple[int, int] | None) -> tuple[list[tuple[int, int]], list[int] | None]:
+    """Return the ``[start, stop)`` of each batch this process trains on, and for a worker's shares the batch sizes."""
+    bounds = batch_bounds(n, batch_size)
+    if part is None:
+        return bounds, None
+    return share_bounds(bounds, *part), [stop - start for start, stop in bounds]
+
+
+def _share(arrays: tuple[nd.NDArray, ...] | None, rows: int) -> Share:
+    if arrays is None:
+        return Share(None, None, None, rows)
+    return Share(arrays[0], arrays[1], arrays[2] if len(arrays) > 2 else None, rows)
+
+
 class ArrayData:
     """What :class:`EpochData` and :class:`TakeData` share: float32 ``(X, y[, w])`` in memory or mapped, in batches."""
 
-    def __init__(self, X: np.ndarray, y: np.ndarray, batch_size: int, sample_weight: np.ndarray | None = None) -> None:
+    def __init__(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        batch_size: int,
+        sample_weight: np.ndarray | None = None,
+        part: tuple[int, int] | None = None,
+    ) -> None:
         n = len(X)
         sources = [X, np.asarray(y).reshape(n, -1)]
         if sample_weight is not None:
             sources.append(np.asarray(sample_weight).reshape(n, 1))
         # view(np.ndarray): a plain view (of a memmap too) that from_numpy may mark read-only.
         self._sources = [np.ascontiguousarray(source, dtype=np.float32).view(np.ndarray) for source in sources]
-        self.bounds = batch_bounds(n, batch_size)
+        self.bounds, self.sizes = _bounds(n, batch_size, part)
 
     @property
     def sources(self) -> tuple[np.ndarray | None, ...]:
         """``(X, y, sample_weight)`` as float32 in their original order, ``y`` of shape ``(n_samples, n_outputs)``."""
         return (*self._sources, None)[:3]
 
-    def chunks(self, features: bool = True) -> Iterator[tuple[np.ndarray | None, ...]]:
+    def chunks(
+        self, features: bool = True, span: tuple[int, int] | None = None
+    ) -> Iterator[tuple[np.ndarray | None, ...]]:
         """Yield ``(x, y)`` (or ``(x, y, w)``) float32 views of consecutive rows, in the original order.
 
         For a pass over the whole training set (a loss, a metric) without
         touching the epoch's batches: chunks of :func:`~gluonlr.data.chunk_rows`
         rows, as :meth:`StreamData.chunks` reads them. ``x`` is None if not
-        ``features`` (predicting 0 needs no features).
+        ``features`` (predicting 0 needs no features). ``span=(first, stop)``:
+        those rows only (see :func:`~gluonlr.data.chunks`).
 
         Examples
         --------
@@ -149,7 +217,7 @@ class ArrayData:
         [(2, 2), (2, 1)]
         """
         x, *rest = self._sources
-        for _, arrays in chunks(x if features else None, *rest, rows=chunk_rows(x.shape[1])):
+        for _, arrays in chunks(x if features else None, *rest, rows=chunk_rows(x.shape[1]), span=span):
             yield arrays
 
     def close(self) -> None:
@@ -212,8 +280,15 @@ class EpochData(ArrayData):
     (5, 1)
     """
 
-    def __init__(self, X: np.ndarray, y: np.ndarray, batch_size: int, sample_weight: np.ndarray | None = None) -> None:
-        super().__init__(X, y, batch_size, sample_weight)
+    def __init__(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        batch_size: int,
+        sample_weight: np.ndarray | None = None,
+        part: tuple[int, int] | None = None,
+    ) -> None:
+        super().__init__(X, y, batch_size, sample_weight, part)
         self._hosts = [np.empty(source.shape, dtype=np.float32) for source in self._sources]
         # zero_copy: the NDArrays share the host buffers' memory (from_numpy marks
         # the view it is given read-only; the buffers themselves stay writable).
@@ -227,6 +302,8 @@ class EpochData(ArrayData):
 
     def _slice(self, k: int) -> tuple[nd.NDArray, ...]:
         start, stop = self.bounds[k]
+        if self.sizes is not None:  # a worker's share of the batch
+            return _share(tuple(array[start:stop] for array in self._arrays) if stop > start else None, self.sizes[k])
         return tuple(array[start:stop] for array in self._arrays)
 
     def batch(self, k: int) -> tuple[nd.NDArray, ...]:
@@ -300,11 +377,12 @@ class StreamData:
         y: np.ndarray | Source,
         batch_size: int,
         sample_weight: np.ndarray | None = None,
+        part: tuple[int, int] | None = None,
     ) -> None:
         self._X, self._y = X, y
         self._sample_weight = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float32)
         self._n_outputs = int(np.prod(y.shape[1:], dtype=np.int64)) if len(y.shape) > 1 else 1
-        self.bounds = batch_bounds(len(X), batch_size)
+        self.bounds, self.sizes = _bounds(len(X), batch_size, part)
         self._pool: ThreadPoolExecutor | None = None
 
     @property
@@ -312,12 +390,23 @@ class StreamData:
         """``(X, y, sample_weight)`` as given."""
         return self._X, self._y, self._sample_weight
 
-    def items(self, order: np.ndarray) -> list[np.ndarray]:
-        """Return the keys of the epoch's batches for :meth:`batch`: the rows of each, ``order[start:stop]``."""
+    def items(self, order: np.ndarray) -> list[Any]:
+        """Return the keys of the epoch's batches for :meth:`batch`: the rows of each, ``order[start:stop]``.
+
+        For a worker's shares (``part``), each key is ``(rows, size of the whole batch)``.
+        """
+        if self.sizes is not None:
+            return [(order[start:stop], size) for (start, stop), size in zip(self.bounds, self.sizes, strict=True)]
         return [order[start:stop] for start, stop in self.bounds]
 
-    def batch(self, rows: np.ndarray) -> tuple[nd.NDArray, ...]:
-        """Read the rows ``rows`` of ``(X, y)`` (and the sample weights): NDArrays ``(x, y)`` or ``(x, y, w)``."""
+    def batch(self, rows: Any) -> tuple[nd.NDArray, ...]:
+        """Read the rows ``rows`` of ``(X, y)`` (and the sample weights): NDArrays ``(x, y)`` or ``(x, y, w)``.
+
+        Given a worker's key ``(rows, size)``, return its :class:`Share`.
+        """
+        if isinstance(rows, tuple):
+            rows, size = rows
+            return _share(self.batch(rows) if len(rows) else None, size)
         arrays = [_rows(self._X, rows), _rows(self._y, rows).reshape(len(rows), self._n_outputs)]
         if self._sample_weight is not None:
             arrays.append(self._sample_weight[rows].reshape(len(rows), 1))
@@ -339,10 +428,12 @@ class StreamData:
             ahead = self._pool.submit(self.batch, items[k + 1]) if k + 1 < len(items) else None
             yield batch
 
-    def chunks(self, features: bool = True) -> Iterator[tuple[np.ndarray | None, ...]]:
+    def chunks(
+        self, features: bool = True, span: tuple[int, int] | None = None
+    ) -> Iterator[tuple[np.ndarray | None, ...]]:
         """Yield ``(x, y)`` (or ``(x, y, w)``) float32 arrays of consecutive rows, as :meth:`ArrayData.chunks`."""
         X = self._X if features else None
-        for _, (x, y, w) in chunks(X, self._y, self._sample_weight, rows=chunk_rows(self._X.shape[1])):
+        for _, (x, y, w) in chunks(X, self._y, self._sample_weight, rows=chunk_rows(self._X.shape[1]), span=span):
             y = np.asarray(y, dtype=np.float32).reshape(len(y), self._n_outputs)
             x = None if x is None else np.asarray(x, dtype=np.float32)
             yield (x, y) if w is None else (x, y, w.reshape(len(y), 1))
@@ -396,8 +487,15 @@ class TakeData(ArrayData):
     [[4.0, 3.0], [2.0, 1.0], [0.0]]
     """
 
-    def __init__(self, X: np.ndarray, y: np.ndarray, batch_size: int, sample_weight: np.ndarray | None = None) -> None:
-        super().__init__(X, y, batch_size, sample_weight)
+    def __init__(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        batch_size: int,
+        sample_weight: np.ndarray | None = None,
+        part: tuple[int, int] | None = None,
+    ) -> None:
+        super().__init__(X, y, batch_size, sample_weight, part)
         self._arrays = [nd.from_numpy(source.view(), zero_copy=True) for source in self._sources]
         self._order: nd.NDArray | None = None
 
@@ -410,6 +508,10 @@ class TakeData(ArrayData):
         """Return batch ``k`` of the epoch: ``(x, y)`` (or ``(x, y, w)``), gathered by ``nd.take`` of its rows."""
         assert self._order is not None, "items(order) first"
         start, stop = self.bounds[k]
+        if self.sizes is not None:  # a worker's share of the batch
+            if stop == start:
+                return _share(None, self.sizes[k])
+            return _share(tuple(nd.take(array, self._order[start:stop]) for array in self._arrays), self.sizes[k])
         rows = self._order[start:stop]
         return tuple(nd.take(array, rows) for array in self._arrays)
 
@@ -442,8 +544,13 @@ def epoch_data(
     y: np.ndarray | Source,
     batch_size: int,
     sample_weight: np.ndarray | None = None,
+    part: tuple[int, int] | None = None,
 ) -> EpochData | TakeData | StreamData:
     """Return the batches of ``(X, y)``, read the cheapest way that keeps memory bounded.
+
+    With ``part=(rank, workers)``, a worker of a ``dist_sync`` job's view: each
+    batch is the worker's :class:`Share` of the global batch (see
+    :func:`share_bounds`), and only its rows are read.
 
     - :class:`EpochData`: in-memory data of at most :data:`EPOCH_GATHER_BYTES`
       (float32 ``X``, ``y`` and sample weights): one ``take`` an epoch is
@@ -466,11 +573,11 @@ def epoch_data(
     """
     shared = _shared(X)
     if shared is None:
-        return StreamData(X, y, batch_size, sample_weight)
+        return StreamData(X, y, batch_size, sample_weight, part)
     if isinstance(y, Source):
         shared_y = _shared(y)
         y = shared_y if shared_y is not None else y.read(0, len(y))
     row_bytes = 4 * (X.shape[1] + (y.shape[1] if y.ndim > 1 else 1) + (sample_weight is not None))
     if isinstance(X, Source) or len(X) * row_bytes > EPOCH_GATHER_BYTES:
-        return TakeData(shared, y, batch_size, sample_weight)
-    return EpochData(shared, y, batch_size, sample_weight)
+        return TakeData(shared, y, batch_size, sample_weight, part)
+    return EpochData(shared, y, batch_size, sample_weight, part)

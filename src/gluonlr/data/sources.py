@@ -190,23 +190,29 @@ class Source:
         return block
 
 
-def chunks(*arrays: np.ndarray | Source | None, rows: int | None = None) -> Iterator[tuple[int, tuple[Any, ...]]]:
+def chunks(
+    *arrays: np.ndarray | Source | None, rows: int | None = None, span: tuple[int, int] | None = None
+) -> Iterator[tuple[int, tuple[Any, ...]]]:
     """Yield ``(start, (a[start:stop], b[start:stop], ...))`` for consecutive chunks of ``rows`` rows.
 
     numpy arrays give views (float32 data stays uncopied); sources are read
     (:meth:`Source.read`); None stays None. ``rows`` defaults to
     :func:`chunk_rows` of the first array's row width (its values per row).
+    ``span=(first, stop)`` limits the chunks to those rows (a worker's part of
+    a pass, in a ``dist_sync`` job); all of them by default.
 
     Examples
     --------
     >>> [(start, a.tolist()) for start, (a, _) in chunks(np.arange(5.0), None, rows=2)]
     [(0, [0.0, 1.0]), (2, [2.0, 3.0]), (4, [4.0])]
+    >>> [(start, a.tolist()) for start, (a,) in chunks(np.arange(5.0), rows=2, span=(1, 4))]
+    [(1, [1.0, 2.0]), (3, [3.0])]
     """
     first = next(array for array in arrays if array is not None)
-    n = len(first)
+    low, n = span if span is not None else (0, len(first))
     if rows is None:
         rows = chunk_rows(math.prod(first.shape[1:]))
-    for start in range(0, n, rows):
+    for start in range(low, n, rows):
         stop = min(start + rows, n)
         yield (
             start,

@@ -6,7 +6,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from gluonlr._validation import check_float, check_X, check_y
+from gluonlr._validation import check_feature_names, check_float, check_X, check_y, feature_names
 from gluonlr.data.sources import Source
 
 __all__ = ["Split", "split_validation"]
@@ -53,11 +53,14 @@ def split_validation(
     sample_weight: np.ndarray | None,
     validation_split: Any,
     validation_data: Any,
+    names: tuple[str, ...] | None = None,
 ) -> Split:
     """Return the data to train on and ``(X_val, y_val)`` or None, as Keras splits; nothing is read.
 
     ``validation_split`` holds out the last rows, before any shuffling;
-    ``validation_data`` is checked as ``X`` and ``y`` are. Sources are sliced
+    ``validation_data`` is checked as ``X`` and ``y`` are; if both it and ``X``
+    are data frames (``names``: the column names of ``X``), their
+    columns must be the same, in the same order. Sources are sliced
     (:meth:`~gluonlr.data.Source.slice`), not read.
 
     Examples
@@ -75,6 +78,8 @@ def split_validation(
             raise TypeError(
                 f"The 'validation_data' parameter of fit must be a tuple (X_val, y_val). Got {type(validation_data)}."
             )
+        if names is not None and feature_names(validation_data[0]) is not None:
+            check_feature_names(validation_data[0], names, "fit (validation_data)")
         X_val = check_X(validation_data[0], where="fit (validation_data)", n_features=X.shape[1])
         y_val = check_y(validation_data[1], n_samples=X_val.shape[0], where="fit (validation_data)", stacklevel=4)
         if y_val.shape[1:] != y.shape[1:]:

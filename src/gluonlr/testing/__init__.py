@@ -15,9 +15,13 @@ epoch with :func:`assert_runs_agree`.
 * :func:`store` puts data in each storage :func:`gluonlr.fit` reads
   (:data:`STORAGES`: memory, ``.npy`` memmaps, :class:`RowArray`, an
   ``h5py.Dataset``'s interface that records its reads);
+* :mod:`gluonlr.testing.exercises` checks a student's pieces of the article's
+  loop — the data iterator, the squared loss, SGD with momentum, the Huber
+  gradient, a learning-rate schedule — against the reference, saying which
+  value differs first (the documentation's "Exercises" page);
 * :mod:`gluonlr.testing.strategies` holds hypothesis strategies for data sets
-  and fit configurations. It needs hypothesis (``pip install
-  gluonlr[testing]``); this package does not.
+  and fit configurations. It needs hypothesis (from a clone,
+  ``pip install ".[testing]"``); this package does not.
 
 Examples
 --------

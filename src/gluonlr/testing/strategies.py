@@ -1,6 +1,6 @@
 """Hypothesis strategies for regression data sets and for the arguments of :func:`gluonlr.fit`.
 
-Needs hypothesis, an optional dependency: ``pip install gluonlr[testing]``.
+Needs hypothesis, an optional dependency: from a clone, ``pip install ".[testing]"``.
 
 By default :func:`fit_configs` draws only the options of fit's first release
 (both losses and reductions, batch sizes, epochs, seeds and a stable learning
@@ -41,7 +41,8 @@ try:
     from hypothesis.extra import numpy as hnp
 except ImportError as error:  # pragma: no cover - exercised in a subprocess by the tests
     raise ImportError(
-        "gluonlr.testing.strategies needs hypothesis, an optional dependency of gluonlr: pip install gluonlr[testing]"
+        "gluonlr.testing.strategies needs hypothesis, an optional dependency of gluonlr: pip install hypothesis, "
+        "or, from a clone of gluonlr, pip install '.[testing]'"
     ) from error
 
 from gluonlr.testing._reference import METRICS as _METRICS
