@@ -463,3 +463,27 @@ def test_a_divergence_error_names_the_rate_auto_chose():
     assert "Try a smaller lr (lr='auto' chose 10.0; e.g. 1) or scale the features of X (standardize=True)" in str(
         info.value
     )
+
+
+# -- the scikit-learn estimator ----------------------------------------------------------------------------------
+
+
+def test_the_estimator_standardizes_and_chooses_the_rate(diabetes):
+    from sklearn.base import clone
+
+    from gluonlr.sklearn import LinearRegressor
+
+    X, y, closed_form = diabetes
+    model = LinearRegressor(standardize=True, lr="auto", lr_schedule="cosine", epochs=30)
+    assert clone(model).get_params()["standardize"] is True
+    model.fit(X, y)
+    assert model.score(X, y) >= closed_form - 0.01  # no StandardScaler: coef_ in the units of X
+    chosen = fit(X, y, standardize=True, lr="auto", epochs=1).lr  # the estimator's fit is fit's
+    assert model.history_["lr"][0] == pytest.approx(chosen, rel=1e-5)  # the cosine's first update
+    with pytest.raises(ValueError, match=r"partial_fit cannot standardize=True: each call sees one chunk"):
+        model.partial_fit(X, y)
+    assert model.n_iter_ == 30  # unchanged
+    chunked = LinearRegressor(lr="auto", momentum=0.5)
+    for chunk in np.array_split(np.arange(len(X)), 3):
+        chunked.partial_fit(standardized(X[chunk]), y[chunk])  # one rate per call, from its chunk
+    assert chunked.n_iter_ == 3 and np.isfinite(chunked.coef_).all()

@@ -364,9 +364,9 @@ class Standardized:
     predict (:meth:`predict`: the loss, metrics and validation passes), is
     mapped by :meth:`Standardizer.transform_nd` on the device before the
     wrapped learner sees it; :meth:`parameters` converts back
-    (:meth:`Standardizer.to_original`). The state (:meth:`get_state`) stays
-    the wrapped learner's, in standardized units, so a checkpoint resumes and
-    early stopping restores bitwise.
+    (:meth:`Standardizer.to_original`). Every other attribute is the wrapped
+    learner's: its state (``get_state``) is in standardized units, so a
+    checkpoint resumes and early stopping restores bitwise.
 
     Parameters
     ----------
