@@ -366,8 +366,9 @@ def test_feature_stats_do_not_depend_on_the_chunks():
     X[:, 1] = 7.5  # constant: the variance is exactly 0
     expected_mean, expected_variance = X.astype(np.float64).mean(axis=0), X.astype(np.float64).var(axis=0)
     for chunk in (1, 7, 1000):
-        stats = FeatureStats(3)
         with mock.patch("gluonlr.scaling._BLOCK_BYTES", 8 * 3 * 5):  # blocks of 5 rows inside each chunk
+            stats = FeatureStats(3)
+            assert stats._block == 5
             for start in range(0, 1000, chunk):
                 stats.add(X[start : start + chunk])
         np.testing.assert_allclose(stats.mean, expected_mean, rtol=1e-12)

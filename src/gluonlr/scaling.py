@@ -173,9 +173,10 @@ class FeatureStats:
     """The mean and variance of each column of rows fed in chunks, in float64, with bounded memory.
 
     Chan et al.'s pairwise update: each block of rows' own mean and sum of
-    squared deviations, combined with those so far, so the result is exact to
-    float64 rounding however the rows are chunked, and a constant column's
-    variance is exactly 0. A block holds at most 1 MiB of float64.
+    squared deviations, combined with those so far: accurate to float64
+    rounding however the rows are chunked (no sum of squares minus a squared
+    sum to cancel), and a constant column's variance is exactly 0. A block
+    holds at most 1 MiB of float64.
 
     Parameters
     ----------
@@ -574,7 +575,8 @@ def _adam_lr(sampled: np.ndarray, y: np.ndarray, weight: np.ndarray, bias: float
     _check_finite(sampled, targets)
     n_features = sampled.shape[1] - 1
     coefficients = np.vstack([np.asarray(weight, np.float64).reshape(n_features, -1), np.reshape(bias, (1, -1))])
-    residual = float(np.sqrt(np.mean(np.square(sampled @ coefficients - targets))))
+    predictions = np.einsum("np,pk->nk", sampled, coefficients)  # einsum: no BLAS threads, the same bits every run
+    residual = float(np.sqrt(np.mean(np.square(predictions - targets))))
     return ADAM_FRACTION * (residual if residual > 0 else 1.0) / float(np.abs(sampled).sum(axis=1).mean())
 
 
@@ -582,8 +584,8 @@ def _checked(rate: float, config: FitConfig) -> float:
     """Return ``rate`` if float32 holds it and the schedule never rises above it; else raise ``ValueError``."""
     if not _TINY32 <= rate <= float(np.finfo(np.float32).max):
         raise ValueError(
-            f"lr='auto' chose {rate:.3g}, which float32 cannot hold as a learning rate: the features are too large "
-            "(their squares near float32's limit). Pass standardize=True, or scale X."
+            f"lr='auto' chose {rate:.3g}, which float32 cannot hold as a learning rate: the data's scale nears "
+            "float32's limits (squares of values around 1e19 and beyond). Pass standardize=True, or scale the data."
         )
     schedule = config.lr_schedule
     if isinstance(schedule, Cosine) and schedule.final_lr > rate:
