@@ -7,6 +7,7 @@ import numbers
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -17,7 +18,6 @@ from gluonlr._validation import (
     check_choice,
     check_data,
     check_float,
-    check_positive_float,
     check_positive_int,
     check_sample_weight,
     check_seed,
@@ -37,6 +37,7 @@ from gluonlr.optimizers import OPTIMIZERS
 from gluonlr.parallel import check_ctx
 from gluonlr.persistence import PathLike, check_checkpoint, checkpoint_files, data_fingerprint, read_checkpoint
 from gluonlr.result import FitResult
+from gluonlr.scaling import FeatureStats, Standardized, Standardizer, auto_lr, check_lr, check_standardize
 from gluonlr.schedules import Schedule, make_schedule
 
 __all__ = ["PATHS", "FitResult", "fit", "initial_params"]
@@ -189,7 +190,8 @@ def fit(
     loss: str = "squared",
     rho: float = 1.0,
     reduction: str = "sum",
-    lr: float = 0.01,
+    lr: float | str = 0.01,
+    standardize: bool = False,
     batch_size: int = 10,
     epochs: int = 10,
     seed: int = 0,
@@ -249,8 +251,25 @@ def fit(
         ``"sum"`` steps with the gradient summed over the batch (the article);
         ``"mean"`` divides it by the batch's actual size, a short last
         batch by its own (``trainer.step(len(batch))``).
-    lr : float, default=0.01
-        Learning rate, > 0: the start of ``lr_schedule``.
+    lr : float or "auto", default=0.01
+        Learning rate, > 0: the start of ``lr_schedule``. ``"auto"`` chooses
+        it from the data, for the loss, batch size, reduction, momentum and
+        weight decay: half the largest step that does not overshoot the worst
+        of a sample of batches (the largest eigenvalue of its Hessian, by
+        power iteration); for Adam, a rate that moves the predictions by 5% of
+        the initial residual per update. The rate chosen is ``result.lr`` and
+        ``history["lr"][0]``, the same whatever ``seed``; see
+        :mod:`gluonlr.scaling` for the rule. On badly scaled features it never
+        diverges but may converge slowly: add ``standardize=True``.
+    standardize : bool, default=False
+        Train on standardized features, :math:`(x - \mu) / \sigma` with the
+        mean and standard deviation of each feature over the training rows
+        (not a validation split's), computed in the pass over the data that
+        ``check_input`` makes (a memmap is read in chunks, never copied), and
+        each batch standardized on the device as it is read. A constant
+        feature is divided by 1, as scikit-learn's ``StandardScaler`` does.
+        ``weight`` and ``bias`` are reported in the units of ``X``, so
+        ``predict`` takes raw ``X``.
     batch_size : int, default=10
         Samples per batch; the last batch of an epoch may be shorter.
     epochs : int, default=10
@@ -295,9 +314,13 @@ def fit(
         ``True`` is :class:`~gluonlr.callbacks.EarlyStopping` with its defaults
         (``monitor="val_loss"``, ``patience=5``, the best weights restored).
     init_weight : array-like of shape (n_features,) or (n_features, n_outputs), optional
-        Initial weights; default ``N(0, 1)`` draws from ``seed``.
+        Initial weights, in the units of ``X`` also with ``standardize=True``
+        (as ``result.weight``: a fitted model can warm-start a fit); default
+        ``N(0, 1)`` draws from ``seed`` (with ``standardize=True``, the
+        weights of the standardized features).
     init_bias : float or array-like of shape (n_outputs,), optional
-        Initial bias; default 0.
+        Initial bias, in the units of ``X`` also with ``standardize=True``;
+        default 0 (with ``standardize=True``, the standardized model's).
     callbacks : list of Callback, optional
         Called after each epoch, after gluonlr's own history, divergence check,
         early stopping and progress bar, and before its checkpoint (see
@@ -412,14 +435,25 @@ def fit(
     >>> result = fit(*synthetic_data(), optimizer="adam", lr=0.5, epochs=20, validation_split=0.2, metrics=["r2"])
     >>> round(result.history["val_r2"][-1], 4)
     1.0
+
+    Raw features in other units (``x1`` in thousandths, around 5000; ``x2``
+    in thousands, around -3), where the defaults diverge: standardized, with
+    a step chosen from the data, the model comes back in those units:
+
+    >>> X, y = synthetic_data()
+    >>> X_raw = X * [1000.0, 0.001] + [5000.0, -3.0]
+    >>> result = fit(X_raw, y, standardize=True, lr="auto", lr_schedule="cosine", epochs=20)
+    >>> (result.weight * [1000.0, 0.001]).round(2).tolist(), round(result.score(X_raw, y), 4), round(result.lr, 4)
+    ([2.0, 51.0], 1.0, 0.0183)
     """
     check_choice("path", path, tuple(PATHS))
     devices = check_ctx(ctx)
+    given_lr, standardize = check_lr(lr), check_standardize(standardize)
     config = FitConfig(
         loss=check_choice("loss", loss, LOSSES),
         rho=check_float("rho", rho, low=0.0, low_open=True),
         reduction=check_choice("reduction", reduction, REDUCTIONS),
-        lr=check_positive_float("lr", lr),
+        lr=given_lr if isinstance(given_lr, float) else FitConfig.lr,  # lr="auto": chosen once the data is read
         batch_size=check_positive_int("batch_size", batch_size),
         epochs=check_positive_int("epochs", epochs),
         seed=check_seed(seed),
@@ -457,6 +491,8 @@ def fit(
         check_checkpoint(checkpoint)  # can its files be written? Now, not after the first epoch
     params = {
         **config.as_dict(),
+        "lr": given_lr,
+        "standardize": standardize,
         "validation_split": float(validation_split),
         "metrics": list(metric_names),
         "sample_weight": sample_weight is not None,
@@ -467,16 +503,26 @@ def fit(
     extra = tuple(array for array in (sample_weight, *(validation or ())) if array is not None)
     # One pass over the data, whatever its size: the values checked, and hashed for a checkpoint.
     digest = hashlib.sha256() if checkpoint is not None or meta is not None else None
-    if check_input or digest is not None:
-        check_data(split.entries(), finite=bool(check_input), digest=digest)
+    stats = FeatureStats(X.shape[1]) if standardize else None  # fed the training rows of X, in the same pass
+    if check_input or digest is not None or stats is not None:
+        check_data(split.entries(), finite=bool(check_input), digest=digest, stats=stats)
     fingerprint = data_fingerprint(X, y, *extra, digest=digest) if digest is not None else None
     if meta is not None:
         _check_resumable(meta, X, y, params, fingerprint)
+    scaler = Standardizer.from_stats(stats) if stats is not None else None
+    if scaler is not None:  # the standardized model's start; init_weight and init_bias are in the units of X
+        weight, bias = scaler.initial(
+            weight, bias, given_weight=init_weight is not None, given_bias=init_bias is not None
+        )
+    if given_lr == "auto":
+        config = replace(config, lr=auto_lr(X, y, config, (weight, bias), sample_weight, scaler))
 
     kind, workers = check_kvstore(kvstore)  # "dist_sync" joins the job: last, once every argument is checked
     learner = PATHS[path](
         X, y, config, weight=weight, bias=bias, sample_weight=sample_weight, ctx=devices, kvstore=kind, workers=workers
     )
+    if scaler is not None:
+        learner = Standardized(learner, scaler)  # standardizes each batch on the device; reports raw units
     run = Run(learner, X, y, path=path, params=params, epochs=config.epochs, more_data=extra, fingerprint=fingerprint)
     stopped = meta.get("stopped") if meta else None
     if state is not None and meta is not None:
@@ -512,6 +558,7 @@ def fit(
         stop_reason=run.stop_reason if stopped_epoch is not None else None,
         interrupted=interrupted,
         feature_names=names,
+        lr=config.lr,
     )
 
 
