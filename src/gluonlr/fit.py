@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import numbers
-import os
-import sys
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
@@ -13,6 +10,15 @@ from typing import Any
 import numpy as np
 
 from gluonlr import gluon, manual
+from gluonlr._fit_options import (
+    check_callbacks,
+    check_early_stopping,
+    check_metrics,
+    check_nesterov,
+    check_resumable,
+    resume_source,
+    show_progress,
+)
 from gluonlr._mxnet import mx
 from gluonlr._validation import (
     check_choice,
@@ -30,12 +36,10 @@ from gluonlr.config import FitConfig
 from gluonlr.conventions import LOSSES, REDUCTIONS
 from gluonlr.data.split import split_validation
 from gluonlr.distributed import check_kvstore
-from gluonlr.errors import CheckpointError
 from gluonlr.loop import Evaluation, train
-from gluonlr.metrics import METRICS
 from gluonlr.optimizers import OPTIMIZERS
 from gluonlr.parallel import check_ctx
-from gluonlr.persistence import PathLike, check_checkpoint, checkpoint_files, data_fingerprint, read_checkpoint
+from gluonlr.persistence import PathLike, check_checkpoint, data_fingerprint, read_checkpoint
 from gluonlr.result import FitResult
 from gluonlr.scaling import FeatureStats, Standardized, Standardizer, auto_lr, check_lr, check_standardize
 from gluonlr.schedules import Schedule, make_schedule
@@ -102,84 +106,6 @@ def initial_params(
         expected = "a finite float" if n_outputs is None else f"a finite float or array of shape ({n_outputs},)"
         raise ValueError(f"The 'init_bias' parameter of fit must be {expected}. Got {init_bias!r} instead.")
     return weight, bias
-
-
-def _check_callbacks(callbacks: Any) -> list[Callback]:
-    if callbacks is None:
-        return []
-    if isinstance(callbacks, Callback) or not isinstance(callbacks, Sequence):
-        raise TypeError(
-            "The 'callbacks' parameter of fit must be a list of gluonlr.callbacks.Callback. "
-            f"Got {type(callbacks).__name__} instead."
-        )
-    for callback in callbacks:
-        if not isinstance(callback, Callback):
-            raise TypeError(
-                "The 'callbacks' parameter of fit must hold gluonlr.callbacks.Callback instances. "
-                f"Got a {type(callback).__name__}."
-            )
-    return list(callbacks)
-
-
-def _resume_source(checkpoint: PathLike | None, resume: Any) -> PathLike | None:
-    """Return the checkpoint to resume from, or None to start afresh.
-
-    Refuses a ``checkpoint`` path where a file already exists (a checkpoint, a
-    saved model, anything) unless the run resumes from that very checkpoint:
-    fit never overwrites what it did not write in this run's line.
-    """
-    if resume is not None and not isinstance(resume, bool) and not isinstance(resume, str | os.PathLike):
-        raise TypeError(
-            f"The 'resume' parameter of fit must be True, False, None or a checkpoint path. Got {resume!r} instead."
-        )
-    if resume is True and checkpoint is None:
-        raise ValueError("resume=True continues from the 'checkpoint' parameter of fit, which is not set.")
-    targets = checkpoint_files(checkpoint) if checkpoint is not None else None
-    source: PathLike | None = None
-    if resume is True and targets is not None:
-        source = checkpoint if targets[1].exists() else None
-    elif resume and not isinstance(resume, bool):
-        source = resume
-    if targets is not None:
-        existing = [target for target in targets if target.exists()]
-        resuming_it = source is not None and checkpoint_files(source)[1].resolve() == targets[1].resolve()
-        if existing and not resuming_it:
-            raise CheckpointError(
-                f"{str(existing[0])!r} already exists, and fit(checkpoint=...) would replace it after the first "
-                "epoch. Pass resume=True to continue the run checkpointed there, or choose another checkpoint path "
-                "(or delete the file) to start afresh."
-            )
-    return source
-
-
-def _check_resumable(meta: dict[str, Any], X: Any, y: Any, params: dict[str, Any], fingerprint: Any) -> None:
-    """Raise ``CheckpointError`` unless the checkpoint's run is this one, cut short."""
-    saved = meta["params"]
-    differ = [
-        f"{key}={saved.get(key)!r} there, {value!r} here"
-        for key, value in params.items()
-        if key != "epochs" and saved.get(key) != value
-    ]
-    if differ:
-        raise CheckpointError(
-            "Cannot resume: the checkpoint was made with other arguments (" + "; ".join(differ) + "). "
-            "Pass the same arguments, or start afresh."
-        )
-    if meta["data"] != fingerprint:
-        raise CheckpointError(
-            f"Cannot resume: the checkpoint was trained on other data ({meta['data']['n_samples']} x "
-            f"{meta['data']['n_features']}, another SHA-256) than X {X.shape} and y given here."
-        )
-    if params["lr_schedule"]["name"] == "cosine" and meta["params"]["epochs"] != params["epochs"]:
-        raise CheckpointError(
-            f"Cannot resume: the cosine schedule spans the run's epochs ({meta['params']['epochs']} there, "
-            f"{params['epochs']} here). Pass epochs={meta['params']['epochs']}."
-        )
-    if meta["epoch"] > params["epochs"]:
-        raise CheckpointError(
-            f"Cannot resume: the checkpoint has {meta['epoch']} epochs done, more than epochs={params['epochs']}. "
-            f"Pass epochs >= {meta['epoch']}."
-        )
 
 
 def fit(
@@ -459,7 +385,7 @@ def fit(
         seed=check_seed(seed),
         optimizer=check_choice("optimizer", optimizer, OPTIMIZERS),
         momentum=check_float("momentum", momentum, low=0.0, high=1.0),
-        nesterov=_check_nesterov(nesterov, momentum, optimizer),
+        nesterov=check_nesterov(nesterov, momentum, optimizer),
         beta1=check_float("beta1", beta1, low=0.0, high=1.0),
         beta2=check_float("beta2", beta2, low=0.0, high=1.0),
         epsilon=check_float("epsilon", epsilon, low=0.0, low_open=True),
@@ -472,7 +398,7 @@ def fit(
     X = check_X(X)
     y = check_y(y, n_samples=X.shape[0])
     sample_weight = check_sample_weight(sample_weight, X.shape[0])
-    metric_names = _check_metrics(metrics)
+    metric_names = check_metrics(metrics)
     if not isinstance(check_input, bool | np.bool_):
         raise ValueError(f"The 'check_input' parameter of fit must be True or False. Got {check_input!r} instead.")
     split = split_validation(X, y, sample_weight, validation_split, validation_data, names=names)
@@ -484,9 +410,9 @@ def fit(
         )
     n_outputs = None if y.ndim == 1 else y.shape[1]
     weight, bias = initial_params(X.shape[1], config.seed, init_weight, init_bias, n_outputs)
-    user_callbacks = _check_callbacks(callbacks)
-    stopper = _check_early_stopping(early_stopping, has_validation=validation is not None, metrics=metric_names)
-    progress = [ProgressBar()] if _show_progress(verbose) else []
+    user_callbacks = check_callbacks(callbacks)
+    stopper = check_early_stopping(early_stopping, has_validation=validation is not None, metrics=metric_names)
+    progress = [ProgressBar()] if show_progress(verbose) else []
     if checkpoint is not None:
         check_checkpoint(checkpoint)  # can its files be written? Now, not after the first epoch
     params = {
@@ -498,7 +424,7 @@ def fit(
         "sample_weight": sample_weight is not None,
         "early_stopping": stopper.params() if stopper else None,
     }
-    source = _resume_source(checkpoint, resume)
+    source = resume_source(checkpoint, resume)
     state, meta = read_checkpoint(source) if source is not None else (None, None)
     extra = tuple(array for array in (sample_weight, *(validation or ())) if array is not None)
     # One pass over the data, whatever its size: the values checked, and hashed for a checkpoint.
@@ -508,7 +434,7 @@ def fit(
         check_data(split.entries(), finite=bool(check_input), digest=digest, stats=stats)
     fingerprint = data_fingerprint(X, y, *extra, digest=digest) if digest is not None else None
     if meta is not None:
-        _check_resumable(meta, X, y, params, fingerprint)
+        check_resumable(meta, X, y, params, fingerprint)
     scaler = Standardizer.from_stats(stats) if stats is not None else None
     if scaler is not None:  # the standardized model's start; init_weight and init_bias are in the units of X
         weight, bias = scaler.initial(
@@ -560,54 +486,3 @@ def fit(
         feature_names=names,
         lr=config.lr,
     )
-
-
-def _check_nesterov(nesterov: Any, momentum: Any, optimizer: Any) -> bool:
-    if not isinstance(nesterov, bool | np.bool_):
-        raise ValueError(f"The 'nesterov' parameter of fit must be True or False. Got {nesterov!r} instead.")
-    if nesterov and (optimizer != "sgd" or not (isinstance(momentum, numbers.Real) and float(momentum) > 0)):
-        raise ValueError(
-            "nesterov=True needs optimizer='sgd' with momentum > 0, e.g. fit(..., momentum=0.9, nesterov=True)."
-        )
-    return bool(nesterov)
-
-
-def _check_metrics(metrics: Any) -> tuple[str, ...]:
-    if isinstance(metrics, str) or not isinstance(metrics, Sequence):
-        raise TypeError(
-            f"The 'metrics' parameter of fit must be a list of metric names, e.g. ['mse', 'r2']. Got {metrics!r}."
-        )
-    for name in metrics:
-        check_choice("metrics", name, tuple(METRICS))
-    return tuple(dict.fromkeys(metrics))
-
-
-def _check_early_stopping(early_stopping: Any, *, has_validation: bool, metrics: tuple[str, ...]) -> Any:
-    if early_stopping is False or early_stopping is None:
-        return None
-    stopper = EarlyStopping() if early_stopping is True else early_stopping
-    if not isinstance(stopper, EarlyStopping):
-        raise TypeError(
-            "The 'early_stopping' parameter of fit must be True, False or a gluonlr.callbacks.EarlyStopping. "
-            f"Got {early_stopping!r} instead."
-        )
-    available = ["loss", *metrics] + (["val_loss", *(f"val_{name}" for name in metrics)] if has_validation else [])
-    if stopper.monitor not in available:
-        hint = (
-            " Pass validation_split=0.1 or validation_data=(X_val, y_val), or monitor='loss'."
-            if stopper.monitor.startswith("val_") and not has_validation
-            else " Add the metric to fit(metrics=...)."
-        )
-        raise ValueError(
-            f"Early stopping monitors {stopper.monitor!r}, which this fit does not record "
-            f"(it records {', '.join(map(repr, available))}).{hint}"
-        )
-    return stopper
-
-
-def _show_progress(verbose: Any) -> bool:
-    if verbose == "auto":
-        return sys.stderr is not None and (sys.stderr.isatty() or "ipykernel" in sys.modules)
-    if verbose in (0, 1) and not isinstance(verbose, float):
-        return bool(verbose)
-    raise ValueError(f"The 'verbose' parameter of fit must be 'auto', 0 or 1. Got {verbose!r} instead.")
