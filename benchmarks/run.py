@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/run.py [--quick] [--json] [--repeats N]
+    python benchmarks/run.py [--quick] [--json] [--repeats N] [--no-scaleout | --scaleout-only]
 
 Workloads
 ---------
@@ -71,6 +71,21 @@ parameters and ``train MSE`` the training mean squared error; a row is flagged
 The memory section runs each gluonlr path's ``scale`` fit in a fresh process
 and reports how much the resident set size (RSS) peaks above its level just
 before ``fit``, as a multiple of the data's size ``X.nbytes + y.nbytes``.
+
+Scale-out
+---------
+The ``scale`` workload's data and settings (``--quick``: its 20,000 rows),
+written once to ``.npy`` files that every row opens with
+``np.load(mmap_mode="r")``, fitted on each path: in one process; in one
+process on 2 CPU contexts (``ctx="cpu:0,cpu:1"``); and in ``dist_sync`` jobs of
+1 and 2 workers and one server on 127.0.0.1, started with
+``gluonlr.launch.launch`` (this script again, with a hidden flag), each worker
+timing its own fits after a warm-up fit in the same process, a run taking
+its slowest worker's time. Also timed: one worker's share of a 2-worker job
+in one process (half the rows in batches of half the size: as many steps,
+each on a worker's rows), and, in the jobs' workers, a ``pushpull`` of the
+gradient (100 + 1 float32). The report's notes derive from these what a step
+costs and what 2 workers would give on hosts of their own.
 """
 
 from __future__ import annotations
@@ -78,7 +93,9 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import functools
+import io
 import json
+import math
 import os
 import platform
 import random
@@ -88,13 +105,15 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 import gluonlr  # before mxnet: restores the numpy aliases mxnet 1.9.1 needs
 from gluonlr._mxnet import autograd, gluon, mx, nd
+from gluonlr.distributed import Workers
+from gluonlr.launch import launch
 
 try:
     import sklearn
@@ -109,6 +128,7 @@ LOSS_SCALE = {"squared": 1.0, "l2": 0.5}
 MSE_RTOL, MSE_ATOL = 10.0, 1e-3
 
 SEED = 0
+PATHS = ("manual", "gluon")
 D2L = "d2l manual loop"
 NUMPY_BATCH, NUMPY_EPOCH = "numpy per-batch SGD", "numpy epoch-gather SGD"
 #: The plain-numpy loops; the fastest one present in a workload is its ``vs numpy`` reference.
@@ -326,8 +346,8 @@ def sklearn_sgd(X, y, w0, b0, *, lr, batch_size, epochs, seed, loss, reduction):
     return model.coef_.astype(np.float32), float(model.intercept_[0])
 
 
-def gluonlr_fit(X, y, w0, b0, *, path, lr, batch_size, epochs, seed, loss, reduction):
-    """``gluonlr.fit`` on ``path`` from the shared initial parameters."""
+def gluonlr_fit(X, y, w0, b0, *, path, lr, batch_size, epochs, seed, loss, reduction, **options):
+    """``gluonlr.fit`` on ``path`` from the shared initial parameters; ``options`` (``ctx``, ``kvstore``) passed on."""
     result = gluonlr.fit(
         X,
         y,
@@ -340,6 +360,8 @@ def gluonlr_fit(X, y, w0, b0, *, path, lr, batch_size, epochs, seed, loss, reduc
         seed=seed,
         init_weight=w0,
         init_bias=b0,
+        verbose=0,
+        **options,
     )
     return result.weight, result.bias
 
@@ -358,7 +380,7 @@ def implementations() -> tuple[dict[str, Callable[..., tuple[np.ndarray, float]]
         notes.append("sklearn SGDRegressor skipped: scikit-learn is not importable")
     else:
         impls["sklearn SGDRegressor"] = sklearn_sgd
-    for path in ("manual", "gluon"):
+    for path in PATHS:
         impls[f"gluonlr {path}"] = functools.partial(gluonlr_fit, path=path)
     return impls, notes
 
@@ -375,6 +397,27 @@ def median_time(run: Callable[[], tuple[np.ndarray, float]], repeats: int) -> tu
         result = run()
         times.append(time.perf_counter() - start)
     return statistics.median(times), result
+
+
+def take_turns(
+    runs: Mapping[Any, Callable[[], Any]], repeats: int, before: Callable[[], Any] | None = None
+) -> tuple[dict[Any, list[float]], dict[Any, Any]]:
+    """Wall times of ``repeats`` rounds of ``runs``, each called once a round in turn after one untimed warm-up each.
+
+    Taking turns, the runs share the machine's changing load. ``before`` is
+    called, untimed, before each timed call. Returns each run's times and its
+    last result.
+    """
+    results = {name: run() for name, run in runs.items()}
+    times: dict[Any, list[float]] = {name: [] for name in runs}
+    for _ in range(repeats):
+        for name, run in runs.items():
+            if before is not None:
+                before()
+            start = time.perf_counter()
+            results[name] = run()
+            times[name].append(time.perf_counter() - start)
+    return times, results
 
 
 def fastest_read(read: Callable[[], Any], repeats: int = READ_REPEATS) -> float:
@@ -420,6 +463,20 @@ def read_limit(workload: Workload, open_X: Callable[[], np.ndarray]) -> dict[str
     }
 
 
+def errors(X, y, true_w, true_b, w, b) -> dict[str, float]:
+    """``max_abs_err`` of the learned ``(w, b)`` against the true parameters and the training MSE ``train_mse``."""
+    residual = X @ np.asarray(w, dtype=np.float32) + np.float32(b) - y
+    return {
+        "max_abs_err": float(np.abs(np.append(w - true_w, b - true_b)).max()),
+        "train_mse": float(np.mean(np.square(residual, dtype=np.float64))),
+    }
+
+
+def accurate(train_mse: float, reference_mse: float) -> bool:
+    """The accuracy check: a finite training MSE of at most :data:`MSE_RTOL` x the reference's + :data:`MSE_ATOL`."""
+    return bool(np.isfinite(train_mse) and train_mse <= MSE_RTOL * reference_mse + MSE_ATOL)
+
+
 def benchmark(
     workload: Workload, impls: dict[str, Callable[..., tuple[np.ndarray, float]]]
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
@@ -445,15 +502,13 @@ def benchmark(
             seconds, (w, b) = median_time(
                 lambda impl=impl: impl(*open_data(), w0, b0, **workload.train_args()), workload.repeats
             )
-            residual = X @ np.asarray(w, dtype=np.float32) + np.float32(b) - y
             rows.append(
                 {
                     "workload": workload.name,
                     "implementation": name,
                     "median_s": seconds,
                     "samples_per_s": workload.n * workload.epochs / seconds,
-                    "max_abs_err": float(np.abs(np.append(w - true_w, b - true_b)).max()),
-                    "train_mse": float(np.mean(np.square(residual, dtype=np.float64))),
+                    **errors(X, y, true_w, true_b, w, b),
                 }
             )
     by_name = {row["implementation"]: row for row in rows}
@@ -463,8 +518,7 @@ def benchmark(
         row["speedup_vs_d2l"] = by_name[D2L]["median_s"] / row["median_s"] if D2L in by_name else None
         row["throughput_vs_numpy"] = row["samples_per_s"] / reference["samples_per_s"]
         row["fraction_of_limit"] = row["samples_per_s"] / limit["samples_per_s"]
-        mse_limit = MSE_RTOL * reference["train_mse"] + MSE_ATOL
-        row["accurate"] = bool(np.isfinite(row["train_mse"]) and row["train_mse"] <= mse_limit)
+        row["accurate"] = accurate(row["train_mse"], reference["train_mse"])
     limit["throughput_vs_numpy"] = limit["samples_per_s"] / reference["samples_per_s"]
     return rows, limit
 
@@ -527,11 +581,254 @@ def memory_probe(path: str, workload: Workload) -> dict[str, Any]:
 def measure_memory(quick: bool) -> list[dict[str, Any]]:
     """Run :func:`memory_probe` for both gluonlr paths, each in a fresh interpreter."""
     results = []
-    for path in ("manual", "gluon"):
+    for path in PATHS:
         command = [sys.executable, os.path.abspath(__file__), "--memory-probe", path] + (["--quick"] if quick else [])
         done = subprocess.run(command, capture_output=True, text=True, check=True)
         results.append(json.loads(done.stdout.strip().splitlines()[-1]))
     return results
+
+
+# --------------------------------------------------------------------------- scale-out
+
+#: The scale-out section's one-process rows: their setup and the options given to ``fit``.
+ONE_PROCESS = {"1 process": {}, "1 process, ctx cpu:0,cpu:1": {"ctx": "cpu:0,cpu:1"}}
+#: The numbers of workers of the section's ``dist_sync`` jobs, each with one server.
+JOB_WORKERS = (1, 2)
+#: The job whose workers' share of a batch is also timed in one process (see :func:`scaleout`).
+SHARE_WORKERS = 2
+#: The name of the one-process fit of one worker's share, in :func:`scaleout`.
+SHARE = "a worker's share"
+#: Seconds a job may take before ``launch`` stops it: a job takes seconds, this only bounds a broken one.
+JOB_SECONDS = 600.0
+#: Timed pushpulls of the gradient in each worker (full run, ``--quick``), after ``PUSHPULL_WARMUP`` untimed.
+PUSHPULLS, QUICK_PUSHPULLS, PUSHPULL_WARMUP = 1000, 200, 20
+#: The share of the CPU time taken by other programs above which the report says the machine was busy.
+BUSY_SHARE = 0.1
+#: Timed runs of each scale-out row (full run, ``--quick``), unless ``--repeats`` says otherwise.
+SCALEOUT_REPEATS, QUICK_SCALEOUT_REPEATS = 5, 3
+
+
+def cpu_seconds() -> tuple[float, float, float | None]:
+    """Now: the wall clock, this process's CPU time with its reaped children's, and the machine's busy CPU time.
+
+    The machine's is the time all its CPUs spent on anything but idling and
+    waiting for I/O (``/proc/stat``), or None where there is no ``/proc``.
+    Between two calls, the busy time less this process tree's is what other
+    programs took.
+    """
+    times = os.times()
+    own = times.user + times.system + times.children_user + times.children_system
+    try:
+        with open("/proc/stat") as stat:
+            user, nice, system, _idle, _iowait, irq, softirq, steal = map(int, stat.readline().split()[1:9])
+    except (OSError, ValueError):
+        return time.perf_counter(), own, None
+    return time.perf_counter(), own, (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def others_share(start: tuple[float, float, float | None], cpus: int | None) -> float | None:
+    """The share of the machine's CPU time that other programs took since ``start`` (:func:`cpu_seconds`)."""
+    end = cpu_seconds()
+    if start[2] is None or end[2] is None or not cpus:
+        return None
+    return max(0.0, (end[2] - start[2]) - (end[1] - start[1])) / ((end[0] - start[0]) * cpus)
+
+
+def pushpull_seconds(store: mx.kv.KVStore, n_features: int, count: int, warmup: int = PUSHPULL_WARMUP) -> list[float]:
+    """Wall times of ``count`` pushpulls of a linear model's gradient through ``store``, after ``warmup`` untimed.
+
+    The gradient is the manual path's: the weight's ``n_features`` and the
+    bias's one float32 values under two keys of their own (a fresh
+    :class:`~gluonlr.distributed.Workers` key space, as a fit gets), pushed and
+    pulled in one ``pushpull`` call as ``GradientSum`` makes it once a step (the
+    Gluon path's ``Trainer`` makes one call per parameter), each timed until its
+    result is there. In a ``dist_sync`` job a pushpull returns only once every
+    worker has pushed, so each is also the step's meeting point of the workers.
+    """
+    keys = Workers(store).params
+    grads = [nd.zeros((n_features, 1)), nd.zeros(1)]
+    keys.init([0, 1], grads)
+    nd.waitall()
+    times = []
+    for _ in range(warmup + count):
+        start = time.perf_counter()
+        keys.pushpull([0, 1], grads, out=grads)
+        nd.waitall()
+        times.append(time.perf_counter() - start)
+    return times[warmup:]
+
+
+def scaleout_worker(spec: dict[str, Any]) -> dict[str, Any]:
+    """One worker of a scale-out job: a warm-up fit per path, ``repeats`` timed fits of each, then the pushpulls.
+
+    The data are the ``.npy`` files ``spec["X"]`` and ``spec["y"]``, opened
+    with ``np.load(mmap_mode="r")``. The worker joins the job by creating its
+    ``dist_sync`` store, which every fit is given (``fit(kvstore=store)``: the
+    store ``kvstore="dist_sync"`` would make). Creating it and the warm-up fits
+    (MXNet's first calls) are not timed. Before each timed fit the workers meet
+    at the store's barrier, so their clocks start together. Returns the rank,
+    each path's fit times and last ``(w, b)``, and the median pushpull time.
+    """
+    X, y = np.load(spec["X"], mmap_mode="r"), np.load(spec["y"], mmap_mode="r")
+    w0, b0 = initial_params(X.shape[1])
+    store = mx.kv.create("dist_sync")
+    runs = {
+        path: functools.partial(gluonlr_fit, X, y, w0, b0, path=path, kvstore=store, **spec["train_args"])
+        for path in spec["paths"]
+    }
+    seconds, results = take_turns(runs, spec["repeats"], before=store._barrier)  # MXNet's barrier of the workers
+    pushpulls = pushpull_seconds(store, X.shape[1], spec["pushpulls"])
+    return {
+        "rank": int(store.rank),
+        "seconds": seconds,
+        "params": {path: [np.asarray(w).tolist(), float(b)] for path, (w, b) in results.items()},
+        "pushpull_s": statistics.median(pushpulls),
+    }
+
+
+def run_job(
+    workers: int, spec: dict[str, Any], env: Mapping[str, str] | None = None, timeout: float = JOB_SECONDS
+) -> list[dict[str, Any]]:
+    """Run :func:`scaleout_worker` as the ``workers`` workers of a job on 127.0.0.1; return their records by rank.
+
+    ``gluonlr.launch.launch`` starts the scheduler, one server and the workers
+    (this script again, with ``--scaleout-worker``), stops the job after
+    ``timeout`` seconds or as soon as a process of it fails, and ends every
+    process it started before it returns. Each worker prints its record as one
+    JSON line, which the launcher relays prefixed with ``[rank]``.
+    """
+    out, err = io.StringIO(), io.StringIO()
+    command = [sys.executable, os.path.abspath(__file__), "--scaleout-worker", json.dumps(spec)]
+    status = launch(command, workers=workers, host="127.0.0.1", timeout=timeout, env=env, stdout=out, stderr=err)
+    lines = (line.partition(" ")[2] for line in out.getvalue().splitlines())
+    records = sorted((json.loads(text) for text in lines if text.startswith("{")), key=lambda record: record["rank"])
+    if status != 0 or [record["rank"] for record in records] != list(range(workers)):
+        raise RuntimeError(
+            f"The scale-out job of {workers} worker(s) failed (exit status {status}, records of ranks "
+            f"{[record['rank'] for record in records]}); its standard error ended with:\n{err.getvalue()[-4000:]}"
+        )
+    return records
+
+
+def scaleout(
+    workload: Workload,
+    pushpulls: int,
+    env: Mapping[str, str] | None = None,
+    timeout: float = JOB_SECONDS,
+    workers: Sequence[int] = JOB_WORKERS,
+) -> dict[str, Any]:
+    """The scale-out section: ``fit`` on ``workload`` in one process, on 2 CPU contexts and in ``dist_sync`` jobs.
+
+    The data are written once to ``.npy`` files in a temporary directory and
+    every row reads them through ``np.load(mmap_mode="r")``. The one-process
+    fits are timed here, taking turns (:func:`take_turns`): the whole fit, on
+    :data:`ONE_PROCESS`'s setups, and one worker's share of a
+    :data:`SHARE_WORKERS`-worker job: a fit on ``n / SHARE_WORKERS`` rows in
+    batches of ``batch_size / SHARE_WORKERS``, the same number of steps, each
+    on as many rows as a worker computes. Each job
+    (:func:`run_job`, its ``env`` added to every process's environment) gives
+    a row per path whose time is the median over the runs of the slowest
+    worker's, and the median time of a pushpull of the gradient. Every row
+    passes the accuracy check against the reference numpy loop's MSE on the
+    same data, and a job's workers must return the same parameters.
+    """
+    start = cpu_seconds()
+    X, y, true_w, true_b = workload.make_data()
+    w0, b0 = initial_params(workload.d)
+    args, repeats, samples = workload.train_args(), workload.repeats, workload.n * workload.epochs
+    steps = workload.epochs * math.ceil(workload.n / workload.batch_size)
+    reference_mse = errors(X, y, true_w, true_b, *numpy_batch_sgd(X, y, w0, b0, **args))["train_mse"]
+    rows: list[dict[str, Any]] = []
+
+    def add(path: str, setup: str, seconds: float, w: Any, b: float, **more: Any) -> None:
+        row = {"path": path, "setup": setup, "median_s": seconds, "samples_per_s": samples / seconds}
+        row.update(errors(X, y, true_w, true_b, np.asarray(w, dtype=np.float32), b), **more)
+        row["accurate"] = accurate(row["train_mse"], reference_mse) and row.get("workers_agree", True)
+        rows.append(row)
+
+    share: dict[str, float] = {}
+    pushpull: dict[int, float] = {}
+    with tempfile.TemporaryDirectory(prefix="gluonlr-scaleout-") as tmp:
+        spec = {"X": os.path.join(tmp, "X.npy"), "y": os.path.join(tmp, "y.npy"), "paths": PATHS}
+        spec.update(train_args=args, repeats=repeats, pushpulls=pushpulls)
+        np.save(spec["X"], X)
+        np.save(spec["y"], y)
+        X_map, y_map = np.load(spec["X"], mmap_mode="r"), np.load(spec["y"], mmap_mode="r")
+        rows_each = workload.n // SHARE_WORKERS
+        share_args = {**args, "batch_size": workload.batch_size // SHARE_WORKERS}
+        runs = {}
+        for path in PATHS:
+            for setup, options in ONE_PROCESS.items():
+                runs[path, setup] = functools.partial(gluonlr_fit, X_map, y_map, w0, b0, path=path, **options, **args)
+            runs[path, SHARE] = functools.partial(
+                gluonlr_fit, X_map[:rows_each], y_map[:rows_each], w0, b0, path=path, **share_args
+            )
+        times, results = take_turns(runs, repeats)
+        for (path, setup), seconds in times.items():
+            if setup == SHARE:
+                share[path] = statistics.median(seconds)
+            else:
+                add(path, setup, statistics.median(seconds), *results[path, setup])
+        for count in workers:
+            records = run_job(count, spec, env, timeout)
+            pushpull[count] = max(record["pushpull_s"] for record in records)
+            for path in PATHS:
+                slowest = [max(record["seconds"][path][i] for record in records) for i in range(repeats)]
+                w, b = records[0]["params"][path]
+                agree = all(record["params"][path] == records[0]["params"][path] for record in records)
+                add(path, f"dist_sync, {count} worker{'s' if count > 1 else ''}", statistics.median(slowest), w, b,
+                    workers=count, workers_agree=agree)  # fmt: skip
+    rows.sort(key=lambda row: PATHS.index(row["path"]))  # stable: each path's setups in the order run
+    for row in rows:
+        one = next(other for other in rows if other["path"] == row["path"] and other["setup"] == "1 process")
+        row["vs_one_process"] = row["samples_per_s"] / one["samples_per_s"]
+    return {
+        "workload": dataclasses.asdict(workload),
+        "steps": steps,
+        "reference_mse": reference_mse,
+        "rows": rows,
+        "pushpull_s": pushpull,
+        "pushpulls": pushpulls,
+        "others_cpu_share": others_share(start, os.cpu_count()),
+        "per_step": {path: per_step(workload, steps, rows, share[path], path, pushpull) for path in PATHS},
+    }
+
+
+def per_step(
+    workload: Workload, steps: int, rows: list[dict[str, Any]], share_s: float, path: str, pushpull: dict[int, float]
+) -> dict[str, Any]:
+    """A path's times per step (fit time / steps) and what they imply for a job whose workers have cores of their own.
+
+    From the step of the whole batch (``B`` rows, one process) and of one
+    worker's share (``B / W`` rows), a straight line: ``per_row_s`` is their
+    difference over the ``B - B / W`` rows, ``fixed_s`` the rest of a step.
+    On ``W`` hosts, each worker with cores of its own, a step would take the
+    share's step plus the pushpull (measured here on loopback; a network adds
+    its round trip): ``projected_step_s``. The workers pay off when the rows a
+    worker no longer computes cost more than the pushpull: above a global
+    batch of ``break_even_batch = pushpull / (per_row_s (1 - 1 / W))`` rows.
+    """
+    mine = [row for row in rows if row["path"] == path]
+    setups = {row["setup"]: row["median_s"] / steps for row in mine}
+    step, share_step, batch = setups["1 process"], share_s / steps, workload.batch_size
+    rows_saved = batch - batch // SHARE_WORKERS
+    per_row = (step - share_step) / rows_saved
+    jobs = {row["workers"]: row["median_s"] / steps for row in mine if "workers" in row}
+    result: dict[str, Any] = {
+        "setups": setups,
+        "share_step_s": share_step,
+        "per_row_s": per_row,
+        "fixed_s": step - batch * per_row,
+        "pushpull_share_of_step": {count: pushpull[count] / seconds for count, seconds in jobs.items()},
+        "job_overhead_s": {count: seconds - step for count, seconds in jobs.items()},
+    }
+    if SHARE_WORKERS in pushpull:
+        result["projected_step_s"] = share_step + pushpull[SHARE_WORKERS]
+        result["projected_vs_one_process"] = step / result["projected_step_s"]
+        saved = per_row * rows_saved / batch  # a step's saving per row of the global batch
+        separated = per_row > 0 and result["fixed_s"] >= 0  # else the noise hid the per-row cost
+        result["break_even_batch"] = pushpull[SHARE_WORKERS] / saved if separated else None
+    return result
 
 
 # --------------------------------------------------------------------------- output
@@ -587,9 +884,19 @@ def format_table(rows: list[dict[str, Any]], limits: list[dict[str, Any]]) -> st
     return "\n".join(lines)
 
 
-def format_report(info: dict[str, Any], loads: list[Workload], rows, limits, memory, notes) -> str:
-    """The human-readable report: settings, timing table, limits, memory, notes."""
+def format_report(info: dict[str, Any], loads: list[Workload], rows, limits, memory, notes, scaleout=None) -> str:
+    """The human-readable report: settings, timing table, limits, memory, notes, and the scale-out section."""
     lines = ["machine: " + ", ".join(f"{key} {value}" for key, value in info.items())]
+    if loads:
+        lines += [format_workloads(loads, rows, limits, memory, notes)]
+    if scaleout is not None:
+        lines += ["", format_scaleout(scaleout)] + [f"note: {note}" for note in scaleout["notes"]]
+    return "\n".join(lines)
+
+
+def format_workloads(loads: list[Workload], rows, limits, memory, notes) -> str:
+    """The workloads' settings, timing table, limits, memory and notes."""
+    lines = []
     for load in loads:
         source = " (.npy memmaps, warm page cache)" if load.source == "npy" else ""
         lines.append(
@@ -626,13 +933,149 @@ def format_report(info: dict[str, Any], loads: list[Workload], rows, limits, mem
     return "\n".join(lines)
 
 
+def _us(seconds: float) -> str:
+    return f"{seconds * 1e6:,.1f} us"
+
+
+def format_scaleout(section: dict[str, Any]) -> str:
+    """The scale-out section: its settings, one row per path and setup, the times per step."""
+    load, steps = Workload(**section["workload"]), section["steps"]
+    lines = [
+        f"scale-out: the scale workload, {load.n:,} x {load.d}, batch {load.batch_size}, {load.epochs} epochs "
+        f"({steps} steps), lr {load.lr}, loss {load.loss}, reduction {load.reduction}; every row reads X and y from "
+        f".npy memmaps; median of {load.repeats} runs after 1 warm-up",
+        "dist_sync rows: a job on 127.0.0.1 started by gluonlr.launch.launch (a scheduler, 1 server, the workers); "
+        "each worker times its own fits, after a warm-up fit of each path in the same process (so MXNet's import "
+        "and joining the job are not counted), the workers starting each fit together; a run takes its slowest "
+        "worker's time",
+    ]
+    if section["others_cpu_share"] is not None:
+        lines.append(f"other programs took {section['others_cpu_share']:.0%} of the CPU time during the section")
+    lines.append("")
+    header = (
+        f"{'path':<7} {'setup':<27} {'median s':>9} {'samples/s':>12} {'vs 1 proc':>9} "
+        f"{'max|err|':>9} {'train MSE':>9}  check"
+    )
+    lines += [header, "-" * len(header)]
+    for row in section["rows"]:
+        lines.append(
+            f"{row['path']:<7} {row['setup']:<27} {row['median_s']:>9.4f} {row['samples_per_s']:>12,.0f} "
+            f"{_ratio(row['vs_one_process'], 9)} {row['max_abs_err']:>9.1e} {row['train_mse']:>9.1e}  "
+            f"{'ok' if row['accurate'] else 'FAIL'}"
+        )
+    lines.append(
+        f"vs 1 proc = samples/s / the same path's 1-process row's; check FAIL = train MSE > {MSE_RTOL:g} x the "
+        f"numpy per-batch loop's ({section['reference_mse']:.1e}) + {MSE_ATOL:g}, or a job's workers returned "
+        "different parameters"
+    )
+    steps_of = {path: per_step["setups"] for path, per_step in section["per_step"].items()}
+    share_rows = load.batch_size // SHARE_WORKERS
+    lines += ["", f"{f'per step (fit time / {steps} steps)':<50} {'manual':>12} {'gluon':>12}"]
+    for setup in steps_of["manual"]:
+        label = f"{setup}, {load.batch_size} rows a step" if setup == "1 process" else setup
+        lines.append(f"  {label:<48} " + " ".join(f"{_us(steps_of[path][setup]):>12}" for path in PATHS))
+        if setup == "1 process":
+            label = f"1 process, {share_rows} rows a step (a {SHARE_WORKERS}-worker share)"
+            lines.append(
+                f"  {label:<48} " + " ".join(f"{_us(section['per_step'][path]['share_step_s']):>12}" for path in PATHS)
+            )
+    lines.append(
+        f"pushpull of the gradient ({load.d} + 1 float32 under 2 keys, one call), median of {section['pushpulls']} "
+        "in each worker, the slowest worker's:"
+    )
+    for count, seconds in section["pushpull_s"].items():
+        shares = ", ".join(
+            f"{section['per_step'][path]['pushpull_share_of_step'][count]:.0%} ({path})" for path in PATHS
+        )
+        above = ", ".join(
+            f"{section['per_step'][path]['job_overhead_s'][count] * 1e6:+,.1f} us ({path})" for path in PATHS
+        )
+        lines.append(
+            f"  {count}-worker job: {_us(seconds)} = {shares} of the job's step; its step - one process's: {above}"
+        )
+    return "\n".join(lines)
+
+
+def scaleout_notes(section: dict[str, Any], cpu_count: int | None) -> list[str]:
+    """What the scale-out numbers mean on this machine and on hosts of their own, computed from them."""
+    load, per_step = Workload(**section["workload"]), section["per_step"]
+    batch, share_rows, workers = load.batch_size, load.batch_size // SHARE_WORKERS, SHARE_WORKERS
+    notes = []
+    others = section["others_cpu_share"]
+    if others is not None and others > BUSY_SHARE:
+        notes.append(
+            f"the machine was busy with other work: other programs took {others:.0%} of its CPU time during the "
+            "section; processes then wait for time slices, and a job's several processes may get more of them "
+            "than one process does: rerun on a quiet machine before reading much into these numbers"
+        )
+    notes += [
+        f"this machine has {cpu_count} cores, shared by a job's scheduler, server and workers (and each process's "
+        "MXNet threads): "
+        + (
+            f"a {workers}-worker job splits each batch between processes that compete for the same cores and adds "
+            "a pushpull to every step, so it cannot be faster than one process here; neither can 2 CPU contexts, "
+            "two copies of the model on the same cores"
+            if cpu_count is not None and cpu_count <= workers
+            else "compare the rows with that in mind"
+        )
+    ]
+    if workers not in section["pushpull_s"]:
+        return notes
+    pushpull = section["pushpull_s"][workers]
+    projected = "; ".join(
+        f"{path} {_us(per_step[path]['share_step_s'])} + {_us(pushpull)} = {_us(per_step[path]['projected_step_s'])}, "
+        f"{per_step[path]['projected_vs_one_process']:.2f}x one process's {_us(per_step[path]['setups']['1 process'])}"
+        for path in PATHS
+    )
+    notes.append(
+        f"on {workers} hosts, each worker with cores of its own like these, a step would take about a "
+        f"{share_rows}-row step plus the pushpull (measured on loopback; a network adds its round trip): {projected}"
+    )
+    if 1 in section["pushpull_s"]:
+        rest = ", ".join(f"{per_step[path]['job_overhead_s'][1] * 1e6:+,.1f} us ({path})" for path in PATHS)
+        notes.append(
+            f"that counts the pushpull alone: the 1-worker job's step was {rest} longer than one process's, its "
+            f"pushpull {_us(section['pushpull_s'][1])}; what a dist_sync step costs beyond it (here with the server "
+            "and the scheduler on the same cores) is not in the estimate, a lower bound of the step"
+        )
+    lines = []
+    for path in PATHS:
+        numbers = per_step[path]
+        if numbers["break_even_batch"] is None:
+            lines.append(
+                f"{path}: {_us(numbers['per_row_s'] * (batch - share_rows))} for the {batch - share_rows} rows more "
+                f"and {_us(numbers['fixed_s'])} fixed, which is noise, not a split: rerun on a quieter machine"
+            )
+            continue
+        big = 10 * batch
+        one = numbers["fixed_s"] + big * numbers["per_row_s"]
+        many = numbers["fixed_s"] + big / workers * numbers["per_row_s"] + pushpull
+        lines.append(
+            f"{path}: {numbers['per_row_s'] * 1e6:.3f} us a row and {_us(numbers['fixed_s'])} fixed a step, which "
+            f"every worker pays; {workers} workers save {_us(numbers['per_row_s'] * (batch - share_rows))} a step "
+            f"and pay {_us(pushpull)} for the pushpull: by that line they pay off above a global batch of about "
+            f"{numbers['break_even_batch']:,.0f} rows and reach {one / many:.2f}x one process at a batch of {big:,}"
+        )
+    notes.append(
+        f"the line through the {batch}- and {share_rows}-row steps splits a step into a cost per row and a fixed "
+        "cost (MXNet's operator calls, the update): " + "; ".join(lines)
+    )
+    return notes
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """The command line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small scale workload and fewer repeats (<1 minute)")
     parser.add_argument("--json", action="store_true", help="print only a JSON document")
-    parser.add_argument("--repeats", type=int, help="timed runs per implementation (default 5 article, 3 scale)")
-    parser.add_argument("--memory-probe", choices=("manual", "gluon"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--repeats", type=int, help="timed runs per implementation (default 5 article, 3 scale, 5 scale-out)"
+    )
+    sections = parser.add_mutually_exclusive_group()
+    sections.add_argument("--no-scaleout", action="store_true", help="skip the scale-out section (dist_sync jobs)")
+    sections.add_argument("--scaleout-only", action="store_true", help="run only the scale-out section")
+    parser.add_argument("--memory-probe", choices=PATHS, help=argparse.SUPPRESS)
+    parser.add_argument("--scaleout-worker", metavar="SPEC", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.repeats is not None and args.repeats < 1:
         parser.error("--repeats must be >= 1")
@@ -643,19 +1086,30 @@ def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; return the exit status (1 when an implementation is inaccurate)."""
     args = parse_args(argv)
     loads = workloads(args.quick, args.repeats)
+    scale = next(load for load in loads if load.name == "scale")
     if args.memory_probe:
-        scale = next(load for load in loads if load.name == "scale")
         print(json.dumps(memory_probe(args.memory_probe, scale)))
         return 0
-    impls, notes = implementations()
-    rows, limits = [], []
-    for load in loads:
-        chosen = {name: impl for name, impl in impls.items() if load.source == "memory" or name in ONDISK_IMPLS}
-        load_rows, limit = benchmark(load, chosen)
-        rows += load_rows
-        limits.append(limit)
-    memory = measure_memory(args.quick)
+    if args.scaleout_worker:
+        print(json.dumps(scaleout_worker(json.loads(args.scaleout_worker))))
+        return 0
     info = machine_info()
+    rows, limits, memory, notes = [], [], [], []
+    if args.scaleout_only:
+        loads = []
+    else:
+        impls, notes = implementations()
+        for load in loads:
+            chosen = {name: impl for name, impl in impls.items() if load.source == "memory" or name in ONDISK_IMPLS}
+            load_rows, limit = benchmark(load, chosen)
+            rows += load_rows
+            limits.append(limit)
+        memory = measure_memory(args.quick)
+    section = None
+    if not args.no_scaleout:
+        repeats = args.repeats or (QUICK_SCALEOUT_REPEATS if args.quick else SCALEOUT_REPEATS)
+        section = scaleout(dataclasses.replace(scale, repeats=repeats), QUICK_PUSHPULLS if args.quick else PUSHPULLS)
+        section["notes"] = scaleout_notes(section, info["cpu_count"])
     if args.json:
         document = {
             "machine": info,
@@ -664,15 +1118,19 @@ def main(argv: list[str] | None = None) -> int:
             "limits": limits,
             "memory": memory,
             "notes": notes,
+            "scaleout": section,
         }
         print(json.dumps(document, indent=2))
     else:
-        print(format_report(info, loads, rows, limits, memory, notes))
+        print(format_report(info, loads, rows, limits, memory, notes, section))
     failed = [f"{row['workload']}/{row['implementation']}" for row in rows if not row["accurate"]]
+    for row in section["rows"] if section else []:
+        if not row["accurate"]:
+            failed.append(f"scaleout/{row['path']} {row['setup']}")
     if failed:
         print(
             f"ACCURACY CHECK FAILED for {', '.join(failed)}: train MSE above {MSE_RTOL:g} x the reference numpy loop's "
-            f"+ {MSE_ATOL:g}",
+            f"+ {MSE_ATOL:g}, or the workers of a dist_sync job returned different parameters",
             file=sys.stderr,
         )
         return 1

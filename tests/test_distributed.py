@@ -201,6 +201,23 @@ def test_several_outputs_and_two_devices_per_worker(tmp_path, marker):
         assert_same(results[0][number], one_process(X, y, {**kwargs, "ctx": None}), exact=False)
 
 
+def test_standardize_and_auto_lr_in_a_job(tmp_path, marker):
+    """Every worker computes the statistics and the rate from all the training rows (the pass over the data and
+    the sample read the whole data set, not the worker's share): the same ones as one process."""
+    X, y = make_data(tmp_path)
+    X = X * np.array([1e-3, 1.0, 1e4], np.float32) + np.array([0.0, 5.0, 1e5], np.float32)
+    np.save(tmp_path / "X.npy", X)
+    fits = [
+        dict(path=path, standardize=True, lr="auto", epochs=3, validation_split=0.1) for path in ("manual", "gluon")
+    ]
+    status, results, stderr, _ = run_job(tmp_path, marker, 2, fits, storage="memmap")
+    assert status == 0, stderr
+    for number, kwargs in enumerate(fits):
+        assert results[1][number] == {**results[0][number], "rank": 1}
+        assert_same(results[0][number], one_process(X, y, kwargs), exact=False)
+    assert marked(marker) == []
+
+
 def expected_reads(n, batch_size, epochs, rank, workers):
     """The rows worker ``rank`` reads for training: its share of each batch, each read in increasing order."""
     reads = []

@@ -145,3 +145,30 @@ def test_divergence_guard_arguments_are_checked():
         DivergenceGuard(patience=True)
     with pytest.raises(ValueError, match=r"'growth' parameter of DivergenceGuard must be a float in \[1, inf\)"):
         DivergenceGuard(growth=0.5)
+
+
+@pytest.mark.parametrize("n_outputs", [1, 2])
+def test_the_guards_loss_weighs_each_sample_once(path, n_outputs):
+    """The loss the guard measures is sum_i s_i loss_i / n on both paths. (The manual path's per-sample losses of one
+    output are (n, 1): times the (n,) weights they broadcast to (n, n), the unweighted loss times sum(s), and a
+    run whose only weighted sample was fitted exactly was refused as diverged.)"""
+    from gluonlr import PATHS
+    from gluonlr.config import FitConfig
+    from gluonlr.metrics import training_loss
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((12, 2)).astype(np.float32)
+    y = rng.standard_normal((12, n_outputs) if n_outputs > 1 else 12).astype(np.float32)
+    weights = rng.uniform(0, 2, 12).astype(np.float32)
+    weight, bias = np.ones((2, n_outputs) if n_outputs > 1 else 2), np.zeros(n_outputs) if n_outputs > 1 else 0.0
+    learner = PATHS[path](X, y, FitConfig(), weight=weight, bias=bias, sample_weight=weights)
+    residual = (X @ weight + bias - y).reshape(12, -1)
+    expected = float(weights @ np.mean(residual**2, axis=1)) / 12
+    assert training_loss(learner) == pytest.approx(expected, rel=1e-5)
+    learner.close()
+    X1 = np.ones((12, 1), np.float32)
+    X1[0] = 0
+    y1, only_first = np.zeros(12, np.float32), np.zeros(12, np.float32)
+    y1[0], only_first[0] = -4.0, 1.0
+    result = fit(X1, y1, path=path, sample_weight=only_first, lr=0.5, batch_size=1, epochs=1)  # fits row 0 exactly
+    assert result.bias == -4.0

@@ -209,6 +209,7 @@ def test_result_records_its_parameters(article_data):
         rho=1.0,
         reduction="sum",
         lr=0.02,
+        standardize=False,
         batch_size=10,
         epochs=2,
         seed=0,

@@ -67,6 +67,7 @@ x_path, y_path, path = sys.argv[1:4]
 X = np.load(x_path, mmap_mode="r")  # maps the files; nothing is read yet
 y = np.load(y_path, mmap_mode="r")
 options = dict(path=path, epochs=1, batch_size=1000, loss="l2", reduction="mean", lr=0.01, verbose=0)
+options.update(json.loads(sys.argv[4]))  # more options of fit, e.g. standardize=True
 
 
 def rss_anon_mib():
@@ -134,9 +135,19 @@ def npy_files(request, tmp_path_factory):
 
 
 def test_fitting_a_memmap_keeps_anonymous_memory_flat(npy_files, path, popen):
+    check_memory(npy_files, path, popen, {})
+
+
+def test_standardizing_a_memmap_keeps_anonymous_memory_flat(npy_files, popen):
+    """standardize=True and lr="auto" read the file in chunks (the statistics) and a sample of rows (the rate), and
+    map each batch on the device: no copy of X. (Both paths share the standardizing code: the manual path shows it.)"""
+    check_memory(npy_files, "manual", popen, {"standardize": True, "lr": "auto"})
+
+
+def check_memory(npy_files, path, popen, options):
     x_path, y_path, x_mib = npy_files
     process = popen(
-        [sys.executable, "-c", SCRIPT, str(x_path), str(y_path), path],
+        [sys.executable, "-c", SCRIPT, str(x_path), str(y_path), path, json.dumps(options)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -149,6 +160,6 @@ def test_fitting_a_memmap_keeps_anonymous_memory_flat(npy_files, path, popen):
     assert copied["growth"] >= CONTROL * x_mib, measured
     assert fitted["samples"] >= 10, measured
     assert fitted["growth"] <= bound_mib(x_mib), (
-        f"fit(path={path!r}) of a {x_mib:.0f} MiB memmap grew RssAnon by {fitted['growth']:.1f} MiB "
+        f"fit(path={path!r}, **{options}) of a {x_mib:.0f} MiB memmap grew RssAnon by {fitted['growth']:.1f} MiB "
         f"(bound {bound_mib(x_mib):.1f} MiB; copying X grew it by {copied['growth']:.1f} MiB): {measured}"
     )

@@ -137,14 +137,30 @@ def _as_source(name: str, value: Any, where: str) -> Source:
     return Source(value, name, where)
 
 
-def check_data(entries: Sequence[tuple[str | None, Any, int, str]], *, finite: bool, digest: Any = None) -> None:
-    """Run :func:`check_finite` over each ``(name, array, first_row, where)`` (if ``finite``), feeding ``digest``."""
-    for name, array, first_row, where in entries:
-        check_finite(name if finite else None, array, where, first_row=first_row, digest=digest)
+def check_data(
+    entries: Sequence[tuple[str | None, Any, int, str]], *, finite: bool, digest: Any = None, stats: Any = None
+) -> None:
+    """Run :func:`check_finite` over each ``(name, array, first_row, where)`` (if ``finite``), feeding ``digest``.
+
+    ``stats`` (a :class:`~gluonlr.scaling.FeatureStats`) is fed the chunks of
+    the first entry, the training ``X``, on the way; with neither ``finite``
+    nor ``digest``, that entry is the only one read.
+    """
+    for index, (name, array, first_row, where) in enumerate(entries):
+        if not finite and digest is None and (stats is None or index > 0):
+            break
+        observe = stats if index == 0 else None
+        check_finite(name if finite else None, array, where, first_row=first_row, digest=digest, stats=observe)
 
 
 def check_finite(
-    name: str | None, array: np.ndarray | Source, where: str = "fit", *, first_row: int = 0, digest: Any = None
+    name: str | None,
+    array: np.ndarray | Source,
+    where: str = "fit",
+    *,
+    first_row: int = 0,
+    digest: Any = None,
+    stats: Any = None,
 ) -> None:
     """Raise ``ValueError`` naming the first row of ``array`` with NaN or infinity; one pass, in chunks.
 
@@ -152,20 +168,23 @@ def check_finite(
     validation split). ``digest``, a ``hashlib`` object, is fed the float32
     bytes of every chunk on the way: a checkpoint's fingerprint and the check
     in the same pass (``digest`` alone, with ``name=None``, skips the check).
+    ``stats``, an object with an ``add(rows)`` method, is fed each checked
+    chunk too (:class:`~gluonlr.scaling.FeatureStats`, for ``standardize=True``).
     """
     for start, (chunk,) in chunks(array):
         assert chunk is not None
         if digest is not None:
             digest.update(np.ascontiguousarray(chunk).data)
-        if name is None:
-            continue
-        finite = np.isfinite(chunk).reshape(len(chunk), -1).all(axis=1)
-        if not finite.all():
-            row = first_row + start + int(np.argmin(finite))
-            raise ValueError(
-                f"{name} passed to {where} contains NaN or infinity (after conversion to float32), first in row "
-                f"{row}. Remove or impute those values first, or scale them into float32's range (3.4e38)."
-            )
+        if name is not None:
+            finite = np.isfinite(chunk).reshape(len(chunk), -1).all(axis=1)
+            if not finite.all():
+                row = first_row + start + int(np.argmin(finite))
+                raise ValueError(
+                    f"{name} passed to {where} contains NaN or infinity (after conversion to float32), first in row "
+                    f"{row}. Remove or impute those values first, or scale them into float32's range (3.4e38)."
+                )
+        if stats is not None:
+            stats.add(chunk)
 
 
 def feature_names(X: Any) -> tuple[str, ...] | None:

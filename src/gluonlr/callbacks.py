@@ -112,6 +112,16 @@ class Run:
         """Return a copy of the current ``(weight of shape (n_features,), bias)``."""
         return self.learner.parameters()
 
+    def get_trained_parameters(self) -> tuple[np.ndarray, float]:
+        """Return the current parameters in the units training updates them.
+
+        With ``fit(standardize=True)``, those of the standardized features
+        (:meth:`gluonlr.scaling.Standardized.trained_parameters`); otherwise
+        :meth:`get_parameters`.
+        """
+        trained = getattr(self.learner, "trained_parameters", None)
+        return trained() if trained is not None else self.learner.parameters()
+
     def loss(self, zero_model: bool = False) -> float:
         """Return the training loss of the current parameters (or of predicting 0), as ``history["loss"]`` measures it.
 
@@ -358,8 +368,9 @@ class DivergenceGuard(Callback):
         overflow = data_overflow(self.run.X, self.run.y, *self.initial)
         if overflow:
             return f"{overflow} A smaller lr cannot help."
-        lr = self.run.params["lr"]
-        return f"Try a smaller lr (it is {lr}; e.g. {lr / 10:g}) or scale the features of X (standardize them)."
+        lr = self.run.learner.config.lr  # the rate lr="auto" chose, if that was the argument
+        given = "lr='auto' chose" if self.run.params["lr"] == "auto" else "it is"
+        return f"Try a smaller lr ({given} {lr}; e.g. {lr / 10:g}) or scale the features of X (standardize=True)."
 
     def _error(self, epoch: int, what: str, advice: str | None = None) -> DivergenceError:
         weight, bias = self.last_finite
@@ -469,6 +480,7 @@ class ModelCheckpoint(Callback):
             data=self.run.data_fingerprint(),
             callbacks=self.run.callback_states(),
             stopped=stopped,
+            model=self.run.get_parameters(),  # in the units of X (the state may be standardized)
         )
 
 

@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 import hashlib
-import numbers
-import os
-import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from gluonlr import gluon, manual
+from gluonlr._fit_options import (
+    check_callbacks,
+    check_early_stopping,
+    check_metrics,
+    check_nesterov,
+    check_resumable,
+    resume_source,
+    show_progress,
+)
 from gluonlr._mxnet import mx
 from gluonlr._validation import (
     check_choice,
     check_data,
     check_float,
-    check_positive_float,
     check_positive_int,
     check_sample_weight,
     check_seed,
@@ -30,13 +36,12 @@ from gluonlr.config import FitConfig
 from gluonlr.conventions import LOSSES, REDUCTIONS
 from gluonlr.data.split import split_validation
 from gluonlr.distributed import check_kvstore
-from gluonlr.errors import CheckpointError
 from gluonlr.loop import Evaluation, train
-from gluonlr.metrics import METRICS
 from gluonlr.optimizers import OPTIMIZERS
 from gluonlr.parallel import check_ctx
-from gluonlr.persistence import PathLike, check_checkpoint, checkpoint_files, data_fingerprint, read_checkpoint
+from gluonlr.persistence import PathLike, check_checkpoint, data_fingerprint, read_checkpoint
 from gluonlr.result import FitResult
+from gluonlr.scaling import FeatureStats, Standardized, Standardizer, auto_lr, check_lr, check_standardize
 from gluonlr.schedules import Schedule, make_schedule
 
 __all__ = ["PATHS", "FitResult", "fit", "initial_params"]
@@ -103,84 +108,6 @@ def initial_params(
     return weight, bias
 
 
-def _check_callbacks(callbacks: Any) -> list[Callback]:
-    if callbacks is None:
-        return []
-    if isinstance(callbacks, Callback) or not isinstance(callbacks, Sequence):
-        raise TypeError(
-            "The 'callbacks' parameter of fit must be a list of gluonlr.callbacks.Callback. "
-            f"Got {type(callbacks).__name__} instead."
-        )
-    for callback in callbacks:
-        if not isinstance(callback, Callback):
-            raise TypeError(
-                "The 'callbacks' parameter of fit must hold gluonlr.callbacks.Callback instances. "
-                f"Got a {type(callback).__name__}."
-            )
-    return list(callbacks)
-
-
-def _resume_source(checkpoint: PathLike | None, resume: Any) -> PathLike | None:
-    """Return the checkpoint to resume from, or None to start afresh.
-
-    Refuses a ``checkpoint`` path where a file already exists (a checkpoint, a
-    saved model, anything) unless the run resumes from that very checkpoint:
-    fit never overwrites what it did not write in this run's line.
-    """
-    if resume is not None and not isinstance(resume, bool) and not isinstance(resume, str | os.PathLike):
-        raise TypeError(
-            f"The 'resume' parameter of fit must be True, False, None or a checkpoint path. Got {resume!r} instead."
-        )
-    if resume is True and checkpoint is None:
-        raise ValueError("resume=True continues from the 'checkpoint' parameter of fit, which is not set.")
-    targets = checkpoint_files(checkpoint) if checkpoint is not None else None
-    source: PathLike | None = None
-    if resume is True and targets is not None:
-        source = checkpoint if targets[1].exists() else None
-    elif resume and not isinstance(resume, bool):
-        source = resume
-    if targets is not None:
-        existing = [target for target in targets if target.exists()]
-        resuming_it = source is not None and checkpoint_files(source)[1].resolve() == targets[1].resolve()
-        if existing and not resuming_it:
-            raise CheckpointError(
-                f"{str(existing[0])!r} already exists, and fit(checkpoint=...) would replace it after the first "
-                "epoch. Pass resume=True to continue the run checkpointed there, or choose another checkpoint path "
-                "(or delete the file) to start afresh."
-            )
-    return source
-
-
-def _check_resumable(meta: dict[str, Any], X: Any, y: Any, params: dict[str, Any], fingerprint: Any) -> None:
-    """Raise ``CheckpointError`` unless the checkpoint's run is this one, cut short."""
-    saved = meta["params"]
-    differ = [
-        f"{key}={saved.get(key)!r} there, {value!r} here"
-        for key, value in params.items()
-        if key != "epochs" and saved.get(key) != value
-    ]
-    if differ:
-        raise CheckpointError(
-            "Cannot resume: the checkpoint was made with other arguments (" + "; ".join(differ) + "). "
-            "Pass the same arguments, or start afresh."
-        )
-    if meta["data"] != fingerprint:
-        raise CheckpointError(
-            f"Cannot resume: the checkpoint was trained on other data ({meta['data']['n_samples']} x "
-            f"{meta['data']['n_features']}, another SHA-256) than X {X.shape} and y given here."
-        )
-    if params["lr_schedule"]["name"] == "cosine" and meta["params"]["epochs"] != params["epochs"]:
-        raise CheckpointError(
-            f"Cannot resume: the cosine schedule spans the run's epochs ({meta['params']['epochs']} there, "
-            f"{params['epochs']} here). Pass epochs={meta['params']['epochs']}."
-        )
-    if meta["epoch"] > params["epochs"]:
-        raise CheckpointError(
-            f"Cannot resume: the checkpoint has {meta['epoch']} epochs done, more than epochs={params['epochs']}. "
-            f"Pass epochs >= {meta['epoch']}."
-        )
-
-
 def fit(
     X: Any,
     y: Any,
@@ -189,7 +116,8 @@ def fit(
     loss: str = "squared",
     rho: float = 1.0,
     reduction: str = "sum",
-    lr: float = 0.01,
+    lr: float | str = 0.01,
+    standardize: bool = False,
     batch_size: int = 10,
     epochs: int = 10,
     seed: int = 0,
@@ -249,8 +177,25 @@ def fit(
         ``"sum"`` steps with the gradient summed over the batch (the article);
         ``"mean"`` divides it by the batch's actual size, a short last
         batch by its own (``trainer.step(len(batch))``).
-    lr : float, default=0.01
-        Learning rate, > 0: the start of ``lr_schedule``.
+    lr : float or "auto", default=0.01
+        Learning rate, > 0: the start of ``lr_schedule``. ``"auto"`` chooses
+        it from the data, for the loss, batch size, reduction, momentum and
+        weight decay: half the largest step that does not overshoot the worst
+        of a sample of batches (the largest eigenvalue of its Hessian, by
+        power iteration); for Adam, a rate that moves the predictions by 5% of
+        the initial residual per update. The rate chosen is ``result.lr`` and
+        ``history["lr"][0]``, the same whatever ``seed``; see
+        :mod:`gluonlr.scaling` for the rule. On badly scaled features it never
+        diverges but may converge slowly: add ``standardize=True``.
+    standardize : bool, default=False
+        Train on standardized features, :math:`(x - \mu) / \sigma` with the
+        mean and standard deviation of each feature over the training rows
+        (not a validation split's), computed in the pass over the data that
+        ``check_input`` makes (a memmap is read in chunks, never copied), and
+        each batch standardized on the device as it is read. A constant
+        feature is divided by 1, as scikit-learn's ``StandardScaler`` does.
+        ``weight`` and ``bias`` are reported in the units of ``X``, so
+        ``predict`` takes raw ``X``.
     batch_size : int, default=10
         Samples per batch; the last batch of an epoch may be shorter.
     epochs : int, default=10
@@ -295,9 +240,13 @@ def fit(
         ``True`` is :class:`~gluonlr.callbacks.EarlyStopping` with its defaults
         (``monitor="val_loss"``, ``patience=5``, the best weights restored).
     init_weight : array-like of shape (n_features,) or (n_features, n_outputs), optional
-        Initial weights; default ``N(0, 1)`` draws from ``seed``.
+        Initial weights, in the units of ``X`` also with ``standardize=True``
+        (as ``result.weight``: a fitted model can warm-start a fit); default
+        ``N(0, 1)`` draws from ``seed`` (with ``standardize=True``, the
+        weights of the standardized features).
     init_bias : float or array-like of shape (n_outputs,), optional
-        Initial bias; default 0.
+        Initial bias, in the units of ``X`` also with ``standardize=True``;
+        default 0 (with ``standardize=True``, the standardized model's).
     callbacks : list of Callback, optional
         Called after each epoch, after gluonlr's own history, divergence check,
         early stopping and progress bar, and before its checkpoint (see
@@ -412,20 +361,31 @@ def fit(
     >>> result = fit(*synthetic_data(), optimizer="adam", lr=0.5, epochs=20, validation_split=0.2, metrics=["r2"])
     >>> round(result.history["val_r2"][-1], 4)
     1.0
+
+    Raw features in other units (``x1`` in thousandths, around 5000; ``x2``
+    in thousands, around -3), where the defaults diverge: standardized, with
+    a step chosen from the data, the model comes back in those units:
+
+    >>> X, y = synthetic_data()
+    >>> X_raw = X * [1000.0, 0.001] + [5000.0, -3.0]
+    >>> result = fit(X_raw, y, standardize=True, lr="auto", lr_schedule="cosine", epochs=20)
+    >>> (result.weight * [1000.0, 0.001]).round(2).tolist(), round(result.score(X_raw, y), 4), round(result.lr, 4)
+    ([2.0, 51.0], 1.0, 0.0183)
     """
     check_choice("path", path, tuple(PATHS))
     devices = check_ctx(ctx)
+    given_lr, standardize = check_lr(lr), check_standardize(standardize)
     config = FitConfig(
         loss=check_choice("loss", loss, LOSSES),
         rho=check_float("rho", rho, low=0.0, low_open=True),
         reduction=check_choice("reduction", reduction, REDUCTIONS),
-        lr=check_positive_float("lr", lr),
+        lr=given_lr if isinstance(given_lr, float) else FitConfig.lr,  # lr="auto": chosen once the data is read
         batch_size=check_positive_int("batch_size", batch_size),
         epochs=check_positive_int("epochs", epochs),
         seed=check_seed(seed),
         optimizer=check_choice("optimizer", optimizer, OPTIMIZERS),
         momentum=check_float("momentum", momentum, low=0.0, high=1.0),
-        nesterov=_check_nesterov(nesterov, momentum, optimizer),
+        nesterov=check_nesterov(nesterov, momentum, optimizer),
         beta1=check_float("beta1", beta1, low=0.0, high=1.0),
         beta2=check_float("beta2", beta2, low=0.0, high=1.0),
         epsilon=check_float("epsilon", epsilon, low=0.0, low_open=True),
@@ -438,7 +398,7 @@ def fit(
     X = check_X(X)
     y = check_y(y, n_samples=X.shape[0])
     sample_weight = check_sample_weight(sample_weight, X.shape[0])
-    metric_names = _check_metrics(metrics)
+    metric_names = check_metrics(metrics)
     if not isinstance(check_input, bool | np.bool_):
         raise ValueError(f"The 'check_input' parameter of fit must be True or False. Got {check_input!r} instead.")
     split = split_validation(X, y, sample_weight, validation_split, validation_data, names=names)
@@ -450,33 +410,45 @@ def fit(
         )
     n_outputs = None if y.ndim == 1 else y.shape[1]
     weight, bias = initial_params(X.shape[1], config.seed, init_weight, init_bias, n_outputs)
-    user_callbacks = _check_callbacks(callbacks)
-    stopper = _check_early_stopping(early_stopping, has_validation=validation is not None, metrics=metric_names)
-    progress = [ProgressBar()] if _show_progress(verbose) else []
+    user_callbacks = check_callbacks(callbacks)
+    stopper = check_early_stopping(early_stopping, has_validation=validation is not None, metrics=metric_names)
+    progress = [ProgressBar()] if show_progress(verbose) else []
     if checkpoint is not None:
         check_checkpoint(checkpoint)  # can its files be written? Now, not after the first epoch
     params = {
         **config.as_dict(),
+        "lr": given_lr,
+        "standardize": standardize,
         "validation_split": float(validation_split),
         "metrics": list(metric_names),
         "sample_weight": sample_weight is not None,
         "early_stopping": stopper.params() if stopper else None,
     }
-    source = _resume_source(checkpoint, resume)
+    source = resume_source(checkpoint, resume)
     state, meta = read_checkpoint(source) if source is not None else (None, None)
     extra = tuple(array for array in (sample_weight, *(validation or ())) if array is not None)
     # One pass over the data, whatever its size: the values checked, and hashed for a checkpoint.
     digest = hashlib.sha256() if checkpoint is not None or meta is not None else None
-    if check_input or digest is not None:
-        check_data(split.entries(), finite=bool(check_input), digest=digest)
+    stats = FeatureStats(X.shape[1]) if standardize else None  # fed the training rows of X, in the same pass
+    if check_input or digest is not None or stats is not None:
+        check_data(split.entries(), finite=bool(check_input), digest=digest, stats=stats)
     fingerprint = data_fingerprint(X, y, *extra, digest=digest) if digest is not None else None
     if meta is not None:
-        _check_resumable(meta, X, y, params, fingerprint)
+        check_resumable(meta, X, y, params, fingerprint)
+    scaler = Standardizer.from_stats(stats) if stats is not None else None
+    if scaler is not None:  # the standardized model's start; init_weight and init_bias are in the units of X
+        weight, bias = scaler.initial(
+            weight, bias, given_weight=init_weight is not None, given_bias=init_bias is not None
+        )
+    if given_lr == "auto":
+        config = replace(config, lr=auto_lr(X, y, config, (weight, bias), sample_weight, scaler))
 
     kind, workers = check_kvstore(kvstore)  # "dist_sync" joins the job: last, once every argument is checked
     learner = PATHS[path](
         X, y, config, weight=weight, bias=bias, sample_weight=sample_weight, ctx=devices, kvstore=kind, workers=workers
     )
+    if scaler is not None:
+        learner = Standardized(learner, scaler)  # standardizes each batch on the device; reports raw units
     run = Run(learner, X, y, path=path, params=params, epochs=config.epochs, more_data=extra, fingerprint=fingerprint)
     stopped = meta.get("stopped") if meta else None
     if state is not None and meta is not None:
@@ -512,55 +484,5 @@ def fit(
         stop_reason=run.stop_reason if stopped_epoch is not None else None,
         interrupted=interrupted,
         feature_names=names,
+        lr=config.lr,
     )
-
-
-def _check_nesterov(nesterov: Any, momentum: Any, optimizer: Any) -> bool:
-    if not isinstance(nesterov, bool | np.bool_):
-        raise ValueError(f"The 'nesterov' parameter of fit must be True or False. Got {nesterov!r} instead.")
-    if nesterov and (optimizer != "sgd" or not (isinstance(momentum, numbers.Real) and float(momentum) > 0)):
-        raise ValueError(
-            "nesterov=True needs optimizer='sgd' with momentum > 0, e.g. fit(..., momentum=0.9, nesterov=True)."
-        )
-    return bool(nesterov)
-
-
-def _check_metrics(metrics: Any) -> tuple[str, ...]:
-    if isinstance(metrics, str) or not isinstance(metrics, Sequence):
-        raise TypeError(
-            f"The 'metrics' parameter of fit must be a list of metric names, e.g. ['mse', 'r2']. Got {metrics!r}."
-        )
-    for name in metrics:
-        check_choice("metrics", name, tuple(METRICS))
-    return tuple(dict.fromkeys(metrics))
-
-
-def _check_early_stopping(early_stopping: Any, *, has_validation: bool, metrics: tuple[str, ...]) -> Any:
-    if early_stopping is False or early_stopping is None:
-        return None
-    stopper = EarlyStopping() if early_stopping is True else early_stopping
-    if not isinstance(stopper, EarlyStopping):
-        raise TypeError(
-            "The 'early_stopping' parameter of fit must be True, False or a gluonlr.callbacks.EarlyStopping. "
-            f"Got {early_stopping!r} instead."
-        )
-    available = ["loss", *metrics] + (["val_loss", *(f"val_{name}" for name in metrics)] if has_validation else [])
-    if stopper.monitor not in available:
-        hint = (
-            " Pass validation_split=0.1 or validation_data=(X_val, y_val), or monitor='loss'."
-            if stopper.monitor.startswith("val_") and not has_validation
-            else " Add the metric to fit(metrics=...)."
-        )
-        raise ValueError(
-            f"Early stopping monitors {stopper.monitor!r}, which this fit does not record "
-            f"(it records {', '.join(map(repr, available))}).{hint}"
-        )
-    return stopper
-
-
-def _show_progress(verbose: Any) -> bool:
-    if verbose == "auto":
-        return sys.stderr is not None and (sys.stderr.isatty() or "ipykernel" in sys.modules)
-    if verbose in (0, 1) and not isinstance(verbose, float):
-        return bool(verbose)
-    raise ValueError(f"The 'verbose' parameter of fit must be 'auto', 0 or 1. Got {verbose!r} instead.")

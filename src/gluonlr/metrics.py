@@ -199,8 +199,8 @@ def _score(
         predictions = learner.predict(_on_device(x)) if x is not None else nd.zeros(y.shape)
         device = predictions.context  # the learner's first device
         losses = learner.loss(predictions, _on_device(y).as_in_context(device))  # a hybridized loss keeps its signature
-        if weighted and sample_weight:
-            losses = losses * _on_device(sample_weight[0].reshape(-1)).as_in_context(device)
+        if weighted and sample_weight:  # (n,) by (n,): the manual path's (n, 1) losses would broadcast to (n, n)
+            losses = losses.reshape((-1,)) * _on_device(sample_weight[0].reshape(-1)).as_in_context(device)
         loss += float(losses.sum().asscalar())
         if metrics:
             totals.add(y, predictions.asnumpy())

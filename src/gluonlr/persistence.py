@@ -398,11 +398,17 @@ def write_checkpoint(
     data: dict[str, Any],
     callbacks: dict[str, Any] | None = None,
     stopped: dict[str, Any] | None = None,
+    model: tuple[np.ndarray, float | np.ndarray] | None = None,
 ) -> None:
     """Write a checkpoint after ``epoch`` complete epochs: the state file, then the model file.
 
     ``state`` is a learner's ``get_state()``: ``"weight"`` ``(n_outputs,
     n_features)``, ``"bias"`` ``(n_outputs,)`` and any optimizer state.
+    ``model``, ``(weight, bias)`` as a :class:`~gluonlr.FitResult` holds
+    them, is what the model file holds (what :func:`~gluonlr.load` reads); by default
+    the state's parameters. They differ for ``fit(standardize=True)``, whose
+    state is the standardized model's and whose model file is in the units of
+    ``X``.
 
     Examples
     --------
@@ -432,8 +438,10 @@ def write_checkpoint(
             np.savez(file, **arrays)
 
     atomic_write(state_file, write_state, what=_CHECKPOINT_FILE)
-    model = _params_arrays(state["weight"], state["bias"])
-    atomic_write(model_file, lambda tmp: _save_params(tmp, model), what=_CHECKPOINT_FILE)
+    arrays_of_model = _params_arrays(
+        *(_gluon_layout(*model) if model is not None else (state["weight"], state["bias"]))
+    )
+    atomic_write(model_file, lambda tmp: _save_params(tmp, arrays_of_model), what=_CHECKPOINT_FILE)
 
 
 def read_checkpoint(checkpoint: PathLike) -> tuple[dict[str, np.ndarray], dict[str, Any]]:

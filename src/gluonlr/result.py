@@ -43,6 +43,10 @@ class FitResult:
         The column names of the data frame ``X`` the model was fitted on (all
         strings), or None for an array. :meth:`predict` checks a data frame's
         columns against them; :func:`gluonlr.save` saves them with the model.
+    lr : float or None
+        The learning rate the fit trained with (the start of its schedule):
+        ``fit``'s ``lr``, or the rate ``lr="auto"`` chose from the data (also
+        in ``history["lr"]``); None for a model read by :func:`gluonlr.load`.
     """
 
     weight: np.ndarray
@@ -54,6 +58,7 @@ class FitResult:
     stop_reason: str | None = None
     interrupted: bool = False
     feature_names: tuple[str, ...] | None = None
+    lr: float | None = None
 
     @property
     def n_features(self) -> int:

@@ -126,7 +126,12 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
     loss : {"squared", "l2", "l1", "huber"}, default="squared"
     rho : float, default=1.0
     reduction : {"sum", "mean"}, default="sum"
-    lr : float, default=0.01
+    lr : float or "auto", default=0.01
+    standardize : bool, default=False
+        Standardize the features inside :meth:`fit` (the model's ``coef_`` and
+        ``intercept_`` stay in the units of ``X``): no ``StandardScaler`` needed.
+        :meth:`partial_fit` refuses it: each call sees one chunk, whose mean and
+        standard deviation would change the features the model trains on.
     batch_size : int, default=10
     epochs : int, default=10
         Epochs of :meth:`fit` (scikit-learn's ``max_iter``); the epochs a
@@ -211,7 +216,8 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
         loss: str = "squared",
         rho: float = 1.0,
         reduction: str = "sum",
-        lr: float = 0.01,
+        lr: float | str = 0.01,
+        standardize: bool = False,
         batch_size: int = 10,
         epochs: int = 10,
         seed: int = 0,
@@ -235,6 +241,7 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
         self.rho = rho
         self.reduction = reduction
         self.lr = lr
+        self.standardize = standardize
         self.batch_size = batch_size
         self.epochs = epochs
         self.seed = seed
@@ -328,6 +335,12 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
         >>> model.n_iter_, model.t_, model.coef_.round(1).tolist()
         (3, 30, [2.0, 51.0])
         """
+        if self.standardize:
+            raise ValueError(
+                "partial_fit cannot standardize=True: each call sees one chunk of the data, whose mean and standard "
+                "deviation would change the features the model trains on from call to call. Standardize the data "
+                "beforehand (StandardScaler().partial_fit over the chunks, then transform each), or use fit."
+            )
         first = not hasattr(self, "coef_")
         with _unchanged_on_error(self):
             X, y = validate_data(self, X, y, dtype=np.float32, multi_output=True, y_numeric=True, reset=first)
@@ -381,7 +394,7 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
         self.history_ = {key: list(values) for key, values in result.history.items()}
         if "lr" in self.history_ and state is not None:  # fit counts this epoch's updates from 1; they go on
             schedule, n_batches = options["lr_schedule"], -(-len(X) // options["batch_size"])
-            self.history_["lr"] = [schedule.lr_at(updates + 1, lr=options["lr"], n_batches=n_batches, epochs=1)]
+            self.history_["lr"] = [schedule.lr_at(updates + 1, lr=result.lr, n_batches=n_batches, epochs=1)]
         self.n_iter_ = len(self.history_.get("loss", []))
         self.t_ = int(carried.state["updates"])
         self._state = carried.state

@@ -12,7 +12,7 @@ import numpy as np
 from gluonlr.callbacks import Callback
 from gluonlr.fit import PATHS, fit
 from gluonlr.result import FitResult
-from gluonlr.testing._reference import ReferenceResult, reference_fit
+from gluonlr.testing._reference import ReferenceResult, _standardization, reference_fit
 
 __all__ = [
     "PATH_ATOL",
@@ -103,18 +103,24 @@ class RecordedFit:
         The weights after each epoch this call trained.
     epoch_biases : list of float or ndarray
         The bias after each epoch this call trained.
+    trained : Trajectory or None
+        The same run in the units training updates the parameters in, those
+        of the standardized features with ``fit(standardize=True)`` (the
+        returned parameters after the epochs' own), or None if they are the
+        units of ``X``.
 
     Examples
     --------
     >>> from gluonlr import synthetic_data
     >>> run = record_fit(*synthetic_data(n=20), epochs=2)
-    >>> run.result.path, len(run.epoch_weights), run.epoch_weights[0].shape
-    ('manual', 2, (2,))
+    >>> run.result.path, len(run.epoch_weights), run.epoch_weights[0].shape, run.trained
+    ('manual', 2, (2,), None)
     """
 
     result: FitResult
     epoch_weights: list[np.ndarray] = field(default_factory=list)
     epoch_biases: list[float | np.ndarray] = field(default_factory=list)
+    trained: Trajectory | None = None
 
     @property
     def weight(self) -> np.ndarray:
@@ -137,18 +143,41 @@ class RecordedFit:
         return self.result.path
 
 
+@dataclass(frozen=True)
+class _Run:
+    """A :class:`Trajectory` given by its attributes."""
+
+    weight: Any
+    bias: Any
+    history: Mapping[str, Sequence[float]]
+    epoch_weights: Sequence[Any]
+    epoch_biases: Sequence[Any]
+
+
+def _copy(parameters: tuple[np.ndarray, float | np.ndarray]) -> tuple[np.ndarray, float | np.ndarray]:
+    weight, bias = parameters
+    return np.array(weight, copy=True), bias if np.ndim(bias) == 0 else np.array(bias, copy=True)
+
+
 class _EpochRecorder(Callback):
-    """Keep a copy of the parameters after every epoch."""
+    """Keep a copy of the parameters after every epoch, and in the units training updates them."""
 
     def __init__(self) -> None:
         self.weights: list[np.ndarray] = []
         self.biases: list[float | np.ndarray] = []
+        self.trained: list[tuple[np.ndarray, float | np.ndarray]] = []
+        self.final: tuple[np.ndarray, float | np.ndarray] | None = None
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
         """Append the current parameters."""
-        weight, bias = self.run.get_parameters()
-        self.weights.append(np.array(weight, copy=True))
-        self.biases.append(bias if np.ndim(bias) == 0 else np.array(bias, copy=True))
+        weight, bias = _copy(self.run.get_parameters())
+        self.weights.append(weight)
+        self.biases.append(bias)
+        self.trained.append(_copy(self.run.get_trained_parameters()))
+
+    def on_train_end(self, logs: dict[str, float] | None = None) -> None:
+        """Keep the parameters fit returns, in the units training updates them."""
+        self.final = _copy(self.run.get_trained_parameters())
 
 
 def record_fit(X: Any, y: Any, **fit_kwargs: Any) -> RecordedFit:
@@ -178,7 +207,11 @@ def record_fit(X: Any, y: Any, **fit_kwargs: Any) -> RecordedFit:
     recorder = _EpochRecorder()
     callbacks = [*(fit_kwargs.pop("callbacks", None) or []), recorder]
     result = fit(X, y, callbacks=callbacks, **fit_kwargs)
-    return RecordedFit(result, recorder.weights, recorder.biases)
+    trained = None
+    if fit_kwargs.get("standardize") and recorder.final is not None:
+        weights, biases = [weight for weight, _ in recorder.trained], [bias for _, bias in recorder.trained]
+        trained = _Run(*recorder.final, result.history, weights, biases)
+    return RecordedFit(result, recorder.weights, recorder.biases, trained)
 
 
 # -- comparison ---------------------------------------------------------------------------------------------------
@@ -466,7 +499,11 @@ def assert_paths_agree(
         max(|a|, |b|)``, as in :func:`assert_runs_agree`; see
         :data:`PATH_ATOL`.
     **fit_kwargs
-        Any arguments of fit but ``path``.
+        Any arguments of fit but ``path``. With ``standardize=True`` the
+        parameters are compared in the units of the standardized features
+        (``RecordedFit.trained``), as training updates them: in those of
+        ``X`` the bias is a difference of terms that can be far larger than
+        itself, and so its round-off.
 
     Returns
     -------
@@ -496,12 +533,12 @@ def assert_paths_agree(
     first = runs[0]
     for run in runs[1:]:
         assert_runs_agree(
-            run,
-            first,
+            run.trained or run,
+            first.trained or first,
             rtol=rtol,
             atol=atol,
             names=(str(run.path), str(first.path)),
-            context=_describe(X, y, fit_kwargs),
+            context=_describe(X, y, fit_kwargs) + (_IN_TRAINED_UNITS if first.trained else ""),
         )
     return runs
 
@@ -531,6 +568,11 @@ def assert_matches_reference(
     **fit_kwargs
         Any arguments of fit but ``early_stopping``, which the reference does
         not implement (compare the paths with :func:`assert_paths_agree`).
+        With ``lr="auto"`` the reference trains with the rate fit chose
+        (``FitResult.lr``): it checks the training, not the choice. With
+        ``standardize=True`` the parameters are compared in the units of the
+        standardized features, as training updates them: in those of ``X`` the
+        bias is a difference of terms that can be far larger than itself.
 
     Returns
     -------
@@ -555,14 +597,45 @@ def assert_matches_reference(
             "assert_paths_agree instead, or fit without it."
         )
     recorded = record_fit(X, y, path=path, **fit_kwargs)
-    expected = reference_fit(X, y, **{key: value for key, value in fit_kwargs.items() if key not in _FIT_ONLY})
+    reference_kwargs = {key: value for key, value in fit_kwargs.items() if key not in _FIT_ONLY}
+    if reference_kwargs.get("lr") == "auto":  # the reference trains with the rate fit chose (FitResult.lr)
+        reference_kwargs["lr"] = recorded.result.lr
+    expected = reference_fit(X, y, **reference_kwargs)
     assert_runs_agree(
-        recorded,
-        expected,
+        recorded.trained or recorded,
+        _in_trained_units(expected, X, reference_kwargs) if recorded.trained else expected,
         rtol=rtol,
         atol=atol,
         names=(path, "reference"),
         same_history_keys=False,
-        context=_describe(X, y, {"path": path, **fit_kwargs}),
+        context=_describe(X, y, {"path": path, **fit_kwargs}) + (_IN_TRAINED_UNITS if recorded.trained else ""),
     )
     return recorded, expected
+
+
+#: What a failed comparison of a fit with standardize=True adds to its message.
+_IN_TRAINED_UNITS = (
+    "; with standardize=True the parameters are compared as training updates them, in the units of the "
+    "standardized features (in those of X the bias is b' - mean . w, a difference of terms up to |mean| / std "
+    "times larger than the model's own)"
+)
+
+
+def _in_trained_units(run: ReferenceResult, X: Any, fit_kwargs: Mapping[str, Any]) -> Trajectory:
+    """Return the reference ``run`` in the units of the standardized features: ``w * std``, ``b + mean . w``.
+
+    The mean and standard deviation are the reference's, of the training rows (all of ``X`` with
+    ``validation_data``, the first ``int(n * (1 - validation_split))`` otherwise); in float64 the conversion
+    loses nothing the comparison could see.
+    """
+    X = np.asarray(X, dtype=np.float32).astype(np.float64)
+    split = fit_kwargs.get("validation_split") or 0.0
+    n_train = int(len(X) * (1.0 - split)) if fit_kwargs.get("validation_data") is None else len(X)
+    mean, inverse = (values.astype(np.float64) for values in _standardization(X[:n_train]))
+
+    def convert(weight: Any, bias: Any) -> tuple[np.ndarray, Any]:
+        weight = np.asarray(weight, dtype=np.float64)
+        return weight / (inverse if weight.ndim == 1 else inverse[:, None]), bias + mean @ weight
+
+    epochs = [convert(weight, bias) for weight, bias in zip(run.epoch_weights, run.epoch_biases, strict=True)]
+    return _Run(*convert(run.weight, run.bias), run.history, [w for w, _ in epochs], [b for _, b in epochs])

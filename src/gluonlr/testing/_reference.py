@@ -20,6 +20,12 @@ order, in batches of ``batch_size`` (the last one may be short). On a batch
 for ``reduction="mean"``, 1 for ``"sum"``), and the optimizer's update of
 number :math:`u = 1, 2, \dots`, counted over the whole run, with the learning
 rate :math:`\eta_u` of the schedule.
+
+With ``standardize=True`` the rows :math:`x` are replaced by
+:math:`z = (x - \mu) / \sigma`, :math:`\mu` and :math:`\sigma` the mean and
+standard deviation of each feature over the training rows (:math:`\sigma = 1`
+for a constant one), and the parameters are reported as
+:math:`w = w' / \sigma`, :math:`b = b' - \mu \cdot w` (``_standardization``).
 """
 
 from __future__ import annotations
@@ -169,6 +175,38 @@ def stable_lr(
     curvature = _CURVATURE[loss](rho) * effective_batch * largest_weight * (d * float(np.max(np.abs(X))) ** 2 + 1)
     bound = fraction / (curvature + weight_decay) if curvature + weight_decay > 0 else fraction
     return min(bound, fraction * _ADAM_MAX_LR) if optimizer == "adam" else bound
+
+
+# -- standardized features -------------------------------------------------------------------------------------
+
+
+def _standardization(X_train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return ``(mean, inverse)`` of the training rows' columns, in float32: the map ``fit(standardize=True)`` uses.
+
+    The mean and the population standard deviation, in float64; a column
+    whose deviation is 0 or at most ten float32 roundings of its mean (``std
+    <= 10 * eps32 * |mean|``) is constant, with the scale 1. The mean and the
+    scale are rounded to float32 and ``inverse`` is the float32 reciprocal of
+    the scale, as the device holds them; the rows are standardized in float32
+    arithmetic, ``(x - mean) * inverse``, as the device computes them (like
+    Adam's float32 betas, a rounding the reference shares on purpose).
+
+    Examples
+    --------
+    >>> mean, inverse = _standardization(np.array([[1.0, 4.0], [3.0, 4.0]]))
+    >>> mean.tolist(), inverse.tolist()
+    ([2.0, 4.0], [1.0, 1.0])
+    """
+    mean, std = X_train.mean(axis=0), X_train.std(axis=0)
+    eps, tiny = float(np.finfo(np.float32).eps), float(np.finfo(np.float32).tiny)
+    constant = (std <= 10 * eps * np.abs(mean)) | (std < tiny)
+    scale = np.where(constant, 1.0, std).astype(np.float32)
+    return mean.astype(np.float32), (1.0 / scale.astype(np.float64)).astype(np.float32)
+
+
+def _standardized(X: np.ndarray, mean: np.ndarray, inverse: np.ndarray) -> np.ndarray:
+    """Return the rows ``X`` (float64 of float32 values) standardized in float32, as float64."""
+    return ((X.astype(np.float32) - mean) * inverse).astype(np.float64)
 
 
 # -- optimizers: MXNet 1.9.1's update of one parameter, with its state -------------------------------------------
@@ -501,6 +539,7 @@ def reference_fit(
     validation_split: float = 0.0,
     validation_data: Sequence[Any] | None = None,
     metrics: Sequence[str] = (),
+    standardize: bool = False,
 ) -> ReferenceResult:
     r"""Train as :func:`gluonlr.fit` does, in float64 numpy, from the formulas.
 
@@ -561,6 +600,14 @@ def reference_fit(
         as ``"val_" + name`` on the validation rows; unweighted. ``"rmse"`` is
         the square root of ``"mse"`` over all entries; ``"r2"`` is
         scikit-learn's ``r2_score`` with ``multioutput="uniform_average"``.
+    standardize : bool, default=False
+        Train on the features standardized by the training rows' mean and
+        standard deviation (rounded to float32, applied in float32 arithmetic,
+        a constant feature's scale 1, as on the device); ``init_weight`` and
+        ``init_bias``, if given, are the starting model in the units of ``X``
+        (:math:`w' = \sigma w`, :math:`b' = b + \mu \cdot w`), else the
+        standardized model starts from ``N(0, 1)`` weights and a zero bias. The
+        weights and biases returned and recorded are in the units of ``X``.
 
     Returns
     -------
@@ -616,6 +663,14 @@ def reference_fit(
     n_train, k = Y_train.shape
     loss_fn = LOSSES[loss]
     W, b = _initial(X_all.shape[1], None if single else k, seed, init_weight, init_bias)
+    if standardize:
+        mean32, inverse32 = _standardization(X_train)
+        X_train = _standardized(X_train, mean32, inverse32)
+        X_val = None if X_val is None else _standardized(X_val, mean32, inverse32)
+        mean, inverse = mean32.astype(np.float64), inverse32.astype(np.float64)[:, None]
+        original = W if init_weight is not None else W * inverse  # the starting model in the units of X
+        W = W / inverse if init_weight is not None else W
+        b = b + mean @ original if init_bias is not None else b
     hyper = dict(weight_decay=weight_decay, momentum=momentum, beta1=beta1, beta2=beta2, epsilon=epsilon)
     w_rule, b_rule = update_rule(W, **hyper), update_rule(b, **hyper)
     n_batches = -(-n_train // batch_size)
@@ -625,6 +680,9 @@ def reference_fit(
         return schedule(u, lr=lr, n_batches=n_batches, epochs=epochs, **schedule_params)
 
     def shaped(W: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, float | np.ndarray]:
+        if standardize:  # in the units of X
+            W = W * inverse
+            b = b - mean @ W
         return (W[:, 0].copy(), float(b[0])) if single else (W.copy(), b.copy())
 
     history: dict[str, list[float]] = {"loss": [], "lr": []}

@@ -8,7 +8,7 @@ rate); the later options are each switched on by a parameter, so a test of a
 fit that lacks them keeps passing. For instance::
 
     fit_configs(X, losses=ALL_LOSSES, optimizers=OPTIMIZERS, schedules=SCHEDULES,
-                weight_decay=True, sample_weight=True, validation=True, metrics=METRICS)
+                weight_decay=True, sample_weight=True, validation=True, metrics=METRICS, standardize=True)
 
 or, the same, ``fit_configs(X, **ALL_OPTIONS)``.
 
@@ -46,7 +46,7 @@ except ImportError as error:  # pragma: no cover - exercised in a subprocess by 
     ) from error
 
 from gluonlr.testing._reference import METRICS as _METRICS
-from gluonlr.testing._reference import stable_lr
+from gluonlr.testing._reference import _standardization, _standardized, stable_lr
 from gluonlr.testing._storage import STORAGES
 
 __all__ = [
@@ -76,7 +76,7 @@ SCHEDULES = ("constant", "step", "cosine")
 METRICS = tuple(_METRICS)
 
 #: :func:`fit_configs`'s opt-ins, all on: every loss, optimizer and schedule, weight decay, sample weights,
-#: validation and every metric. ``fit_configs(X, **ALL_OPTIONS)``.
+#: validation, every metric and standardized features. ``fit_configs(X, **ALL_OPTIONS)``.
 ALL_OPTIONS: dict[str, Any] = {
     "losses": ALL_LOSSES,
     "optimizers": OPTIMIZERS,
@@ -85,6 +85,7 @@ ALL_OPTIONS: dict[str, Any] = {
     "sample_weight": True,
     "validation": True,
     "metrics": METRICS,
+    "standardize": True,
 }
 
 #: The column structures :func:`datasets` may draw.
@@ -242,6 +243,7 @@ def fit_configs(
     metrics: Sequence[str] | None = None,
     init_params: bool = False,
     make_schedule: Callable[[str, dict[str, Any]], Any] = _gluonlr_schedule,
+    standardize: bool = False,
 ) -> dict[str, Any]:
     """Draw keyword arguments for :func:`gluonlr.fit` on ``X``, with a learning rate that keeps training stable.
 
@@ -296,6 +298,9 @@ def fit_configs(
         sometimes left at the default. Bugs that scale with the parameters
         (weight decay, a state that reads the weight) then show from the
         first step. The learning rate does not depend on the start.
+    standardize : bool, default=False
+        Draw ``standardize`` (True or False); the learning rate then allows
+        for the standardized training rows instead of ``X``.
     make_schedule : callable, optional
         Turns a drawn schedule ``(name, params)`` into the value of
         ``lr_schedule``. By default ``"constant"`` stays a string and the others
@@ -366,9 +371,13 @@ def fit_configs(
         config["sample_weight"] = weights
     if metrics is not None:
         config["metrics"] = draw(st.lists(st.sampled_from(list(metrics)), unique=True))
+    seen = X  # the features training sees
+    if standardize and draw(st.booleans()):
+        config["standardize"] = True
+        seen = _standardized(X.astype(np.float64), *_standardization(X[:n_train].astype(np.float32).astype(float)))
     bound = functools.partial(
         stable_lr,
-        X,
+        seen,
         loss=config["loss"],
         reduction=config["reduction"],
         batch_size=config["batch_size"],

@@ -1,0 +1,602 @@
+r"""Fits that work on raw data: standardized features (``standardize=True``) and a step from the data (``lr="auto"``).
+
+**Standardizing.** :func:`gluonlr.fit` trains on :math:`z = (x - \mu) / \sigma`, with the mean :math:`\mu` and
+the standard deviation :math:`\sigma` of each feature over the training rows (after a validation split, never
+its rows), and reports the model in the units of ``X``:
+
+.. math:: \hat y = z \cdot w' + b' = x \cdot w + b, \qquad w = w' / \sigma, \quad b = b' - \mu \cdot w
+
+so ``predict`` takes raw ``X``. The statistics come from :class:`FeatureStats`, fed the chunks of the pass
+over the data fit makes anyway (the NaN check and a checkpoint's fingerprint): one bounded-memory pass, never
+a copy of ``X``. A feature whose standard deviation is 0, or below what float32 can resolve of its mean
+(:math:`\sigma \le 10\,\epsilon_{32} |\mu|`), is *constant*: it is centred and divided by 1, as
+scikit-learn's ``StandardScaler`` treats a constant feature (no NaN from 0 / 0). Centred, it is 0 on every
+training row, so its weight is never updated (it keeps its start, as a column of zeros does without
+standardizing) and the bias takes the constant's part.
+
+Where the arithmetic happens. Three places were possible:
+
+- a standardized copy of ``X``: simple, but a copy of a memmap is what gluonlr's readers exist to avoid;
+- folding the map into the model, training :math:`x \cdot (w'/\sigma) + (b' - \mu \cdot w'/\sigma)` on raw
+  rows: no copy, but the forward pass and the gradient then subtract :math:`\mu \cdot w'/\sigma` from
+  :math:`x \cdot w'/\sigma`, two numbers far larger than their difference when :math:`|\mu| \gg \sigma`
+  (a year, a price), which float32 cancels; and Gluon's ``Dense`` would need another parametrization;
+- **each batch as it is read** (chosen): :class:`Standardized` wraps either path's learner and maps each
+  batch's rows on the device, ``(x - mean) * inverse`` (:class:`Standardizer`: two elementwise operators,
+  on rows that are in cache anyway), before the learner's step, and every block of rows it predicts on (the
+  loss, metrics and validation passes, 1 MiB of rows at a time). It works the same on every reader
+  (:class:`~gluonlr.data.EpochData`'s views, :class:`~gluonlr.data.TakeData`'s takes from a memmap,
+  :class:`~gluonlr.data.StreamData`'s reads), copies nothing, and both paths see the very same float32
+  features, so they stay equal as without it. It costs a step of 1000 rows of 100 features about 0.1 ms.
+
+The learner's parameters and optimizer state, and so a checkpoint's ``.state`` file and early stopping's best
+weights, stay in the standardized units; what leaves the learner as a model (the result, a divergence error's
+parameters, a checkpoint's model file) is in the units of ``X``. A resumed run recomputes the statistics, in
+the same chunks from the same data (its fingerprint is checked), so they are bitwise those of the run it
+continues. ``init_weight`` and ``init_bias`` given to fit are in the units of ``X`` too, as a result's
+``weight`` and ``bias`` (a fitted model can warm-start another fit); left out, the standardized model starts
+where the article starts: :math:`w' \sim N(0, 1)`, :math:`b' = 0`.
+
+**The step.** ``lr="auto"`` picks the learning rate from a sample of the training rows (at most
+:data:`SAMPLE_ROWS`, drawn with a fixed seed, so the same data give the same rate whatever fit's ``seed``), as
+the features the model sees (standardized if ``standardize=True``) with a column of ones for the bias. For SGD
+a step is stable when it does not overshoot the batch it is taken on: on the batch's loss, a quadratic with
+Hessian :math:`H_B = c \sum_{i \in B} s_i \tilde x_i \tilde x_i^T` (:math:`c` the loss's largest curvature
+over the :math:`k` outputs: 2/k for ``"squared"``, 1/k for ``"l2"``, :math:`1/(\rho k)` for ``"huber"``;
+:math:`s_i` the sample weights), the step :math:`\theta \leftarrow \theta - \eta\,(H_B / d(B) + \lambda)\,\theta`
+overshoots when :math:`\eta L_B > 2`, where :math:`L_B = \lambda_{max}(H_B) / d(B) + \lambda` (:math:`d(B)` the
+reduction's divisor, :math:`\lambda` the weight decay). The sample is cut into batches of fit's
+``batch_size`` (and, for ``reduction="mean"``, of the epoch's short last batch too, whose mean step is the
+largest), :math:`\lambda_{max}` of each batch is found by power iteration, and
+
+.. math:: \eta = \frac{1 - \mu}{\max_B L_B}
+
+half the largest stable step of the worst batch seen, times :math:`1 - \mu` with momentum :math:`\mu`
+(plain or Nesterov): the same effective step :math:`\eta / (1 - \mu)` as plain SGD's, well inside momentum's
+own limit :math:`\eta L < 2 (1 + \mu)`. ``"l1"`` has no curvature (its steps have the size of ``|x|``,
+whatever the residual); it gets ``"l2"``'s rate, a scale that a decaying ``lr_schedule`` then refines.
+Huber's curvature holds within :math:`\rho` of the target; beyond, its gradient, as L1's, does not grow with
+the residual, so these losses cannot diverge, but far from the fit (a large intercept to learn) they move at
+most about :math:`\eta \|\tilde x\|^2` a sample and update, and may need many epochs. A schedule that would
+rise above the rate chosen is refused: a ``Cosine`` whose ``final_lr`` is larger, and a ``StepDecay`` for a
+rate below MXNet's floor of 1e-8, which its first decay would raise the rate to.
+
+On the diabetes data with standardized features and the article's batches of 10 with summed squared losses,
+the rule chooses 0.0066, where the issue measured constant rates of 0.008 to 0.0125 to work and
+:func:`gluonlr.testing.stable_lr`'s worst case gives 2.8e-4.
+
+Adam's step is about ``lr`` per parameter and update whatever the curvature or the gradient's scale (the
+second moment normalizes it), so its rule is about that size instead: one update moves a prediction by up
+to :math:`\eta \|\tilde x\|_1`, and the rate makes that :data:`ADAM_FRACTION` (5%) of the initial
+parameters' residual,
+
+.. math:: \eta_{Adam} = 0.05 \, \frac{\mathrm{RMS}(\hat y_0 - y)}{\mathrm{mean}_i \|\tilde x_i\|_1}
+
+(batch size, reduction and loss do not change Adam's steps, so not its rate). On the diabetes data with
+standardized features this gives about 0.9; the first epochs then close most of the initial residual, and a
+schedule settles the jitter.
+
+Without standardizing, a rate stable for the largest feature is small for the others: ``lr="auto"`` then
+never diverges on badly scaled features, but may converge slowly; ``standardize=True`` is the cure.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from gluonlr._mxnet import nd
+from gluonlr._validation import _as_real, check_float32_range
+from gluonlr.config import FitConfig
+from gluonlr.conventions import LOSS_SCALE
+from gluonlr.data.sources import Source
+from gluonlr.schedules import Cosine, StepDecay
+
+__all__ = [
+    "ADAM_FRACTION",
+    "SAMPLE_ROWS",
+    "FeatureStats",
+    "Standardized",
+    "Standardizer",
+    "auto_lr",
+    "check_lr",
+    "check_standardize",
+    "largest_eigenvalues",
+]
+
+#: At most this many training rows are sampled for ``lr="auto"`` (and at most 16 MiB of them as float64).
+SAMPLE_ROWS = 4096
+
+#: Adam's rate makes one update move a typical prediction by this fraction of the initial residual.
+ADAM_FRACTION = 0.05
+
+_EPS32 = float(np.finfo(np.float32).eps)
+_TINY32 = float(np.finfo(np.float32).tiny)
+
+#: A feature is constant when its standard deviation is at most this many float32 roundings of its mean.
+_CONSTANT_ROUNDINGS = 10
+
+#: The float64 bytes of the rows sampled for ``lr="auto"`` (16 MiB): fewer than SAMPLE_ROWS rows of wide data.
+_SAMPLE_BYTES = 16 << 20
+
+#: Rows of float64 temporaries (1 MiB) one step of :meth:`FeatureStats.add` holds.
+_BLOCK_BYTES = 1 << 20
+
+#: The seed of the rows sampled for ``lr="auto"``, and of the power iteration's start: fixed, not fit's seed.
+_SAMPLE_SEED = 0
+
+#: Power iteration stops when no batch's estimate moved by more than this fraction, or after _MAX_ITERATIONS.
+_TOLERANCE = 1e-6
+_MAX_ITERATIONS = 300
+
+
+def check_lr(lr: Any) -> float | str:
+    """Return ``lr`` as a float, or ``"auto"``; raise ``ValueError`` for anything else.
+
+    Examples
+    --------
+    >>> check_lr(0.1), check_lr("auto")
+    (0.1, 'auto')
+    >>> check_lr("fast")
+    Traceback (most recent call last):
+    ...
+    ValueError: The 'lr' parameter of fit must be a finite float > 0 or 'auto'. Got 'fast' instead.
+    """
+    if isinstance(lr, str) and lr == "auto":
+        return "auto"
+    number = _as_real(lr)
+    if not (math.isfinite(number) and number > 0):
+        raise ValueError(f"The 'lr' parameter of fit must be a finite float > 0 or 'auto'. Got {lr!r} instead.")
+    return check_float32_range("lr", number, zero=False)
+
+
+def check_standardize(standardize: Any) -> bool:
+    """Return ``standardize`` as a bool if it is True or False; raise ``ValueError`` otherwise.
+
+    Examples
+    --------
+    >>> check_standardize(True)
+    True
+    >>> check_standardize("yes")
+    Traceback (most recent call last):
+    ...
+    ValueError: The 'standardize' parameter of fit must be True or False. Got 'yes' instead.
+    """
+    if not isinstance(standardize, bool | np.bool_):
+        raise ValueError(f"The 'standardize' parameter of fit must be True or False. Got {standardize!r} instead.")
+    return bool(standardize)
+
+
+class FeatureStats:
+    """The mean and variance of each column of rows fed in chunks, in float64, with bounded memory.
+
+    Chan et al.'s pairwise update: each block of rows' own mean and sum of
+    squared deviations, combined with those so far: accurate to float64
+    rounding however the rows are chunked (no sum of squares minus a squared
+    sum to cancel), and a constant column's variance is exactly 0. A block
+    holds at most 1 MiB of float64.
+
+    Parameters
+    ----------
+    n_features : int
+        Columns of the rows.
+
+    Examples
+    --------
+    >>> stats = FeatureStats(2)
+    >>> for chunk in np.split(np.array([[1.0, 5.0], [2.0, 5.0], [3.0, 5.0], [6.0, 5.0]], np.float32), 2):
+    ...     stats.add(chunk)
+    >>> stats.n, stats.mean.tolist(), stats.variance.tolist()
+    (4, [3.0, 5.0], [3.5, 0.0])
+    """
+
+    def __init__(self, n_features: int) -> None:
+        self.n = 0
+        self.mean = np.zeros(n_features)
+        self._squares = np.zeros(n_features)  # the sum of squared deviations from the mean
+        self._block = max(1, _BLOCK_BYTES // (8 * max(1, n_features)))
+
+    def add(self, rows: np.ndarray) -> None:
+        """Add rows of shape ``(n_rows, n_features)`` (float32: read as they are, never copied whole)."""
+        for start in range(0, len(rows), self._block):
+            block = rows[start : start + self._block]
+            count = len(block)
+            mean = block.mean(axis=0, dtype=np.float64)
+            squares = np.square(block - mean).sum(axis=0)
+            total = self.n + count
+            delta = mean - self.mean
+            self._squares += squares + delta**2 * (self.n * count / total)
+            self.mean += delta * (count / total)
+            self.n = total
+
+    @property
+    def variance(self) -> np.ndarray:
+        """The population variance of each column (``ddof=0``, as ``StandardScaler``)."""
+        return self._squares / max(self.n, 1)
+
+
+class Standardizer:
+    """The affine map ``z = (x - mean) / scale`` of each feature, and the model's parameters across it.
+
+    ``mean`` and ``scale`` are float32. The device computes ``(x - mean) *
+    inverse``, with ``inverse`` the float32 reciprocal of ``scale``: MXNet's
+    CPU kernels multiply three times faster than they divide, and elementwise
+    operators on arrays of the batch's shape (the mean and the reciprocal
+    repeated, held on the device) run three times faster than broadcasting
+    ones. The conversions of parameters compute in float64 with the same
+    ``inverse`` and round to float32.
+
+    Parameters
+    ----------
+    mean, scale : array-like of shape (n_features,)
+        ``scale`` > 0.
+
+    Examples
+    --------
+    >>> scaler = Standardizer([10.0, 0.0], [2.0, 1.0])
+    >>> scaler.transform(np.array([[12.0, 3.0]], np.float32)).tolist()
+    [[1.0, 3.0]]
+    >>> scaler.to_original(np.array([4.0, 1.0], np.float32), 1.0)  # 4 (x1 - 10) / 2 + x2 + 1 = 2 x1 + x2 - 19
+    (array([2., 1.], dtype=float32), -19.0)
+    """
+
+    def __init__(self, mean: Any, scale: Any) -> None:
+        self.mean = np.asarray(mean, dtype=np.float32)
+        self.scale = np.asarray(scale, dtype=np.float32)
+        self.inverse = (1.0 / self.scale.astype(np.float64)).astype(np.float32)
+        self._tiles: dict[tuple[Any, int], tuple[nd.NDArray, nd.NDArray]] = {}
+
+    @classmethod
+    def from_stats(cls, stats: FeatureStats) -> Standardizer:
+        r"""Return the map of :class:`FeatureStats`: a constant feature's scale is 1.
+
+        A feature is constant when its standard deviation is 0, or at most ten
+        float32 roundings of its mean (:math:`\sigma \le 10\,\epsilon_{32} |\mu|`):
+        float32 holds none of its variation, and dividing by it would only
+        magnify rounding. Raises ``ValueError`` if the statistics are not
+        finite (NaN in ``X``, with ``check_input=False``).
+
+        Examples
+        --------
+        >>> stats = FeatureStats(3)
+        >>> stats.add(np.array([[1.0, 7.0, 1e4], [3.0, 7.0, 1e4 + 1e-3]], np.float32))
+        >>> scaler = Standardizer.from_stats(stats)
+        >>> scaler.mean.tolist(), scaler.scale.tolist()
+        ([2.0, 7.0, 10000.0], [1.0, 1.0, 1.0])
+        """
+        mean, std = stats.mean, np.sqrt(stats.variance)
+        if not (np.isfinite(mean).all() and np.isfinite(std).all()):
+            raise ValueError(
+                "X passed to fit holds NaN or infinity: standardize=True cannot compute the mean and standard "
+                "deviation of its features. Pass check_input=True (the default) to find the first bad row."
+            )
+        constant = (std <= _CONSTANT_ROUNDINGS * _EPS32 * np.abs(mean)) | (std < _TINY32)
+        return cls(mean, np.where(constant, 1.0, std))
+
+    def transform(self, x: np.ndarray) -> np.ndarray:
+        """Return ``(x - mean) * inverse`` of float32 rows, in float32: the device's arithmetic, on the host."""
+        return (np.asarray(x, dtype=np.float32) - self.mean) * self.inverse
+
+    def transform_nd(self, x: nd.NDArray) -> nd.NDArray:
+        """Return ``(x - mean) * inverse`` of a batch on its device, bitwise as :meth:`transform` computes it.
+
+        Up to 1 MiB of rows (a batch, a block of a pass over the data), with
+        elementwise operators and the mean and the reciprocal repeated to the
+        batch's rows (made once per device and number of rows, views of one
+        1 MiB copy); a larger batch with broadcasting ones.
+        """
+        rows = x.shape[0]
+        tiled = max(1, _BLOCK_BYTES // (4 * len(self.mean)))
+        if rows > tiled:
+            mean, inverse = self._repeated(x.context, 1)
+            centred = nd.broadcast_sub(x, mean)
+            return nd.broadcast_mul(centred, inverse, out=centred)  # in place: one temporary the size of x
+        mean, inverse = self._repeated(x.context, rows, tiled)
+        centred = nd.elemwise_sub(x, mean)
+        return nd.elemwise_mul(centred, inverse, out=centred)
+
+    def _repeated(self, context: Any, rows: int, tiled: int = 1) -> tuple[nd.NDArray, nd.NDArray]:
+        """Return the mean and the reciprocal repeated to ``rows`` rows on ``context``: views of ``tiled`` rows."""
+        if (context, tiled) not in self._tiles:
+            mean, inverse = (np.broadcast_to(values, (tiled, len(values))) for values in (self.mean, self.inverse))
+            self._tiles[context, tiled] = (nd.array(mean, ctx=context), nd.array(inverse, ctx=context))
+        if (context, rows) not in self._tiles:
+            mean, inverse = self._tiles[context, tiled]
+            self._tiles[context, rows] = (mean[:rows], inverse[:rows])
+        return self._tiles[context, rows]
+
+    def _columns(self, weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``mean`` and ``inverse`` in float64, shaped to multiply ``weight``'s rows (features)."""
+        shape = (-1,) if np.ndim(weight) == 1 else (-1, 1)
+        return self.mean.astype(np.float64).reshape(shape), self.inverse.astype(np.float64).reshape(shape)
+
+    def to_original(self, weight: np.ndarray, bias: float | np.ndarray) -> tuple[np.ndarray, float | np.ndarray]:
+        """Return the model ``(w, b)`` in the units of ``X`` of the standardized model ``(weight, bias)``.
+
+        ``w = weight * inverse`` (``weight / scale``) and ``b = bias - mean .
+        w``, for one output (``weight`` of shape ``(n_features,)``, ``bias`` a
+        float) or several.
+        """
+        mean, inverse = self._columns(weight)
+        original = np.asarray(weight, dtype=np.float64) * inverse
+        intercept = np.asarray(bias, dtype=np.float64) - (mean * original).sum(axis=0)
+        return original.astype(np.float32), _as_bias(intercept, bias)
+
+    def initial(
+        self, weight: np.ndarray, bias: float | np.ndarray, *, given_weight: bool, given_bias: bool
+    ) -> tuple[np.ndarray, float | np.ndarray]:
+        """Return the standardized model's starting ``(w', b')`` from :func:`gluonlr.initial_params`' values.
+
+        A given ``init_weight`` ``w`` (units of ``X``) becomes ``w' = w /
+        inverse`` (``w * scale``); otherwise ``weight`` is the drawn ``w'`` itself. A given
+        ``init_bias`` ``b`` is the starting model's intercept in the units of
+        ``X``: ``b' = b + mean . w``; otherwise ``b' = 0``, the article's.
+
+        Examples
+        --------
+        >>> scaler = Standardizer([10.0], [2.0])
+        >>> scaler.initial(np.array([3.0], np.float32), 1.0, given_weight=True, given_bias=True)
+        (array([6.], dtype=float32), 31.0)
+        >>> scaler.initial(np.array([3.0], np.float32), 0.0, given_weight=False, given_bias=False)
+        (array([3.], dtype=float32), 0.0)
+        """
+        mean, inverse = self._columns(weight)
+        weight64 = np.asarray(weight, dtype=np.float64)
+        original, standardized = (weight64, weight64 / inverse) if given_weight else (weight64 * inverse, weight64)
+        intercept = np.asarray(bias, dtype=np.float64)
+        if given_bias:
+            intercept = intercept + (mean * original).sum(axis=0)
+        return standardized.astype(np.float32), _as_bias(intercept, bias)
+
+
+def _as_bias(value: np.ndarray, like: float | np.ndarray) -> float | np.ndarray:
+    """``value`` rounded to float32: a float if ``like`` is one (one output), else an array."""
+    if np.ndim(like) == 0:
+        return float(np.float32(value))
+    return np.asarray(value, dtype=np.float32)
+
+
+class Standardized:
+    """A path's learner that trains and predicts on standardized features, and reports the model in raw units.
+
+    Every batch of rows it is given, to train on (:meth:`train_step`) or to
+    predict (:meth:`predict`: the loss, metrics and validation passes), is
+    mapped by :meth:`Standardizer.transform_nd` on the device before the
+    wrapped learner sees it; :meth:`parameters` converts back
+    (:meth:`Standardizer.to_original`). Every other attribute is the wrapped
+    learner's: its state (``get_state``) is in standardized units, so a
+    checkpoint resumes and early stopping restores bitwise.
+
+    Parameters
+    ----------
+    learner : manual.Learner or gluon.Learner
+        Built on the raw rows, with the standardized model's initial parameters.
+    scaler : Standardizer
+
+    Examples
+    --------
+    >>> from gluonlr import manual
+    >>> X, y = np.array([[10.0], [12.0], [14.0]], np.float32), np.array([1.0, 2.0, 3.0], np.float32)
+    >>> scaler = Standardizer([12.0], [2.0])
+    >>> learner = Standardized(manual.Learner(X, y, FitConfig(), weight=np.array([1.0]), bias=2.0), scaler)
+    >>> print(learner.predict(nd.array(X)).asnumpy().ravel())  # z = -1, 0, 1
+    [1. 2. 3.]
+    >>> learner.parameters()  # (x - 12) / 2 + 2 = 0.5 x - 4
+    (array([0.5], dtype=float32), -4.0)
+    """
+
+    def __init__(self, learner: Any, scaler: Standardizer) -> None:
+        self.learner, self.scaler = learner, scaler
+
+    def __getattr__(self, name: str) -> Any:
+        """Everything else is the wrapped learner's: ``data``, ``config``, ``loss``, ``batches``, the state..."""
+        if name == "learner":  # not set yet (a copy being made): no recursion
+            raise AttributeError(name)
+        return getattr(self.learner, name)
+
+    def train_step(self, x: nd.NDArray, *rest: nd.NDArray) -> nd.NDArray:
+        """Take the wrapped learner's step on the standardized batch; return its per-sample losses."""
+        return self.learner.train_step(self.scaler.transform_nd(x), *rest)
+
+    def predict(self, x: nd.NDArray) -> nd.NDArray:
+        """Return the predictions for raw rows ``x``, standardized a block of 1 MiB of rows at a time.
+
+        The passes over the data (the loss, metrics, validation) predict on
+        chunks of 16 MiB: standardized whole, each would leave a chunk-sized
+        temporary in MXNet's memory pool.
+        """
+        rows = max(1, _BLOCK_BYTES // (4 * max(1, x.shape[1])))
+        if x.shape[0] <= rows:
+            return self.learner.predict(self.scaler.transform_nd(x))
+        predictions = []
+        for start in range(0, x.shape[0], rows):
+            predictions.append(self.learner.predict(self.scaler.transform_nd(x[start : start + rows])))
+            predictions[-1].wait_to_read()  # the block's temporary is free for the next: MXNet's engine runs ahead
+        return nd.concat(*predictions, dim=0)
+
+    def parameters(self) -> tuple[np.ndarray, float | np.ndarray]:
+        """Return the current ``(weight, bias)`` in the units of ``X``."""
+        return self.scaler.to_original(*self.learner.parameters())
+
+    def trained_parameters(self) -> tuple[np.ndarray, float | np.ndarray]:
+        """Return the current ``(weight, bias)`` of the standardized features, as training updates them."""
+        parameters: tuple[np.ndarray, float | np.ndarray] = self.learner.parameters()
+        return parameters
+
+
+# -- lr="auto" -----------------------------------------------------------------------------------------------------
+
+
+def _curvature(loss: str, rho: float) -> float:
+    """Return the largest second derivative of a sample's loss in its residual (L1, which has none, gets L2's)."""
+    if loss in LOSS_SCALE:
+        return 2.0 * LOSS_SCALE[loss]
+    return 1.0 / rho if loss == "huber" else 1.0
+
+
+def _sample(array: np.ndarray | Source, rows: np.ndarray) -> np.ndarray:
+    """Return ``array[rows]`` as float32 (a source reads them in increasing order)."""
+    if isinstance(array, Source):
+        return array.rows(rows)
+    return np.take(array, rows, axis=0).astype(np.float32, copy=False)
+
+
+def largest_eigenvalues(batches: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    r"""Return :math:`\lambda_{max}` of :math:`\frac1b \sum_i s_i x_i x_i^T` of each batch, by power iteration.
+
+    All batches iterate at once. Each iteration applies the matrix through the
+    rows (:math:`\frac1b X^T (s \odot X v)`, never forming it), so the cost is
+    that of reading the sample twice; it stops when no estimate moves by more
+    than a millionth. The estimate is :math:`\|H v\|` for a unit :math:`v`, a
+    lower bound that converges to :math:`\lambda_{max}`. numpy's ``einsum``
+    (no BLAS threads) keeps the result bitwise the same from run to run.
+
+    Parameters
+    ----------
+    batches : ndarray of shape (n_batches, batch_size, n_columns), float64
+    weights : ndarray of shape (n_batches, batch_size)
+
+    Examples
+    --------
+    >>> rows = np.array([[[1.0, 0.0], [0.0, 2.0]], [[3.0, 4.0], [0.0, 0.0]]])
+    >>> largest_eigenvalues(rows, np.ones((2, 2))).round(6).tolist()  # diag(1, 4) / 2 and (3, 4)(3, 4)^T / 2
+    [2.0, 12.5]
+    """
+    n_batches, size, columns = batches.shape
+    v = np.random.default_rng(_SAMPLE_SEED).standard_normal((n_batches, columns))
+    v /= np.sqrt(np.einsum("np,np->n", v, v))[:, None]
+    estimate = np.zeros(n_batches)
+    for _ in range(_MAX_ITERATIONS):
+        hv = np.einsum("nbp,nb->np", batches, weights * np.einsum("nbp,np->nb", batches, v)) / size
+        norm = np.sqrt(np.einsum("np,np->n", hv, hv))
+        converged = np.abs(norm - estimate) <= _TOLERANCE * norm
+        estimate = norm
+        if converged.all():
+            break
+        v = np.divide(hv, norm[:, None], out=v, where=norm[:, None] > 0)
+    return estimate
+
+
+def auto_lr(
+    X: np.ndarray | Source,
+    y: np.ndarray | Source,
+    config: FitConfig,
+    start: tuple[np.ndarray, float | np.ndarray],
+    sample_weight: np.ndarray | None = None,
+    scaler: Standardizer | None = None,
+) -> float:
+    r"""Return the learning rate ``lr="auto"`` chooses for training ``config`` on ``(X, y)``.
+
+    See the module's documentation for the rule. ``X`` and ``y`` are the
+    training rows (in memory or a :class:`~gluonlr.data.Source`, of which
+    only the sampled rows are read), ``start`` the initial ``(weight,
+    bias)`` of the model trained (standardized if ``scaler`` is given),
+    ``sample_weight`` those of the training rows.
+
+    Raises
+    ------
+    ValueError
+        If the sampled rows hold NaN or infinity (``check_input=False``), the
+        rate falls outside float32's range (data whose squares near float32's
+        limits), or ``lr_schedule`` would rise above it.
+
+    Examples
+    --------
+    The article's data (two features of standard deviation 1, summed steps on
+    batches of 10, where the article's 0.01 works), and Adam on it:
+
+    >>> from gluonlr import synthetic_data
+    >>> X, y = synthetic_data()
+    >>> start = (np.zeros(2, np.float32), 0.0)
+    >>> round(auto_lr(X, y, FitConfig(), start), 4), round(auto_lr(X, y, FitConfig(optimizer="adam"), start), 3)
+    (0.0192, 1.069)
+    """
+    n = len(X)
+    sample_size = min(n, SAMPLE_ROWS, max(1, _SAMPLE_BYTES // (8 * (X.shape[1] + 1))))
+    rows = np.random.default_rng(_SAMPLE_SEED).choice(n, sample_size, replace=False)  # in random order
+    features = _sample(X, rows)
+    if scaler is not None:
+        features = scaler.transform(features)
+    sampled = np.column_stack([features.astype(np.float64), np.ones(len(rows))])  # the bias's column of ones
+    if config.optimizer == "adam":
+        rate = _adam_lr(sampled, _sample(y, rows), *start)
+    else:
+        _check_finite(sampled)
+        rate = _sgd_lr(sampled, config, n, rows, sample_weight, _outputs(y))
+    return _checked(rate, config)
+
+
+def _outputs(y: np.ndarray | Source) -> int:
+    """Return the number of outputs ``k`` of ``y``: its columns, 1 for a 1-D ``y``."""
+    return 1 if len(y.shape) == 1 else int(y.shape[1])
+
+
+def _check_finite(*arrays: np.ndarray) -> None:
+    if not all(np.isfinite(array).all() for array in arrays):
+        raise ValueError(
+            "lr='auto' cannot choose a rate: the rows of the data it sampled hold NaN or infinity. "
+            "Pass check_input=True (the default) to find the first bad row."
+        )
+
+
+def _sgd_lr(
+    sampled: np.ndarray,
+    config: FitConfig,
+    n_rows: int,
+    rows: np.ndarray,
+    sample_weight: np.ndarray | None,
+    n_outputs: int,
+) -> float:
+    """``(1 - momentum) / (max over the sample's batches of L_B)``, ``L_B`` the step's curvature on batch ``B``."""
+    size = len(sampled)
+    weights = np.ones(size) if sample_weight is None else sample_weight[rows].astype(np.float64)
+    if sample_weight is not None and not weights.any():  # no sampled row weighs: all count as the heaviest
+        weights = np.full(size, float(np.max(sample_weight)))
+    batch_sizes = {config.batch_size}
+    last = n_rows % config.batch_size
+    if config.reduction == "mean" and last:  # the short last batch: its mean step is the largest
+        batch_sizes.add(last)
+    worst = 0.0
+    for batch_size in sorted(batch_sizes):
+        used = min(batch_size, size)  # a batch larger than the sample: the sample stands for it
+        cut = np.arange(-(-size // used) * used) % size  # every row in a batch: the last one filled from the first
+        batches = sampled[cut].reshape(-1, used, sampled.shape[1])
+        mean_hessian = largest_eigenvalues(batches, weights[cut].reshape(-1, used)).max()
+        worst = max(worst, mean_hessian * (batch_size if config.reduction == "sum" else 1))
+    curvature = _curvature(config.loss, config.rho) / n_outputs * worst + config.weight_decay
+    return (1.0 - config.momentum) / curvature
+
+
+def _adam_lr(sampled: np.ndarray, y: np.ndarray, weight: np.ndarray, bias: float | np.ndarray) -> float:
+    """``ADAM_FRACTION * RMS(initial residual) / mean ||x~||_1`` over the sample."""
+    targets = np.asarray(y, dtype=np.float64).reshape(len(sampled), -1)
+    _check_finite(sampled, targets)
+    n_features = sampled.shape[1] - 1
+    coefficients = np.vstack([np.asarray(weight, np.float64).reshape(n_features, -1), np.reshape(bias, (1, -1))])
+    predictions = np.einsum("np,pk->nk", sampled, coefficients)  # einsum: no BLAS threads, the same bits every run
+    residual = float(np.sqrt(np.mean(np.square(predictions - targets))))
+    return ADAM_FRACTION * (residual if residual > 0 else 1.0) / float(np.abs(sampled).sum(axis=1).mean())
+
+
+def _checked(rate: float, config: FitConfig) -> float:
+    """Return ``rate`` if float32 holds it and the schedule never rises above it; else raise ``ValueError``."""
+    if not _TINY32 <= rate <= float(np.finfo(np.float32).max):
+        raise ValueError(
+            f"lr='auto' chose {rate:.3g}, which float32 cannot hold as a learning rate: the data's scale nears "
+            "float32's limits (squares of values around 1e19 and beyond). Pass standardize=True, or scale the data."
+        )
+    schedule = config.lr_schedule
+    if isinstance(schedule, Cosine) and schedule.final_lr > rate:
+        raise ValueError(
+            f"lr='auto' chose {rate:.3g}, below the schedule's final_lr={schedule.final_lr:g}, which the cosine "
+            "would climb to, beyond a stable step. Pass a smaller final_lr, or an explicit lr."
+        )
+    if isinstance(schedule, StepDecay) and rate < schedule.STOP_FACTOR_LR and config.epochs > schedule.step_epochs:
+        raise ValueError(
+            f"lr='auto' chose {rate:.3g}, below the step schedule's floor of {schedule.STOP_FACTOR_LR:g} (MXNet's "
+            "FactorScheduler decays no lower), to which it would rise at its first decay, beyond a stable step. "
+            "Pass standardize=True (or scale X), or another lr_schedule."
+        )
+    return float(rate)
