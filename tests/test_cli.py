@@ -119,7 +119,7 @@ def test_demo_plot_writes_a_png(tmp_path):
     ("args", "message"),
     [
         (["demo", "--lr", "-1"], "argument --lr: must be a finite float > 0"),
-        (["demo", "--lr", "nan"], "argument --lr: must be a finite float > 0. Got nan instead."),
+        (["demo", "--lr", "nan"], "argument --lr: must be a finite float > 0 or 'auto'. Got nan instead."),
         (["demo", "--lr", "1e39"], "argument --lr: must be between 1.18e-38 and 3.4e+38 in magnitude"),
         (["demo", "--epochs", "0"], "argument --epochs: must be an int >= 1"),
         (["demo", "--loss", "mse"], "argument --loss: invalid choice"),
@@ -152,7 +152,8 @@ def test_divergence_is_an_error_message_not_a_traceback():
 @pytest.mark.parametrize(
     ("flag", "value", "message"),
     [
-        ("--lr", "inf", "must be a finite float > 0. Got inf instead."),
+        ("--lr", "inf", "must be a finite float > 0 or 'auto'. Got inf instead."),
+        ("--lr", "fast", "must be a finite float > 0 or 'auto'. Got 'fast' instead."),
         ("--lr", "1e-39", "must be between 1.18e-38 and 3.4e+38 in magnitude: MXNet's operators take it as a float32"),
         ("--momentum", "nan", "must be a float in [0, 1) (also as a float32). Got nan instead."),
         ("--validation-split", "0.99999999", "must be a float in [0, 1) (also as a float32). Got 0.99999999 instead."),

@@ -73,14 +73,15 @@ def test_every_option_of_fit_has_a_flag_or_a_reason():
 def test_flags_reach_fit_by_their_names():
     args = build_parser().parse_args(
         ["fit", "d.csv", "--target", "y", "--out", "m.params", "--path", "gluon", "--loss", "huber", "--rho", "2",
-         "--reduction", "mean", "--lr", "0.5", "--batch-size", "7", "--epochs", "4", "--seed", "3", "--momentum",
-         "0.9", "--nesterov", "--weight-decay", "0.01", "--lr-schedule", "cosine", "--validation-split", "0.25",
-         "--metrics", "mse, r2", "--early-stopping", "--checkpoint", "run.params", "--resume", "--ctx",
-         "cpu:0,cpu:1", "--kvstore", "local"]
+         "--reduction", "mean", "--lr", "auto", "--standardize", "--batch-size", "7", "--epochs", "4", "--seed", "3",
+         "--momentum", "0.9", "--nesterov", "--weight-decay", "0.01", "--lr-schedule", "cosine",
+         "--validation-split", "0.25", "--metrics", "mse, r2", "--early-stopping", "--checkpoint", "run.params",
+         "--resume", "--ctx", "cpu:0,cpu:1", "--kvstore", "local"]
     )  # fmt: skip
     assert fit_options(args) == {
         **{flag.option: flag.fit_default() for flag in FIT_FLAGS},
-        "path": "gluon", "loss": "huber", "rho": 2.0, "reduction": "mean", "lr": 0.5, "batch_size": 7, "epochs": 4,
+        "path": "gluon", "loss": "huber", "rho": 2.0, "reduction": "mean", "lr": "auto", "standardize": True,
+        "batch_size": 7, "epochs": 4,
         "seed": 3, "momentum": 0.9, "nesterov": True, "weight_decay": 0.01, "lr_schedule": "cosine",
         "validation_split": 0.25, "metrics": ("mse", "r2"), "early_stopping": True, "checkpoint": "run.params",
         "resume": True, "ctx": "cpu:0,cpu:1", "kvstore": "local",
@@ -93,7 +94,8 @@ def test_flags_reach_fit_by_their_names():
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--lr", "nan"], "argument --lr: must be a finite float > 0. Got nan instead."),
+        (["--lr", "nan"], "argument --lr: must be a finite float > 0 or 'auto'. Got nan instead."),
+        (["--lr", "Auto"], "argument --lr: must be a finite float > 0 or 'auto'. Got 'Auto' instead."),
         (["--beta2", "1"], "argument --beta2: must be a float in [0, 1) (also as a float32). Got 1.0 instead."),
         (["--metrics", "mse,acc"], "argument --metrics: each name must be one of 'mse', 'rmse', 'mae', 'r2'."),
         (["--features", "x1,,x2"], "argument --features: must be column names separated by commas."),
@@ -138,7 +140,7 @@ def test_fit_prints_a_summary_with_validation_metrics(capsys, csv_file, tmp_path
     assert status == 0 and err == ""
     lines = text.splitlines()
     assert lines[0] == f"{csv_file}: 45 training samples, 12 held out for validation, 4 features, target 'y'"
-    assert lines[1].startswith("manual path, 3 epochs, final training loss ")
+    assert lines[1].startswith("manual path, 3 epochs, lr 0.02, final training loss ")
     assert [line.split()[0] for line in lines[2:7]] == ["x1", "x2", "note", "x3", "bias"]
     assert lines[7].startswith("training:   mse ") and lines[8].startswith("validation: mse ")
     model, frame = load(out), pd.read_csv(csv_file)
@@ -531,3 +533,24 @@ def test_the_summarys_validation_rows_are_fits(capsys, csv_file, tmp_path):
     for name in ("mse", "mae", "r2"):
         assert report["metrics"]["validation"][name] == pytest.approx(report["history"][f"val_{name}"][-1], rel=1e-5)
         assert report["metrics"]["training"][name] == pytest.approx(report["history"][name][-1], rel=1e-5)
+
+
+def test_raw_data_with_standardize_and_lr_auto(capsys, tmp_path):
+    """scikit-learn's diabetes data in its own units: the defaults diverge; --standardize --lr auto trains, and the
+    model (in the units of the file) is fit's with the same options."""
+    from sklearn.datasets import load_diabetes
+
+    X, y = load_diabetes(return_X_y=True, as_frame=True, scaled=False)
+    X.assign(progression=y).to_csv(tmp_path / "diabetes.csv", index=False)
+    data, out = tmp_path / "diabetes.csv", tmp_path / "model.params"
+    status, _, err = run(capsys, "fit", data, "--target", "progression", "--out", out, "-q")
+    assert status == 1 and err.startswith("gluonlr: error: Training diverged in epoch 1/10")
+    options = ["--standardize", "--lr", "auto", "--lr-schedule", "cosine", "--epochs", "20", "-q"]
+    report = fit_json(capsys, data, "--target", "progression", "--out", out, *options)
+    expected = fit(X, y, standardize=True, lr="auto", lr_schedule="cosine", epochs=20, verbose=0)
+    np.testing.assert_array_equal(load(out).weight, expected.weight)
+    assert report["lr"] == expected.lr and report["params"]["lr"] == "auto" and report["params"]["standardize"]
+    status, text, _ = run(capsys, "fit", data, "--target", "progression", "--out", out, *options)
+    assert status == 0 and f", lr {expected.lr:.6g} (auto), " in text.splitlines()[1]
+    status, text, _ = run(capsys, "evaluate", out, data, "--target", "progression", "--json")
+    assert json.loads(text)["r2"] == pytest.approx(expected.score(X, y), abs=1e-6) and expected.score(X, y) > 0.5

@@ -195,6 +195,7 @@ def _fit_report(args: argparse.Namespace, data: DataFile, result: FitResult, hel
         "n_samples": n - held_out,
         "n_validation": held_out,
         "path": result.path,
+        "lr": result.lr,
         "weight": np.asarray(result.weight).tolist(),
         "bias": np.asarray(result.bias).tolist(),
         "history": result.history,
@@ -216,7 +217,11 @@ def _print_fit(report: dict[str, Any]) -> None:
     history = report["history"]
     epochs = len(history["loss"])
     stopped = f" (stopped early: {report['stop_reason']})" if report["stop_reason"] else ""
-    print(f"{report['path']} path, {epochs} epochs{stopped}, final training loss {history['loss'][-1]:.6g}")
+    chosen = " (auto)" if report["params"].get("lr") == "auto" else ""
+    print(
+        f"{report['path']} path, {epochs} epochs{stopped}, lr {report['lr']:.6g}{chosen}, "
+        f"final training loss {history['loss'][-1]:.6g}"
+    )
     names = report["feature_names"] or [f"x{index + 1}" for index in range(len(weight))]
     width = max(len(name) for name in [*names, "bias"])
     for name, value in zip(names, weight.reshape(len(weight), -1), strict=True):

@@ -16,20 +16,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from gluonlr._files import atomic_write
-from gluonlr._validation import check_choice, check_float, check_positive_float, check_positive_int, check_seed
+from gluonlr._validation import check_choice, check_float, check_positive_int, check_seed
 from gluonlr.conventions import LOSSES, REDUCTIONS
 from gluonlr.distributed import DIST_KVSTORES
 from gluonlr.fit import PATHS, fit
 from gluonlr.metrics import METRICS
 from gluonlr.optimizers import OPTIMIZERS
+from gluonlr.scaling import check_lr
 from gluonlr.schedules import SCHEDULES
 
 __all__ = ["EXCLUDED_OPTIONS", "FIT_FLAGS", "Flag", "add_fit_flags", "fit_options"]
 
 
-def checked(
-    parse: type[int] | type[float], check: Callable[..., Any], *args: Any, **kwargs: Any
-) -> Callable[[str], Any]:
+def checked(parse: Callable[[str], Any], check: Callable[..., Any], *args: Any, **kwargs: Any) -> Callable[[str], Any]:
     """Return an argparse ``type``: ``parse`` the text, then ``check(*args, value, **kwargs)`` it.
 
     ``check`` is the validator :func:`gluonlr.fit` uses, so the rule is stated
@@ -64,6 +63,14 @@ def _names(name: str, choices: Sequence[str]) -> Callable[[str], tuple[str, ...]
             raise argparse.ArgumentTypeError(f"each name {must}{rule}" if must else before) from None
 
     return convert
+
+
+def _float_or_name(text: str) -> float | str:
+    """Return ``text`` as a float if it is one, else as it is (for a check that takes a name too, as ``auto``)."""
+    try:
+        return float(text)
+    except ValueError:
+        return text
 
 
 def _fraction(name: str) -> Callable[[str], float]:
@@ -127,7 +134,13 @@ FIT_FLAGS: tuple[Flag, ...] = (
     Flag("loss", "per-sample loss", choices=LOSSES),
     Flag("rho", "where the huber loss turns linear, > 0", _at_least("rho", 0.0, low_open=True), metavar="RHO"),
     Flag("reduction", "what a batch's summed gradient is divided by: nothing or its size", choices=REDUCTIONS),
-    Flag("lr", "learning rate, > 0", checked(float, check_positive_float, "lr"), metavar="LR"),
+    Flag(
+        "lr",
+        "learning rate, > 0, or auto: a stable rate from the data",
+        checked(_float_or_name, check_lr),
+        metavar="LR",
+    ),
+    Flag("standardize", "train on standardized features; the model is in the data's units", None),
     Flag("batch_size", "samples per batch", checked(int, check_positive_int, "batch_size"), metavar="N"),
     Flag("epochs", "passes over the data", checked(int, check_positive_int, "epochs"), metavar="N"),
     Flag("seed", "seed of the initial weights and the shuffles", checked(int, check_seed), metavar="N"),
