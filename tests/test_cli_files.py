@@ -449,14 +449,14 @@ def _job(marker, *args, timeout=JOB_SECONDS):
     return subprocess.run([GLUONLR, *map(str, args)], capture_output=True, text=True, env=env, timeout=timeout)
 
 
-@pytest.mark.parametrize("path", ["manual", "gluon"])
-def test_launch_runs_gluonlr_fit_unchanged(tmp_path, marker, path):
+@pytest.mark.parametrize(("path", "raw"), [("manual", []), ("gluon", ["--standardize", "--lr", "auto"])])
+def test_launch_runs_gluonlr_fit_unchanged(tmp_path, marker, path, raw):
     """`gluonlr launch -n 2 -- gluonlr fit ... --kvstore dist_sync`: rank 0 writes the model and prints the
     report, rank 1 nothing; the model is one process's to float32 round-off."""
     frame = make_frame(n=103)
     frame.to_csv(tmp_path / "data.csv", index=False)
     options = ["--target", "y", "--epochs", "3", "--batch-size", "10", "--reduction", "mean", "--lr", "0.02"]
-    options += ["--path", path, "--momentum", "0.5", "--validation-split", "0.2", "--json"]
+    options += ["--path", path, "--momentum", "0.5", "--validation-split", "0.2", "--json", *raw]
     single = _job(marker, "fit", tmp_path / "data.csv", *options, "--out", tmp_path / "one.params")
     assert single.returncode == 0, single.stderr
     job = _job(
