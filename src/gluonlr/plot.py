@@ -142,11 +142,12 @@ def plot_predicted_vs_true(y_true: Any, y_pred: Any, *, n_points: int = 2000, ax
     n_points : int, default=2000
         At most this many samples are drawn, evenly spaced over the rows (a memmap is read only there).
     ax : matplotlib Axes, optional
-        Where to draw; by default a new pyplot figure's axes (``plt.subplots()``).
+        The axes to draw on (default: those of a new pyplot figure).
 
     Returns
     -------
     matplotlib.axes.Axes
+        The axes drawn on.
 
     Examples
     --------
