@@ -605,7 +605,7 @@ JOB_SECONDS = 600.0
 PUSHPULLS, QUICK_PUSHPULLS, PUSHPULL_WARMUP = 1000, 200, 20
 #: The share of the CPU time taken by other programs above which the report says the machine was busy.
 BUSY_SHARE = 0.1
-#: The width the scale-out section's notes are wrapped to.
+#: The width the scale-out section's long lines and notes are wrapped to.
 NOTE_WIDTH = 120
 #: Timed runs of each scale-out row (full run, ``--quick``), unless ``--repeats`` says otherwise.
 SCALEOUT_REPEATS, QUICK_SCALEOUT_REPEATS = 5, 3
