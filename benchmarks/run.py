@@ -104,6 +104,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -604,6 +605,8 @@ JOB_SECONDS = 600.0
 PUSHPULLS, QUICK_PUSHPULLS, PUSHPULL_WARMUP = 1000, 200, 20
 #: The share of the CPU time taken by other programs above which the report says the machine was busy.
 BUSY_SHARE = 0.1
+#: The width the scale-out section's long lines and notes are wrapped to.
+NOTE_WIDTH = 120
 #: Timed runs of each scale-out row (full run, ``--quick``), unless ``--repeats`` says otherwise.
 SCALEOUT_REPEATS, QUICK_SCALEOUT_REPEATS = 5, 3
 
@@ -890,7 +893,7 @@ def format_report(info: dict[str, Any], loads: list[Workload], rows, limits, mem
     if loads:
         lines += [format_workloads(loads, rows, limits, memory, notes)]
     if scaleout is not None:
-        lines += ["", format_scaleout(scaleout)] + [f"note: {note}" for note in scaleout["notes"]]
+        lines += ["", format_scaleout(scaleout), *(_wrap(f"note: {note}") for note in scaleout["notes"])]
     return "\n".join(lines)
 
 
@@ -933,6 +936,11 @@ def format_workloads(loads: list[Workload], rows, limits, memory, notes) -> str:
     return "\n".join(lines)
 
 
+def _wrap(text: str) -> str:
+    """``text`` in lines of at most :data:`NOTE_WIDTH` characters, the later ones indented."""
+    return textwrap.fill(text, NOTE_WIDTH, subsequent_indent="  ")
+
+
 def _us(seconds: float) -> str:
     return f"{seconds * 1e6:,.1f} us"
 
@@ -941,13 +949,17 @@ def format_scaleout(section: dict[str, Any]) -> str:
     """The scale-out section: its settings, one row per path and setup, the times per step."""
     load, steps = Workload(**section["workload"]), section["steps"]
     lines = [
-        f"scale-out: the scale workload, {load.n:,} x {load.d}, batch {load.batch_size}, {load.epochs} epochs "
-        f"({steps} steps), lr {load.lr}, loss {load.loss}, reduction {load.reduction}; every row reads X and y from "
-        f".npy memmaps; median of {load.repeats} runs after 1 warm-up",
-        "dist_sync rows: a job on 127.0.0.1 started by gluonlr.launch.launch (a scheduler, 1 server, the workers); "
-        "each worker times its own fits, after a warm-up fit of each path in the same process (so MXNet's import "
-        "and joining the job are not counted), the workers starting each fit together; a run takes its slowest "
-        "worker's time",
+        _wrap(
+            f"scale-out: the scale workload, {load.n:,} x {load.d}, batch {load.batch_size}, {load.epochs} epochs "
+            f"({steps} steps), lr {load.lr}, loss {load.loss}, reduction {load.reduction}; every row reads X and y "
+            f"from .npy memmaps; median of {load.repeats} runs after 1 warm-up"
+        ),
+        _wrap(
+            "dist_sync rows: a job on 127.0.0.1 started by gluonlr.launch.launch (a scheduler, 1 server, the "
+            "workers); each worker times its own fits, after a warm-up fit of each path in the same process (so "
+            "MXNet's import and joining the job are not counted), the workers starting each fit together; a run "
+            "takes its slowest worker's time"
+        ),
     ]
     if section["others_cpu_share"] is not None:
         lines.append(f"other programs took {section['others_cpu_share']:.0%} of the CPU time during the section")
@@ -964,9 +976,11 @@ def format_scaleout(section: dict[str, Any]) -> str:
             f"{'ok' if row['accurate'] else 'FAIL'}"
         )
     lines.append(
-        f"vs 1 proc = samples/s / the same path's 1-process row's; check FAIL = train MSE > {MSE_RTOL:g} x the "
-        f"numpy per-batch loop's ({section['reference_mse']:.1e}) + {MSE_ATOL:g}, or a job's workers returned "
-        "different parameters"
+        _wrap(
+            f"vs 1 proc = samples/s / the same path's 1-process row's; check FAIL = train MSE > {MSE_RTOL:g} x the "
+            f"numpy per-batch loop's ({section['reference_mse']:.1e}) + {MSE_ATOL:g}, or a job's workers returned "
+            "different parameters"
+        )
     )
     steps_of = {path: per_step["setups"] for path, per_step in section["per_step"].items()}
     share_rows = load.batch_size // SHARE_WORKERS
@@ -990,9 +1004,8 @@ def format_scaleout(section: dict[str, Any]) -> str:
         above = ", ".join(
             f"{section['per_step'][path]['job_overhead_s'][count] * 1e6:+,.1f} us ({path})" for path in PATHS
         )
-        lines.append(
-            f"  {count}-worker job: {_us(seconds)} = {shares} of the job's step; its step - one process's: {above}"
-        )
+        lines.append(f"  {count}-worker job: {_us(seconds)} = {shares} of the job's step;")
+        lines.append(f"    its step - one process's: {above}")
     return "\n".join(lines)
 
 
@@ -1034,7 +1047,7 @@ def scaleout_notes(section: dict[str, Any], cpu_count: int | None) -> list[str]:
     if 1 in section["pushpull_s"]:
         rest = ", ".join(f"{per_step[path]['job_overhead_s'][1] * 1e6:+,.1f} us ({path})" for path in PATHS)
         notes.append(
-            f"that counts the pushpull alone: the 1-worker job's step was {rest} longer than one process's, its "
+            f"that counts the pushpull alone: the 1-worker job's step minus one process's was {rest}, its "
             f"pushpull {_us(section['pushpull_s'][1])}; what a dist_sync step costs beyond it (here with the server "
             "and the scheduler on the same cores) is not in the estimate, a lower bound of the step"
         )

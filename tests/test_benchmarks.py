@@ -74,7 +74,7 @@ def test_the_notes_are_computed_from_the_numbers(bench):
     assert "other programs took 30% of its CPU time" in busy
     assert "so it cannot be faster than one process here" in cores
     assert "manual 300.0 us + 200.0 us = 500.0 us, 1.00x one process's 500.0 us" in estimate
-    assert "+300.0 us (manual), +300.0 us (gluon) longer than one process's, its pushpull 100.0 us" in rest
+    assert "step minus one process's was +300.0 us (manual), +300.0 us (gluon), its pushpull 100.0 us" in rest
     # 0.4 us a row, 100 us fixed: a batch of 10,000 takes 4,100 us in one process, 100 + 2,000 + 200 us on 2 hosts.
     assert "manual: 0.400 us a row and 100.0 us fixed a step" in split
     assert "pay off above a global batch of about 1,000 rows and reach 1.78x one process at a batch of 10,000" in split
@@ -124,7 +124,7 @@ def test_the_scaleout_section_on_tiny_data(bench, marker):
         )
     assert section["others_cpu_share"] is None or 0 <= section["others_cpu_share"] <= 1
     section["notes"] = bench.scaleout_notes(section, 2)
-    report = bench.format_report({"cpu_count": 2}, [], [], [], [], [], section)
+    report = " ".join(bench.format_report({"cpu_count": 2}, [], [], [], [], [], section).split())  # unwrapped
     assert "dist_sync, 2 workers" in report and "pushpull of the gradient (3 + 1 float32" in report
     assert "so it cannot be faster than one process here" in report
     json.dumps(section)  # the --json document holds it
