@@ -57,9 +57,11 @@ def build(tmp_path_factory):
     for name, code in PAGES.items():
         (source / f"{name}.rst").write_text(f"{name}\n{'=' * len(name)}\n\n{directive(code)}")
     (source / "nofigs.rst").write_text("nofigs\n======\n\n" + directive("x = 1", "   :nofigs:\n"))
-    env = {**os.environ, "MPLBACKEND": "Agg"}
+    # tox -p and CI set FORCE_COLOR: Sphinx would wrap each warning in ANSI colour codes.
+    env = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "PY_COLORS")}
+    env.update(MPLBACKEND="Agg", NO_COLOR="1", TERM="dumb")
     completed = subprocess.run(
-        [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-b", "html", str(source), str(out)],
+        [sys.executable, "-m", "sphinx", "--no-color", "-W", "--keep-going", "-q", "-b", "html", str(source), str(out)],
         capture_output=True,
         text=True,
         timeout=300,
