@@ -20,8 +20,8 @@ Workloads
     temporary directory (removed afterwards) and opened with
     ``np.load(mmap_mode="r")`` inside every timed run. The files have just been
     written, so the page cache is warm: this measures mapping and reading
-    cached pages, not the disk. Only the reference numpy loop and gluonlr's two
-    paths run here. ``fit`` shares the float32 memmap with the device (no copy)
+    cached pages, not the disk. Only the reference numpy loop, the two bare
+    loops and gluonlr's two paths run here. ``fit`` shares the float32 memmap with the device (no copy)
     and gathers each batch's rows with ``nd.take``; it reads the file once
     more before training (the NaN/infinity check) and twice for the
     divergence guard's losses of the initial and the fitted parameters.
@@ -43,6 +43,13 @@ objective (the scikit-learn one excepted, see below):
 * ``tuned Gluon loop``: one ``take`` per epoch then slices, a hybridized
   (``static_alloc``, ``static_shape``) ``Dense``, no ``DataLoader``, the epoch
   loss summed on the device and read once per epoch.
+* ``bare autograd loop`` / ``bare Gluon loop``: what each gluonlr path costs
+  in MXNet with nothing else: the path's per-batch calls (the batch's ``take``;
+  the article's net and loss recorded, ``backward`` and one fused
+  ``multi_sgd_update``; or one hybridized ``Dense`` + ``L2Loss`` block,
+  ``backward`` and ``Trainer.step``) in ``fit``'s loop, without ``fit``'s
+  checks, divergence guard, history or callbacks. The same batches as the
+  numpy per-batch loop, so the same result to float32 round-off.
 * ``numpy per-batch SGD``: plain float32 numpy mini-batch SGD, each batch
   gathered with fancy indexing (``xb = X[order[start:stop]]``): the batch
   stays in the cache between the gather and the products that read it.
@@ -113,6 +120,7 @@ import numpy as np
 
 import gluonlr  # before mxnet: restores the numpy aliases mxnet 1.9.1 needs
 from gluonlr._mxnet import autograd, gluon, mx, nd
+from gluonlr.data.batches import EPOCH_GATHER_BYTES
 from gluonlr.distributed import Workers
 from gluonlr.launch import launch
 
@@ -134,8 +142,10 @@ D2L = "d2l manual loop"
 NUMPY_BATCH, NUMPY_EPOCH = "numpy per-batch SGD", "numpy epoch-gather SGD"
 #: The plain-numpy loops; the fastest one present in a workload is its ``vs numpy`` reference.
 NUMPY_LOOPS = (NUMPY_BATCH, NUMPY_EPOCH)
-#: What the ``ondisk`` workload times: the reference numpy loop and gluonlr's two paths.
-ONDISK_IMPLS = (NUMPY_BATCH, "gluonlr manual", "gluonlr gluon")
+#: The least each gluonlr path's arithmetic costs in MXNet: its per-batch calls and nothing else.
+BARE_AUTOGRAD, BARE_GLUON = "bare autograd loop", "bare Gluon loop"
+#: What the ``ondisk`` workload times: the reference numpy loop, the two bare loops and gluonlr's two paths.
+ONDISK_IMPLS = (NUMPY_BATCH, BARE_AUTOGRAD, BARE_GLUON, "gluonlr manual", "gluonlr gluon")
 #: Timed passes over ``X`` for the read-bandwidth limit; the fastest counts.
 READ_REPEATS = 10
 
@@ -367,12 +377,126 @@ def gluonlr_fit(X, y, w0, b0, *, path, lr, batch_size, epochs, seed, loss, reduc
     return result.weight, result.bias
 
 
+#: The losses of how many batches a bare loop sums in one operator (gluonlr's loop does the same).
+BARE_BLOCK = 64
+
+
+def bare_batches(X: np.ndarray, y: np.ndarray, batch_size: int, order: np.ndarray):
+    """Yield the batches ``(Xb, yb)`` of one epoch in ``order``, read with the MXNet calls ``fit``'s data layer makes.
+
+    ``X`` and ``y`` (a memmap too) are shared with the device, not copied. In-memory
+    data of at most ``EPOCH_GATHER_BYTES`` is gathered once (one ``take`` per
+    array) and sliced into views; larger data and memmaps are gathered a batch
+    at a time (one ``take`` per array and batch), as ``fit`` chooses.
+    """
+    features = nd.from_numpy(np.ascontiguousarray(X).view(), zero_copy=True)  # a view: X itself stays writable
+    labels = nd.from_numpy(np.ascontiguousarray(y).reshape(-1, 1).view(), zero_copy=True)
+    index = nd.from_numpy(order.astype(np.int64), zero_copy=True)
+    n = len(order)
+    if not isinstance(X, np.memmap) and X.nbytes + y.nbytes <= EPOCH_GATHER_BYTES:
+        features, labels = nd.take(features, index), nd.take(labels, index)
+        for start in range(0, n, batch_size):
+            yield features[start : start + batch_size], labels[start : start + batch_size]
+    else:
+        for start in range(0, n, batch_size):
+            rows = index[start : start + batch_size]
+            yield nd.take(features, rows), nd.take(labels, rows)
+
+
+def bare_loop(X, y, *, batch_size, epochs, seed, step) -> None:
+    """Run ``step(Xb, yb) -> per-sample losses`` on every batch, in ``numpy per-batch SGD``'s order.
+
+    The losses are summed on the device a block of ``BARE_BLOCK`` batches at a
+    time, at most two blocks in flight, and read once per epoch, all under
+    ``mx.engine.bulk``: what ``fit``'s loop does, and nothing more.
+    """
+    n, rng = len(y), np.random.default_rng(seed)
+    with mx.engine.bulk(BARE_BLOCK):
+        for _ in range(epochs):
+            losses, sums = [], []
+            for Xb, yb in bare_batches(X, y, batch_size, rng.permutation(n)):
+                losses.append(step(Xb, yb))
+                if len(losses) == BARE_BLOCK:
+                    sums.append(nd.concat(*losses, dim=0).sum())
+                    losses = []
+                    if len(sums) > 1:
+                        sums[-2].wait_to_read()
+            if losses:
+                sums.append(nd.concat(*losses, dim=0).sum())
+            float(nd.add_n(*sums).asscalar() if len(sums) > 1 else sums[0].asscalar())
+
+
+def bare_autograd_loop(X, y, w0, b0, *, lr, batch_size, epochs, seed, loss, reduction):
+    """The manual path's MXNet calls alone: the article's net and loss recorded, ``backward``, a fused SGD step.
+
+    The calls ``fit(path="manual")`` makes per batch, and nothing else: the
+    batch's ``take`` (or slices), ``dot``, ``+ b``, ``- y``, ``square``,
+    ``backward``, ``multi_sgd_update`` (the kernel ``fit`` runs). None of
+    ``fit``'s checks, divergence guard, history or callbacks: what stands
+    between ``fit`` and this loop is their cost.
+    """
+    w, b = nd.array(w0.reshape(-1, 1)), nd.array([b0])
+    params = [w, b]
+    for param in params:
+        param.attach_grad()
+    grads, scale = [w.grad, b.grad], LOSS_SCALE[loss]
+
+    def step(Xb: nd.NDArray, yb: nd.NDArray) -> nd.NDArray:
+        with autograd.record():
+            batch_loss = nd.square(nd.dot(Xb, w) + b - yb)
+            if scale != 1.0:
+                batch_loss = scale * batch_loss
+        batch_loss.backward()
+        rescale = 1.0 / divisor(reduction, Xb.shape[0])
+        nd.multi_sgd_update(
+            w, grads[0], b, grads[1], out=params, lrs=(lr, lr), wds=(0.0, 0.0), rescale_grad=rescale, num_weights=2
+        )
+        return batch_loss
+
+    bare_loop(X, y, batch_size=batch_size, epochs=epochs, seed=seed, step=step)
+    return w.asnumpy().ravel(), float(b.asscalar())
+
+
+def bare_gluon_loop(X, y, w0, b0, *, lr, batch_size, epochs, seed, loss, reduction):
+    """The Gluon path's MXNet calls alone: ``Dense`` + ``L2Loss`` as one hybridized block, ``Trainer.step``.
+
+    The same batches as :func:`bare_autograd_loop`; per batch one call of the
+    cached graph (``static_alloc``, ``static_shape``), its ``backward`` and
+    ``Trainer.step``. None of ``fit``'s checks, divergence guard, history or
+    callbacks, and no ``DataLoader``.
+    """
+    net, loss_fn, trainer = gluon_parts(w0, b0, lr, loss)
+
+    class NetWithLoss(gluon.HybridBlock):
+        def __init__(self) -> None:
+            super().__init__()
+            self.net, self.loss_fn = net, loss_fn
+
+        def hybrid_forward(self, F: Any, Xb: Any, yb: Any) -> Any:
+            return self.loss_fn(self.net(Xb), yb)
+
+    block = NetWithLoss()
+    block.hybridize(static_alloc=True, static_shape=True)
+
+    def step(Xb: nd.NDArray, yb: nd.NDArray) -> nd.NDArray:
+        with autograd.record():
+            batch_loss = block(Xb, yb)
+        batch_loss.backward()
+        trainer.step(divisor(reduction, Xb.shape[0]))
+        return batch_loss
+
+    bare_loop(X, y, batch_size=batch_size, epochs=epochs, seed=seed, step=step)
+    return net.weight.data().asnumpy().ravel(), float(net.bias.data().asscalar())
+
+
 def implementations() -> tuple[dict[str, Callable[..., tuple[np.ndarray, float]]], list[str]]:
     """The implementations by name, and notes on the ones skipped."""
     impls: dict[str, Callable[..., tuple[np.ndarray, float]]] = {
         D2L: d2l_manual_loop,
         "Gluon + DataLoader": gluon_dataloader_loop,
         "tuned Gluon loop": tuned_gluon_loop,
+        BARE_AUTOGRAD: bare_autograd_loop,
+        BARE_GLUON: bare_gluon_loop,
         NUMPY_BATCH: numpy_batch_sgd,
         NUMPY_EPOCH: numpy_epoch_sgd,
     }

@@ -1,6 +1,6 @@
-"""benchmarks/run.py's scale-out section, cheaply: its arithmetic on hand-made times, the pushpull timer on a
-one-process store, and the whole section on tiny data with a 2-worker job on 127.0.0.1 (every process it started
-gone afterwards)."""
+"""benchmarks/run.py, cheaply: the bare loops optimize the reference's objective; the scale-out section's
+arithmetic on hand-made times, the pushpull timer on a one-process store, and the whole section on tiny data with a
+2-worker job on 127.0.0.1 (every process it started gone afterwards)."""
 
 import dataclasses
 import importlib.util
@@ -8,6 +8,7 @@ import json
 import pathlib
 import sys
 
+import numpy as np
 import pytest
 
 from conftest import MARK, marked
@@ -27,6 +28,26 @@ def bench():
         yield module
     finally:
         del sys.modules[name]
+
+
+@pytest.mark.parametrize("loop", ["bare_autograd_loop", "bare_gluon_loop"])
+@pytest.mark.parametrize(
+    ("n", "loss", "reduction", "memmap"), [(300, "squared", "sum", False), (2_000, "l2", "mean", True)]
+)
+def test_the_bare_loops_are_the_numpy_reference_loop(bench, loop, n, loss, reduction, memmap, tmp_path):
+    """Same permutation, same batches (a short last one too), same objective: numpy per-batch SGD's result, to
+    float32 round-off; in memory (one gather an epoch) and from a memmap (a take per batch)."""
+    load = bench.Workload("scale", n, 3, 64, 2, 0.01, loss, reduction, 1)
+    X, y, _, _ = load.make_data()
+    if memmap:
+        np.save(tmp_path / "X.npy", X)
+        X = np.load(tmp_path / "X.npy", mmap_mode="r")
+    w0, b0 = bench.initial_params(load.d)
+    expected_w, expected_b = bench.numpy_batch_sgd(X, y, w0, b0, **load.train_args())
+    w, b = getattr(bench, loop)(X, y, w0, b0, **load.train_args())
+    np.testing.assert_allclose(w, expected_w, rtol=1e-5, atol=1e-5)
+    assert b == pytest.approx(expected_b, rel=1e-5, abs=1e-5)
+    assert X.flags.writeable or memmap  # shared with the device through a view: the caller's array is left writable
 
 
 def test_per_step_splits_a_step_into_rows_and_a_fixed_cost(bench):
