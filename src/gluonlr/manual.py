@@ -461,7 +461,9 @@ class Learner:
 
     Holds the data on the device, the parameters and the optimizer's state,
     and offers what fit needs from a path: the batches of an epoch, one
-    training step, predictions, and the state for checkpoints. It runs the
+    training step, the parameters, and the state for checkpoints (and
+    predictions on the device; fit's evaluation passes compute theirs on the
+    host from the parameters, see :func:`gluonlr.metrics.evaluate`). It runs the
     article's steps with the fast forms: :func:`fast_batches`, and for plain
     SGD :func:`~gluonlr.optimizers.fused_sgd`, :func:`fast_sgd`'s kernel.
 

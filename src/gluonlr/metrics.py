@@ -13,16 +13,17 @@ every worker alike.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
 
 from gluonlr._mxnet import mx, nd
+from gluonlr.conventions import LOSS_SCALE
 from gluonlr.data.sources import chunks
 from gluonlr.parallel import row_bounds
 
-__all__ = ["METRICS", "R2", "evaluate", "evaluate_training", "r2_score", "scores", "training_loss"]
+__all__ = ["METRICS", "R2", "evaluate", "evaluate_training", "r2_score", "sample_losses", "scores", "training_loss"]
 
 
 def r2_score(y_true: Any, y_pred: Any) -> float:
@@ -177,33 +178,34 @@ def scores(y_true: Any, y_pred: Any, metrics: Iterable[str] = tuple(METRICS)) ->
     return totals.scores(names)
 
 
-def _on_device(array: np.ndarray) -> nd.NDArray:
-    """Share a float32 chunk with the device, without a copy (the chunk is only read from now on)."""
-    return nd.from_numpy(np.ascontiguousarray(array, dtype=np.float32), zero_copy=True)
-
-
 def _score(
-    learner: Any, batches: Iterable[tuple[np.ndarray, ...]], metrics: tuple[str, ...], weighted: bool = False
+    learner: Any, batches: Iterable[tuple[np.ndarray | None, ...]], metrics: tuple[str, ...], weighted: bool = False
 ) -> tuple[float, dict[str, float]]:
     """Return ``(summed per-sample loss, metrics)`` over chunks ``(x, y)`` or ``(x, y, w)`` of rows.
 
-    An ``x`` of None scores predictions of 0.
-
-    Each chunk's losses are summed in float32 on the device, one read; the
-    chunks' sums add up in float64. ``weighted`` multiplies the losses by
-    ``w``, as training does.
+    An ``x`` of None scores predictions of 0. Computed on the host from
+    ``learner``'s current parameters (:func:`_host_model`), in float32 as the
+    device computes; each chunk's losses summed in float64. ``weighted``
+    multiplies the losses by ``w``, as training does.
     """
-    totals, loss = _Totals(), 0.0
+    predict, config, totals, loss = None, learner.config, _Totals(), 0.0
     for x, y, *sample_weight in batches:  # in a dist_sync job: this worker's part of the rows
+        assert y is not None
         y = y.reshape(len(y), -1)
-        predictions = learner.predict(_on_device(x)) if x is not None else nd.zeros(y.shape)
-        device = predictions.context  # the learner's first device
-        losses = learner.loss(predictions, _on_device(y).as_in_context(device))  # a hybridized loss keeps its signature
-        if weighted and sample_weight:  # (n,) by (n,): the manual path's (n, 1) losses would broadcast to (n, n)
-            losses = losses.reshape((-1,)) * _on_device(sample_weight[0].reshape(-1)).as_in_context(device)
-        loss += float(losses.sum().asscalar())
-        if metrics:
-            totals.add(y, predictions.asnumpy())
+        # Overflow to infinity, and NaN, are results here, as on the device: the divergence guard reports them.
+        with np.errstate(over="ignore", invalid="ignore"):
+            if x is not None:
+                predict = predict or _host_model(learner)  # the parameters, read once a pass
+                predictions = predict(x)
+            else:
+                predictions = np.zeros_like(y)
+            if metrics:
+                totals.add(y, predictions)
+            residual = np.subtract(predictions, y, out=predictions)  # in place: a chunk's rows hold one array each
+            losses = sample_losses(residual, config.loss, config.rho)
+            if weighted and sample_weight and sample_weight[0] is not None:
+                losses *= sample_weight[0].reshape(-1)
+            loss += float(np.sum(losses, dtype=np.float64))
     workers = getattr(learner, "workers", None)
     if workers is not None:  # every worker's sums, through the servers, merged the same way by every worker
         loss, totals = _Totals.unpack(workers.gather(totals.pack(loss, learner.data.n_outputs)))
@@ -225,10 +227,19 @@ def evaluate(learner: Any, X: Any, y: Any, metrics: tuple[str, ...], prefix: str
     ``RMSE``, ``MAE``, over every output) and R² as :func:`r2_score`, summed
     over the chunks in float64, so they do not depend on the chunking.
 
+    The predictions and losses are computed on the host with numpy, from the
+    parameters (read from the device once) in float32 as the device computes
+    them (:func:`sample_losses`): on a CPU a pass on the device costs three
+    to four times as much, MXNet's product of a many-column ``X`` by one
+    column being several times slower than numpy's (see the benchmarks). A
+    standardized model's rows are standardized first, as in training: its
+    parameters in the units of ``X`` would lose precision where a feature's
+    mean is large against its spread.
+
     Parameters
     ----------
     learner : manual.Learner or gluon.Learner
-        Its ``predict`` and ``loss`` are used.
+        Its current parameters, and its ``config``'s loss.
     X : ndarray or Source of shape (n_samples, n_features), float32
     y : ndarray or Source of shape (n_samples,) or (n_samples, n_outputs), float32
     metrics : tuple of str
@@ -271,13 +282,16 @@ def evaluate_training(learner: Any, metrics: tuple[str, ...]) -> dict[str, float
 def training_loss(learner: Any, zero_model: bool = False) -> float:
     """Return the training loss of ``learner``'s current parameters, as ``history["loss"]`` measures it.
 
-    The per-sample losses over the whole training set, weighted by the sample
-    weights if any, divided by the number of samples: a forward pass over the
-    training data, one chunk of :func:`~gluonlr.data.chunk_rows` rows at a
-    time, each chunk's losses summed in float32 on the device.
+    The per-sample losses (``fit``'s ``loss``, averaged over the outputs)
+    over the whole training set, weighted by the sample weights if any,
+    divided by the number of samples.
     :class:`gluonlr.callbacks.DivergenceGuard` compares the fitted parameters'
     loss with the initial parameters' this way. With ``zero_model``, the loss
-    of predicting 0 instead.
+    of predicting 0 instead (a pass over ``y`` only).
+
+    One pass over the training data, one chunk of
+    :func:`~gluonlr.data.chunk_rows` rows at a time, on the host as
+    :func:`evaluate` computes.
 
     Examples
     --------
@@ -292,3 +306,62 @@ def training_loss(learner: Any, zero_model: bool = False) -> float:
     # Predicting 0 reads y (and the weights) only.
     chunks = learner.data.chunks(features=not zero_model, span=_span(learner, len(learner.data)))
     return _score(learner, chunks, (), weighted=True)[0] / len(learner.data)
+
+
+def sample_losses(residual: np.ndarray, loss: str, rho: float = 1.0) -> np.ndarray:
+    r"""Return each sample's loss of the residuals ``residual = yhat - y``, of shape (n_samples, n_outputs).
+
+    The losses of :func:`gluonlr.manual.make_loss` in numpy, in the residual's
+    dtype: :math:`c r^2` (``"squared"``: c = 1, ``"l2"``: c = 1/2), :math:`|r|`
+    (``"l1"``), Huber's (``"huber"``, threshold ``rho``), averaged over the
+    outputs.
+
+    Examples
+    --------
+    >>> sample_losses(np.array([[3.0], [0.5]]), "squared").tolist()
+    [9.0, 0.25]
+    >>> sample_losses(np.array([[3.0, -1.0]]), "l1").tolist()
+    [2.0]
+    >>> sample_losses(np.array([[3.0], [0.5]]), "huber", rho=1.0).tolist()
+    [2.5, 0.125]
+    """
+    if loss == "l1":
+        values = np.abs(residual)
+    elif loss == "huber":
+        size = np.abs(residual)
+        values = np.where(size > rho, size - 0.5 * rho, (0.5 / rho) * np.square(size))
+    else:
+        scale = LOSS_SCALE[loss]
+        values = np.square(residual) if scale == 1.0 else residual.dtype.type(scale) * np.square(residual)
+    return values[:, 0] if values.shape[1] == 1 else values.mean(axis=1)
+
+
+#: The rows a host prediction computes at once: 1 MiB of ``X``, so a standardized block's copies stay small.
+_BLOCK_BYTES = 1 << 20
+
+
+def _host_model(learner: Any) -> Callable[[np.ndarray], np.ndarray]:
+    """Return ``predict(x)`` on the host: ``x @ weight + bias`` in float32 with ``learner``'s current parameters.
+
+    A standardized model standardizes ``x`` first. The predictions are written
+    block by block into one array: the temporaries are at most 1 MiB of rows,
+    whatever the chunk.
+    """
+    trained = getattr(learner, "trained_parameters", None)  # a standardized model's: those training updates
+    weight, bias = trained() if trained is not None else learner.parameters()
+    weight = np.asarray(weight, dtype=np.float32)
+    weight = weight.reshape(len(weight), -1)
+    bias = np.asarray(bias, dtype=np.float32).reshape(-1)
+    scaler = getattr(learner, "scaler", None)  # gluonlr.scaling.Standardized's
+
+    def predict(x: np.ndarray) -> np.ndarray:
+        predictions = np.empty((len(x), weight.shape[1]), dtype=np.float32)
+        rows = max(1, _BLOCK_BYTES // (4 * max(1, x.shape[1])))
+        for start in range(0, len(x), rows):
+            block = x[start : start + rows]
+            out = predictions[start : start + rows]
+            np.matmul(scaler.transform(block) if scaler is not None else block, weight, out=out)
+            out += bias
+        return predictions
+
+    return predict

@@ -403,9 +403,8 @@ class Standardized:
     def predict(self, x: nd.NDArray) -> nd.NDArray:
         """Return the predictions for raw rows ``x``, standardized a block of 1 MiB of rows at a time.
 
-        The passes over the data (the loss, metrics, validation) predict on
-        chunks of 16 MiB: standardized whole, each would leave a chunk-sized
-        temporary in MXNet's memory pool.
+        Standardized whole, a large ``x`` would leave an ``x``-sized temporary
+        in MXNet's memory pool.
         """
         rows = max(1, _BLOCK_BYTES // (4 * max(1, x.shape[1])))
         if x.shape[0] <= rows:
