@@ -5,7 +5,7 @@ import warnings
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -265,3 +265,27 @@ def test_fuzzed_values_of_the_right_shape(data, n, d, dtype, lr, path):
     X_any = data.draw(hnp.arrays(dtype, (n, d)))  # floats: NaN, inf, the whole range of the dtype
     y_any = data.draw(hnp.arrays(dtype, data.draw(st.sampled_from([(n,), (n, 1)]))))
     fit_or_documented_error(X_any, y_any, path=path, lr=lr, batch_size=4, epochs=2, errors=ValueError)
+
+
+@given(
+    shape=st.tuples(st.integers(1, 40), st.integers(1, 6)),
+    seed=st.integers(0, 2**16),
+    bad=st.lists(
+        st.tuples(st.integers(0, 39), st.integers(0, 5), st.sampled_from([np.nan, np.inf, -np.inf, 3e38])),
+        max_size=6,
+    ),
+)
+@example(shape=(3, 2), seed=0, bad=[(0, 0, 3e38), (0, 1, 3e38), (2, 1, np.nan)])  # row 0's sum overflows
+def test_the_first_nonfinite_row_is_found_whatever_overflows(shape, seed, bad):
+    """The check's fast row sums find exactly the rows a value-by-value test finds: NaN and infinity anywhere, and
+    none for finite values whose sum overflows (3e38 twice is infinite)."""
+    from gluonlr._validation import first_nonfinite_row
+
+    chunk = np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+    for row, column, value in bad:
+        chunk[row % shape[0], column % shape[1]] = value
+    rows = np.flatnonzero(~np.isfinite(chunk).all(axis=1))
+    assert first_nonfinite_row(chunk) == (int(rows[0]) if len(rows) else None)
+    assert first_nonfinite_row(chunk[:, 0]) == (
+        int(np.flatnonzero(~np.isfinite(chunk[:, 0]))[0]) if not np.isfinite(chunk[:, 0]).all() else None
+    )

@@ -176,15 +176,43 @@ def check_finite(
         if digest is not None:
             digest.update(np.ascontiguousarray(chunk).data)
         if name is not None:
-            finite = np.isfinite(chunk).reshape(len(chunk), -1).all(axis=1)
-            if not finite.all():
-                row = first_row + start + int(np.argmin(finite))
+            bad = first_nonfinite_row(chunk)
+            if bad is not None:
+                row = first_row + start + bad
                 raise ValueError(
                     f"{name} passed to {where} contains NaN or infinity (after conversion to float32), first in row "
                     f"{row}. Remove or impute those values first, or scale them into float32's range (3.4e38)."
                 )
         if stats is not None:
             stats.add(chunk)
+
+
+def first_nonfinite_row(chunk: np.ndarray) -> int | None:
+    """Return the number of ``chunk``'s first row that holds NaN or infinity, or None if every value is finite.
+
+    A row's sum, computed for all rows at once as a product by a vector of
+    ones (BLAS, twice as fast as testing every value), is NaN or infinite
+    whenever the row holds NaN or infinity; it may also overflow on a row of
+    large finite values, so only the rows whose sum is not finite are tested
+    value by value.
+
+    Examples
+    --------
+    >>> first_nonfinite_row(np.array([[1.0, 2.0], [3.0, np.inf], [np.nan, 0.0]], np.float32))
+    1
+    >>> first_nonfinite_row(np.array([[3e38, 3e38], [1.0, 2.0]], np.float32)) is None  # the first sum overflows
+    True
+    >>> first_nonfinite_row(np.array([1.0, np.nan]))
+    1
+    """
+    rows = chunk.reshape(len(chunk), -1)
+    with np.errstate(over="ignore", invalid="ignore"):
+        sums = rows @ np.ones(rows.shape[1], rows.dtype) if rows.shape[1] > 1 else rows[:, 0]
+    suspects = np.flatnonzero(~np.isfinite(sums))
+    if not len(suspects):
+        return None
+    bad = ~np.isfinite(rows[suspects]).all(axis=1)
+    return int(suspects[np.argmax(bad)]) if bad.any() else None
 
 
 def feature_names(X: Any) -> tuple[str, ...] | None:
