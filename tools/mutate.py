@@ -311,12 +311,43 @@ MUTANTS = [
         "_validation.py",
         [
             (
-                "        finite = np.isfinite(chunk).reshape(len(chunk), -1).all(axis=1)",
-                "        finite = np.isfinite(chunk[:1]).reshape(1, -1).all(axis=1)",
+                "    suspects = np.flatnonzero(~np.isfinite(sums))",
+                "    suspects = np.flatnonzero(~np.isfinite(sums[:1]))",
             )
         ],
         ["tests/test_sources.py", "tests/test_errors.py"],
         "the NaN check reads only the first row of each chunk",
+    ),
+    _mutant(
+        "nan-check-trusts-overflowing-sums",
+        "_validation.py",
+        [
+            (
+                "    return int(suspects[np.argmax(bad)]) if bad.any() else None",
+                "    return int(suspects[0])",
+            )
+        ],
+        ["tests/test_errors.py"],
+        "the NaN check calls a row of large finite values whose sum overflows a bad row",
+    ),
+    _mutant(
+        "host-evaluation-ignores-standardization",
+        "metrics.py",
+        [
+            (
+                "np.matmul(scaler.transform(block) if scaler is not None else block, weight, out=out)",
+                "np.matmul(block, weight, out=out)",
+            )
+        ],
+        ["tests/test_evaluation.py"],
+        "the evaluation passes predict a standardized model from raw rows",
+    ),
+    _mutant(
+        "host-evaluation-unweighted",
+        "metrics.py",
+        [("            if weighted and sample_weight and sample_weight[0] is not None:\n", "            if False:\n")],
+        ["tests/test_evaluation.py", "tests/test_divergence.py"],
+        "the divergence guard's loss ignores the sample weights",
     ),
     _mutant(
         "progress-bar-starts-at-zero",
