@@ -21,6 +21,7 @@ from gluonlr.data.sources import chunks
 from gluonlr.errors import DivergenceError
 from gluonlr.metrics import training_loss
 from gluonlr.persistence import PathLike, data_fingerprint, write_checkpoint
+from gluonlr.scaling import trained_parameters
 
 __all__ = [
     "Callback",
@@ -119,8 +120,7 @@ class Run:
         (:meth:`gluonlr.scaling.Standardized.trained_parameters`); otherwise
         :meth:`get_parameters`.
         """
-        trained = getattr(self.learner, "trained_parameters", None)
-        return trained() if trained is not None else self.learner.parameters()
+        return trained_parameters(self.learner)  # type: ignore[return-value]
 
     def loss(self, zero_model: bool = False) -> float:
         """Return the training loss of the current parameters (or of predicting 0), as ``history["loss"]`` measures it.

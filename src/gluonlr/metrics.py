@@ -22,6 +22,7 @@ from gluonlr._mxnet import mx, nd
 from gluonlr.conventions import LOSS_SCALE
 from gluonlr.data.sources import chunks
 from gluonlr.parallel import row_bounds
+from gluonlr.scaling import _BLOCK_BYTES, trained_parameters
 
 __all__ = ["METRICS", "R2", "evaluate", "evaluate_training", "r2_score", "sample_losses", "scores", "training_loss"]
 
@@ -336,19 +337,15 @@ def sample_losses(residual: np.ndarray, loss: str, rho: float = 1.0) -> np.ndarr
     return values[:, 0] if values.shape[1] == 1 else values.mean(axis=1)
 
 
-#: The rows a host prediction computes at once: 1 MiB of ``X``, so a standardized block's copies stay small.
-_BLOCK_BYTES = 1 << 20
-
-
 def _host_model(learner: Any) -> Callable[[np.ndarray], np.ndarray]:
     """Return ``predict(x)`` on the host: ``x @ weight + bias`` in float32 with ``learner``'s current parameters.
 
     A standardized model standardizes ``x`` first. The predictions are written
-    block by block into one array: the temporaries are at most 1 MiB of rows,
-    whatever the chunk.
+    block by block into one array: the temporaries are at most 1 MiB of rows
+    (the block :class:`~gluonlr.scaling.Standardized` predicts by), whatever
+    the chunk.
     """
-    trained = getattr(learner, "trained_parameters", None)  # a standardized model's: those training updates
-    weight, bias = trained() if trained is not None else learner.parameters()
+    weight, bias = trained_parameters(learner)  # a standardized model's: those of the standardized features
     weight = np.asarray(weight, dtype=np.float32)
     weight = weight.reshape(len(weight), -1)
     bias = np.asarray(bias, dtype=np.float32).reshape(-1)

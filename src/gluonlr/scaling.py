@@ -104,6 +104,7 @@ __all__ = [
     "check_lr",
     "check_standardize",
     "largest_eigenvalues",
+    "trained_parameters",
 ]
 
 #: At most this many training rows are sampled for ``lr="auto"`` (and at most 16 MiB of them as float64).
@@ -356,6 +357,24 @@ def _as_bias(value: np.ndarray, like: float | np.ndarray) -> float | np.ndarray:
     if np.ndim(like) == 0:
         return float(np.float32(value))
     return np.asarray(value, dtype=np.float32)
+
+
+def trained_parameters(learner: Any) -> tuple[np.ndarray, float | np.ndarray]:
+    """Return ``learner``'s current parameters in the units training updates them.
+
+    A :class:`Standardized` learner's are those of the standardized features
+    (:meth:`Standardized.trained_parameters`); any other learner's are its
+    ``parameters()``.
+
+    Examples
+    --------
+    >>> from gluonlr import manual
+    >>> learner = manual.Learner(np.eye(2), np.ones(2), FitConfig(), weight=np.array([1.0, 2.0]), bias=0.5)
+    >>> trained_parameters(learner)
+    (array([1., 2.], dtype=float32), 0.5)
+    """
+    trained = getattr(learner, "trained_parameters", None)
+    return trained() if trained is not None else learner.parameters()
 
 
 class Standardized:

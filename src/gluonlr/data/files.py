@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from gluonlr._files import REGULAR, file_kind
+from gluonlr._validation import first_nonfinite_row
 from gluonlr.data.sources import chunks
 
 __all__ = ["DataFile", "csv_engine", "read_data"]
@@ -204,9 +205,9 @@ def _read_npy(path: str, what: str) -> np.ndarray:
         array = array[:, 0]  # one output, as fit takes it
     if array.dtype.kind == "f":
         for start, (chunk,) in chunks(array):
-            finite = np.isfinite(chunk)
-            if not finite.all():
-                position = tuple(int(i) for i in np.unravel_index(int(np.argmin(finite)), finite.shape))
+            row = first_nonfinite_row(chunk)
+            if row is not None:
+                position = (row,) if chunk.ndim == 1 else (row, int(np.argmin(np.isfinite(chunk[row]))))
                 where = f", column {position[1]}" if len(position) == 2 else ""
                 raise ValueError(
                     f"{path}, row {start + position[0]}{where}: {chunk[position]} is not a finite number. "
