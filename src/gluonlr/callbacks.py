@@ -5,9 +5,13 @@ The protocol is Keras': a callback gets the running :class:`Run` through
 logs)`` after every complete epoch and ``on_train_end(logs)``. It stops
 training by setting ``run.stop_training = True`` (and, for the result,
 ``run.stop_reason``). gluonlr's own history, divergence check and checkpoints
-are callbacks too; :func:`gluonlr.fit` runs :class:`History`,
-:class:`DivergenceGuard`, :class:`EarlyStopping` and :class:`ProgressBar`
-before the user's, and :class:`ModelCheckpoint` after them all.
+are callbacks too. The loop calls the callbacks in the order of their
+``priority`` (lowest first; among equals, in the order given), as Gluon's
+``Estimator`` orders its event handlers, and names none of them:
+:class:`History` (-400), :class:`DivergenceGuard` (-300),
+:class:`EarlyStopping` (-200), :class:`ProgressBar` (-100), then the user's
+(0 unless they say otherwise), and :class:`ModelCheckpoint` (1000) last, so a
+checkpoint holds the epoch's final state.
 """
 
 from __future__ import annotations
@@ -54,6 +58,12 @@ class Run:
         Set it to True to stop after the current epoch.
     stop_reason : str or None
         Why, in words, for ``FitResult.stop_reason``.
+    stop_is_final : bool
+        Set it with ``stop_training`` when the stop ends the run for good, as
+        early stopping's does: a checkpoint records it, and a run resumed from
+        that checkpoint stays stopped. (A stop by a time budget, say, resumes.)
+    epoch : int
+        The epoch in progress, from 0.
     interrupted : bool
         Whether Ctrl-C stopped training (set before ``on_train_end``).
     more_data : tuple of ndarray
@@ -92,7 +102,9 @@ class Run:
         self.epochs, self.initial_epoch = epochs, initial_epoch
         self.history: dict[str, list[float]] = history if history is not None else {}
         self.stop_training = False
+        self.stop_is_final = False
         self.stop_reason: str | None = None
+        self.epoch = initial_epoch
         self.interrupted = False
         self.callbacks: list[Callback] = []
         self._fingerprint = fingerprint
@@ -166,6 +178,10 @@ class Run:
 class Callback:
     """Base class of callbacks; override the methods you need.
 
+    ``priority`` orders the callbacks of a run (lowest first, the order given
+    among equals): 0, after gluonlr's history, divergence check, early stopping
+    and progress bar, and before its checkpoint.
+
     Examples
     --------
     >>> from gluonlr import fit, synthetic_data
@@ -180,6 +196,9 @@ class Callback:
     """
 
     run: Run
+
+    #: Where the loop calls this callback among the others: lowest first.
+    priority: int = 0
 
     def set_run(self, run: Run) -> None:
         """Give the callback the running fit; called before ``on_train_begin``."""
@@ -204,6 +223,9 @@ class Callback:
     def on_train_end(self, logs: dict[str, float] | None = None) -> None:
         """Run once, after the last epoch (also when stopped early or interrupted)."""
 
+    def on_train_error(self, error: BaseException) -> None:
+        """Training raised ``error`` (``on_train_end`` is not called): release what ``on_train_begin`` took."""
+
     def get_state(self) -> dict[str, Any] | None:
         """Return what the callback must remember across a checkpoint and resume (JSON values), or None."""
         return None
@@ -222,6 +244,8 @@ class History(Callback):
     >>> sorted(history), len(history["loss"])
     (['loss', 'lr', 'val_loss'], 2)
     """
+
+    priority = -400
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
         """Append ``logs`` to the history."""
@@ -287,6 +311,8 @@ class DivergenceGuard(Callback):
     0 1
     """
 
+    priority = -300
+
     def __init__(self, factor: float = 1e6, patience: int = 3, growth: float = 10.0) -> None:
         self.factor = check_float("factor", factor, low=1.0, where="DivergenceGuard")
         self.growth = check_float("growth", growth, low=1.0, where="DivergenceGuard")
@@ -321,7 +347,7 @@ class DivergenceGuard(Callback):
         self.level, self.previous, self.rises = float(state["level"]), float(state["previous"]), int(state["rises"])
 
     def check_parameters(self, epoch: int) -> None:
-        """Raise if the parameters are NaN or infinite; :func:`gluonlr.fit` calls it when Ctrl-C cuts an epoch short."""
+        """Raise if the parameters are NaN or infinite (after a Ctrl-C, the epoch it cut short)."""
         self.on_epoch_end(epoch, {})
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
@@ -348,8 +374,12 @@ class DivergenceGuard(Callback):
         self.last_finite, self.last_finite_name = (weight, bias), f"after epoch {epoch + 1}"
 
     def on_train_end(self, logs: dict[str, float] | None = None) -> None:
-        """Raise if the parameters fit returns have a loss over ``growth`` times the start (not after a Ctrl-C)."""
+        """Raise if the parameters fit returns have a loss over ``growth`` times the start.
+
+        After a Ctrl-C, only if they are NaN or infinite: an epoch cut short is no measure of the fit.
+        """
         if self.run.interrupted:
+            self.check_parameters(self.run.epoch)
             return
         final = self.run.loss()
         if final <= self.growth * self.level:
@@ -455,6 +485,8 @@ class ModelCheckpoint(Callback):
     (3, ['bias', 'updates', 'weight'])
     """
 
+    priority = 1000  # last: the epoch's final state
+
     def __init__(self, checkpoint: PathLike) -> None:
         self.checkpoint = checkpoint
 
@@ -467,8 +499,7 @@ class ModelCheckpoint(Callback):
         stays ended; a stop by any other callback, a time budget say, resumes).
         """
         stopped = None
-        early_stop = any(isinstance(cb, EarlyStopping) and cb.stopped_epoch == epoch for cb in self.run.callbacks)
-        if early_stop and epoch + 1 < self.run.epochs:
+        if self.run.stop_training and self.run.stop_is_final and epoch + 1 < self.run.epochs:
             stopped = {"epoch": epoch, "reason": self.run.stop_reason}
         write_checkpoint(
             self.checkpoint,
@@ -514,6 +545,8 @@ class EarlyStopping(Callback):
     >>> result.stopped_epoch < 49, result.stop_reason.startswith("early stopping: val_loss did not improve")
     (True, True)
     """
+
+    priority = -200
 
     def __init__(
         self,
@@ -576,7 +609,7 @@ class EarlyStopping(Callback):
         self.wait += 1
         if self.wait < self.patience:
             return
-        self.run.stop_training, self.stopped_epoch = True, epoch
+        self.run.stop_training, self.run.stop_is_final, self.stopped_epoch = True, True, epoch
         restored = self.restore_best_weights and self.best_state is not None
         if restored and self.best_state is not None:
             self.run.set_state(self.best_state)
@@ -622,6 +655,8 @@ class ProgressBar(Callback):
     >>> result = fit(*synthetic_data(), epochs=3, verbose=1)  # the same as callbacks=[ProgressBar()]
     """
 
+    priority = -100
+
     def __init__(self, batch_delay: float = 2.0) -> None:
         self.batch_delay = check_float("batch_delay", batch_delay, low=0.0, where="ProgressBar")
         self.epoch_bar: Any = None
@@ -661,6 +696,10 @@ class ProgressBar(Callback):
         """Close the bars."""
         self._close_epoch_bar()
         self.bar.close()
+
+    def on_train_error(self, error: BaseException) -> None:
+        """Close the bars: no half-drawn bar is left behind by an error."""
+        self.on_train_end()
 
     def _close_epoch_bar(self) -> None:
         if self.epoch_bar is not None:
