@@ -37,7 +37,6 @@ ValueError: The 'momentum' parameter of fit must be a float in [0, 1) (also as a
 from __future__ import annotations
 
 import math
-import numbers
 import os
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -46,7 +45,7 @@ from typing import Any
 
 import numpy as np
 
-from gluonlr._validation import check_choice, check_float
+from gluonlr._validation import check_choice, check_float, check_int
 from gluonlr.callbacks import Callback, EarlyStopping
 from gluonlr.conventions import LOSSES, PATH_NAMES, REDUCTIONS
 from gluonlr.distributed import DIST_KVSTORES, LOCAL_KVSTORES
@@ -120,9 +119,7 @@ class Integer:
 
     def check(self, name: str, value: Any, where: str = "fit") -> int:
         """Return ``value`` as an int, else raise ``ValueError``."""
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < self.low:
-            raise ValueError(f"The {name!r} parameter of {where} must be an int >= {self.low}. Got {value!r} instead.")
-        return int(value)
+        return check_int(name, value, self.low, where)
 
     def describe(self) -> str:
         """Say what the constraint allows, for the docs."""
@@ -376,7 +373,7 @@ _OPTION_LIST: tuple[Option, ...] = (
         Rule("None or an array of shape (n_samples,), >= 0"),
         "one weight per sample, multiplying its loss",
         {
-            "estimator": "an argument of LinearRegressor.fit, as in scikit-learn",
+            "estimator": "data, not a setting: an argument of fit and partial_fit, as in scikit-learn",
             "cli": "data, not a setting: call gluonlr.fit from Python to weight the samples",
             "config": _DATA,
         },
@@ -395,7 +392,7 @@ _OPTION_LIST: tuple[Option, ...] = (
         Rule("None or a tuple (X_val, y_val)"),
         "data to validate on instead of a split",
         {
-            "estimator": "data, which the clones of a grid search or a cross-validation would share",
+            "estimator": "data: use validation_split, or score on held-out data",
             "cli": "data: use --validation-split, or gluonlr evaluate on a file held out",
             "record": "data: the checkpoint's fingerprint covers it",
             "config": _DATA,
@@ -422,7 +419,7 @@ _OPTION_LIST: tuple[Option, ...] = (
         Rule("None or an array of shape (n_features,) or (n_features, n_outputs)"),
         "initial weights",
         {
-            "estimator": "coef_init, an argument of LinearRegressor.fit, as in scikit-learn",
+            "estimator": "data: fit's coef_init, as SGDRegressor's",
             "cli": "data: call gluonlr.fit from Python to start from given weights",
             "record": "the checkpoint's state holds the parameters",
             "config": _DATA,
@@ -434,7 +431,7 @@ _OPTION_LIST: tuple[Option, ...] = (
         Rule("None, a float or an array of shape (n_outputs,)"),
         "initial bias",
         {
-            "estimator": "intercept_init, an argument of LinearRegressor.fit, as in scikit-learn",
+            "estimator": "data: fit's intercept_init, as SGDRegressor's",
             "cli": "data, as init_weight",
             "record": "the checkpoint's state holds the parameters",
             "config": _DATA,
@@ -446,7 +443,7 @@ _OPTION_LIST: tuple[Option, ...] = (
         Rule("None or a list of :class:`~gluonlr.callbacks.Callback`", _callbacks),
         "called at the start, after each batch and epoch and at the end",
         {
-            "estimator": "live objects, which the clones of a grid search would share",
+            "estimator": "live objects a clone or a grid search would share between fits",
             "cli": _PYTHON_ONLY,
             "reference": _PYTHON_ONLY,
             "record": _RUN,
@@ -459,7 +456,7 @@ _OPTION_LIST: tuple[Option, ...] = (
         Rule("None or a file or directory path", _checkpoint),
         "save a checkpoint there after every epoch",
         {
-            "estimator": "files, which the clones of a grid search would share",
+            "estimator": "a file: every fit of a grid search or a cross-validation would write the same one",
             "reference": "fit's own business",
             "record": "where the checkpoint is, not what it holds",
             "config": _NOT_CONFIG,
@@ -472,7 +469,7 @@ _OPTION_LIST: tuple[Option, ...] = (
         Rule("True, False, None or a checkpoint path", _resume),
         "continue from --checkpoint if it exists",
         {
-            "estimator": "files, as checkpoint",
+            "estimator": "a file, as checkpoint; partial_fit continues a fit in memory",
             "reference": "fit's own business",
             "record": "how the run starts",
             "config": _NOT_CONFIG,

@@ -24,21 +24,16 @@ except ImportError as error:  # scikit-learn < 1.6 has no validate_data
 from gluonlr._mxnet import mx
 from gluonlr.callbacks import Callback
 from gluonlr.fit import fit as gluonlr_fit
+from gluonlr.options import OPTIONS
 from gluonlr.result import FitResult
 from gluonlr.schedules import Schedule, make_schedule
 
 __all__ = ["EXCLUDED_OPTIONS", "LinearRegressor"]
 
-#: The options of :func:`gluonlr.fit` that are no constructor parameters of :class:`LinearRegressor`, and why.
+#: The options of :func:`gluonlr.fit` that are no constructor parameters of :class:`LinearRegressor`, and why
+#: (from the table of options, :data:`gluonlr.options.OPTIONS`).
 EXCLUDED_OPTIONS: dict[str, str] = {
-    "sample_weight": "data, not a setting: an argument of fit and partial_fit, as in scikit-learn",
-    "init_weight": "data: fit's coef_init, as SGDRegressor's",
-    "init_bias": "data: fit's intercept_init, as SGDRegressor's",
-    "validation_data": "data: use validation_split, or score on held-out data",
-    "callbacks": "live objects a clone or a grid search would share between fits",
-    "checkpoint": "a file: every fit of a grid search or a cross-validation would write the same one",
-    "resume": "a file, as checkpoint; partial_fit continues a fit in memory",
-    "check_input": "the estimator always checks its input, with scikit-learn's check_array",
+    name: option.not_on["estimator"] for name, option in OPTIONS.items() if not option.on("estimator")
 }
 
 
