@@ -84,8 +84,8 @@ class Run:
     def __init__(
         self,
         learner: Any,
-        X: np.ndarray,
-        y: np.ndarray,
+        X: Any,
+        y: Any,
         *,
         path: str,
         params: dict[str, Any],

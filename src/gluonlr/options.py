@@ -253,7 +253,7 @@ def _verbose(verbose: Any) -> bool:
 def _checkpoint(checkpoint: Any) -> PathLike | None:
     if checkpoint is not None:
         check_checkpoint(checkpoint)  # can its files be written? Now, not after the first epoch
-    return checkpoint  # type: ignore[no-any-return]
+    return checkpoint
 
 
 def _resume(resume: Any) -> bool | PathLike | None:
@@ -261,7 +261,7 @@ def _resume(resume: Any) -> bool | PathLike | None:
         raise TypeError(
             f"The 'resume' parameter of fit must be True, False, None or a checkpoint path. Got {resume!r} instead."
         )
-    return resume  # type: ignore[no-any-return]
+    return resume
 
 
 def _kvstore(kvstore: Any) -> Any:

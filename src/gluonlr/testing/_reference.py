@@ -668,9 +668,7 @@ def reference_fit(
         X_train = _standardized(X_train, mean32, inverse32)
         X_val = None if X_val is None else _standardized(X_val, mean32, inverse32)
         mean, inverse = mean32.astype(np.float64), inverse32.astype(np.float64)[:, None]
-        original = W if init_weight is not None else W * inverse  # the starting model in the units of X
-        W = W / inverse if init_weight is not None else W
-        b = b + mean @ original if init_bias is not None else b
+        W, b = _standardized_start(W, b, mean, inverse, init_weight is not None, init_bias is not None)
     hyper = dict(weight_decay=weight_decay, momentum=momentum, beta1=beta1, beta2=beta2, epsilon=epsilon)
     w_rule, b_rule = update_rule(W, **hyper), update_rule(b, **hyper)
     n_batches = -(-n_train // batch_size)
@@ -707,14 +705,36 @@ def reference_fit(
             W = w_rule.update(W, xb.T @ dyhat / divisor, lr_at(u), u)
             b = b_rule.update(b, dyhat.sum(axis=0) / divisor, lr_at(u), u)
         history["loss"].append(total / n_train)
-        if X_val is not None and Y_val is not None:
-            history.setdefault("val_loss", []).append(float(np.mean(loss_fn(X_val @ W + b - Y_val, rho)[0])))
-        for name in metrics:
-            history.setdefault(name, []).append(METRICS[name](X_train @ W + b, Y_train))
-            if X_val is not None and Y_val is not None:
-                history.setdefault("val_" + name, []).append(METRICS[name](X_val @ W + b, Y_val))
+        _record_scores(history, W, b, (X_train, Y_train), (X_val, Y_val), lambda r: loss_fn(r, rho)[0], metrics)
         weight, bias = shaped(W, b)
         epoch_weights.append(weight)
         epoch_biases.append(bias)
     weight, bias = shaped(W, b)
     return ReferenceResult(weight, bias, history, epoch_weights, epoch_biases)
+
+
+def _standardized_start(
+    W: np.ndarray, b: np.ndarray, mean: np.ndarray, inverse: np.ndarray, given_weight: bool, given_bias: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return the standardized model's start: one given is in the units of X; one drawn is standardized already."""
+    original = W if given_weight else W * inverse  # the starting model in the units of X
+    return (W / inverse if given_weight else W), (b + mean @ original if given_bias else b)
+
+
+def _record_scores(
+    history: dict[str, list[float]],
+    W: np.ndarray,
+    b: np.ndarray,
+    train: tuple[np.ndarray, np.ndarray],
+    validation: tuple[np.ndarray | None, np.ndarray | None],
+    loss: Callable[[np.ndarray], np.ndarray],
+    metrics: Sequence[str],
+) -> None:
+    """Append an epoch's validation loss and metrics (training and validation rows) to ``history``."""
+    X_val, Y_val = validation
+    if X_val is not None and Y_val is not None:
+        history.setdefault("val_loss", []).append(float(np.mean(loss(X_val @ W + b - Y_val))))
+    for name in metrics:
+        history.setdefault(name, []).append(METRICS[name](train[0] @ W + b, train[1]))
+        if X_val is not None and Y_val is not None:
+            history.setdefault("val_" + name, []).append(METRICS[name](X_val @ W + b, Y_val))
