@@ -182,6 +182,13 @@ class Rule:
     what it allows. A :class:`Rule` with ``function=None`` is checked where
     the data is (``init_weight`` needs the number of features, ``sample_weight``
     the number of samples).
+
+    Examples
+    --------
+    >>> Rule("a name in upper case", str.upper).check("name", "sgd")
+    'SGD'
+    >>> Rule("an array of shape (n_features,)").check("init_weight", [1.0, 2.0])  # checked with the data
+    [1.0, 2.0]
     """
 
     text: str
@@ -296,6 +303,12 @@ class Option:
     flag_default : object, optional
         The flag's default when ``fit``'s is None but a name says the same
         (``--lr-schedule constant``).
+
+    Examples
+    --------
+    >>> option = Option("epochs", 10, Integer(1), "passes over the data", {"reference": "a reason"})
+    >>> option.check(3), option.on("cli"), option.on("reference")
+    (3, True, False)
     """
 
     name: str

@@ -112,7 +112,13 @@ def initial_params(
 
 @dataclass(frozen=True)
 class Resumed:
-    """What a checkpoint holds for the run that continues it: the learner's state and the run's record."""
+    """What a checkpoint holds for the run that continues it: the learner's state and the run's record.
+
+    Examples
+    --------
+    >>> Resumed(state={}, meta={"epoch": 3, "stopped": None}).stopped is None
+    True
+    """
 
     state: dict[str, Any]
     meta: dict[str, Any]
@@ -124,7 +130,24 @@ class Resumed:
 
 
 def resume_state(options: dict[str, Any], data: TrainingData) -> Resumed | None:
-    """Read the checkpoint ``options["resume"]`` names; raise ``CheckpointError`` unless it is this run, cut short."""
+    """Read the checkpoint ``options["resume"]`` names; raise ``CheckpointError`` unless it is this run, cut short.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from gluonlr import fit, synthetic_data
+    >>> from gluonlr.data.prepare import prepare_data
+    >>> from gluonlr.options import check_options
+    >>> path = os.path.join(tempfile.mkdtemp(), "run.params")
+    >>> _ = fit(*synthetic_data(), epochs=2, checkpoint=path)
+    >>> options = check_options(_defaults() | {"checkpoint": path, "resume": True, "epochs": 4})
+    >>> resume_state(options, prepare_data(*synthetic_data(), fingerprint=True)).meta["epoch"]
+    2
+    >>> resume_state(options | {"epochs": 1}, prepare_data(*synthetic_data(), fingerprint=True))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    gluonlr.errors.CheckpointError: Cannot resume: the checkpoint has 2 epochs done, more than epochs=1. ...
+    """
     if options["resume"] is None:
         return None
     state, meta = read_checkpoint(options["resume"])
@@ -164,7 +187,17 @@ def _check_resumable(meta: dict[str, Any], data: TrainingData, params: dict[str,
 
 
 def build_learner(options: dict[str, Any], data: TrainingData) -> Any:
-    """Return the path's learner at the initial parameters, standardizing if asked; join a ``dist_sync`` job."""
+    """Return the path's learner at the initial parameters, standardizing if asked; join a ``dist_sync`` job.
+
+    Examples
+    --------
+    >>> from gluonlr import synthetic_data
+    >>> from gluonlr.data.prepare import prepare_data
+    >>> from gluonlr.options import check_options
+    >>> learner = build_learner(check_options(_defaults() | {"lr": "auto"}), prepare_data(*synthetic_data()))
+    >>> round(learner.config.lr, 4), learner.parameters()[0].shape
+    (0.0192, (2,))
+    """
     given_weight, given_bias = options["init_weight"], options["init_bias"]
     weight, bias = initial_params(data.X.shape[1], options["seed"], given_weight, given_bias, data.n_outputs)
     scaler = Standardizer.from_stats(data.stats) if data.stats is not None else None
@@ -198,7 +231,7 @@ def default_callbacks(options: dict[str, Any], rank: int | None) -> list[Callbac
     Examples
     --------
     >>> from gluonlr.options import check_options
-    >>> options = check_options({name: option.default for name, option in OPTIONS.items()} | {"verbose": 0})
+    >>> options = check_options(_defaults() | {"verbose": 0})
     >>> [type(callback).__name__ for callback in default_callbacks(options, rank=None)]
     ['History', 'DivergenceGuard']
     """
@@ -214,7 +247,18 @@ def default_callbacks(options: dict[str, Any], rank: int | None) -> list[Callbac
 
 
 def start_run(learner: Any, options: dict[str, Any], data: TrainingData, resumed: Resumed | None) -> Run:
-    """Return the :class:`~gluonlr.callbacks.Run` of ``learner``: its callbacks, and a resumed run's state."""
+    """Return the :class:`~gluonlr.callbacks.Run` of ``learner``: its callbacks, and a resumed run's state.
+
+    Examples
+    --------
+    >>> from gluonlr import synthetic_data
+    >>> from gluonlr.data.prepare import prepare_data
+    >>> from gluonlr.options import check_options
+    >>> options, data = check_options(_defaults() | {"verbose": 0}), prepare_data(*synthetic_data())
+    >>> run = start_run(build_learner(options, data), options, data, resumed=None)
+    >>> run.epochs, [type(callback).__name__ for callback in run.callbacks]
+    (10, ['History', 'DivergenceGuard'])
+    """
     run = Run(
         learner,
         data.X,
@@ -236,7 +280,18 @@ def start_run(learner: Any, options: dict[str, Any], data: TrainingData, resumed
 
 
 def train_to_result(run: Run, options: dict[str, Any], data: TrainingData, resumed: Resumed | None) -> FitResult:
-    """Train the run's epochs; return the fitted model, its history and how training ended."""
+    """Train the run's epochs; return the fitted model, its history and how training ended.
+
+    Examples
+    --------
+    >>> from gluonlr import synthetic_data
+    >>> from gluonlr.data.prepare import prepare_data
+    >>> from gluonlr.options import check_options
+    >>> options, data = check_options(_defaults() | {"verbose": 0}), prepare_data(*synthetic_data())
+    >>> result = train_to_result(start_run(build_learner(options, data), options, data, None), options, data, None)
+    >>> result.weight.round(1).tolist(), len(result.history["loss"])
+    ([2.0, 51.0], 10)
+    """
     learner = run.learner
     evaluation = Evaluation(learner, options["metrics"], data.validation)
     try:
@@ -260,3 +315,8 @@ def train_to_result(run: Run, options: dict[str, Any], data: TrainingData, resum
         feature_names=data.names,
         lr=learner.config.lr,
     )
+
+
+def _defaults() -> dict[str, Any]:
+    """Return every option at its default (the examples' starting point)."""
+    return {name: option.default for name, option in OPTIONS.items()}

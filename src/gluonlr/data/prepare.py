@@ -48,6 +48,12 @@ class TrainingData:
         The training rows' mean and variance, with ``standardize=True``.
     fingerprint : dict or None
         Shape and SHA-256 of the data, when a checkpoint is written or resumed.
+
+    Examples
+    --------
+    >>> data = prepare_data(np.ones((4, 2)), np.ones((4, 3)), fingerprint=True)
+    >>> data.n_outputs, data.fingerprint["n_samples"], data.validation
+    (3, 4, None)
     """
 
     X: np.ndarray | Source
@@ -89,10 +95,10 @@ def prepare_data(
     >>> data = prepare_data(*synthetic_data(), validation_split=0.2, standardize=True)
     >>> data.X.shape, data.validation[0].shape, data.stats.n, data.fingerprint
     ((240, 2), (60, 2), 240, None)
-    >>> prepare_data([[1.0], [np.nan]], [1.0, 2.0])
+    >>> prepare_data([[1.0], [np.nan]], [1.0, 2.0])  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    ValueError: X passed to fit contains NaN or infinity, first in row 1. ...
+    ValueError: X passed to fit contains NaN or infinity (after conversion to float32), first in row 1. ...
     """
     names = feature_names(X)  # a data frame's column names: the model keeps them
     X = check_X(X)
