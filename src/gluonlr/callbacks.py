@@ -16,19 +16,21 @@ checkpoint holds the epoch's final state.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
 
 from gluonlr._validation import check_float
 from gluonlr.data.sources import chunks
-from gluonlr.errors import DivergenceError
+from gluonlr.errors import ConvergenceWarning, DivergenceError
 from gluonlr.metrics import training_loss
 from gluonlr.persistence import PathLike, data_fingerprint, write_checkpoint
 from gluonlr.scaling import trained_parameters
 
 __all__ = [
     "Callback",
+    "Convergence",
     "DivergenceGuard",
     "EarlyStopping",
     "History",
@@ -64,6 +66,9 @@ class Run:
         that checkpoint stays stopped. (A stop by a time budget, say, resumes.)
     epoch : int
         The epoch in progress, from 0.
+    converged : bool or None
+        Whether training converged, as :class:`Convergence` measures it;
+        None when nothing measures it (``fit(tol=None)``).
     interrupted : bool
         Whether Ctrl-C stopped training (set before ``on_train_end``).
     more_data : tuple of ndarray
@@ -105,6 +110,7 @@ class Run:
         self.stop_is_final = False
         self.stop_reason: str | None = None
         self.epoch = initial_epoch
+        self.converged: bool | None = None
         self.interrupted = False
         self.callbacks: list[Callback] = []
         self._fingerprint = fingerprint
@@ -632,6 +638,88 @@ class EarlyStopping(Callback):
         self.best, self.best_epoch, self.wait = float(state["best"]), state["best_epoch"], int(state["wait"])
         if state["best_state"] is not None:
             self.best_state = {key: np.asarray(value, np.float32) for key, value in state["best_state"].items()}
+
+
+class Convergence(Callback):
+    """Stop when the loss stops improving by ``tol``, as scikit-learn's ``SGDRegressor(tol=...)``; ``fit(tol=...)``.
+
+    After each epoch, the monitored value (the epoch's training loss, or the
+    validation loss when there is validation data) counts as no improvement
+    when it is above the best so far minus ``tol``; after ``n_iter_no_change``
+    such epochs in a row, training has converged and stops, for good (a run
+    resumed from its checkpoint stays stopped). A run that reaches its last
+    epoch without converging warns with :class:`~gluonlr.errors.ConvergenceWarning`.
+
+    Parameters
+    ----------
+    tol : float
+        The improvement, in the monitored loss's units, that counts; >= 0.
+    n_iter_no_change : int, default=5
+        Epochs in a row without it before training stops; >= 1.
+    monitor : {"loss", "val_loss"}, default="loss"
+
+    Examples
+    --------
+    >>> from gluonlr import fit, synthetic_data
+    >>> result = fit(*synthetic_data(), epochs=100, tol=1e-3)
+    >>> result.converged, result.n_epochs, result.stop_reason  # doctest: +ELLIPSIS
+    (True, 7, 'converged: loss did not improve by more than tol=0.001 for 5 epochs; best 8.74...e-05 in epoch 4')
+    """
+
+    priority = -150
+
+    def __init__(self, tol: float, n_iter_no_change: int = 5, monitor: str = "loss") -> None:
+        self.tol = check_float("tol", tol, low=0.0, where="Convergence")
+        if isinstance(n_iter_no_change, bool) or not isinstance(n_iter_no_change, int) or n_iter_no_change < 1:
+            raise ValueError(
+                f"The 'n_iter_no_change' parameter of Convergence must be an int >= 1. Got {n_iter_no_change!r}."
+            )
+        self.n_iter_no_change, self.monitor = n_iter_no_change, monitor
+
+    def on_train_begin(self, logs: dict[str, float] | None = None) -> None:
+        """Start counting: no best value yet."""
+        self.best, self.wait, self.converged = float("inf"), 0, False
+        self.best_epoch: int | None = None
+        self.run.converged = False
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
+        """Count an epoch without an improvement of ``tol``; stop after ``n_iter_no_change`` in a row."""
+        value = logs[self.monitor]
+        self.wait = self.wait + 1 if value > self.best - self.tol else 0
+        if value < self.best:
+            self.best, self.best_epoch = value, epoch
+        if self.wait >= self.n_iter_no_change:
+            self.converged = self.run.converged = True
+            self.run.stop_training = self.run.stop_is_final = True
+            self.run.stop_reason = (
+                f"converged: {self.monitor} did not improve by more than tol={self.tol:g} for {self.wait} epochs; "
+                f"best {self.best:.6g} in epoch {(self.best_epoch or 0) + 1}"
+            )
+
+    def on_train_end(self, logs: dict[str, float] | None = None) -> None:
+        """Warn if training ran all its epochs without converging."""
+        if self.converged or self.run.interrupted or self.run.stop_training:
+            return
+        last = logs.get(self.monitor) if logs else None
+        warnings.warn(
+            ConvergenceWarning(
+                f"Training reached its last epoch (epochs={self.run.epochs}) without converging: the "
+                f"{self.monitor} still improved by more than tol={self.tol:g} within its last {self.n_iter_no_change} "
+                "epochs" + (f" (last {last:.6g}, best {self.best:.6g})" if last is not None else "") + ". "
+                "Increase epochs, or raise tol; a larger lr (or lr='auto' with standardize=True) may converge in "
+                "fewer epochs."
+            ),
+            stacklevel=5,  # Convergence.on_train_end < loop.train < phases.train_to_result < fit < the caller
+        )
+
+    def get_state(self) -> dict[str, Any]:
+        """Return the best value and epoch, the epochs waited and whether training converged."""
+        return {"best": self.best, "best_epoch": self.best_epoch, "wait": self.wait, "converged": self.converged}
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        """Restore :meth:`get_state` from a checkpoint."""
+        self.best, self.best_epoch, self.wait = float(state["best"]), state["best_epoch"], int(state["wait"])
+        self.converged = self.run.converged = bool(state["converged"])
 
 
 class ProgressBar(Callback):

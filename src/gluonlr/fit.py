@@ -29,6 +29,8 @@ def fit(
     standardize: bool = False,
     batch_size: int = 10,
     epochs: int = 10,
+    tol: float | None = None,
+    n_iter_no_change: int = 5,
     seed: int = 0,
     optimizer: str = "sgd",
     momentum: float = 0.0,
@@ -108,7 +110,18 @@ def fit(
     batch_size : int, default=10
         Samples per batch; the last batch of an epoch may be shorter.
     epochs : int, default=10
-        Passes over the data.
+        Passes over the data; with ``tol``, the most.
+    tol : float, optional
+        Stop when the training loss (the validation loss when there is
+        validation data) has not improved by more than ``tol`` for
+        ``n_iter_no_change`` epochs in a row, as scikit-learn's
+        ``SGDRegressor(tol=...)``: ``result.converged`` is then True. A run that
+        reaches ``epochs`` first warns with
+        :class:`~gluonlr.errors.ConvergenceWarning`. In the loss's units (the
+        mean per-sample loss), >= 0; None (the article's) trains all ``epochs``.
+        See :class:`~gluonlr.callbacks.Convergence`.
+    n_iter_no_change : int, default=5
+        Epochs in a row without an improvement of ``tol`` before training stops.
     seed : int, default=0
         Seeds the initial weights and each epoch's shuffle. The same data
         and arguments give bitwise the same result on the same path, on the
@@ -213,7 +226,9 @@ def fit(
     Returns
     -------
     FitResult
-        ``weight``, ``bias``, ``history``, ``path``, ``predict`` and ``score``.
+        ``weight``, ``bias``, ``history``, ``path``, ``predict`` and ``score``;
+        ``converged`` and ``n_epochs`` say whether (with ``tol``) and after how
+        many epochs training ended.
         If Ctrl-C stopped training (after the batch it came in), ``interrupted``
         is True and the result holds the parameters so far; a second Ctrl-C
         raises ``KeyboardInterrupt`` at once. If a callback or early stopping

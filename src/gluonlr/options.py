@@ -209,6 +209,10 @@ Constraint = Choice | Integer | Real | Boolean | Rule
 # --- Rules of the options whose values are objects -----------------------------------------------------------
 
 
+def _tol(tol: Any) -> float | None:
+    return None if tol is None else check_float("tol", tol, low=0.0)
+
+
 def _callbacks(callbacks: Any) -> list[Callback]:
     if callbacks is None:
         return []
@@ -361,7 +365,23 @@ _OPTION_LIST: tuple[Option, ...] = (
         {"config": "the learner trains on standardized batches through gluonlr.scaling.Standardized"},
     ),
     Option("batch_size", 10, Integer(1), "samples per batch", metavar="N"),
-    Option("epochs", 10, Integer(1), "passes over the data", metavar="N"),
+    Option("epochs", 10, Integer(1), "passes over the data (the most, with tol)", metavar="N"),
+    Option(
+        "tol",
+        None,
+        Rule("None or a float >= 0", _tol),
+        "stop when the loss has not improved by tol for n_iter_no_change epochs",
+        {"config": "the loop's Convergence callback reads it"},
+        metavar="TOL",
+    ),
+    Option(
+        "n_iter_no_change",
+        5,
+        Integer(1),
+        "epochs without an improvement of tol before training stops",
+        {"config": "the loop's Convergence callback reads it"},
+        metavar="N",
+    ),
     Option("seed", 0, Integer(0), "seed of the initial weights and the shuffles", metavar="N"),
     Option("optimizer", "sgd", Choice(OPTIMIZERS), "the optimizer"),
     Option("momentum", 0.0, Real(0.0, 1.0), "momentum of sgd, in [0, 1)", metavar="M"),

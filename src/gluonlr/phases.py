@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from gluonlr import gluon, manual
-from gluonlr.callbacks import Callback, DivergenceGuard, History, ModelCheckpoint, ProgressBar, Run
+from gluonlr.callbacks import Callback, Convergence, DivergenceGuard, History, ModelCheckpoint, ProgressBar, Run
 from gluonlr.data.prepare import TrainingData
 from gluonlr.distributed import check_kvstore
 from gluonlr.errors import CheckpointError
@@ -223,10 +223,11 @@ def build_learner(options: dict[str, Any], data: TrainingData) -> Any:
     return Standardized(learner, scaler) if scaler is not None else learner
 
 
-def default_callbacks(options: dict[str, Any], rank: int | None) -> list[Callback]:
+def default_callbacks(options: dict[str, Any], rank: int | None, has_validation: bool = False) -> list[Callback]:
     """Return gluonlr's own callbacks for ``options`` and the user's; the loop orders them by ``priority``.
 
-    ``rank`` is this worker's in a ``dist_sync`` job (only rank 0 writes the checkpoint), None outside one.
+    ``rank`` is this worker's in a ``dist_sync`` job (only rank 0 writes the checkpoint), None outside one;
+    with ``has_validation``, convergence (``tol``) is measured on the validation loss.
 
     Examples
     --------
@@ -235,11 +236,13 @@ def default_callbacks(options: dict[str, Any], rank: int | None) -> list[Callbac
     >>> [type(callback).__name__ for callback in default_callbacks(options, rank=None)]
     ['History', 'DivergenceGuard']
     """
-    checkpoint = options["checkpoint"]
+    checkpoint, tol = options["checkpoint"], options["tol"]
+    monitor = "val_loss" if has_validation else "loss"
     return [
         History(),
         DivergenceGuard(),
         *([options["early_stopping"]] if options["early_stopping"] is not None else []),
+        *([Convergence(tol, options["n_iter_no_change"], monitor)] if tol is not None else []),
         *([ProgressBar()] if options["verbose"] else []),
         *options["callbacks"],
         *([ModelCheckpoint(checkpoint)] if checkpoint is not None and rank in (None, 0) else []),
@@ -275,7 +278,8 @@ def start_run(learner: Any, options: dict[str, Any], data: TrainingData, resumed
         if resumed.stopped:  # the checkpointed run had stopped early: it stays stopped
             run.initial_epoch, run.stop_reason = run.epochs, resumed.stopped["reason"]
     workers = getattr(learner, "workers", None)
-    run.callbacks = default_callbacks(options, rank=workers.rank if workers is not None else None)
+    rank = workers.rank if workers is not None else None
+    run.callbacks = default_callbacks(options, rank, has_validation=data.validation is not None)
     return run
 
 
@@ -314,6 +318,7 @@ def train_to_result(run: Run, options: dict[str, Any], data: TrainingData, resum
         interrupted=interrupted,
         feature_names=data.names,
         lr=learner.config.lr,
+        converged=run.converged,
     )
 
 

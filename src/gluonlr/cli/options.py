@@ -121,6 +121,7 @@ class Flag:
 _RULE_FLAGS: dict[str, dict[str, Any]] = {
     "lr": {"type": checked(_float_or_name, OPTIONS["lr"].check)},
     "lr_schedule": {"choices": tuple(SCHEDULES)},
+    "tol": {"type": checked(float, OPTIONS["tol"].check)},
     "metrics": {"type": _names("metrics", tuple(METRICS))},
     "early_stopping": {"type": None},
     "checkpoint": {},

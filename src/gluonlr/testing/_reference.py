@@ -448,6 +448,8 @@ class ReferenceResult:
         The weights after each epoch (the last is ``weight``).
     epoch_biases : list of float or ndarray
         The bias after each epoch.
+    converged : bool or None
+        With ``tol``: whether training stopped on it before its last epoch.
 
     Examples
     --------
@@ -461,6 +463,19 @@ class ReferenceResult:
     history: dict[str, list[float]]
     epoch_weights: list[np.ndarray] = field(default_factory=list)
     epoch_biases: list[float | np.ndarray] = field(default_factory=list)
+    converged: bool | None = None
+
+
+class _Tolerance:
+    """scikit-learn's stopping rule, stated on its own: ``n`` epochs in a row not below the best minus ``tol``."""
+
+    def __init__(self, tol: float, n: int) -> None:
+        self.tol, self.n, self.best, self.wait = tol, n, math.inf, 0
+
+    def converged(self, value: float) -> bool:
+        self.wait = self.wait + 1 if value > self.best - self.tol else 0
+        self.best = min(self.best, value)
+        return self.wait >= self.n
 
 
 def _as_float64(values: Any, name: str, ndims: tuple[int, ...]) -> np.ndarray:
@@ -540,6 +555,8 @@ def reference_fit(
     validation_data: Sequence[Any] | None = None,
     metrics: Sequence[str] = (),
     standardize: bool = False,
+    tol: float | None = None,
+    n_iter_no_change: int = 5,
 ) -> ReferenceResult:
     r"""Train as :func:`gluonlr.fit` does, in float64 numpy, from the formulas.
 
@@ -608,6 +625,13 @@ def reference_fit(
         (:math:`w' = \sigma w`, :math:`b' = b + \mu \cdot w`), else the
         standardized model starts from ``N(0, 1)`` weights and a zero bias. The
         weights and biases returned and recorded are in the units of ``X``.
+
+    tol : float, optional
+        scikit-learn's rule, as fit's: after each epoch, the training loss
+        (the validation loss with validation data) counts as no improvement
+        when above the best so far minus ``tol``; ``n_iter_no_change`` such
+        epochs in a row end training. None trains every epoch.
+    n_iter_no_change : int, default=5
 
     Returns
     -------
@@ -686,7 +710,7 @@ def reference_fit(
     history: dict[str, list[float]] = {"loss": [], "lr": []}
     epoch_weights: list[np.ndarray] = []
     epoch_biases: list[float | np.ndarray] = []
-    u = 0
+    u, tolerance = 0, None if tol is None else _Tolerance(tol, n_iter_no_change)
     for epoch in range(epochs):
         order = _epoch_permutation(n_train, seed, epoch)
         history["lr"].append(lr_at(u + 1))
@@ -709,8 +733,11 @@ def reference_fit(
         weight, bias = shaped(W, b)
         epoch_weights.append(weight)
         epoch_biases.append(bias)
+        if tolerance is not None and tolerance.converged(history["val_loss" if X_val is not None else "loss"][-1]):
+            break
     weight, bias = shaped(W, b)
-    return ReferenceResult(weight, bias, history, epoch_weights, epoch_biases)
+    converged = None if tolerance is None else tolerance.wait >= n_iter_no_change
+    return ReferenceResult(weight, bias, history, epoch_weights, epoch_biases, converged)
 
 
 def _standardized_start(
