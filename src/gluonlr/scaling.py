@@ -83,6 +83,7 @@ never diverges on badly scaled features, but may converge slowly; ``standardize=
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 import numpy as np
@@ -92,6 +93,7 @@ from gluonlr._validation import _as_real, check_float32_range
 from gluonlr.config import FitConfig
 from gluonlr.conventions import LOSS_SCALE
 from gluonlr.data.sources import Source
+from gluonlr.errors import ConvergenceWarning
 from gluonlr.schedules import Cosine, StepDecay
 
 __all__ = [
@@ -543,7 +545,35 @@ def auto_lr(
     else:
         _check_finite(sampled)
         rate = _sgd_lr(sampled, config, n, rows, sample_weight, _outputs(y))
+        if scaler is None:  # a rate float32 holds, from features on scales too far apart: it trains little
+            _warn_of_scales(sampled, _checked(rate, config))
     return _checked(rate, config)
+
+
+#: The spread of the features' scales above which ``lr="auto"`` without ``standardize`` warns.
+SCALE_RATIO_WARNING = 10.0
+
+
+def _warn_of_scales(sampled: np.ndarray, rate: float) -> None:
+    """Warn when the sampled columns' scales differ by over :data:`SCALE_RATIO_WARNING`: the rate trains little.
+
+    The scale of a column is its root mean square (its mean counts: the bias's column of ones is one of them);
+    columns of zeros are left out. The largest scale sets the stable rate, at which a column ``ratio`` times
+    smaller moves ``ratio**2`` times more slowly.
+    """
+    scales = np.sqrt(np.mean(np.square(sampled), axis=0))
+    scales = scales[scales > 0]
+    ratio = float(scales.max() / scales.min())
+    if ratio > SCALE_RATIO_WARNING:
+        warnings.warn(
+            ConvergenceWarning(
+                f"lr='auto' chose {rate:.3g} for features whose scales (root mean square, the bias's column of ones "
+                f"included) differ by a factor of {ratio:.3g}: the largest sets the rate, at which the smallest train "
+                f"about {ratio**2:.3g} times more slowly, and few epochs may leave the model far from the fit. Pass "
+                "standardize=True (the model still comes back in the units of X)."
+            ),
+            stacklevel=5,  # _warn_of_scales < auto_lr < phases.build_learner < fit < the caller
+        )
 
 
 def _outputs(y: np.ndarray | Source) -> int:
