@@ -149,3 +149,29 @@ def test_loop_train_with_history_alone_stops_cleanly_on_ctrl_c(path):
     stopped_epoch, interrupted = train(run, Evaluation(learner, (), None), {})
     assert (stopped_epoch, interrupted) == (1, True)
     assert len(run.history["loss"]) == 1
+
+
+def test_init_zeros_starts_from_zero_on_both_paths_and_in_the_reference(path):
+    starts = []
+
+    class Start(Callback):
+        def on_train_begin(self, logs=None):
+            starts.append(self.run.get_parameters())
+
+    fit(X, y, path=path, init="zeros", epochs=1, callbacks=[Start()])
+    assert not starts[0][0].any() and starts[0][1] == 0.0
+    trained = fit(X, y, path=path, init="zeros", epochs=3)
+    reference = reference_fit(X, y, init="zeros", epochs=3)
+    np.testing.assert_allclose(trained.weight, reference.weight, rtol=1e-4)
+
+
+def test_batch_size_auto_is_256_rows_or_all_of_them(path):
+    big = np.tile(X, (3, 1)), np.tile(y, 3)  # 900 rows: batches of 256 (4 a epoch)
+    for data, expected in ((big, 256), ((X[:100], y[:100]), 100)):
+        auto = fit(*data, path=path, batch_size="auto", reduction="mean", lr=0.1, epochs=2)
+        given = fit(*data, path=path, batch_size=expected, reduction="mean", lr=0.1, epochs=2)
+        assert auto.weight.tobytes() == given.weight.tobytes() and auto.params["batch_size"] == "auto"
+        reference = reference_fit(*data, batch_size="auto", reduction="mean", lr=0.1, epochs=2)
+        np.testing.assert_allclose(auto.weight, reference.weight, rtol=1e-4)
+    with pytest.raises(ValueError, match=r"The 'batch_size' parameter of fit must be an int >= 1 or 'auto'. Got 'big'"):
+        fit(X, y, batch_size="big")

@@ -27,11 +27,12 @@ def fit(
     reduction: str = "sum",
     lr: float | str = 0.01,
     standardize: bool = False,
-    batch_size: int = 10,
+    batch_size: int | str = 10,
     epochs: int = 10,
     tol: float | None = None,
     n_iter_no_change: int = 5,
     seed: int = 0,
+    init: str = "normal",
     optimizer: str = "sgd",
     momentum: float = 0.0,
     nesterov: bool = False,
@@ -107,8 +108,11 @@ def fit(
         feature is divided by 1, as scikit-learn's ``StandardScaler`` does.
         ``weight`` and ``bias`` are reported in the units of ``X``, so
         ``predict`` takes raw ``X``.
-    batch_size : int, default=10
+    batch_size : int or "auto", default=10
         Samples per batch; the last batch of an epoch may be shorter.
+        ``"auto"``: 256, or all the training rows when there are fewer: MXNet
+        costs about 100 µs a step whatever the batch, so larger batches train
+        faster per epoch (with ``reduction="mean"``; ``lr="auto"`` follows).
     epochs : int, default=10
         Passes over the data; with ``tol``, the most.
     tol : float, optional
@@ -131,6 +135,9 @@ def fit(
         count, large data sets may differ in the last bits (MXNet sums dot
         products in another order). The article's run is bitwise the same
         with 1, 2 and 4 threads.
+    init : {"normal", "zeros"}, default="normal"
+        The initial weights when ``init_weight`` is not given: ``N(0, 1)``
+        draws from ``seed`` (the article's), or zeros (scikit-learn's).
     optimizer : {"sgd", "adam"}, default="sgd"
         MXNet's optimizer of that name on the Gluon path, its update written
         out by hand on the manual path (see :mod:`gluonlr.optimizers`).

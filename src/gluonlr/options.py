@@ -5,12 +5,12 @@ on which surfaces it appears. From this one table come
 
 - fit's value checks (:func:`check_options`: each option's constraint, with
   scikit-learn's message formula, then the few rules across options written
-  out in :func:`_cross_rules`);
+  out);
 - :class:`~gluonlr.config.FitConfig`, the options a learner is built from
   (:func:`make_config`);
 - the arguments a checkpoint records and a resumed run must repeat
   (:func:`record`);
-- the command line's flags and their help (:mod:`gluonlr.cli.options`);
+- the command line's flags and their help (:data:`gluonlr.cli.options.FIT_FLAGS`);
 - the estimator's parameters and the reasons for those it lacks
   (:mod:`gluonlr.sklearn`);
 - the options of :func:`gluonlr.testing.reference_fit`.
@@ -37,6 +37,7 @@ ValueError: The 'momentum' parameter of fit must be a float in [0, 1) (also as a
 from __future__ import annotations
 
 import math
+import numbers
 import os
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -66,10 +67,12 @@ __all__ = [
     "Option",
     "Real",
     "Rule",
+    "check_monitor",
     "check_options",
     "make_config",
     "options_of",
     "record",
+    "resolve_batch_size",
 ]
 
 #: Where an option can appear besides :func:`gluonlr.fit`: the estimator's parameters, the command line's
@@ -143,7 +146,7 @@ class Real:
     low_open: bool = False
 
     def check(self, name: str, value: Any, where: str = "fit") -> float:
-        """Return ``value`` as a float, else raise ``ValueError`` (see :func:`~gluonlr._validation.check_float`)."""
+        """Return ``value`` as a float, else raise ``ValueError``."""
         return check_float(name, value, low=self.low, high=self.high, low_open=self.low_open, where=where)
 
     def describe(self) -> str:
@@ -207,6 +210,34 @@ Constraint = Choice | Integer | Real | Boolean | Rule
 
 
 # --- Rules of the options whose values are objects -----------------------------------------------------------
+
+
+#: The batch of ``batch_size="auto"``: enough rows that MXNet's ~100 µs per step is spread thin, few enough that
+#: an epoch takes many steps; a training set of fewer rows is one batch.
+AUTO_BATCH_SIZE = 256
+
+
+def _batch_size(batch_size: Any) -> int | str:
+    if isinstance(batch_size, str) and batch_size == "auto":
+        return "auto"
+    if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
+        raise ValueError(
+            f"The 'batch_size' parameter of fit must be an int >= 1 or 'auto'. Got {batch_size!r} instead."
+        )
+    return int(batch_size)
+
+
+def resolve_batch_size(batch_size: int | str, n_samples: int) -> int:
+    """Return the batch size of ``batch_size`` (an int, or ``"auto"``) for ``n_samples`` training rows.
+
+    Examples
+    --------
+    >>> resolve_batch_size("auto", 100_000), resolve_batch_size("auto", 442), resolve_batch_size("auto", 30)
+    (256, 256, 30)
+    >>> resolve_batch_size(10, 30)
+    10
+    """
+    return min(AUTO_BATCH_SIZE, n_samples) if batch_size == "auto" else int(batch_size)
 
 
 def _tol(tol: Any) -> float | None:
@@ -364,7 +395,13 @@ _OPTION_LIST: tuple[Option, ...] = (
         "train on standardized features; the model is in the data's units",
         {"config": "the learner trains on standardized batches through gluonlr.scaling.Standardized"},
     ),
-    Option("batch_size", 10, Integer(1), "samples per batch", metavar="N"),
+    Option(
+        "batch_size",
+        10,
+        Rule(f"an int >= 1, or ``'auto'``: {AUTO_BATCH_SIZE} rows, all of them when there are fewer", _batch_size),
+        f"samples per batch, or auto ({AUTO_BATCH_SIZE}, or all the rows when fewer)",
+        metavar="N",
+    ),
     Option("epochs", 10, Integer(1), "passes over the data (the most, with tol)", metavar="N"),
     Option(
         "tol",
@@ -383,6 +420,13 @@ _OPTION_LIST: tuple[Option, ...] = (
         metavar="N",
     ),
     Option("seed", 0, Integer(0), "seed of the initial weights and the shuffles", metavar="N"),
+    Option(
+        "init",
+        "normal",
+        Choice(("normal", "zeros")),
+        "initial weights without init_weight: N(0, 1) from the seed (the article's) or zeros (scikit-learn's)",
+        {"config": "the initial parameters are the learner's arguments"},
+    ),
     Option("optimizer", "sgd", Choice(OPTIMIZERS), "the optimizer"),
     Option("momentum", 0.0, Real(0.0, 1.0), "momentum of sgd, in [0, 1)", metavar="M"),
     Option("nesterov", False, Boolean(), "Nesterov momentum (sgd with --momentum > 0)"),
@@ -637,7 +681,16 @@ def _resume_source(checkpoint: PathLike | None, resume: bool | PathLike | None) 
 
 
 def check_monitor(stopper: EarlyStopping | None, *, has_validation: bool, metrics: tuple[str, ...]) -> None:
-    """Raise ``ValueError`` unless this fit records what ``stopper`` monitors (a rule across options and data)."""
+    """Raise ``ValueError`` unless this fit records what ``stopper`` monitors (a rule across options and data).
+
+    Examples
+    --------
+    >>> check_monitor(EarlyStopping(monitor="val_r2"), has_validation=True, metrics=("r2",))
+    >>> check_monitor(EarlyStopping(), has_validation=False, metrics=())  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: Early stopping monitors 'val_loss', which this fit does not record (it records 'loss'). Pass ...
+    """
     if stopper is None:
         return
     available = ["loss", *metrics] + (["val_loss", *(f"val_{name}" for name in metrics)] if has_validation else [])
@@ -656,17 +709,21 @@ def check_monitor(stopper: EarlyStopping | None, *, has_validation: bool, metric
 # --- What comes from the checked options --------------------------------------------------------------------
 
 
-def make_config(options: Mapping[str, Any], lr: float | None = None) -> Any:
-    """Return the :class:`~gluonlr.config.FitConfig` of the checked ``options`` (``lr``: the rate chosen for auto).
+def make_config(options: Mapping[str, Any], n_samples: int, lr: float | None = None) -> Any:
+    """Return the :class:`~gluonlr.config.FitConfig` of the checked ``options`` for ``n_samples`` training rows.
+
+    ``lr`` is the rate ``lr="auto"`` chose, if it did; ``batch_size="auto"`` is resolved for ``n_samples``.
 
     Examples
     --------
-    >>> make_config(check_options({name: option.default for name, option in OPTIONS.items()})).lr
-    0.01
+    >>> config = make_config(check_options({name: option.default for name, option in OPTIONS.items()}), 300)
+    >>> config.lr, config.batch_size
+    (0.01, 10)
     """
     from gluonlr.config import FitConfig
 
     values = {option.name: options[option.name] for option in options_of("config")}
+    values["batch_size"] = resolve_batch_size(values["batch_size"], n_samples)
     if lr is not None:
         values["lr"] = lr
     elif not isinstance(values["lr"], float):  # "auto": chosen once the data is read

@@ -58,11 +58,13 @@ def initial_params(
     init_weight: Any = None,
     init_bias: Any = None,
     n_outputs: int | None = None,
+    init: str = "normal",
 ) -> tuple[np.ndarray, float | np.ndarray]:
     """Return the starting ``(weight, bias)`` that both paths share.
 
     As in the article, ``w ~ N(0, 1)`` drawn from ``seed`` and ``b = 0``,
-    unless explicit values are given. For ``n_outputs`` outputs (a 2-D ``y``)
+    unless explicit values are given; ``init="zeros"`` starts from ``w = 0``,
+    as scikit-learn's ``SGDRegressor``. For ``n_outputs`` outputs (a 2-D ``y``)
     the weight has shape ``(n_features, n_outputs)`` and the bias
     ``(n_outputs,)``.
 
@@ -71,6 +73,8 @@ def initial_params(
     >>> w, b = initial_params(2, seed=0)
     >>> w.shape, w.dtype, b
     ((2,), dtype('float32'), 0.0)
+    >>> initial_params(2, seed=0, init="zeros")
+    (array([0., 0.], dtype=float32), 0.0)
     >>> initial_params(2, seed=0, init_weight=[1, 2], init_bias=3)
     (array([1., 2.], dtype=float32), 3.0)
     >>> w, b = initial_params(2, seed=0, n_outputs=3)
@@ -78,7 +82,9 @@ def initial_params(
     ((2, 3), [0.0, 0.0, 0.0])
     """
     shape = (n_features,) if n_outputs is None else (n_features, n_outputs)
-    if init_weight is None:
+    if init_weight is None and init == "zeros":
+        weight = np.zeros(shape, np.float32)
+    elif init_weight is None:
         weight = np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
     else:
         try:
@@ -199,13 +205,15 @@ def build_learner(options: dict[str, Any], data: TrainingData) -> Any:
     (0.0192, (2,))
     """
     given_weight, given_bias = options["init_weight"], options["init_bias"]
-    weight, bias = initial_params(data.X.shape[1], options["seed"], given_weight, given_bias, data.n_outputs)
+    weight, bias = initial_params(
+        data.X.shape[1], options["seed"], given_weight, given_bias, data.n_outputs, init=options["init"]
+    )
     scaler = Standardizer.from_stats(data.stats) if data.stats is not None else None
     if scaler is not None:  # the standardized model's start; init_weight and init_bias are in the units of X
         weight, bias = scaler.initial(
             weight, bias, given_weight=given_weight is not None, given_bias=given_bias is not None
         )
-    config = make_config(options)
+    config = make_config(options, len(data.X))
     if options["lr"] == "auto":
         config = replace(config, lr=auto_lr(data.X, data.y, config, (weight, bias), data.sample_weight, scaler))
     kind, workers = check_kvstore(options["kvstore"])  # "dist_sync" joins the job: last, once all is checked

@@ -27,7 +27,7 @@ from gluonlr._mxnet import mx
 from gluonlr.callbacks import Callback
 from gluonlr.errors import ConvergenceWarning
 from gluonlr.fit import fit as gluonlr_fit
-from gluonlr.options import OPTIONS
+from gluonlr.options import OPTIONS, resolve_batch_size
 from gluonlr.result import FitResult
 from gluonlr.schedules import Schedule, make_schedule
 
@@ -146,7 +146,7 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
         ``intercept_`` stay in the units of ``X``): no ``StandardScaler`` needed.
         :meth:`partial_fit` refuses it: each call sees one chunk, whose mean and
         standard deviation would change the features the model trains on.
-    batch_size : int, default=10
+    batch_size : int or "auto", default=10
     epochs : int, default=10
         Epochs of :meth:`fit` (scikit-learn's ``max_iter``); the epochs a
         learning-rate schedule spans in :meth:`partial_fit`.
@@ -159,6 +159,8 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
         Seeds the initial weights and the shuffles (scikit-learn's
         ``random_state``, under ``fit``'s name). An int only: a fit is
         reproducible bitwise.
+    init : {"normal", "zeros"}, default="normal"
+        The initial weights when ``coef_init`` is not given.
     optimizer : {"sgd", "adam"}, default="sgd"
     momentum : float, default=0.0
     nesterov : bool, default=False
@@ -237,11 +239,12 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
         reduction: str = "sum",
         lr: float | str = 0.01,
         standardize: bool = False,
-        batch_size: int = 10,
+        batch_size: int | str = 10,
         epochs: int = 10,
         tol: float | None = None,
         n_iter_no_change: int = 5,
         seed: int = 0,
+        init: str = "normal",
         optimizer: str = "sgd",
         momentum: float = 0.0,
         nesterov: bool = False,
@@ -268,6 +271,7 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
         self.tol = tol
         self.n_iter_no_change = n_iter_no_change
         self.seed = seed
+        self.init = init
         self.optimizer = optimizer
         self.momentum = momentum
         self.nesterov = nesterov
@@ -423,7 +427,10 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
         self.intercept_ = bias if targets_2d else float(bias[0])
         self.history_ = {key: list(values) for key, values in result.history.items()}
         if "lr" in self.history_ and state is not None:  # fit counts this epoch's updates from 1; they go on
-            schedule, n_batches = options["lr_schedule"], -(-len(X) // options["batch_size"])
+            schedule, n_batches = (
+                options["lr_schedule"],
+                -(-len(X) // resolve_batch_size(options["batch_size"], len(X))),
+            )
             self.history_["lr"] = [schedule.lr_at(updates + 1, lr=result.lr, n_batches=n_batches, epochs=1)]
         self.n_iter_ = len(self.history_.get("loss", []))
         self.t_ = int(carried.state["updates"])

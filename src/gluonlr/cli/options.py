@@ -61,6 +61,14 @@ def _names(name: str, choices: Sequence[str]) -> Callable[[str], tuple[str, ...]
     return convert
 
 
+def _int_or_name(text: str) -> int | str:
+    """Return ``text`` as an int if it is one, else as it is (for a check that takes a name too, as ``auto``)."""
+    try:
+        return int(text)
+    except ValueError:
+        return text
+
+
 def _float_or_name(text: str) -> float | str:
     """Return ``text`` as a float if it is one, else as it is (for a check that takes a name too, as ``auto``)."""
     try:
@@ -120,6 +128,7 @@ class Flag:
 #: name, an int or a float checked by the option's own check.
 _RULE_FLAGS: dict[str, dict[str, Any]] = {
     "lr": {"type": checked(_float_or_name, OPTIONS["lr"].check)},
+    "batch_size": {"type": checked(_int_or_name, OPTIONS["batch_size"].check)},
     "lr_schedule": {"choices": tuple(SCHEDULES)},
     "tol": {"type": checked(float, OPTIONS["tol"].check)},
     "metrics": {"type": _names("metrics", tuple(METRICS))},

@@ -1,7 +1,7 @@
 """fit's data phase: the user's ``X`` and ``y``, from input to the training source, the split and one pass.
 
 :func:`prepare_data` owns the data on its way through :func:`gluonlr.fit`: the
-shapes and dtypes checked (:func:`~gluonlr._validation.check_X`), arrays in
+shapes and dtypes checked, arrays in
 memory or :class:`~gluonlr.data.Source` s of rows on disk, the validation rows
 split off (:func:`~gluonlr.data.split.split_validation`), and then **one** pass
 over every value that checks it for NaN and infinity, hashes it for a

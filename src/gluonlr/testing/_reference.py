@@ -486,16 +486,30 @@ def _as_float64(values: Any, name: str, ndims: tuple[int, ...]) -> np.ndarray:
     return array
 
 
+def _check_names(loss: str, reduction: str, metrics: Sequence[str]) -> None:
+    """Raise ``ValueError`` for a loss, reduction or metric the reference does not know."""
+    if loss not in LOSSES:
+        raise ValueError(f"Unknown loss {loss!r}; the reference knows {tuple(LOSSES)}.")
+    if reduction not in ("sum", "mean"):
+        raise ValueError(f"Unknown reduction {reduction!r}; the reference knows ('sum', 'mean').")
+    unknown = [name for name in metrics if name not in METRICS]
+    if unknown:
+        raise ValueError(f"Unknown metrics {unknown}; the reference knows {tuple(METRICS)}.")
+
+
 def _initial(
-    n_features: int, n_outputs: int | None, seed: int, init_weight: Any, init_bias: Any
+    n_features: int, n_outputs: int | None, seed: int, init_weight: Any, init_bias: Any, init: str = "normal"
 ) -> tuple[np.ndarray, np.ndarray]:
     """Return the starting ``(W of shape (d, k), b of shape (k,))`` in float64.
 
     One output (1-D ``y``): :func:`gluonlr.initial_params`. ``k >= 2`` outputs
     (gluonlr's multi-output convention): ``W ~ N(0, 1)`` drawn as
     ``default_rng(seed).standard_normal((d, k))`` in float32, ``b = 0``,
-    unless given (``init_bias`` a float or one per output).
+    unless given (``init_bias`` a float or one per output). ``init="zeros"``:
+    ``W = 0`` unless given.
     """
+    if init == "zeros" and init_weight is None:
+        init_weight = np.zeros((n_features,) if n_outputs is None else (n_features, n_outputs))
     if n_outputs is None:
         weight, bias = initial_params(n_features, seed, init_weight, init_bias)
         return weight.astype(np.float64).reshape(n_features, 1), np.array([bias])
@@ -537,9 +551,10 @@ def reference_fit(
     rho: float = 1.0,
     reduction: str = "sum",
     lr: float = 0.01,
-    batch_size: int = 10,
+    batch_size: int | str = 10,
     epochs: int = 10,
     seed: int = 0,
+    init: str = "normal",
     init_weight: Any = None,
     init_bias: Any = None,
     optimizer: str = "sgd",
@@ -584,6 +599,9 @@ def reference_fit(
     batch_size, epochs, seed : int, default=10, 10, 0
         As for fit; the batch order is the one
         :func:`~gluonlr.data.epoch_order` documents, stated here on its own.
+        ``batch_size="auto"`` is 256, or all the training rows when fewer.
+    init : {"normal", "zeros"}, default="normal"
+        Without ``init_weight``: ``N(0, 1)`` weights drawn from ``seed``, or zeros.
     init_weight, init_bias : array-like, optional
         Initial parameters; by default as fit draws them.
     optimizer : {"sgd", "adam"}, default="sgd"
@@ -668,13 +686,7 @@ def reference_fit(
     >>> sorted(result.history), len(result.epoch_weights)
     (['loss', 'lr', 'r2'], 3)
     """
-    if loss not in LOSSES:
-        raise ValueError(f"Unknown loss {loss!r}; the reference knows {tuple(LOSSES)}.")
-    if reduction not in ("sum", "mean"):
-        raise ValueError(f"Unknown reduction {reduction!r}; the reference knows ('sum', 'mean').")
-    unknown = [name for name in metrics if name not in METRICS]
-    if unknown:
-        raise ValueError(f"Unknown metrics {unknown}; the reference knows {tuple(METRICS)}.")
+    _check_names(loss, reduction, metrics)
     update_rule = _optimizer_class(optimizer, momentum, nesterov)
     X_all = _as_float64(X, "X", (2,))
     Y_given = _as_float64(y, "y", (1, 2))
@@ -685,8 +697,9 @@ def reference_fit(
         X_all, Y_all, s_all, validation_split, validation_data, Y_given.ndim
     )
     n_train, k = Y_train.shape
+    batch_size = min(256, n_train) if batch_size == "auto" else int(batch_size)
     loss_fn = LOSSES[loss]
-    W, b = _initial(X_all.shape[1], None if single else k, seed, init_weight, init_bias)
+    W, b = _initial(X_all.shape[1], None if single else k, seed, init_weight, init_bias, init)
     if standardize:
         mean32, inverse32 = _standardization(X_train)
         X_train = _standardized(X_train, mean32, inverse32)
