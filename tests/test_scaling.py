@@ -31,6 +31,7 @@ from gluonlr.testing import (
     assert_matches_reference,
     assert_runs_agree,
     record_fit,
+    reference_fit,
 )
 from gluonlr.testing.strategies import ALL_LOSSES, OPTIMIZERS, SCHEDULES, datasets, fit_configs
 
@@ -515,3 +516,56 @@ def test_auto_lr_warns_when_the_scales_of_the_features_differ_and_nothing_standa
         fit(*synthetic_data(), lr="auto")  # features of scale 1, as the bias's column
         fit(X, y, lr="auto", optimizer="adam")  # Adam scales each coordinate's step itself
         fit(X, y, lr=1e-7)  # a rate the user chose
+
+
+# -- standardize_target=True ---------------------------------------------------------------------------------------
+
+
+def _offset_target():
+    X, y = synthetic_data()
+    return X, (y * 1000.0 + 5e4).astype(np.float32)  # y in other units, far from 0
+
+
+@pytest.mark.parametrize("outputs", [1, 2])
+def test_standardize_target_trains_on_the_standardized_target_and_reports_the_model_in_its_units(path, outputs):
+    X, y = _offset_target()
+    if outputs == 2:
+        y = np.column_stack([y, -0.5 * y])
+    options = dict(standardize=True, standardize_target=True, lr=0.1, reduction="mean", epochs=20, validation_split=0.1)
+    result = fit(X, y, path=path, **options)
+    reference = reference_fit(X, y, **options)
+    assert result.score(X, y) > 0.999
+    np.testing.assert_allclose(result.weight, reference.weight, rtol=1e-4)
+    np.testing.assert_allclose(result.bias, reference.bias, rtol=1e-5)
+    np.testing.assert_allclose(result.history["loss"], reference.history["loss"], rtol=1e-3, atol=1e-6)
+    assert result.history["loss"][-1] < 0.01  # the standardized target's loss, whatever y's units
+    np.testing.assert_allclose(result.history["val_loss"], reference.history["val_loss"], rtol=1e-3, atol=1e-6)
+
+
+def test_standardize_target_takes_a_given_start_in_the_units_of_y(path):
+    X, y = _offset_target()
+    truth = fit(X, y, standardize=True, standardize_target=True, lr=0.1, reduction="mean", epochs=30)
+    starts = []
+
+    class Start(Callback):
+        def on_train_begin(self, logs=None):
+            starts.append(self.run.get_parameters())
+
+    fit(X, y, path=path, standardize_target=True, init_weight=truth.weight, init_bias=truth.bias, epochs=1,
+        callbacks=[Start()])  # fmt: skip
+    np.testing.assert_allclose(starts[0][0], truth.weight, rtol=1e-5)
+    np.testing.assert_allclose(starts[0][1], truth.bias, rtol=1e-6)
+
+
+def test_standardize_target_resumes_bitwise_and_checkpoints_the_model_in_ys_units(tmp_path, path):
+    X, y = _offset_target()
+    options = dict(path=path, standardize_target=True, lr=0.05, reduction="mean", epochs=4)
+    whole = fit(X, y, **options)
+    checkpoint = tmp_path / "run.params"
+    fit(X, y, **{**options, "epochs": 2}, checkpoint=checkpoint)
+    halfway = load(checkpoint)
+    assert (
+        abs(halfway.bias - 71200) < 2e3
+    )  # 21.2 * 1000 + 5e4: the model file is in y's units, not the standardized target's
+    resumed = fit(X, y, **options, checkpoint=checkpoint, resume=True)
+    assert resumed.weight.tobytes() == whole.weight.tobytes() and resumed.bias == whole.bias

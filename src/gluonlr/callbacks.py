@@ -99,6 +99,7 @@ class Run:
         history: dict[str, list[float]] | None = None,
         more_data: tuple[np.ndarray, ...] = (),
         fingerprint: dict[str, Any] | None = None,
+        target: Any = None,
     ) -> None:
         self.learner: Any = learner
         self.X: Any = X
@@ -114,6 +115,7 @@ class Run:
         self.interrupted = False
         self.callbacks: list[Callback] = []
         self._fingerprint = fingerprint
+        self._target = target  # fit(standardize_target=True)'s TargetScale: the model comes out in y's units
         self._more_data = more_data
 
     def close(self) -> None:
@@ -128,8 +130,9 @@ class Run:
         self.callbacks = []
 
     def get_parameters(self) -> tuple[np.ndarray, float]:
-        """Return a copy of the current ``(weight of shape (n_features,), bias)``."""
-        return self.learner.parameters()
+        """Return a copy of the current ``(weight of shape (n_features,), bias)``, in the units of ``X`` and ``y``."""
+        weight, bias = self.learner.parameters()
+        return self._target.to_raw(weight, bias) if self._target is not None else (weight, bias)
 
     def get_trained_parameters(self) -> tuple[np.ndarray, float]:
         """Return the current parameters in the units training updates them.

@@ -27,6 +27,7 @@ def fit(
     reduction: str = "sum",
     lr: float | str = 0.01,
     standardize: bool = False,
+    standardize_target: bool = False,
     batch_size: int | str = 10,
     epochs: int = 10,
     tol: float | None = None,
@@ -108,6 +109,15 @@ def fit(
         feature is divided by 1, as scikit-learn's ``StandardScaler`` does.
         ``weight`` and ``bias`` are reported in the units of ``X``, so
         ``predict`` takes raw ``X``.
+    standardize_target : bool, default=False
+        Train on the target standardized, :math:`(y - \mu_y) / \sigma_y` with
+        the mean and standard deviation of each output over the training rows
+        (a constant output divided by 1), as scikit-learn's
+        ``TransformedTargetRegressor(transformer=StandardScaler())``; ``weight``
+        and ``bias`` are reported in the units of ``y``. The losses in
+        ``history`` (and ``tol``) are then those of the standardized target,
+        whatever its units, and so are the metrics but ``"r2"``. ``y`` is read
+        into memory whole (a memmap ``X`` is not).
     batch_size : int or "auto", default=10
         Samples per batch; the last batch of an epoch may be shorter.
         ``"auto"``: 256, or all the training rows when there are fewer: MXNet
@@ -312,6 +322,7 @@ def fit(
         validation_data=options["validation_data"],
         check_input=options["check_input"],
         standardize=options["standardize"],
+        standardize_target=options["standardize_target"],
         fingerprint=options["checkpoint"] is not None or options["resume"] is not None,
     )
     check_monitor(options["early_stopping"], has_validation=data.validation is not None, metrics=options["metrics"])

@@ -396,6 +396,13 @@ _OPTION_LIST: tuple[Option, ...] = (
         {"config": "the learner trains on standardized batches through gluonlr.scaling.Standardized"},
     ),
     Option(
+        "standardize_target",
+        False,
+        Boolean(),
+        "train on the target standardized; the model is in its units",
+        {"config": "fit standardizes y before the learner sees it"},
+    ),
+    Option(
         "batch_size",
         10,
         Rule(f"an int >= 1, or ``'auto'``: {AUTO_BATCH_SIZE} rows, all of them when there are fewer", _batch_size),

@@ -208,6 +208,10 @@ def build_learner(options: dict[str, Any], data: TrainingData) -> Any:
     weight, bias = initial_params(
         data.X.shape[1], options["seed"], given_weight, given_bias, data.n_outputs, init=options["init"]
     )
+    if data.target is not None:  # a given start is in the units of y; a drawn one is the standardized target's
+        raw_weight, raw_bias = data.target.from_raw(weight, bias)
+        weight = raw_weight if given_weight is not None else weight
+        bias = raw_bias if given_bias is not None else bias
     scaler = Standardizer.from_stats(data.stats) if data.stats is not None else None
     if scaler is not None:  # the standardized model's start; init_weight and init_bias are in the units of X
         weight, bias = scaler.initial(
@@ -279,6 +283,7 @@ def start_run(learner: Any, options: dict[str, Any], data: TrainingData, resumed
         epochs=options["epochs"],
         more_data=data.more,
         fingerprint=data.fingerprint,
+        target=data.target,
     )
     if resumed is not None:
         learner.set_state(resumed.state)
@@ -315,6 +320,8 @@ def train_to_result(run: Run, options: dict[str, Any], data: TrainingData, resum
     if stopped:
         stopped_epoch = stopped["epoch"]
     weight, bias = learner.parameters()
+    if data.target is not None:
+        weight, bias = data.target.to_raw(weight, bias)
     return FitResult(
         weight=weight,
         bias=bias,

@@ -146,6 +146,9 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
         ``intercept_`` stay in the units of ``X``): no ``StandardScaler`` needed.
         :meth:`partial_fit` refuses it: each call sees one chunk, whose mean and
         standard deviation would change the features the model trains on.
+    standardize_target : bool, default=False
+        Train on ``y`` standardized (``coef_`` and ``intercept_`` stay in its
+        units); ``history_``'s losses are of the standardized target.
     batch_size : int or "auto", default=10
     epochs : int, default=10
         Epochs of :meth:`fit` (scikit-learn's ``max_iter``); the epochs a
@@ -239,6 +242,7 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
         reduction: str = "sum",
         lr: float | str = 0.01,
         standardize: bool = False,
+        standardize_target: bool = False,
         batch_size: int | str = 10,
         epochs: int = 10,
         tol: float | None = None,
@@ -266,6 +270,7 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
         self.reduction = reduction
         self.lr = lr
         self.standardize = standardize
+        self.standardize_target = standardize_target
         self.batch_size = batch_size
         self.epochs = epochs
         self.tol = tol

@@ -13,7 +13,7 @@ receive a :class:`TrainingData` and read no more of the user's arguments.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -24,7 +24,58 @@ from gluonlr.data.split import split_validation
 from gluonlr.persistence import data_fingerprint
 from gluonlr.scaling import FeatureStats
 
-__all__ = ["TrainingData", "prepare_data"]
+__all__ = ["TargetScale", "TrainingData", "prepare_data"]
+
+
+@dataclass(frozen=True)
+class TargetScale:
+    r"""The mean and standard deviation of each output of the training rows' ``y``: ``fit(standardize_target=True)``.
+
+    Training sees :math:`y' = (y - \mu) / \sigma` (a constant output's
+    :math:`\sigma` is 1, as ``StandardScaler``'s); a model of it,
+    :math:`\hat y' = x w' + b'`, is :math:`\hat y = x (\sigma w') + (\sigma b' + \mu)`
+    in the target's units.
+
+    Examples
+    --------
+    >>> scale = TargetScale.of(np.array([1.0, 3.0]))
+    >>> scale.transform(np.array([1.0, 3.0])).tolist()
+    [-1.0, 1.0]
+    >>> scale.to_raw(np.array([2.0]), 0.5)  # sigma = 1, mu = 2
+    (array([2.], dtype=float32), 2.5)
+    >>> scale.from_raw(np.array([2.0]), 2.5)
+    (array([2.], dtype=float32), 0.5)
+    """
+
+    mean: np.ndarray  # float64, one per output
+    scale: np.ndarray
+
+    @classmethod
+    def of(cls, y: np.ndarray) -> TargetScale:
+        """Return the scale of ``y`` (1-D, or one column per output), in float64."""
+        values = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
+        scale = values.std(axis=0)
+        return cls(values.mean(axis=0), np.where(scale > 0, scale, 1.0))
+
+    def transform(self, y: np.ndarray) -> np.ndarray:
+        """Return ``y`` standardized, in float32, of ``y``'s shape."""
+        values = np.asarray(y, dtype=np.float64)
+        mean, scale = (self.mean[0], self.scale[0]) if values.ndim == 1 else (self.mean, self.scale)
+        return ((values - mean) / scale).astype(np.float32)
+
+    def to_raw(self, weight: np.ndarray, bias: float | np.ndarray) -> tuple[np.ndarray, float | np.ndarray]:
+        """Return the model of the standardized target in the target's units."""
+        return self._map(weight, bias, lambda w, b, m, s: (w * s, b * s + m))
+
+    def from_raw(self, weight: np.ndarray, bias: float | np.ndarray) -> tuple[np.ndarray, float | np.ndarray]:
+        """Return a model in the target's units as a model of the standardized target."""
+        return self._map(weight, bias, lambda w, b, m, s: (w / s, (b - m) / s))
+
+    def _map(self, weight: np.ndarray, bias: float | np.ndarray, how: Any) -> tuple[np.ndarray, float | np.ndarray]:
+        w, b = how(np.asarray(weight, np.float64), np.asarray(bias, np.float64), self.mean, self.scale)
+        if np.ndim(weight) == 1:  # one output: a float bias
+            return w.astype(np.float32), float(np.asarray(b).reshape(-1)[0])
+        return w.astype(np.float32), np.asarray(b, np.float32)
 
 
 @dataclass(frozen=True)
@@ -46,6 +97,9 @@ class TrainingData:
         checkpoint's fingerprint covers.
     stats : FeatureStats or None
         The training rows' mean and variance, with ``standardize=True``.
+    target : TargetScale or None
+        With ``standardize_target=True``: the scale of the training rows'
+        ``y``; ``y`` and the validation ``y`` are then standardized (in memory).
     fingerprint : dict or None
         Shape and SHA-256 of the data, when a checkpoint is written or resumed.
 
@@ -64,6 +118,7 @@ class TrainingData:
     more: tuple[Any, ...]
     stats: FeatureStats | None
     fingerprint: dict[str, Any] | None
+    target: TargetScale | None = None
 
     @property
     def n_outputs(self) -> int | None:
@@ -80,6 +135,7 @@ def prepare_data(
     validation_data: Any = None,
     check_input: bool = True,
     standardize: bool = False,
+    standardize_target: bool = False,
     fingerprint: bool = False,
 ) -> TrainingData:
     """Check ``X`` and ``y``, split off the validation rows and make the one pass over the data.
@@ -87,7 +143,9 @@ def prepare_data(
     ``check_input`` checks every value for NaN and infinity, ``fingerprint``
     hashes the data for a checkpoint, ``standardize`` gathers the training
     rows' statistics: all in the same pass, in chunks, whatever the data's
-    size; with none of the three, nothing is read.
+    size; with none of the three, nothing is read. ``standardize_target``
+    reads the training ``y`` whole, after the pass, and standardizes it and
+    the validation ``y`` by its mean and standard deviation.
 
     Examples
     --------
@@ -115,7 +173,7 @@ def prepare_data(
     stats = FeatureStats(X.shape[1]) if standardize else None  # fed the training rows of X, in the same pass
     if check_input or digest is not None or stats is not None:
         check_data(split.entries(), finite=check_input, digest=digest, stats=stats)
-    return TrainingData(
+    data = TrainingData(
         X=split.X,
         y=split.y,
         sample_weight=split.sample_weight,
@@ -125,3 +183,15 @@ def prepare_data(
         stats=stats,
         fingerprint=data_fingerprint(split.X, split.y, *more, digest=digest) if digest is not None else None,
     )
+    return _standardized_target(data) if standardize_target else data
+
+
+def _standardized_target(data: TrainingData) -> TrainingData:
+    """Return ``data`` with its ``y`` (and the validation ``y``) standardized by the training ``y``'s scale."""
+    y = data.y.read(0, len(data.y)) if isinstance(data.y, Source) else data.y
+    target = TargetScale.of(y)
+    validation = data.validation
+    if validation is not None:
+        y_val = validation[1].read(0, len(validation[1])) if isinstance(validation[1], Source) else validation[1]
+        validation = (validation[0], target.transform(y_val))
+    return replace(data, y=target.transform(y), validation=validation, target=target)

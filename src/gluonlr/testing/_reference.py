@@ -466,6 +466,20 @@ class ReferenceResult:
     converged: bool | None = None
 
 
+class _Target:
+    """The standardization of ``y`` by the training rows' mean and standard deviation, stated on its own."""
+
+    def __init__(self, Y: np.ndarray) -> None:
+        self.mean, scale = Y.mean(axis=0), Y.std(axis=0)
+        self.scale = np.where(scale > 0, scale, 1.0)
+
+    def apply(self, Y: np.ndarray) -> np.ndarray:
+        return ((Y - self.mean) / self.scale).astype(np.float32).astype(np.float64)
+
+    def start(self, W: np.ndarray, b: np.ndarray, given_w: bool, given_b: bool) -> tuple[np.ndarray, np.ndarray]:
+        return (W / self.scale if given_w else W), ((b - self.mean) / self.scale if given_b else b)
+
+
 class _Tolerance:
     """scikit-learn's stopping rule, stated on its own: ``n`` epochs in a row not below the best minus ``tol``."""
 
@@ -570,6 +584,7 @@ def reference_fit(
     validation_data: Sequence[Any] | None = None,
     metrics: Sequence[str] = (),
     standardize: bool = False,
+    standardize_target: bool = False,
     tol: float | None = None,
     n_iter_no_change: int = 5,
 ) -> ReferenceResult:
@@ -644,6 +659,12 @@ def reference_fit(
         standardized model starts from ``N(0, 1)`` weights and a zero bias. The
         weights and biases returned and recorded are in the units of ``X``.
 
+    standardize_target : bool, default=False
+        Train on the targets standardized by the training rows' mean and
+        standard deviation of each output (float64, a constant output's 1),
+        rounded to float32; the losses and metrics recorded are of them; the
+        weights and biases returned and recorded are in the units of ``y``
+        (a given ``init_weight``/``init_bias`` too).
     tol : float, optional
         scikit-learn's rule, as fit's: after each epoch, the training loss
         (the validation loss with validation data) counts as no improvement
@@ -700,6 +721,10 @@ def reference_fit(
     batch_size = min(256, n_train) if batch_size == "auto" else int(batch_size)
     loss_fn = LOSSES[loss]
     W, b = _initial(X_all.shape[1], None if single else k, seed, init_weight, init_bias, init)
+    target = _Target(Y_train) if standardize_target else None
+    if target is not None:
+        Y_train, Y_val = target.apply(Y_train), None if Y_val is None else target.apply(Y_val)
+        W, b = target.start(W, b, init_weight is not None, init_bias is not None)
     if standardize:
         mean32, inverse32 = _standardization(X_train)
         X_train = _standardized(X_train, mean32, inverse32)
@@ -718,6 +743,8 @@ def reference_fit(
         if standardize:  # in the units of X
             W = W * inverse
             b = b - mean @ W
+        if target is not None:  # in the units of y
+            W, b = W * target.scale, b * target.scale + target.mean
         return (W[:, 0].copy(), float(b[0])) if single else (W.copy(), b.copy())
 
     history: dict[str, list[float]] = {"loss": [], "lr": []}
