@@ -61,6 +61,7 @@ from gluonlr.schedules import SCHEDULES, make_schedule
 __all__ = [
     "OPTIONS",
     "SURFACES",
+    "USER_SURFACES",
     "Boolean",
     "Choice",
     "Integer",
@@ -74,6 +75,10 @@ __all__ = [
     "record",
     "resolve_batch_size",
 ]
+
+#: The surfaces for users' own data, the estimator and ``gluonlr fit FILE``: their defaults are the options'
+#: ``user_default`` where one is declared (settings that converge on ordinary data), else fit's (the article's).
+USER_SURFACES = ("estimator", "cli")
 
 #: Where an option can appear besides :func:`gluonlr.fit`: the estimator's parameters, the command line's
 #: flags, the float64 reference's options, the arguments a checkpoint records, :class:`~gluonlr.config.FitConfig`.
@@ -317,6 +322,16 @@ def _kvstore(kvstore: Any) -> Any:
 # --- The table ----------------------------------------------------------------------------------------------
 
 
+class _Fits:
+    """The ``user_default`` of an option whose default is fit's on every surface."""
+
+    def __repr__(self) -> str:
+        return "fit's"
+
+
+_FITS = _Fits()
+
+
 @dataclass(frozen=True)
 class Option:
     """One option of :func:`gluonlr.fit`.
@@ -338,6 +353,9 @@ class Option:
     flag_default : object, optional
         The flag's default when ``fit``'s is None but a name says the same
         (``--lr-schedule constant``).
+    user_default : object, optional
+        The default on the surfaces for users' own data (:data:`USER_SURFACES`),
+        where it differs from fit's, which stays the article's.
 
     Examples
     --------
@@ -353,6 +371,21 @@ class Option:
     not_on: Mapping[str, str] = field(default_factory=dict)
     metavar: str | None = None
     flag_default: Any = None
+    user_default: Any = _FITS
+
+    def default_on(self, surface: str) -> Any:
+        """Return the option's default on ``surface``: its ``user_default`` on the users' data surfaces, if any.
+
+        Examples
+        --------
+        >>> OPTIONS["reduction"].default_on("estimator"), OPTIONS["reduction"].default_on("reference")
+        ('mean', 'sum')
+        """
+        if surface in USER_SURFACES and self.user_default is not _FITS:
+            return self.user_default
+        if not self.on(surface) and surface != "fit":
+            raise ValueError(f"The option {self.name!r} is not on the surface {surface!r}: {self.not_on[surface]}.")
+        return self.default
 
     def check(self, value: Any, where: str = "fit") -> Any:
         """Return ``value`` checked (and normalised), or raise ``ValueError``/``TypeError`` naming the option."""
@@ -380,13 +413,20 @@ _OPTION_LIST: tuple[Option, ...] = (
     ),
     Option("loss", "squared", Choice(LOSSES), "per-sample loss"),
     Option("rho", 1.0, Real(0.0, low_open=True), "where the huber loss turns linear, > 0", metavar="RHO"),
-    Option("reduction", "sum", Choice(REDUCTIONS), "what a batch's summed gradient is divided by: nothing or its size"),
+    Option(
+        "reduction",
+        "sum",
+        Choice(REDUCTIONS),
+        "what a batch's summed gradient is divided by: nothing or its size",
+        user_default="mean",
+    ),
     Option(
         "lr",
         0.01,
         Rule("a float > 0 that float32 can hold, or ``'auto'``", check_lr),
         "learning rate, > 0, or auto: a stable rate from the data",
         metavar="LR",
+        user_default="auto",
     ),
     Option(
         "standardize",
@@ -394,6 +434,7 @@ _OPTION_LIST: tuple[Option, ...] = (
         Boolean(),
         "train on standardized features; the model is in the data's units",
         {"config": "the learner trains on standardized batches through gluonlr.scaling.Standardized"},
+        user_default=True,
     ),
     Option(
         "standardize_target",
@@ -401,6 +442,7 @@ _OPTION_LIST: tuple[Option, ...] = (
         Boolean(),
         "train on the target standardized; the model is in its units",
         {"config": "fit standardizes y before the learner sees it"},
+        user_default=True,
     ),
     Option(
         "batch_size",
@@ -408,8 +450,9 @@ _OPTION_LIST: tuple[Option, ...] = (
         Rule(f"an int >= 1, or ``'auto'``: {AUTO_BATCH_SIZE} rows, all of them when there are fewer", _batch_size),
         f"samples per batch, or auto ({AUTO_BATCH_SIZE}, or all the rows when fewer)",
         metavar="N",
+        user_default="auto",
     ),
-    Option("epochs", 10, Integer(1), "passes over the data (the most, with tol)", metavar="N"),
+    Option("epochs", 10, Integer(1), "passes over the data (the most, with tol)", metavar="N", user_default=1000),
     Option(
         "tol",
         None,
@@ -417,6 +460,7 @@ _OPTION_LIST: tuple[Option, ...] = (
         "stop when the loss has not improved by tol for n_iter_no_change epochs",
         {"config": "the loop's Convergence callback reads it"},
         metavar="TOL",
+        user_default=1e-4,
     ),
     Option(
         "n_iter_no_change",
@@ -433,6 +477,7 @@ _OPTION_LIST: tuple[Option, ...] = (
         Choice(("normal", "zeros")),
         "initial weights without init_weight: N(0, 1) from the seed (the article's) or zeros (scikit-learn's)",
         {"config": "the initial parameters are the learner's arguments"},
+        user_default="zeros",
     ),
     Option("optimizer", "sgd", Choice(OPTIMIZERS), "the optimizer"),
     Option("momentum", 0.0, Real(0.0, 1.0), "momentum of sgd, in [0, 1)", metavar="M"),

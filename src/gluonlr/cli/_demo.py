@@ -39,7 +39,7 @@ def add_demo(commands: Any) -> None:
         help="train both paths on the article's data and compare them",
         description="Fit y = 2*x1 + 51*x2 + 21.2 from 300 noisy samples on the manual and the Gluon path.",
     )
-    add_fit_flags(parser, OPTIONS)
+    add_fit_flags(parser, OPTIONS, users_data=False)  # the article's defaults
     add_output_flags(parser, plot="the article's plot and the loss curves")
     parser.set_defaults(run=demo)
 

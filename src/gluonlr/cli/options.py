@@ -116,11 +116,17 @@ class Flag:
         """The flag, e.g. ``--batch-size``."""
         return "--" + self.option.replace("_", "-")
 
-    def fit_default(self) -> Any:
-        """Return the flag's default: :func:`gluonlr.fit`'s (the table's), unless this flag names it."""
-        if self.default is not None:
+    def fit_default(self, users_data: bool = False) -> Any:
+        """Return the flag's default: :func:`gluonlr.fit`'s, or the users' data's; unless this flag names it.
+
+        ``users_data``: the default of ``gluonlr fit FILE`` (:meth:`gluonlr.options.Option.default_on`), which
+        converges on ordinary data; else fit's own, the article's (``gluonlr demo``).
+        """
+        option = OPTIONS[self.option]
+        default = option.default_on("cli") if users_data else option.default
+        if default is None and self.default is not None:
             return self.default
-        return OPTIONS[self.option].default
+        return default
 
 
 #: How the command line reads the options whose values are objects (a :class:`~gluonlr.options.Rule` in the
@@ -165,20 +171,30 @@ EXCLUDED_OPTIONS: dict[str, str] = {
 }
 
 
-def add_fit_flags(parser: argparse.ArgumentParser, options: Sequence[str] | None = None) -> None:
+def add_fit_flags(
+    parser: argparse.ArgumentParser, options: Sequence[str] | None = None, users_data: bool = True
+) -> None:
     """Add the flags of ``options`` (names of :data:`FIT_FLAGS`, in this order; all by default) to ``parser``.
+
+    With ``users_data`` (``gluonlr fit FILE``) their defaults are those for users' own data (the table's
+    ``user_default``); else fit's, the article's (``gluonlr demo``). A True/False option has a ``--no-`` flag too.
 
     Examples
     --------
     >>> parser = argparse.ArgumentParser()
-    >>> add_fit_flags(parser, ["lr", "epochs"])
+    >>> add_fit_flags(parser, ["lr", "epochs"], users_data=False)
     >>> parser.parse_args(["--lr", "0.5"])
     Namespace(lr=0.5, epochs=10)
     """
     flags = {flag.option: flag for flag in FIT_FLAGS}
     for name in options if options is not None else list(flags):
         flag = flags[name]
-        default = flag.fit_default()
+        default = flag.fit_default(users_data)
+        if flag.type is None and isinstance(OPTIONS[name].constraint, Boolean):  # --standardize, --no-standardize
+            shown = "on" if default else "off"
+            help = f"{flag.help} (default: {shown})"
+            parser.add_argument(flag.flag, dest=name, action=argparse.BooleanOptionalAction, default=default, help=help)
+            continue
         if flag.type is None:
             parser.add_argument(flag.flag, dest=name, action="store_true", help=flag.help)
             continue
