@@ -335,8 +335,8 @@ MUTANTS = [
         "metrics.py",
         [
             (
-                "np.matmul(scaler.transform(block) if scaler is not None else block, weight, out=out)",
-                "np.matmul(block, weight, out=out)",
+                "host.predict(scaler.transform(block) if scaler is not None else block, weight, bias, out=out)",
+                "host.predict(block, weight, bias, out=out)",
             )
         ],
         ["tests/test_evaluation.py"],

@@ -9,7 +9,6 @@ from typing import Any
 
 import numpy as np
 
-from gluonlr import gluon, manual
 from gluonlr._fit_options import (
     check_callbacks,
     check_early_stopping,
@@ -36,6 +35,7 @@ from gluonlr.config import FitConfig
 from gluonlr.conventions import LOSSES, REDUCTIONS
 from gluonlr.data.split import split_validation
 from gluonlr.distributed import check_kvstore
+from gluonlr.learners import GluonLearner, Learner, ManualLearner
 from gluonlr.loop import Evaluation, train
 from gluonlr.optimizers import OPTIMIZERS
 from gluonlr.parallel import check_ctx
@@ -46,8 +46,8 @@ from gluonlr.schedules import Schedule, make_schedule
 
 __all__ = ["PATHS", "FitResult", "fit", "initial_params"]
 
-#: The training paths by name: each a ``Learner`` class with the same interface.
-PATHS: dict[str, Any] = {"manual": manual.Learner, "gluon": gluon.Learner}
+#: The training paths by name: each the class of its engine, a :class:`~gluonlr.learners.Learner`.
+PATHS: dict[str, type[ManualLearner] | type[GluonLearner]] = {"manual": ManualLearner, "gluon": GluonLearner}
 
 
 def initial_params(
@@ -444,7 +444,7 @@ def fit(
         config = replace(config, lr=auto_lr(X, y, config, (weight, bias), sample_weight, scaler))
 
     kind, workers = check_kvstore(kvstore)  # "dist_sync" joins the job: last, once every argument is checked
-    learner = PATHS[path](
+    learner: Learner = PATHS[path](
         X, y, config, weight=weight, bias=bias, sample_weight=sample_weight, ctx=devices, kvstore=kind, workers=workers
     )
     if scaler is not None:

@@ -1,0 +1,18 @@
+"""The training engines :func:`gluonlr.fit` drives, one per path, and the :class:`Learner` protocol they satisfy.
+
+:mod:`gluonlr.manual` and :mod:`gluonlr.gluon` hold the article's pieces and
+their fast forms; the engines here run those fast forms with what a
+production fit adds: several devices, a ``dist_sync`` job, the optimizer's
+state and the training state of a checkpoint.
+
+- :class:`Learner`: what fit, the loop, the evaluation passes and the
+  callbacks use of a path (:mod:`gluonlr.learners.protocol`);
+- :class:`ManualLearner`: the manual path (:mod:`gluonlr.learners.manual`);
+- :class:`GluonLearner`: the Gluon path (:mod:`gluonlr.learners.gluon`).
+"""
+
+from gluonlr.learners.gluon import GluonLearner
+from gluonlr.learners.manual import ManualLearner
+from gluonlr.learners.protocol import Learner, LossFn, TrainingData
+
+__all__ = ["GluonLearner", "Learner", "LossFn", "ManualLearner", "TrainingData"]
