@@ -433,8 +433,12 @@ class Standardized:
     def train_step(
         self, x: nd.NDArray | None, y: nd.NDArray | None, sample_weight: nd.NDArray | None = None, rows: int = 0
     ) -> nd.NDArray | None:
-        """Take the wrapped learner's step on the standardized batch; return its per-sample losses."""
-        return self.learner.train_step(self.scaler.transform_nd(x), y, sample_weight, rows)
+        """Take the wrapped learner's step on the standardized batch; return its per-sample losses.
+
+        A ``dist_sync`` worker's empty share (``x`` None) is passed on as it is: the worker still takes the step.
+        """
+        standardized = None if x is None else self.scaler.transform_nd(x)
+        return self.learner.train_step(standardized, y, sample_weight, rows)
 
     def predict(self, x: nd.NDArray) -> nd.NDArray:
         """Return the predictions for raw rows ``x``, standardized a block of 1 MiB of rows at a time.
