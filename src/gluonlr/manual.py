@@ -24,11 +24,11 @@ and every option: :func:`make_loss` (every loss of fit), :func:`fast_batches`
 :func:`fast_sgd` (one fused kernel for all parameters), which
 :class:`gluonlr.learners.ManualLearner` runs with what a production fit adds
 (several devices, a ``dist_sync`` job, the optimizer's state, checkpoints).
-A training loop written from the first six
-equals ``fit(path="manual")``: bit for bit with the article's
-``reduction="sum"``, to float32 round-off with ``"mean"``, where :func:`sgd`'s
-``lr * grad / d`` and the fused kernel's ``lr * (grad * (1/d))`` may round
-apart in the last bit (``tests/test_literal.py``).
+A training loop written from the first six equals ``fit(path="manual")``: bit
+for bit with the article's ``reduction="sum"``, to float32 round-off with
+``"mean"``, where :func:`sgd`'s ``lr * grad / d`` and the fused kernel's
+``lr * (grad * (1/d))`` may round apart in the last bit
+(``tests/test_literal.py``).
 """
 
 from __future__ import annotations
@@ -55,6 +55,7 @@ __all__ = [
     "train",
 ]
 
+# A per-sample loss on the device: loss(yhat, y[, sample_weight]), one loss per sample.
 LossFn = Callable[..., nd.NDArray]
 
 

@@ -15,7 +15,7 @@ defined. A worker of a ``dist_sync`` job is a learner whose
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
@@ -24,6 +24,7 @@ from gluonlr._mxnet import mx, nd
 from gluonlr.config import FitConfig
 from gluonlr.data import EpochData, StreamData, TakeData
 from gluonlr.distributed import Workers
+from gluonlr.manual import LossFn  # a per-sample loss: either path's, Gluon's blocks are callables too
 
 if TYPE_CHECKING:  # scaling imports this module for its wrapper's annotations
     from gluonlr.scaling import Standardizer
@@ -32,9 +33,6 @@ __all__ = ["Learner", "LossFn", "TrainingData"]
 
 #: The forms of the training data a learner reads its batches from (:func:`gluonlr.data.epoch_data`).
 TrainingData = EpochData | TakeData | StreamData
-
-#: A per-sample loss on the device: ``loss(yhat, y[, sample_weight])``, one loss per sample.
-LossFn = Callable[..., nd.NDArray]
 
 
 class Learner(Protocol):
