@@ -94,7 +94,8 @@ from gluonlr.config import FitConfig
 from gluonlr.conventions import LOSS_SCALE
 from gluonlr.data.sources import Source
 from gluonlr.distributed import Workers
-from gluonlr.learners import Learner, LossFn, TrainingData
+from gluonlr.learners import Learner, TrainingData
+from gluonlr.manual import LossFn
 from gluonlr.schedules import Cosine, StepDecay
 
 __all__ = [

@@ -6,13 +6,13 @@ production fit adds: several devices, a ``dist_sync`` job, the optimizer's
 state and the training state of a checkpoint.
 
 - :class:`Learner`: what fit, the loop, the evaluation passes and the
-  callbacks use of a path (:mod:`gluonlr.learners.protocol`);
-- :class:`ManualLearner`: the manual path (:mod:`gluonlr.learners.manual`);
-- :class:`GluonLearner`: the Gluon path (:mod:`gluonlr.learners.gluon`).
+  callbacks use of a path (``gluonlr/learners/protocol.py``);
+- :class:`ManualLearner`: the manual path (``gluonlr/learners/manual.py``);
+- :class:`GluonLearner`: the Gluon path (``gluonlr/learners/gluon.py``).
 """
 
 from gluonlr.learners.gluon import GluonLearner
 from gluonlr.learners.manual import ManualLearner
-from gluonlr.learners.protocol import Learner, LossFn, TrainingData
+from gluonlr.learners.protocol import Learner, TrainingData
 
-__all__ = ["GluonLearner", "Learner", "LossFn", "ManualLearner", "TrainingData"]
+__all__ = ["GluonLearner", "Learner", "ManualLearner", "TrainingData"]

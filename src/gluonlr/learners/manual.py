@@ -32,9 +32,11 @@ class ManualLearner:
     and offers what fit needs from a path: the batches of an epoch, one
     training step, the parameters, and the state for checkpoints (and
     predictions on the device; fit's evaluation passes compute theirs on the
-    host from the parameters, see :func:`gluonlr.metrics.evaluate`). It runs the
-    article's steps with the fast forms: :func:`~gluonlr.manual.fast_batches`, and for plain
-    SGD :func:`~gluonlr.optimizers.fused_sgd`, :func:`~gluonlr.manual.fast_sgd`'s kernel.
+    host from the parameters, see :func:`gluonlr.metrics.evaluate`). It runs
+    the article's steps with the fast forms of :mod:`gluonlr.manual`:
+    :func:`~gluonlr.manual.fast_batches`, and for plain SGD
+    :func:`~gluonlr.optimizers.fused_sgd`, :func:`~gluonlr.manual.fast_sgd`'s
+    kernel.
 
     Parameters
     ----------

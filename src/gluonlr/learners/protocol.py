@@ -29,7 +29,7 @@ from gluonlr.manual import LossFn  # a per-sample loss: either path's, Gluon's b
 if TYPE_CHECKING:  # scaling imports this module for its wrapper's annotations
     from gluonlr.scaling import Standardizer
 
-__all__ = ["Learner", "LossFn", "TrainingData"]
+__all__ = ["Learner", "TrainingData"]
 
 #: The forms of the training data a learner reads its batches from (:func:`gluonlr.data.epoch_data`).
 TrainingData = EpochData | TakeData | StreamData
