@@ -94,7 +94,7 @@ from gluonlr.config import FitConfig
 from gluonlr.conventions import LOSS_SCALE
 from gluonlr.data.sources import Source
 from gluonlr.distributed import Workers
-from gluonlr.learners import Learner, TrainingData
+from gluonlr.learners import Learner, LearnerData
 from gluonlr.manual import LossFn
 from gluonlr.schedules import Cosine, StepDecay
 
@@ -408,7 +408,7 @@ class Standardized:
         return self.learner.config
 
     @property
-    def data(self) -> TrainingData:
+    def data(self) -> LearnerData:
         """The wrapped learner's training rows, raw: each batch is standardized as it is trained on."""
         return self.learner.data
 

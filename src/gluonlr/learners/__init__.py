@@ -13,6 +13,6 @@ state and the training state of a checkpoint.
 
 from gluonlr.learners.gluon import GluonLearner
 from gluonlr.learners.manual import ManualLearner
-from gluonlr.learners.protocol import Learner, TrainingData
+from gluonlr.learners.protocol import Learner, LearnerData
 
-__all__ = ["GluonLearner", "Learner", "ManualLearner", "TrainingData"]
+__all__ = ["GluonLearner", "Learner", "LearnerData", "ManualLearner"]

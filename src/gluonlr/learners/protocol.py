@@ -29,10 +29,10 @@ from gluonlr.manual import LossFn  # a per-sample loss: either path's, Gluon's b
 if TYPE_CHECKING:  # scaling imports this module for its wrapper's annotations
     from gluonlr.scaling import Standardizer
 
-__all__ = ["Learner", "TrainingData"]
+__all__ = ["Learner", "LearnerData"]
 
 #: The forms of the training data a learner reads its batches from (:func:`gluonlr.data.epoch_data`).
-TrainingData = EpochData | TakeData | StreamData
+LearnerData = EpochData | TakeData | StreamData
 
 
 class Learner(Protocol):
@@ -44,19 +44,25 @@ class Learner(Protocol):
 
     Examples
     --------
-    Both paths, and the standardizing wrapper, are learners:
+    Both paths are learners, and so is the standardizing wrapper around either:
 
     >>> from gluonlr.data import synthetic_data
     >>> from gluonlr.learners import GluonLearner, ManualLearner
+    >>> from gluonlr.scaling import Standardized, Standardizer
     >>> def one_epoch(learner: Learner) -> tuple[np.ndarray, float | np.ndarray]:
     ...     for batch in learner.batches(epoch=0):
     ...         learner.train_step(*batch)
     ...     return learner.parameters()
+    >>> X, y = synthetic_data()
     >>> for path in (ManualLearner, GluonLearner):
-    ...     weight, bias = one_epoch(path(*synthetic_data(), FitConfig(), weight=np.zeros(2), bias=0.0))
+    ...     weight, bias = one_epoch(path(X, y, FitConfig(), weight=np.zeros(2), bias=0.0))
     ...     print(weight.round(2), round(bias, 2))
     [ 1.99 50.96] 21.18
     [ 1.99 50.96] 21.18
+    >>> scaler = Standardizer(X.mean(axis=0), X.std(axis=0))
+    >>> weight, bias = one_epoch(Standardized(ManualLearner(X, y, FitConfig(), weight=np.zeros(2), bias=0.0), scaler))
+    >>> print(weight.round(2), round(bias, 2))
+    [ 2.   50.97] 21.18
     """
 
     @property
@@ -64,7 +70,7 @@ class Learner(Protocol):
         """The training options: loss, optimizer, schedule, seed..."""
 
     @property
-    def data(self) -> TrainingData:
+    def data(self) -> LearnerData:
         """The training rows, as the batches read them (in a ``dist_sync`` job, this worker's part)."""
 
     @property
