@@ -151,6 +151,7 @@ FITS = [
              metrics=["r2", "mae"]),
         dict(optimizer="adam", lr=0.05, reduction="sum", epochs=3, batch_size=7, validation_split=0.1),
         dict(lr=0.01, epochs=6, loss="huber", validation_split=0.3, early_stopping=True, metrics=["mse"]),
+        dict(lr=0.1, reduction="mean", epochs=60, tol=1e-3, n_iter_no_change=2),  # every worker stops together
     )
     for path in ("manual", "gluon")
 ]  # fmt: skip

@@ -315,3 +315,14 @@ def test_to_result_of_several_targets_and_of_a_column():
     np.testing.assert_allclose(several.to_result().predict(X), several.predict(X), rtol=1e-5)
     column = LinearRegressor().fit(X, y[:, None]).to_result()
     assert column.weight.shape == (2,) and isinstance(column.bias, float)
+
+
+def test_running_out_of_epochs_warns_with_scikit_learns_convergence_warning():
+    from sklearn.exceptions import ConvergenceWarning
+
+    X, y = synthetic_data()
+    with pytest.warns(ConvergenceWarning, match="without converging"):
+        model = LinearRegressor(tol=1e-6, epochs=2, lr=0.001).fit(X, y)
+    assert model.n_iter_ == 2
+    converged = LinearRegressor(tol=1e-3, epochs=100).fit(X, y)
+    assert converged.n_iter_ < 100

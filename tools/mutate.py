@@ -134,8 +134,8 @@ MUTANTS = [
         "_validation.py",
         [
             (
-                "if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:",
-                "if not isinstance(value, numbers.Integral) or value < 0:",
+                "if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:",
+                "if not isinstance(value, numbers.Integral) or value < low:",
             )
         ],
         ["tests/test_errors.py"],
@@ -482,8 +482,8 @@ MUTANTS = [
     ),
     _mutant(
         "dist-every-rank-checkpoints",
-        "fit.py",
-        [("if checkpoint and (workers is None or workers.rank == 0) else", "if checkpoint else")],
+        "phases.py",
+        [("if checkpoint is not None and rank in (None, 0) else", "if checkpoint is not None else")],
         ["tests/test_distributed.py::test_only_rank_0_writes_checkpoints"],
         "every worker of a dist_sync job writes the checkpoint",
     ),

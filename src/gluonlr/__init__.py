@@ -2,7 +2,7 @@
 
 from gluonlr import callbacks, conventions, gluon, manual, metrics, optimizers, schedules
 from gluonlr.data import epoch_order, synthetic_data
-from gluonlr.errors import CheckpointError, DataConversionWarning, DivergenceError
+from gluonlr.errors import CheckpointError, ConvergenceWarning, DataConversionWarning, DivergenceError
 from gluonlr.fit import PATHS, fit, initial_params
 from gluonlr.persistence import load, save
 from gluonlr.result import FitResult
@@ -12,6 +12,7 @@ __version__ = "0.1.0"
 __all__ = [
     "PATHS",
     "CheckpointError",
+    "ConvergenceWarning",
     "DataConversionWarning",
     "DivergenceError",
     "FitResult",

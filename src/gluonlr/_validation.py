@@ -25,18 +25,21 @@ def check_choice(name: str, value: Any, choices: Sequence[str], where: str = "fi
     return value
 
 
+def check_int(name: str, value: Any, low: int, where: str = "fit") -> int:
+    """Return ``value`` as an int if it is an integer >= ``low`` (bools rejected)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+        raise ValueError(f"The {name!r} parameter of {where} must be an int >= {low}. Got {value!r} instead.")
+    return int(value)
+
+
 def check_positive_int(name: str, value: Any, where: str = "fit") -> int:
     """Return ``value`` as an int if it is an integer >= 1 (bools rejected)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"The {name!r} parameter of {where} must be an int >= 1. Got {value!r} instead.")
-    return int(value)
+    return check_int(name, value, 1, where)
 
 
 def check_seed(value: Any, where: str = "fit") -> int:
     """Return ``value`` as an int if it is an integer >= 0 (bools rejected)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
-        raise ValueError(f"The 'seed' parameter of {where} must be an int >= 0. Got {value!r} instead.")
-    return int(value)
+    return check_int("seed", value, 0, where)
 
 
 _FLOAT32 = np.finfo(np.float32)

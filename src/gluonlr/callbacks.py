@@ -5,26 +5,32 @@ The protocol is Keras': a callback gets the running :class:`Run` through
 logs)`` after every complete epoch and ``on_train_end(logs)``. It stops
 training by setting ``run.stop_training = True`` (and, for the result,
 ``run.stop_reason``). gluonlr's own history, divergence check and checkpoints
-are callbacks too; :func:`gluonlr.fit` runs :class:`History`,
-:class:`DivergenceGuard`, :class:`EarlyStopping` and :class:`ProgressBar`
-before the user's, and :class:`ModelCheckpoint` after them all.
+are callbacks too. The loop calls the callbacks in the order of their
+``priority`` (lowest first; among equals, in the order given), as Gluon's
+``Estimator`` orders its event handlers, and names none of them:
+:class:`History` (-400), :class:`DivergenceGuard` (-300),
+:class:`EarlyStopping` (-200), :class:`ProgressBar` (-100), then the user's
+(0 unless they say otherwise), and :class:`ModelCheckpoint` (1000) last, so a
+checkpoint holds the epoch's final state.
 """
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
 
 from gluonlr._validation import check_float
 from gluonlr.data.sources import chunks
-from gluonlr.errors import DivergenceError
+from gluonlr.errors import ConvergenceWarning, DivergenceError
 from gluonlr.learners import Learner
 from gluonlr.metrics import training_loss
 from gluonlr.persistence import PathLike, data_fingerprint, write_checkpoint
 
 __all__ = [
     "Callback",
+    "Convergence",
     "DivergenceGuard",
     "EarlyStopping",
     "History",
@@ -54,6 +60,15 @@ class Run:
         Set it to True to stop after the current epoch.
     stop_reason : str or None
         Why, in words, for ``FitResult.stop_reason``.
+    stop_is_final : bool
+        Set it with ``stop_training`` when the stop ends the run for good, as
+        early stopping's does: a checkpoint records it, and a run resumed from
+        that checkpoint stays stopped. (A stop by a time budget, say, resumes.)
+    epoch : int
+        The epoch in progress, from 0.
+    converged : bool or None
+        Whether training converged, as :class:`Convergence` measures it;
+        None when nothing measures it (``fit(tol=None)``).
     interrupted : bool
         Whether Ctrl-C stopped training (set before ``on_train_end``).
     more_data : tuple of ndarray
@@ -74,8 +89,8 @@ class Run:
     def __init__(
         self,
         learner: Learner,
-        X: np.ndarray,
-        y: np.ndarray,
+        X: Any,
+        y: Any,
         *,
         path: str,
         params: dict[str, Any],
@@ -92,7 +107,10 @@ class Run:
         self.epochs, self.initial_epoch = epochs, initial_epoch
         self.history: dict[str, list[float]] = history if history is not None else {}
         self.stop_training = False
+        self.stop_is_final = False
         self.stop_reason: str | None = None
+        self.epoch = initial_epoch
+        self.converged: bool | None = None
         self.interrupted = False
         self.callbacks: list[Callback] = []
         self._fingerprint = fingerprint
@@ -178,6 +196,10 @@ class Run:
 class Callback:
     """Base class of callbacks; override the methods you need.
 
+    ``priority`` orders the callbacks of a run (lowest first, the order given
+    among equals): 0, after gluonlr's history, divergence check, early stopping
+    and progress bar, and before its checkpoint.
+
     Examples
     --------
     >>> from gluonlr import fit, synthetic_data
@@ -192,6 +214,9 @@ class Callback:
     """
 
     run: Run
+
+    #: Where the loop calls this callback among the others: lowest first.
+    priority: int = 0
 
     def set_run(self, run: Run) -> None:
         """Give the callback the running fit; called before ``on_train_begin``."""
@@ -216,6 +241,9 @@ class Callback:
     def on_train_end(self, logs: dict[str, float] | None = None) -> None:
         """Run once, after the last epoch (also when stopped early or interrupted)."""
 
+    def on_train_error(self, error: BaseException) -> None:
+        """Training raised ``error`` (``on_train_end`` is not called): release what ``on_train_begin`` took."""
+
     def get_state(self) -> dict[str, Any] | None:
         """Return what the callback must remember across a checkpoint and resume (JSON values), or None."""
         return None
@@ -234,6 +262,8 @@ class History(Callback):
     >>> sorted(history), len(history["loss"])
     (['loss', 'lr', 'val_loss'], 2)
     """
+
+    priority = -400
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
         """Append ``logs`` to the history."""
@@ -299,6 +329,8 @@ class DivergenceGuard(Callback):
     0 1
     """
 
+    priority = -300
+
     def __init__(self, factor: float = 1e6, patience: int = 3, growth: float = 10.0) -> None:
         self.factor = check_float("factor", factor, low=1.0, where="DivergenceGuard")
         self.growth = check_float("growth", growth, low=1.0, where="DivergenceGuard")
@@ -333,7 +365,7 @@ class DivergenceGuard(Callback):
         self.level, self.previous, self.rises = float(state["level"]), float(state["previous"]), int(state["rises"])
 
     def check_parameters(self, epoch: int) -> None:
-        """Raise if the parameters are NaN or infinite; :func:`gluonlr.fit` calls it when Ctrl-C cuts an epoch short."""
+        """Raise if the parameters are NaN or infinite (after a Ctrl-C, the epoch it cut short)."""
         self.on_epoch_end(epoch, {})
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
@@ -360,8 +392,12 @@ class DivergenceGuard(Callback):
         self.last_finite, self.last_finite_name = (weight, bias), f"after epoch {epoch + 1}"
 
     def on_train_end(self, logs: dict[str, float] | None = None) -> None:
-        """Raise if the parameters fit returns have a loss over ``growth`` times the start (not after a Ctrl-C)."""
+        """Raise if the parameters fit returns have a loss over ``growth`` times the start.
+
+        After a Ctrl-C, only if they are NaN or infinite: an epoch cut short is no measure of the fit.
+        """
         if self.run.interrupted:
+            self.check_parameters(self.run.epoch)
             return
         final = self.run.loss()
         if final <= self.growth * self.level:
@@ -467,6 +503,8 @@ class ModelCheckpoint(Callback):
     (3, ['bias', 'updates', 'weight'])
     """
 
+    priority = 1000  # last: the epoch's final state
+
     def __init__(self, checkpoint: PathLike) -> None:
         self.checkpoint = checkpoint
 
@@ -479,8 +517,7 @@ class ModelCheckpoint(Callback):
         stays ended; a stop by any other callback, a time budget say, resumes).
         """
         stopped = None
-        early_stop = any(isinstance(cb, EarlyStopping) and cb.stopped_epoch == epoch for cb in self.run.callbacks)
-        if early_stop and epoch + 1 < self.run.epochs:
+        if self.run.stop_training and self.run.stop_is_final and epoch + 1 < self.run.epochs:
             stopped = {"epoch": epoch, "reason": self.run.stop_reason}
         write_checkpoint(
             self.checkpoint,
@@ -526,6 +563,8 @@ class EarlyStopping(Callback):
     >>> result.stopped_epoch < 49, result.stop_reason.startswith("early stopping: val_loss did not improve")
     (True, True)
     """
+
+    priority = -200
 
     def __init__(
         self,
@@ -588,7 +627,7 @@ class EarlyStopping(Callback):
         self.wait += 1
         if self.wait < self.patience:
             return
-        self.run.stop_training, self.stopped_epoch = True, epoch
+        self.run.stop_training, self.run.stop_is_final, self.stopped_epoch = True, True, epoch
         restored = self.restore_best_weights and self.best_state is not None
         if restored and self.best_state is not None:
             self.run.set_state(self.best_state)
@@ -613,6 +652,88 @@ class EarlyStopping(Callback):
             self.best_state = {key: np.asarray(value, np.float32) for key, value in state["best_state"].items()}
 
 
+class Convergence(Callback):
+    """Stop when the loss stops improving by ``tol``, as scikit-learn's ``SGDRegressor(tol=...)``; ``fit(tol=...)``.
+
+    After each epoch, the monitored value (the epoch's training loss, or the
+    validation loss when there is validation data) counts as no improvement
+    when it is above the best so far minus ``tol``; after ``n_iter_no_change``
+    such epochs in a row, training has converged and stops, for good (a run
+    resumed from its checkpoint stays stopped). A run that reaches its last
+    epoch without converging warns with :class:`~gluonlr.errors.ConvergenceWarning`.
+
+    Parameters
+    ----------
+    tol : float
+        The improvement, in the monitored loss's units, that counts; >= 0.
+    n_iter_no_change : int, default=5
+        Epochs in a row without it before training stops; >= 1.
+    monitor : {"loss", "val_loss"}, default="loss"
+
+    Examples
+    --------
+    >>> from gluonlr import fit, synthetic_data
+    >>> result = fit(*synthetic_data(), epochs=100, tol=1e-3)
+    >>> result.converged, result.n_epochs, result.stop_reason  # doctest: +ELLIPSIS
+    (True, 7, 'converged: loss did not improve by more than tol=0.001 for 5 epochs; best 8.74...e-05 in epoch 4')
+    """
+
+    priority = -150
+
+    def __init__(self, tol: float, n_iter_no_change: int = 5, monitor: str = "loss") -> None:
+        self.tol = check_float("tol", tol, low=0.0, where="Convergence")
+        if isinstance(n_iter_no_change, bool) or not isinstance(n_iter_no_change, int) or n_iter_no_change < 1:
+            raise ValueError(
+                f"The 'n_iter_no_change' parameter of Convergence must be an int >= 1. Got {n_iter_no_change!r}."
+            )
+        self.n_iter_no_change, self.monitor = n_iter_no_change, monitor
+
+    def on_train_begin(self, logs: dict[str, float] | None = None) -> None:
+        """Start counting: no best value yet."""
+        self.best, self.wait, self.converged = float("inf"), 0, False
+        self.best_epoch: int | None = None
+        self.run.converged = False
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
+        """Count an epoch without an improvement of ``tol``; stop after ``n_iter_no_change`` in a row."""
+        value = logs[self.monitor]
+        self.wait = self.wait + 1 if value > self.best - self.tol else 0
+        if value < self.best:
+            self.best, self.best_epoch = value, epoch
+        if self.wait >= self.n_iter_no_change:
+            self.converged = self.run.converged = True
+            self.run.stop_training = self.run.stop_is_final = True
+            self.run.stop_reason = (
+                f"converged: {self.monitor} did not improve by more than tol={self.tol:g} for {self.wait} epochs; "
+                f"best {self.best:.6g} in epoch {(self.best_epoch or 0) + 1}"
+            )
+
+    def on_train_end(self, logs: dict[str, float] | None = None) -> None:
+        """Warn if training ran all its epochs without converging."""
+        if self.converged or self.run.interrupted or self.run.stop_training:
+            return
+        last = logs.get(self.monitor) if logs else None
+        warnings.warn(
+            ConvergenceWarning(
+                f"Training reached its last epoch (epochs={self.run.epochs}) without converging: the "
+                f"{self.monitor} still improved by more than tol={self.tol:g} within its last {self.n_iter_no_change} "
+                "epochs" + (f" (last {last:.6g}, best {self.best:.6g})" if last is not None else "") + ". "
+                "Increase epochs, or raise tol; a larger lr (or lr='auto' with standardize=True) may converge in "
+                "fewer epochs."
+            ),
+            stacklevel=5,  # Convergence.on_train_end < loop.train < phases.train_to_result < fit < the caller
+        )
+
+    def get_state(self) -> dict[str, Any]:
+        """Return the best value and epoch, the epochs waited and whether training converged."""
+        return {"best": self.best, "best_epoch": self.best_epoch, "wait": self.wait, "converged": self.converged}
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        """Restore :meth:`get_state` from a checkpoint."""
+        self.best, self.best_epoch, self.wait = float(state["best"]), state["best_epoch"], int(state["wait"])
+        self.converged = self.run.converged = bool(state["converged"])
+
+
 class ProgressBar(Callback):
     """Show a tqdm progress bar of the epochs with the latest loss; ``fit(verbose=1)``.
 
@@ -633,6 +754,8 @@ class ProgressBar(Callback):
     >>> from gluonlr import fit, synthetic_data
     >>> result = fit(*synthetic_data(), epochs=3, verbose=1)  # the same as callbacks=[ProgressBar()]
     """
+
+    priority = -100
 
     def __init__(self, batch_delay: float = 2.0) -> None:
         self.batch_delay = check_float("batch_delay", batch_delay, low=0.0, where="ProgressBar")
@@ -673,6 +796,10 @@ class ProgressBar(Callback):
         """Close the bars."""
         self._close_epoch_bar()
         self.bar.close()
+
+    def on_train_error(self, error: BaseException) -> None:
+        """Close the bars: no half-drawn bar is left behind by an error."""
+        self.on_train_end()
 
     def _close_epoch_bar(self) -> None:
         if self.epoch_bar is not None:

@@ -14,7 +14,7 @@ with :math:`c` from :data:`LOSS_SCALE` and :math:`d(B)` from :func:`step_divisor
 
 from __future__ import annotations
 
-__all__ = ["LOSSES", "LOSS_SCALE", "REDUCTIONS", "step_divisor"]
+__all__ = ["LOSSES", "LOSS_SCALE", "PATH_NAMES", "REDUCTIONS", "step_divisor"]
 
 #: Factor ``c`` in the per-sample loss ``c * (yhat - y)**2`` of each loss name.
 #: ``L2Loss(weight=w)`` computes ``w / 2 * (yhat - y)**2``, so ``weight = 2 * c``.
@@ -23,6 +23,9 @@ LOSS_SCALE: dict[str, float] = {"squared": 1.0, "l2": 0.5}
 #: The loss names :func:`gluonlr.fit` accepts: the squared losses above, and ``L1Loss`` and ``HuberLoss``.
 LOSSES = (*LOSS_SCALE, "l1", "huber")
 REDUCTIONS = ("sum", "mean")
+
+#: The training paths: raw autograd (:mod:`gluonlr.manual`) and Gluon's blocks (:mod:`gluonlr.gluon`).
+PATH_NAMES = ("manual", "gluon")
 
 
 def step_divisor(reduction: str, batch_len: int) -> int:

@@ -33,11 +33,19 @@ import numpy as np
 
 from gluonlr._mxnet import mx, nd
 
-__all__ = ["DIST_KVSTORES", "ENVIRONMENT", "KeySpace", "Workers", "check_kvstore"]
+__all__ = [
+    "DIST_KVSTORES",
+    "ENVIRONMENT",
+    "LOCAL_KVSTORES",
+    "KeySpace",
+    "Workers",
+    "check_kvstore",
+    "check_kvstore_kind",
+]
 
 #: The ``kvstore`` values that train across processes; the others (``"device"``, ``"local"``) in one.
 DIST_KVSTORES = ("dist_sync", "dist_sync_device")
-_LOCAL_KVSTORES = ("device", "local")
+LOCAL_KVSTORES = ("device", "local")
 #: The variables that make a process a worker of a ``dist_sync`` job (``gluonlr launch`` sets them).
 ENVIRONMENT = ("DMLC_ROLE", "DMLC_PS_ROOT_URI", "DMLC_PS_ROOT_PORT", "DMLC_NUM_SERVER", "DMLC_NUM_WORKER")
 #: Keys of the store each fit may use: its parameters first, then the sums of :meth:`Workers.sum`.
@@ -232,15 +240,15 @@ def check_kvstore(kvstore: Any, where: str = "fit") -> tuple[str, Workers | None
                     "allows one. Pass the one made first, or kvstore='dist_sync', which fit reuses."
                 )
             return kind, Workers(kvstore)
-        if kind in _LOCAL_KVSTORES:
+        if kind in LOCAL_KVSTORES:
             return kind, None
         _unsupported(kind, where)
     if not isinstance(kvstore, str):
         raise TypeError(
-            f"The 'kvstore' parameter of {where} must be None, one of {(*_LOCAL_KVSTORES, *DIST_KVSTORES)} or an "
+            f"The 'kvstore' parameter of {where} must be None, one of {(*LOCAL_KVSTORES, *DIST_KVSTORES)} or an "
             f"mxnet KVStore. Got {kvstore!r} of type {type(kvstore).__name__}."
         )
-    if kvstore in _LOCAL_KVSTORES:
+    if kvstore in LOCAL_KVSTORES:
         return kvstore, None
     if kvstore not in DIST_KVSTORES:
         _unsupported(kvstore, where)
@@ -258,6 +266,34 @@ def check_kvstore(kvstore: Any, where: str = "fit") -> tuple[str, Workers | None
     return kvstore, Workers(_process_store(kvstore))
 
 
+def check_kvstore_kind(kvstore: Any, where: str = "fit") -> None:
+    """Raise as :func:`check_kvstore` would for ``kvstore``'s kind, without joining a job or touching MXNet's store.
+
+    :func:`gluonlr.fit` checks every option before it changes anything, and joins a ``dist_sync`` job last.
+
+    Examples
+    --------
+    >>> check_kvstore_kind("dist_sync")  # checked, not joined
+    >>> check_kvstore_kind(3)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    TypeError: The 'kvstore' parameter of fit must be None, one of ...
+    """
+    if kvstore is None:
+        return
+    if isinstance(kvstore, mx.kv.KVStore):
+        if kvstore.type not in (*DIST_KVSTORES, *LOCAL_KVSTORES):
+            _unsupported(kvstore.type, where)
+        return
+    if not isinstance(kvstore, str):
+        raise TypeError(
+            f"The 'kvstore' parameter of {where} must be None, one of {(*LOCAL_KVSTORES, *DIST_KVSTORES)} or an "
+            f"mxnet KVStore. Got {kvstore!r} of type {type(kvstore).__name__}."
+        )
+    if kvstore not in (*LOCAL_KVSTORES, *DIST_KVSTORES):
+        _unsupported(kvstore, where)
+
+
 def _unsupported(kind: str, where: str) -> None:
     if "async" in kind:
         raise ValueError(
@@ -266,6 +302,6 @@ def _unsupported(kind: str, where: str) -> None:
             "one-process fit. Use 'dist_sync'."
         )
     raise ValueError(
-        f"The 'kvstore' parameter of {where} must be None, one of {(*_LOCAL_KVSTORES, *DIST_KVSTORES)} or an "
+        f"The 'kvstore' parameter of {where} must be None, one of {(*LOCAL_KVSTORES, *DIST_KVSTORES)} or an "
         f"mxnet KVStore. Got {kind!r}."
     )

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["CheckpointError", "DataConversionWarning", "DivergenceError"]
+__all__ = ["CheckpointError", "ConvergenceWarning", "DataConversionWarning", "DivergenceError"]
 
 
 class DataConversionWarning(UserWarning):
@@ -20,6 +20,15 @@ class DataConversionWarning(UserWarning):
 
     As scikit-learn's warning of the same name: e.g. a column ``y`` of shape
     ``(n_samples, 1)`` passed where ``(n_samples,)`` was expected.
+    """
+
+
+class ConvergenceWarning(UserWarning):
+    """Training reached its last epoch without converging, as ``fit(tol=...)`` measures it.
+
+    As scikit-learn's warning of the same name (whose ``SGDRegressor`` warns
+    when it runs out of ``max_iter``); :class:`gluonlr.sklearn.LinearRegressor`
+    emits scikit-learn's own. The message says what to change.
     """
 
 

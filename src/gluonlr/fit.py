@@ -2,110 +2,19 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import Any
 
-import numpy as np
-
-from gluonlr._fit_options import (
-    check_callbacks,
-    check_early_stopping,
-    check_metrics,
-    check_nesterov,
-    check_resumable,
-    resume_source,
-    show_progress,
-)
 from gluonlr._mxnet import mx
-from gluonlr._validation import (
-    check_choice,
-    check_data,
-    check_float,
-    check_positive_int,
-    check_sample_weight,
-    check_seed,
-    check_X,
-    check_y,
-    feature_names,
-)
-from gluonlr.callbacks import Callback, DivergenceGuard, EarlyStopping, History, ModelCheckpoint, ProgressBar, Run
-from gluonlr.config import FitConfig
-from gluonlr.conventions import LOSSES, REDUCTIONS
-from gluonlr.data.split import split_validation
-from gluonlr.distributed import check_kvstore
-from gluonlr.learners import GluonLearner, Learner, ManualLearner
-from gluonlr.loop import Evaluation, train
-from gluonlr.optimizers import OPTIMIZERS
-from gluonlr.parallel import check_ctx
-from gluonlr.persistence import PathLike, check_checkpoint, data_fingerprint, read_checkpoint
+from gluonlr.callbacks import Callback, EarlyStopping
+from gluonlr.data.prepare import prepare_data
+from gluonlr.options import check_monitor, check_options
+from gluonlr.persistence import PathLike
+from gluonlr.phases import PATHS, build_learner, initial_params, resume_state, start_run, train_to_result
 from gluonlr.result import FitResult
-from gluonlr.scaling import FeatureStats, Standardized, Standardizer, auto_lr, check_lr, check_standardize
-from gluonlr.schedules import Schedule, make_schedule
+from gluonlr.schedules import Schedule
 
 __all__ = ["PATHS", "FitResult", "fit", "initial_params"]
-
-#: The training paths by name: each the class of its engine, a :class:`~gluonlr.learners.Learner`.
-PATHS: dict[str, type[ManualLearner] | type[GluonLearner]] = {"manual": ManualLearner, "gluon": GluonLearner}
-
-
-def initial_params(
-    n_features: int,
-    seed: int,
-    init_weight: Any = None,
-    init_bias: Any = None,
-    n_outputs: int | None = None,
-) -> tuple[np.ndarray, float | np.ndarray]:
-    """Return the starting ``(weight, bias)`` that both paths share.
-
-    As in the article, ``w ~ N(0, 1)`` drawn from ``seed`` and ``b = 0``,
-    unless explicit values are given. For ``n_outputs`` outputs (a 2-D ``y``)
-    the weight has shape ``(n_features, n_outputs)`` and the bias
-    ``(n_outputs,)``.
-
-    Examples
-    --------
-    >>> w, b = initial_params(2, seed=0)
-    >>> w.shape, w.dtype, b
-    ((2,), dtype('float32'), 0.0)
-    >>> initial_params(2, seed=0, init_weight=[1, 2], init_bias=3)
-    (array([1., 2.], dtype=float32), 3.0)
-    >>> w, b = initial_params(2, seed=0, n_outputs=3)
-    >>> w.shape, b.tolist()
-    ((2, 3), [0.0, 0.0, 0.0])
-    """
-    shape = (n_features,) if n_outputs is None else (n_features, n_outputs)
-    if init_weight is None:
-        weight = np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
-    else:
-        try:
-            weight = np.asarray(init_weight, dtype=np.float32)
-        except (TypeError, ValueError) as error:
-            raise ValueError(
-                f"The 'init_weight' parameter of fit must be an array of real numbers of shape {shape}. "
-                f"Got {init_weight!r}, which numpy could not convert ({error})."
-            ) from None
-        if weight.shape != shape:
-            what = "one weight per feature of X" if n_outputs is None else "one column per output of y"
-            raise ValueError(
-                f"The 'init_weight' parameter of fit must have shape {shape}, {what}. Got shape {weight.shape} instead."
-            )
-        if not np.isfinite(weight).all():
-            raise ValueError("The 'init_weight' parameter of fit must be finite. Got NaN or infinity.")
-    bias: float | np.ndarray
-    try:
-        values = np.asarray(0.0 if init_bias is None else init_bias, dtype=np.float32)
-        if n_outputs is None:
-            bias = float(values.reshape(-1)[0]) if values.size == 1 else np.nan
-        else:
-            bias = np.broadcast_to(values, (n_outputs,)).copy()
-    except (TypeError, ValueError):
-        bias = np.nan
-    if not np.isfinite(bias).all():
-        expected = "a finite float" if n_outputs is None else f"a finite float or array of shape ({n_outputs},)"
-        raise ValueError(f"The 'init_bias' parameter of fit must be {expected}. Got {init_bias!r} instead.")
-    return weight, bias
 
 
 def fit(
@@ -120,6 +29,8 @@ def fit(
     standardize: bool = False,
     batch_size: int = 10,
     epochs: int = 10,
+    tol: float | None = None,
+    n_iter_no_change: int = 5,
     seed: int = 0,
     optimizer: str = "sgd",
     momentum: float = 0.0,
@@ -199,7 +110,18 @@ def fit(
     batch_size : int, default=10
         Samples per batch; the last batch of an epoch may be shorter.
     epochs : int, default=10
-        Passes over the data.
+        Passes over the data; with ``tol``, the most.
+    tol : float, optional
+        Stop when the training loss (the validation loss when there is
+        validation data) has not improved by more than ``tol`` for
+        ``n_iter_no_change`` epochs in a row, as scikit-learn's
+        ``SGDRegressor(tol=...)``: ``result.converged`` is then True. A run that
+        reaches ``epochs`` first warns with
+        :class:`~gluonlr.errors.ConvergenceWarning`. In the loss's units (the
+        mean per-sample loss), >= 0; None (the article's) trains all ``epochs``.
+        See :class:`~gluonlr.callbacks.Convergence`.
+    n_iter_no_change : int, default=5
+        Epochs in a row without an improvement of ``tol`` before training stops.
     seed : int, default=0
         Seeds the initial weights and each epoch's shuffle. The same data
         and arguments give bitwise the same result on the same path, on the
@@ -304,7 +226,9 @@ def fit(
     Returns
     -------
     FitResult
-        ``weight``, ``bias``, ``history``, ``path``, ``predict`` and ``score``.
+        ``weight``, ``bias``, ``history``, ``path``, ``predict`` and ``score``;
+        ``converged`` and ``n_epochs`` say whether (with ``tol``) and after how
+        many epochs training ended.
         If Ctrl-C stopped training (after the batch it came in), ``interrupted``
         is True and the result holds the parameters so far; a second Ctrl-C
         raises ``KeyboardInterrupt`` at once. If a callback or early stopping
@@ -372,117 +296,19 @@ def fit(
     >>> (result.weight * [1000.0, 0.001]).round(2).tolist(), round(result.score(X_raw, y), 4), round(result.lr, 4)
     ([2.0, 51.0], 1.0, 0.0183)
     """
-    check_choice("path", path, tuple(PATHS))
-    devices = check_ctx(ctx)
-    given_lr, standardize = check_lr(lr), check_standardize(standardize)
-    config = FitConfig(
-        loss=check_choice("loss", loss, LOSSES),
-        rho=check_float("rho", rho, low=0.0, low_open=True),
-        reduction=check_choice("reduction", reduction, REDUCTIONS),
-        lr=given_lr if isinstance(given_lr, float) else FitConfig.lr,  # lr="auto": chosen once the data is read
-        batch_size=check_positive_int("batch_size", batch_size),
-        epochs=check_positive_int("epochs", epochs),
-        seed=check_seed(seed),
-        optimizer=check_choice("optimizer", optimizer, OPTIMIZERS),
-        momentum=check_float("momentum", momentum, low=0.0, high=1.0),
-        nesterov=check_nesterov(nesterov, momentum, optimizer),
-        beta1=check_float("beta1", beta1, low=0.0, high=1.0),
-        beta2=check_float("beta2", beta2, low=0.0, high=1.0),
-        epsilon=check_float("epsilon", epsilon, low=0.0, low_open=True),
-        weight_decay=check_float("weight_decay", weight_decay, low=0.0),
-        lr_schedule=make_schedule(lr_schedule),
+    options = check_options({name: value for name, value in locals().items() if name not in ("X", "y")})
+    data = prepare_data(
+        X,
+        y,
+        sample_weight=options["sample_weight"],
+        validation_split=options["validation_split"],
+        validation_data=options["validation_data"],
+        check_input=options["check_input"],
+        standardize=options["standardize"],
+        fingerprint=options["checkpoint"] is not None or options["resume"] is not None,
     )
-    if optimizer != "sgd" and config.momentum:
-        raise ValueError(f"The 'momentum' parameter of fit applies to optimizer='sgd', not {optimizer!r}.")
-    names = feature_names(X)  # a data frame's column names: the model keeps them
-    X = check_X(X)
-    y = check_y(y, n_samples=X.shape[0])
-    sample_weight = check_sample_weight(sample_weight, X.shape[0])
-    metric_names = check_metrics(metrics)
-    if not isinstance(check_input, bool | np.bool_):
-        raise ValueError(f"The 'check_input' parameter of fit must be True or False. Got {check_input!r} instead.")
-    split = split_validation(X, y, sample_weight, validation_split, validation_data, names=names)
-    X, y, sample_weight, validation = split.X, split.y, split.sample_weight, split.validation
-    if sample_weight is not None and not sample_weight.any():
-        raise ValueError(
-            "sample_weight passed to fit is 0 for every sample left to train on after validation_split; "
-            "give some of them a weight > 0."
-        )
-    n_outputs = None if y.ndim == 1 else y.shape[1]
-    weight, bias = initial_params(X.shape[1], config.seed, init_weight, init_bias, n_outputs)
-    user_callbacks = check_callbacks(callbacks)
-    stopper = check_early_stopping(early_stopping, has_validation=validation is not None, metrics=metric_names)
-    progress = [ProgressBar()] if show_progress(verbose) else []
-    if checkpoint is not None:
-        check_checkpoint(checkpoint)  # can its files be written? Now, not after the first epoch
-    params = {
-        **config.as_dict(),
-        "lr": given_lr,
-        "standardize": standardize,
-        "validation_split": float(validation_split),
-        "metrics": list(metric_names),
-        "sample_weight": sample_weight is not None,
-        "early_stopping": stopper.params() if stopper else None,
-    }
-    source = resume_source(checkpoint, resume)
-    state, meta = read_checkpoint(source) if source is not None else (None, None)
-    extra = tuple(array for array in (sample_weight, *(validation or ())) if array is not None)
-    # One pass over the data, whatever its size: the values checked, and hashed for a checkpoint.
-    digest = hashlib.sha256() if checkpoint is not None or meta is not None else None
-    stats = FeatureStats(X.shape[1]) if standardize else None  # fed the training rows of X, in the same pass
-    if check_input or digest is not None or stats is not None:
-        check_data(split.entries(), finite=bool(check_input), digest=digest, stats=stats)
-    fingerprint = data_fingerprint(X, y, *extra, digest=digest) if digest is not None else None
-    if meta is not None:
-        check_resumable(meta, X, y, params, fingerprint)
-    scaler = Standardizer.from_stats(stats) if stats is not None else None
-    if scaler is not None:  # the standardized model's start; init_weight and init_bias are in the units of X
-        weight, bias = scaler.initial(
-            weight, bias, given_weight=init_weight is not None, given_bias=init_bias is not None
-        )
-    if given_lr == "auto":
-        config = replace(config, lr=auto_lr(X, y, config, (weight, bias), sample_weight, scaler))
-
-    kind, workers = check_kvstore(kvstore)  # "dist_sync" joins the job: last, once every argument is checked
-    learner: Learner = PATHS[path](
-        X, y, config, weight=weight, bias=bias, sample_weight=sample_weight, ctx=devices, kvstore=kind, workers=workers
-    )
-    if scaler is not None:
-        learner = Standardized(learner, scaler)  # standardizes each batch on the device; reports raw units
-    run = Run(learner, X, y, path=path, params=params, epochs=config.epochs, more_data=extra, fingerprint=fingerprint)
-    stopped = meta.get("stopped") if meta else None
-    if state is not None and meta is not None:
-        learner.set_state(state)
-        run.initial_epoch, run.history = meta["epoch"], meta["history"]
-        if stopped:  # the checkpointed run had stopped early: it stays stopped
-            run.initial_epoch, run.stop_reason = run.epochs, stopped["reason"]
-    run.callbacks = [
-        History(),
-        DivergenceGuard(),
-        *([stopper] if stopper else []),
-        *progress,
-        *user_callbacks,
-        # Last: the epoch's final state. In a dist_sync job, the workers' states are the same: rank 0 writes it.
-        *([ModelCheckpoint(checkpoint)] if checkpoint and (workers is None or workers.rank == 0) else []),
-    ]
-    evaluation = Evaluation(learner, metric_names, validation)
-    try:
-        stopped_epoch, interrupted = train(run, evaluation, meta.get("callbacks", {}) if meta else {})
-    finally:
-        learner.close()
-        run.close()
-    if stopped:
-        stopped_epoch = stopped["epoch"]
-    weight, bias = learner.parameters()
-    return FitResult(
-        weight=weight,
-        bias=bias,
-        history=run.history,
-        path=path,
-        params=params,
-        stopped_epoch=stopped_epoch,
-        stop_reason=run.stop_reason if stopped_epoch is not None else None,
-        interrupted=interrupted,
-        feature_names=names,
-        lr=config.lr,
-    )
+    check_monitor(options["early_stopping"], has_validation=data.validation is not None, metrics=options["metrics"])
+    resumed = resume_state(options, data)
+    learner = build_learner(options, data)
+    run = start_run(learner, options, data, resumed)
+    return train_to_result(run, options, data, resumed)

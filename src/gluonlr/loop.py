@@ -16,7 +16,7 @@ from types import FrameType, TracebackType
 from typing import Any
 
 from gluonlr._mxnet import mx, nd
-from gluonlr.callbacks import Callback, DivergenceGuard, ProgressBar, Run
+from gluonlr.callbacks import Callback, Run
 from gluonlr.data import Share
 from gluonlr.learners import Learner
 from gluonlr.metrics import evaluate, evaluate_training
@@ -166,8 +166,12 @@ class Evaluation:
 def train(run: Run, evaluation: Evaluation, callback_states: dict[str, Any]) -> tuple[int | None, bool]:
     """Train the epochs ``run.initial_epoch`` to ``run.epochs - 1``, calling ``run.callbacks``.
 
-    ``callback_states`` are the callbacks' states saved in the checkpoint a
-    run resumes from. Returns ``(stopped_epoch, interrupted)``: the epoch in
+    The callbacks are called in the order of their ``priority`` (lowest
+    first; stable among equals), and named by none of this code: each hears
+    ``on_train_begin``, ``on_batch_end`` (only those that override it),
+    ``on_epoch_end``, then ``on_train_end``, or ``on_train_error`` if training
+    raises. ``callback_states`` are the callbacks' states saved in the
+    checkpoint a run resumes from. Returns ``(stopped_epoch, interrupted)``: the epoch in
     which training stopped early (or None) and whether Ctrl-C stopped it.
 
     Examples
@@ -184,6 +188,7 @@ def train(run: Run, evaluation: Evaluation, callback_states: dict[str, Any]) -> 
     >>> train(run, Evaluation(learner, (), None), {}), len(run.history["loss"])
     ((None, False), 3)
     """
+    run.callbacks = sorted(run.callbacks, key=lambda callback: callback.priority)
     for callback in run.callbacks:
         callback.set_run(run)
     logs: dict[str, float] = {}
@@ -198,13 +203,13 @@ def train(run: Run, evaluation: Evaluation, callback_states: dict[str, Any]) -> 
         on_batch = [callback for callback in run.callbacks if type(callback).on_batch_end is not Callback.on_batch_end]
         try:
             for epoch in range(run.initial_epoch, run.epochs):
+                run.epoch = epoch
                 total = run_epoch(run.get_learner(), epoch, ctrl_c, on_batch)
                 if workers is not None:  # this worker's sum over its rows: the epoch's is the sum over the workers
                     total = workers.sum(total)
                 if ctrl_c.requested:
                     run.stop_reason = f"interrupted (Ctrl-C) in epoch {epoch + 1}/{run.epochs}"
                     stopped_epoch, interrupted = epoch, True
-                    _divergence_guard(run).check_parameters(epoch)  # never NaN weights, even interrupted
                     break
                 # One read per epoch: the next epoch's gather waits for this one anyway.
                 logs = {"loss": float(total.asscalar()) / len(run.y), **evaluation(epoch)}
@@ -220,13 +225,8 @@ def train(run: Run, evaluation: Evaluation, callback_states: dict[str, Any]) -> 
             run.interrupted = interrupted
             for callback in run.callbacks:  # DivergenceGuard's: the fitted parameters' loss against the start
                 callback.on_train_end(logs)
-        except BaseException:
-            for callback in run.callbacks:  # no half-drawn progress bar left behind by an error
-                if isinstance(callback, ProgressBar):
-                    callback.on_train_end(logs)
+        except BaseException as error:
+            for callback in run.callbacks:  # e.g. no half-drawn progress bar left behind by an error
+                callback.on_train_error(error)
             raise
     return stopped_epoch, interrupted
-
-
-def _divergence_guard(run: Run) -> DivergenceGuard:
-    return next(callback for callback in run.callbacks if isinstance(callback, DivergenceGuard))

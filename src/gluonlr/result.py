@@ -48,6 +48,10 @@ class FitResult:
         The learning rate the fit trained with (the start of its schedule):
         ``fit``'s ``lr``, or the rate ``lr="auto"`` chose from the data (also
         in ``history["lr"]``); None for a model read by :func:`gluonlr.load`.
+    converged : bool or None
+        With ``fit(tol=...)``: whether training converged (stopped when the
+        loss no longer improved by ``tol``) before its last epoch; None when
+        ``tol`` is None or for a model read by :func:`gluonlr.load`.
     """
 
     weight: np.ndarray
@@ -60,6 +64,12 @@ class FitResult:
     interrupted: bool = False
     feature_names: tuple[str, ...] | None = None
     lr: float | None = None
+    converged: bool | None = None
+
+    @property
+    def n_epochs(self) -> int:
+        """Number of epochs trained: the entries of ``history["loss"]`` (as scikit-learn's ``n_iter_``)."""
+        return len(self.history.get("loss", ()))
 
     @property
     def n_features(self) -> int:

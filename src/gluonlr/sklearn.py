@@ -7,6 +7,7 @@ never imports it.
 from __future__ import annotations
 
 import copy
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -15,6 +16,7 @@ import numpy as np
 
 try:
     from sklearn.base import BaseEstimator, RegressorMixin
+    from sklearn.exceptions import ConvergenceWarning as SklearnConvergenceWarning
     from sklearn.utils.validation import check_is_fitted, validate_data
 except ImportError as error:  # scikit-learn < 1.6 has no validate_data
     raise ImportError(
@@ -24,22 +26,18 @@ except ImportError as error:  # scikit-learn < 1.6 has no validate_data
 from gluonlr import host
 from gluonlr._mxnet import mx
 from gluonlr.callbacks import Callback
+from gluonlr.errors import ConvergenceWarning
 from gluonlr.fit import fit as gluonlr_fit
+from gluonlr.options import OPTIONS
 from gluonlr.result import FitResult
 from gluonlr.schedules import Schedule, make_schedule
 
 __all__ = ["EXCLUDED_OPTIONS", "LinearRegressor"]
 
-#: The options of :func:`gluonlr.fit` that are no constructor parameters of :class:`LinearRegressor`, and why.
+#: The options of :func:`gluonlr.fit` that are no constructor parameters of :class:`LinearRegressor`, and why
+#: (from the table of options, :data:`gluonlr.options.OPTIONS`).
 EXCLUDED_OPTIONS: dict[str, str] = {
-    "sample_weight": "data, not a setting: an argument of fit and partial_fit, as in scikit-learn",
-    "init_weight": "data: fit's coef_init, as SGDRegressor's",
-    "init_bias": "data: fit's intercept_init, as SGDRegressor's",
-    "validation_data": "data: use validation_split, or score on held-out data",
-    "callbacks": "live objects a clone or a grid search would share between fits",
-    "checkpoint": "a file: every fit of a grid search or a cross-validation would write the same one",
-    "resume": "a file, as checkpoint; partial_fit continues a fit in memory",
-    "check_input": "the estimator always checks its input, with scikit-learn's check_array",
+    name: option.not_on["estimator"] for name, option in OPTIONS.items() if not option.on("estimator")
 }
 
 
@@ -101,6 +99,22 @@ def _unchanged_on_error(estimator: BaseEstimator) -> Iterator[None]:
         raise
 
 
+@contextmanager
+def _sklearn_warnings() -> Iterator[None]:
+    """Emit gluonlr's :class:`~gluonlr.errors.ConvergenceWarning` as scikit-learn's, which its users filter on.
+
+    The other warnings pass as they are, after the call (or not at all if it raises: the error says more).
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    for warning in caught:
+        if issubclass(warning.category, ConvergenceWarning):
+            warnings.warn(SklearnConvergenceWarning(str(warning.message)), stacklevel=5)
+        else:
+            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+
+
 class LinearRegressor(RegressorMixin, BaseEstimator):
     r"""Linear regression by mini-batch gradient descent on MXNet, as a scikit-learn estimator.
 
@@ -137,6 +151,11 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
     epochs : int, default=10
         Epochs of :meth:`fit` (scikit-learn's ``max_iter``); the epochs a
         learning-rate schedule spans in :meth:`partial_fit`.
+    tol : float, optional
+        Stop when the loss stops improving by ``tol`` (scikit-learn's ``tol``);
+        a fit that reaches ``epochs`` first warns with scikit-learn's
+        ``ConvergenceWarning``. None trains every epoch.
+    n_iter_no_change : int, default=5
     seed : int, default=0
         Seeds the initial weights and the shuffles (scikit-learn's
         ``random_state``, under ``fit``'s name). An int only: a fit is
@@ -221,6 +240,8 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
         standardize: bool = False,
         batch_size: int = 10,
         epochs: int = 10,
+        tol: float | None = None,
+        n_iter_no_change: int = 5,
         seed: int = 0,
         optimizer: str = "sgd",
         momentum: float = 0.0,
@@ -245,6 +266,8 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
         self.standardize = standardize
         self.batch_size = batch_size
         self.epochs = epochs
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
         self.seed = seed
         self.optimizer = optimizer
         self.momentum = momentum
@@ -345,7 +368,13 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
         first = not hasattr(self, "coef_")
         with _unchanged_on_error(self):
             X, y = validate_data(self, X, y, dtype=np.float32, multi_output=True, y_numeric=True, reset=first)
-            options = {**self._fit_options(), "validation_split": 0.0, "early_stopping": False, "epochs": 1}
+            options = {
+                **self._fit_options(),
+                "validation_split": 0.0,
+                "early_stopping": False,
+                "epochs": 1,
+                "tol": None,
+            }
             options["lr_schedule"] = _Spanning(make_schedule(self.lr_schedule), self.epochs)
             if first:
                 self._train(X, y, sample_weight, None, None, None, options)
@@ -377,16 +406,17 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
             init_weight = np.reshape(init_weight, -1)
         carried = _TrainingState(state)
         updates = 0 if state is None else int(state["updates"])
-        result = gluonlr_fit(
-            X,
-            y[:, 0] if targets_2d and y.shape[1] == 1 else y,  # one target as a column: coef_ (1, n_features)
-            **options,
-            sample_weight=sample_weight,
-            init_weight=init_weight,
-            init_bias=init_bias,
-            callbacks=[carried],
-            check_input=False,  # validate_data checked X and y; fit checks sample_weight
-        )
+        with _sklearn_warnings():
+            result = gluonlr_fit(
+                X,
+                y[:, 0] if targets_2d and y.shape[1] == 1 else y,  # one target as a column: coef_ (1, n_features)
+                **options,
+                sample_weight=sample_weight,
+                init_weight=init_weight,
+                init_bias=init_bias,
+                callbacks=[carried],
+                check_input=False,  # validate_data checked X and y; fit checks sample_weight
+            )
         assert carried.state is not None  # on_train_end ran: fit returned
         weight = result.weight.reshape(len(result.weight), -1).T if targets_2d else result.weight
         self.coef_ = weight.copy()

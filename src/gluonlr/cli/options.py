@@ -1,11 +1,10 @@
-"""The flags of :func:`gluonlr.fit`'s options, from one table: :data:`FIT_FLAGS`.
+"""The flags of :func:`gluonlr.fit`'s options, from the one table of options: :data:`FIT_FLAGS`.
 
-Each entry names a parameter of ``fit`` and says how its flag parses the text; the flag's name
-(``batch_size`` is ``--batch-size``) and its default (``fit``'s own) follow from that. A new option of
-``fit`` is one entry here, or one line of :data:`EXCLUDED_OPTIONS` saying why it has no flag
-(``tests/test_cli_files.py`` checks that every parameter is one or the other). Numbers are checked by the
-validator ``fit`` itself applies, so a value ``fit`` would refuse (``--lr nan``) is a usage error, exit
-status 2.
+Each flag comes from an entry of :data:`gluonlr.options.OPTIONS`: its name (``batch_size`` is
+``--batch-size``), its help, its default (``fit``'s own) and how it parses the text (from the option's
+constraint). An option the table keeps off the command line is in :data:`EXCLUDED_OPTIONS` with the
+table's reason. Numbers are checked by the option's own check, the one ``fit`` applies, so a value ``fit``
+would refuse (``--lr nan``) is a usage error, exit status 2.
 """
 
 from __future__ import annotations
@@ -16,13 +15,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from gluonlr._files import atomic_write
-from gluonlr._validation import check_choice, check_float, check_positive_int, check_seed
-from gluonlr.conventions import LOSSES, REDUCTIONS
-from gluonlr.distributed import DIST_KVSTORES
-from gluonlr.fit import PATHS, fit
+from gluonlr._validation import check_choice
+from gluonlr.distributed import DIST_KVSTORES, LOCAL_KVSTORES
 from gluonlr.metrics import METRICS
-from gluonlr.optimizers import OPTIMIZERS
-from gluonlr.scaling import check_lr
+from gluonlr.options import OPTIONS, Boolean, Choice, Integer, Option, Real, options_of
 from gluonlr.schedules import SCHEDULES
 
 __all__ = ["EXCLUDED_OPTIONS", "FIT_FLAGS", "Flag", "add_fit_flags", "fit_options"]
@@ -31,7 +27,7 @@ __all__ = ["EXCLUDED_OPTIONS", "FIT_FLAGS", "Flag", "add_fit_flags", "fit_option
 def checked(parse: Callable[[str], Any], check: Callable[..., Any], *args: Any, **kwargs: Any) -> Callable[[str], Any]:
     """Return an argparse ``type``: ``parse`` the text, then ``check(*args, value, **kwargs)`` it.
 
-    ``check`` is the validator :func:`gluonlr.fit` uses, so the rule is stated
+    ``check`` is the option's check that :func:`gluonlr.fit` applies, so the rule is stated
     once and a value ``fit`` would refuse (``--lr nan``, or ``--lr 1e39``,
     which float32 cannot hold) is a usage error, exit status 2.
     """
@@ -71,14 +67,6 @@ def _float_or_name(text: str) -> float | str:
         return float(text)
     except ValueError:
         return text
-
-
-def _fraction(name: str) -> Callable[[str], float]:
-    return checked(float, check_float, name, low=0.0, high=1.0)
-
-
-def _at_least(name: str, low: float, low_open: bool = False) -> Callable[[str], float]:
-    return checked(float, check_float, name, low=low, low_open=low_open)
 
 
 @dataclass(frozen=True)
@@ -121,71 +109,50 @@ class Flag:
         return "--" + self.option.replace("_", "-")
 
     def fit_default(self) -> Any:
-        """Return the flag's default: :func:`gluonlr.fit`'s, unless this flag names it."""
+        """Return the flag's default: :func:`gluonlr.fit`'s (the table's), unless this flag names it."""
         if self.default is not None:
             return self.default
-        # The defaults themselves, not the signature's: Sphinx's autodoc_preserve_defaults rewrites the latter.
-        return (fit.__kwdefaults__ or {})[self.option]
+        return OPTIONS[self.option].default
 
 
-#: The flags of :func:`gluonlr.fit`'s options, in the order of ``fit``'s signature.
-FIT_FLAGS: tuple[Flag, ...] = (
-    Flag("path", "the training path", choices=tuple(PATHS)),
-    Flag("loss", "per-sample loss", choices=LOSSES),
-    Flag("rho", "where the huber loss turns linear, > 0", _at_least("rho", 0.0, low_open=True), metavar="RHO"),
-    Flag("reduction", "what a batch's summed gradient is divided by: nothing or its size", choices=REDUCTIONS),
-    Flag(
-        "lr",
-        "learning rate, > 0, or auto: a stable rate from the data",
-        checked(_float_or_name, check_lr),
-        metavar="LR",
-    ),
-    Flag("standardize", "train on standardized features; the model is in the data's units", None),
-    Flag("batch_size", "samples per batch", checked(int, check_positive_int, "batch_size"), metavar="N"),
-    Flag("epochs", "passes over the data", checked(int, check_positive_int, "epochs"), metavar="N"),
-    Flag("seed", "seed of the initial weights and the shuffles", checked(int, check_seed), metavar="N"),
-    Flag("optimizer", "the optimizer", choices=OPTIMIZERS),
-    Flag("momentum", "momentum of sgd, in [0, 1)", _fraction("momentum"), metavar="M"),
-    Flag("nesterov", "Nesterov momentum (sgd with --momentum > 0)", None),
-    Flag("beta1", "adam's first decay rate, in [0, 1)", _fraction("beta1"), metavar="B"),
-    Flag("beta2", "adam's second decay rate, in [0, 1)", _fraction("beta2"), metavar="B"),
-    Flag("epsilon", "adam's epsilon, > 0", _at_least("epsilon", 0.0, low_open=True), metavar="EPS"),
-    Flag("weight_decay", "L2 penalty (MXNet's wd), >= 0", _at_least("weight_decay", 0.0), metavar="WD"),
-    Flag("lr_schedule", "learning-rate schedule", choices=tuple(SCHEDULES), default="constant"),
-    Flag(
-        "validation_split",
-        "hold out this last fraction of the samples to validate on, in [0, 1)",
-        _fraction("validation_split"),
-        metavar="FRACTION",
-    ),
-    Flag(
-        "metrics",
-        f"metrics recorded every epoch, comma-separated, of {', '.join(METRICS)}",
-        _names("metrics", tuple(METRICS)),
-        metavar="NAMES",
-    ),
-    Flag("early_stopping", "stop when the validation loss stops improving (patience 5, best weights kept)", None),
-    Flag("checkpoint", "save a checkpoint there after every epoch", metavar="FILE"),
-    Flag("resume", "continue from --checkpoint if it exists", None),
-    Flag("ctx", "the devices to train on, e.g. cpu:0,cpu:1", metavar="DEVICES"),
-    Flag(
-        "kvstore",
-        "where gradients are summed; dist_sync: as a worker of `gluonlr launch`",
-        choices=("device", "local", *DIST_KVSTORES),
-    ),
-)
+#: How the command line reads the options whose values are objects (a :class:`~gluonlr.options.Rule` in the
+#: table); every other flag follows from its option's constraint: a switch for True/False, the choices of a
+#: name, an int or a float checked by the option's own check.
+_RULE_FLAGS: dict[str, dict[str, Any]] = {
+    "lr": {"type": checked(_float_or_name, OPTIONS["lr"].check)},
+    "lr_schedule": {"choices": tuple(SCHEDULES)},
+    "tol": {"type": checked(float, OPTIONS["tol"].check)},
+    "metrics": {"type": _names("metrics", tuple(METRICS))},
+    "early_stopping": {"type": None},
+    "checkpoint": {},
+    "resume": {"type": None},
+    "ctx": {},
+    "kvstore": {"choices": (*LOCAL_KVSTORES, *DIST_KVSTORES)},
+}
 
-#: The parameters of :func:`gluonlr.fit` that have no flag, and why.
+
+def _flag(option: Option) -> Flag:
+    """Return the flag of ``option``, from its constraint (or :data:`_RULE_FLAGS`) and its entry in the table."""
+    how: dict[str, Any] = {}
+    if isinstance(option.constraint, Boolean):
+        how = {"type": None}
+    elif isinstance(option.constraint, Choice):
+        how = {"choices": option.constraint.choices}
+    elif isinstance(option.constraint, Integer | Real):
+        how = {"type": checked(int if isinstance(option.constraint, Integer) else float, option.check)}
+    else:
+        how = _RULE_FLAGS[option.name]
+    return Flag(option.name, option.help, metavar=option.metavar, default=option.flag_default, **how)
+
+
+#: The flags of :func:`gluonlr.fit`'s options, in the order of the table :data:`gluonlr.options.OPTIONS`.
+FIT_FLAGS: tuple[Flag, ...] = tuple(_flag(option) for option in options_of("cli"))
+
+#: The parameters of :func:`gluonlr.fit` that have no flag, and why (from the table).
 EXCLUDED_OPTIONS: dict[str, str] = {
     "X": "the data file's feature columns",
     "y": "the data file's --target column (a .npy file: --target-file)",
-    "sample_weight": "data, not a setting: call gluonlr.fit from Python to weight the samples",
-    "validation_data": "data: use --validation-split, or gluonlr evaluate on a file held out",
-    "init_weight": "data: call gluonlr.fit from Python to start from given weights",
-    "init_bias": "data, as init_weight",
-    "callbacks": "Python objects",
-    "check_input": "the command checks every value as it reads the file, naming the line and column",
-    "verbose": "--progress and -q",
+    **{name: option.not_on["cli"] for name, option in OPTIONS.items() if not option.on("cli")},
 }
 
 

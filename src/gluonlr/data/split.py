@@ -54,13 +54,15 @@ def split_validation(
     validation_split: Any,
     validation_data: Any,
     names: tuple[str, ...] | None = None,
+    stacklevel: int = 4,
 ) -> Split:
     """Return the data to train on and ``(X_val, y_val)`` or None, as Keras splits; nothing is read.
 
     ``validation_split`` holds out the last rows, before any shuffling;
     ``validation_data`` is checked as ``X`` and ``y`` are; if both it and ``X``
     are data frames (``names``: the column names of ``X``), their
-    columns must be the same, in the same order. Sources are sliced
+    columns must be the same, in the same order. ``stacklevel`` points a
+    warning about ``y_val`` at the caller's caller. Sources are sliced
     (:meth:`~gluonlr.data.Source.slice`), not read.
 
     Examples
@@ -81,7 +83,9 @@ def split_validation(
         if names is not None and feature_names(validation_data[0]) is not None:
             check_feature_names(validation_data[0], names, "fit (validation_data)")
         X_val = check_X(validation_data[0], where="fit (validation_data)", n_features=X.shape[1])
-        y_val = check_y(validation_data[1], n_samples=X_val.shape[0], where="fit (validation_data)", stacklevel=4)
+        y_val = check_y(
+            validation_data[1], n_samples=X_val.shape[0], where="fit (validation_data)", stacklevel=stacklevel
+        )
         if y_val.shape[1:] != y.shape[1:]:
             raise ValueError(
                 f"y of validation_data has shape {y_val.shape}, but y has {y.shape}: the outputs must match."

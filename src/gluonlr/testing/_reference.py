@@ -448,6 +448,8 @@ class ReferenceResult:
         The weights after each epoch (the last is ``weight``).
     epoch_biases : list of float or ndarray
         The bias after each epoch.
+    converged : bool or None
+        With ``tol``: whether training stopped on it before its last epoch.
 
     Examples
     --------
@@ -461,6 +463,19 @@ class ReferenceResult:
     history: dict[str, list[float]]
     epoch_weights: list[np.ndarray] = field(default_factory=list)
     epoch_biases: list[float | np.ndarray] = field(default_factory=list)
+    converged: bool | None = None
+
+
+class _Tolerance:
+    """scikit-learn's stopping rule, stated on its own: ``n`` epochs in a row not below the best minus ``tol``."""
+
+    def __init__(self, tol: float, n: int) -> None:
+        self.tol, self.n, self.best, self.wait = tol, n, math.inf, 0
+
+    def converged(self, value: float) -> bool:
+        self.wait = self.wait + 1 if value > self.best - self.tol else 0
+        self.best = min(self.best, value)
+        return self.wait >= self.n
 
 
 def _as_float64(values: Any, name: str, ndims: tuple[int, ...]) -> np.ndarray:
@@ -540,6 +555,8 @@ def reference_fit(
     validation_data: Sequence[Any] | None = None,
     metrics: Sequence[str] = (),
     standardize: bool = False,
+    tol: float | None = None,
+    n_iter_no_change: int = 5,
 ) -> ReferenceResult:
     r"""Train as :func:`gluonlr.fit` does, in float64 numpy, from the formulas.
 
@@ -609,6 +626,13 @@ def reference_fit(
         standardized model starts from ``N(0, 1)`` weights and a zero bias. The
         weights and biases returned and recorded are in the units of ``X``.
 
+    tol : float, optional
+        scikit-learn's rule, as fit's: after each epoch, the training loss
+        (the validation loss with validation data) counts as no improvement
+        when above the best so far minus ``tol``; ``n_iter_no_change`` such
+        epochs in a row end training. None trains every epoch.
+    n_iter_no_change : int, default=5
+
     Returns
     -------
     ReferenceResult
@@ -668,9 +692,7 @@ def reference_fit(
         X_train = _standardized(X_train, mean32, inverse32)
         X_val = None if X_val is None else _standardized(X_val, mean32, inverse32)
         mean, inverse = mean32.astype(np.float64), inverse32.astype(np.float64)[:, None]
-        original = W if init_weight is not None else W * inverse  # the starting model in the units of X
-        W = W / inverse if init_weight is not None else W
-        b = b + mean @ original if init_bias is not None else b
+        W, b = _standardized_start(W, b, mean, inverse, init_weight is not None, init_bias is not None)
     hyper = dict(weight_decay=weight_decay, momentum=momentum, beta1=beta1, beta2=beta2, epsilon=epsilon)
     w_rule, b_rule = update_rule(W, **hyper), update_rule(b, **hyper)
     n_batches = -(-n_train // batch_size)
@@ -688,7 +710,7 @@ def reference_fit(
     history: dict[str, list[float]] = {"loss": [], "lr": []}
     epoch_weights: list[np.ndarray] = []
     epoch_biases: list[float | np.ndarray] = []
-    u = 0
+    u, tolerance = 0, None if tol is None else _Tolerance(tol, n_iter_no_change)
     for epoch in range(epochs):
         order = _epoch_permutation(n_train, seed, epoch)
         history["lr"].append(lr_at(u + 1))
@@ -707,14 +729,39 @@ def reference_fit(
             W = w_rule.update(W, xb.T @ dyhat / divisor, lr_at(u), u)
             b = b_rule.update(b, dyhat.sum(axis=0) / divisor, lr_at(u), u)
         history["loss"].append(total / n_train)
-        if X_val is not None and Y_val is not None:
-            history.setdefault("val_loss", []).append(float(np.mean(loss_fn(X_val @ W + b - Y_val, rho)[0])))
-        for name in metrics:
-            history.setdefault(name, []).append(METRICS[name](X_train @ W + b, Y_train))
-            if X_val is not None and Y_val is not None:
-                history.setdefault("val_" + name, []).append(METRICS[name](X_val @ W + b, Y_val))
+        _record_scores(history, W, b, (X_train, Y_train), (X_val, Y_val), lambda r: loss_fn(r, rho)[0], metrics)
         weight, bias = shaped(W, b)
         epoch_weights.append(weight)
         epoch_biases.append(bias)
+        if tolerance is not None and tolerance.converged(history["val_loss" if X_val is not None else "loss"][-1]):
+            break
     weight, bias = shaped(W, b)
-    return ReferenceResult(weight, bias, history, epoch_weights, epoch_biases)
+    converged = None if tolerance is None else tolerance.wait >= n_iter_no_change
+    return ReferenceResult(weight, bias, history, epoch_weights, epoch_biases, converged)
+
+
+def _standardized_start(
+    W: np.ndarray, b: np.ndarray, mean: np.ndarray, inverse: np.ndarray, given_weight: bool, given_bias: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return the standardized model's start: one given is in the units of X; one drawn is standardized already."""
+    original = W if given_weight else W * inverse  # the starting model in the units of X
+    return (W / inverse if given_weight else W), (b + mean @ original if given_bias else b)
+
+
+def _record_scores(
+    history: dict[str, list[float]],
+    W: np.ndarray,
+    b: np.ndarray,
+    train: tuple[np.ndarray, np.ndarray],
+    validation: tuple[np.ndarray | None, np.ndarray | None],
+    loss: Callable[[np.ndarray], np.ndarray],
+    metrics: Sequence[str],
+) -> None:
+    """Append an epoch's validation loss and metrics (training and validation rows) to ``history``."""
+    X_val, Y_val = validation
+    if X_val is not None and Y_val is not None:
+        history.setdefault("val_loss", []).append(float(np.mean(loss(X_val @ W + b - Y_val))))
+    for name in metrics:
+        history.setdefault(name, []).append(METRICS[name](train[0] @ W + b, train[1]))
+        if X_val is not None and Y_val is not None:
+            history.setdefault("val_" + name, []).append(METRICS[name](X_val @ W + b, Y_val))

@@ -347,12 +347,7 @@ def fit_configs(
     if config["loss"] == "huber":
         config["rho"] = draw(st.floats(0.1, 5.0))
     if optimizers is not None:
-        kind = draw(st.sampled_from(list(optimizers)))
-        config["optimizer"] = "adam" if kind == "adam" else "sgd"
-        if kind == "momentum":
-            config["momentum"] = draw(_zero_or(0.01, 0.95))
-        if kind == "nesterov":
-            config["momentum"], config["nesterov"] = draw(st.floats(0.01, 0.95)), True
+        config.update(_draw_optimizer(draw, optimizers))
     decay_share = draw(st.floats(0.01, 1.0)) if weight_decay == "strong" else None
     if weight_decay is True and draw(st.booleans()):
         config["weight_decay"] = draw(_zero_or(1e-6, 0.1))
@@ -362,13 +357,7 @@ def fit_configs(
         config["validation_split"] = (n_val - 0.5) / n  # int(n * (1 - split)) = n - n_val, safe from rounding
         n_train = n - n_val
     if sample_weight:
-        # 0 or at least 1e-3: the learning rate scales with 1 / the largest weight, and float32 holds no rate
-        # of 1e40 (fit refuses one)
-        weight_values = st.floats(0, 2, width=32).map(lambda value: 0.0 if value < 1e-3 else value)
-        weights = draw(hnp.arrays(np.float32, (n,), elements=weight_values))
-        if not weights[:n_train].any():  # fit refuses all-zero weights where it trains: nothing to learn from
-            weights[draw(st.integers(0, n_train - 1))] = 1.0
-        config["sample_weight"] = weights
+        config["sample_weight"] = _draw_sample_weight(draw, n, n_train)
     if metrics is not None:
         config["metrics"] = draw(st.lists(st.sampled_from(list(metrics)), unique=True))
     seen = X  # the features training sees
@@ -390,20 +379,55 @@ def fit_configs(
         fraction=fraction, weight_decay=config.get("weight_decay", 0.0), optimizer=config.get("optimizer", "sgd")
     )
     if schedules is not None:
-        name = draw(st.sampled_from(list(schedules)))
-        params: dict[str, Any] = {}
-        if name == "step":
-            params = {"step_epochs": draw(st.integers(1, max_epochs)), "factor": draw(st.floats(0.1, 1.0))}
-        elif name == "cosine":
-            params = {"final_lr": config["lr"] * draw(_zero_or(1e-3, 1.0))}
+        name, params = _draw_schedule(draw, schedules, max_epochs, config["lr"])
         config["lr_schedule"] = make_schedule(name, params)
     if init_params:  # drawn last: a test without it draws what it drew before
-        n_outputs = 1 if y is None or np.ndim(y) == 1 else np.shape(y)[1]
-        shape = (X.shape[1],) if n_outputs == 1 else (X.shape[1], n_outputs)
-        starts = _elements(np.dtype(np.float32), -10, 10)
-        if draw(st.booleans()):
-            config["init_weight"] = draw(hnp.arrays(np.float32, shape, elements=starts))
-        if draw(st.booleans()):
-            biases = starts if n_outputs == 1 else hnp.arrays(np.float32, (n_outputs,), elements=starts)
-            config["init_bias"] = draw(biases)
+        config.update(_draw_start(draw, X, y))
+    return config
+
+
+def _draw_optimizer(draw: st.DrawFn, optimizers: Sequence[str]) -> dict[str, Any]:
+    """Draw ``optimizer`` (and ``momentum``, ``nesterov``) from names of :data:`OPTIMIZERS`."""
+    kind = draw(st.sampled_from(list(optimizers)))
+    config: dict[str, Any] = {"optimizer": "adam" if kind == "adam" else "sgd"}
+    if kind == "momentum":
+        config["momentum"] = draw(_zero_or(0.01, 0.95))
+    if kind == "nesterov":
+        config["momentum"], config["nesterov"] = draw(st.floats(0.01, 0.95)), True
+    return config
+
+
+def _draw_sample_weight(draw: st.DrawFn, n: int, n_train: int) -> np.ndarray:
+    """Draw ``n`` sample weights, 0 or in [1e-3, 2], not all 0 on the first ``n_train`` (those trained on)."""
+    # 0 or at least 1e-3: the learning rate scales with 1 / the largest weight, and float32 holds no rate
+    # of 1e40 (fit refuses one)
+    weight_values = st.floats(0, 2, width=32).map(lambda value: 0.0 if value < 1e-3 else value)
+    weights = draw(hnp.arrays(np.float32, (n,), elements=weight_values))
+    if not weights[:n_train].any():  # fit refuses all-zero weights where it trains: nothing to learn from
+        weights[draw(st.integers(0, n_train - 1))] = 1.0
+    return weights
+
+
+def _draw_schedule(draw: st.DrawFn, schedules: Sequence[str], max_epochs: int, lr: float) -> tuple[str, dict[str, Any]]:
+    """Draw a schedule's name from ``schedules`` and its parameters."""
+    name = draw(st.sampled_from(list(schedules)))
+    params: dict[str, Any] = {}
+    if name == "step":
+        params = {"step_epochs": draw(st.integers(1, max_epochs)), "factor": draw(st.floats(0.1, 1.0))}
+    elif name == "cosine":
+        params = {"final_lr": lr * draw(_zero_or(1e-3, 1.0))}
+    return name, params
+
+
+def _draw_start(draw: st.DrawFn, X: Any, y: Any) -> dict[str, Any]:
+    """Draw ``init_weight`` and ``init_bias`` in [-10, 10], each sometimes left at fit's default."""
+    n_outputs = 1 if y is None or np.ndim(y) == 1 else np.shape(y)[1]
+    shape = (X.shape[1],) if n_outputs == 1 else (X.shape[1], n_outputs)
+    starts = _elements(np.dtype(np.float32), -10, 10)
+    config: dict[str, Any] = {}
+    if draw(st.booleans()):
+        config["init_weight"] = draw(hnp.arrays(np.float32, shape, elements=starts))
+    if draw(st.booleans()):
+        biases = starts if n_outputs == 1 else hnp.arrays(np.float32, (n_outputs,), elements=starts)
+        config["init_bias"] = draw(biases)
     return config

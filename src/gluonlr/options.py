@@ -1,0 +1,698 @@
+"""The options of :func:`gluonlr.fit`, declared once: :data:`OPTIONS`.
+
+Each :class:`Option` says its name, default, constraint, one line of help and
+on which surfaces it appears. From this one table come
+
+- fit's value checks (:func:`check_options`: each option's constraint, with
+  scikit-learn's message formula, then the few rules across options written
+  out in :func:`_cross_rules`);
+- :class:`~gluonlr.config.FitConfig`, the options a learner is built from
+  (:func:`make_config`);
+- the arguments a checkpoint records and a resumed run must repeat
+  (:func:`record`);
+- the command line's flags and their help (:mod:`gluonlr.cli.options`);
+- the estimator's parameters and the reasons for those it lacks
+  (:mod:`gluonlr.sklearn`);
+- the options of :func:`gluonlr.testing.reference_fit`.
+
+Python signatures are explicit, for readers, IDEs and mypy: ``fit``'s, the
+estimator's ``__init__`` (scikit-learn reads its parameters from it) and the
+reference's. ``tests/test_options.py`` checks that each lists exactly the
+table's options of its surface, in the table's order, with the table's
+defaults. Adding an option is one entry here, its parameter in those
+signatures, and its implementation: see :doc:`/architecture`.
+
+Examples
+--------
+>>> OPTIONS["batch_size"].default, OPTIONS["batch_size"].help
+(10, 'samples per batch')
+>>> OPTIONS["momentum"].check(0.9)
+0.9
+>>> OPTIONS["momentum"].check(1.0)
+Traceback (most recent call last):
+...
+ValueError: The 'momentum' parameter of fit must be a float in [0, 1) (also as a float32). Got 1.0 instead.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from gluonlr._validation import check_choice, check_float, check_int
+from gluonlr.callbacks import Callback, EarlyStopping
+from gluonlr.conventions import LOSSES, PATH_NAMES, REDUCTIONS
+from gluonlr.distributed import DIST_KVSTORES, LOCAL_KVSTORES
+from gluonlr.errors import CheckpointError
+from gluonlr.metrics import METRICS
+from gluonlr.optimizers import OPTIMIZERS
+from gluonlr.parallel import check_ctx
+from gluonlr.persistence import PathLike, check_checkpoint, checkpoint_files
+from gluonlr.scaling import check_lr
+from gluonlr.schedules import SCHEDULES, make_schedule
+
+__all__ = [
+    "OPTIONS",
+    "SURFACES",
+    "Boolean",
+    "Choice",
+    "Integer",
+    "Option",
+    "Real",
+    "Rule",
+    "check_options",
+    "make_config",
+    "options_of",
+    "record",
+]
+
+#: Where an option can appear besides :func:`gluonlr.fit`: the estimator's parameters, the command line's
+#: flags, the float64 reference's options, the arguments a checkpoint records, :class:`~gluonlr.config.FitConfig`.
+SURFACES = ("estimator", "cli", "reference", "record", "config")
+
+
+# --- Constraints: what values an option takes, each with scikit-learn's message formula -----------------------
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One of ``choices`` (strings).
+
+    Examples
+    --------
+    >>> Choice(("sum", "mean")).check("loss", "max")
+    Traceback (most recent call last):
+    ...
+    ValueError: The 'loss' parameter of fit must be one of 'sum', 'mean'. Got 'max' instead.
+    """
+
+    choices: tuple[str, ...]
+
+    def check(self, name: str, value: Any, where: str = "fit") -> str:
+        """Return ``value`` if it is one of the choices, else raise ``ValueError``."""
+        return check_choice(name, value, self.choices, where)
+
+    def describe(self) -> str:
+        """Say what the constraint allows, for the docs."""
+        return "one of " + ", ".join(f"``{choice!r}``" for choice in self.choices)
+
+
+@dataclass(frozen=True)
+class Integer:
+    """An int ``>= low`` (bools refused).
+
+    Examples
+    --------
+    >>> Integer(1).check("epochs", 0)
+    Traceback (most recent call last):
+    ...
+    ValueError: The 'epochs' parameter of fit must be an int >= 1. Got 0 instead.
+    """
+
+    low: int
+
+    def check(self, name: str, value: Any, where: str = "fit") -> int:
+        """Return ``value`` as an int, else raise ``ValueError``."""
+        return check_int(name, value, self.low, where)
+
+    def describe(self) -> str:
+        """Say what the constraint allows, for the docs."""
+        return f"an int >= {self.low}"
+
+
+@dataclass(frozen=True)
+class Real:
+    """A real number in ``[low, high)`` (``(low, high)`` if ``low_open``) that float32 can hold.
+
+    Examples
+    --------
+    >>> Real(0.0, low_open=True).check("rho", 0)
+    Traceback (most recent call last):
+    ...
+    ValueError: The 'rho' parameter of fit must be a float in (0, inf). Got 0 instead.
+    """
+
+    low: float
+    high: float = math.inf
+    low_open: bool = False
+
+    def check(self, name: str, value: Any, where: str = "fit") -> float:
+        """Return ``value`` as a float, else raise ``ValueError`` (see :func:`~gluonlr._validation.check_float`)."""
+        return check_float(name, value, low=self.low, high=self.high, low_open=self.low_open, where=where)
+
+    def describe(self) -> str:
+        """Say what the constraint allows, for the docs."""
+        return f"a float in {'(' if self.low_open else '['}{self.low:g}, {self.high:g})"
+
+
+@dataclass(frozen=True)
+class Boolean:
+    """True or False (numpy's bools too).
+
+    Examples
+    --------
+    >>> Boolean().check("nesterov", "yes")
+    Traceback (most recent call last):
+    ...
+    ValueError: The 'nesterov' parameter of fit must be True or False. Got 'yes' instead.
+    """
+
+    def check(self, name: str, value: Any, where: str = "fit") -> bool:
+        """Return ``value`` as a bool, else raise ``ValueError``."""
+        if not isinstance(value, bool | np.bool_):
+            raise ValueError(f"The {name!r} parameter of {where} must be True or False. Got {value!r} instead.")
+        return bool(value)
+
+    def describe(self) -> str:
+        """Say what the constraint allows, for the docs."""
+        return "True or False"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A check written out, for an option whose values are objects, files or data.
+
+    ``function(value)`` returns the checked value or raises; ``text`` says
+    what it allows. A :class:`Rule` with ``function=None`` is checked where
+    the data is (``init_weight`` needs the number of features, ``sample_weight``
+    the number of samples).
+
+    Examples
+    --------
+    >>> Rule("a name in upper case", str.upper).check("name", "sgd")
+    'SGD'
+    >>> Rule("an array of shape (n_features,)").check("init_weight", [1.0, 2.0])  # checked with the data
+    [1.0, 2.0]
+    """
+
+    text: str
+    function: Callable[[Any], Any] | None = None
+
+    def check(self, name: str, value: Any, where: str = "fit") -> Any:
+        """Return ``function(value)``, or ``value`` itself when the option is checked with the data."""
+        return value if self.function is None else self.function(value)
+
+    def describe(self) -> str:
+        """Say what the constraint allows, for the docs."""
+        return self.text
+
+
+Constraint = Choice | Integer | Real | Boolean | Rule
+
+
+# --- Rules of the options whose values are objects -----------------------------------------------------------
+
+
+def _tol(tol: Any) -> float | None:
+    return None if tol is None else check_float("tol", tol, low=0.0)
+
+
+def _callbacks(callbacks: Any) -> list[Callback]:
+    if callbacks is None:
+        return []
+    if isinstance(callbacks, Callback) or not isinstance(callbacks, Sequence):
+        raise TypeError(
+            "The 'callbacks' parameter of fit must be a list of gluonlr.callbacks.Callback. "
+            f"Got {type(callbacks).__name__} instead."
+        )
+    for callback in callbacks:
+        if not isinstance(callback, Callback):
+            raise TypeError(
+                "The 'callbacks' parameter of fit must hold gluonlr.callbacks.Callback instances. "
+                f"Got a {type(callback).__name__}."
+            )
+    return list(callbacks)
+
+
+def _metrics(metrics: Any) -> tuple[str, ...]:
+    if isinstance(metrics, str) or not isinstance(metrics, Sequence):
+        raise TypeError(
+            f"The 'metrics' parameter of fit must be a list of metric names, e.g. ['mse', 'r2']. Got {metrics!r}."
+        )
+    for name in metrics:
+        check_choice("metrics", name, tuple(METRICS))
+    return tuple(dict.fromkeys(metrics))
+
+
+def _early_stopping(early_stopping: Any) -> EarlyStopping | None:
+    if early_stopping is False or early_stopping is None:
+        return None
+    stopper = EarlyStopping() if early_stopping is True else early_stopping
+    if not isinstance(stopper, EarlyStopping):
+        raise TypeError(
+            "The 'early_stopping' parameter of fit must be True, False or a gluonlr.callbacks.EarlyStopping. "
+            f"Got {early_stopping!r} instead."
+        )
+    return stopper
+
+
+def _verbose(verbose: Any) -> bool:
+    """Return whether to show a progress bar."""
+    if verbose == "auto":
+        return sys.stderr is not None and (sys.stderr.isatty() or "ipykernel" in sys.modules)
+    if verbose in (0, 1) and not isinstance(verbose, float):
+        return bool(verbose)
+    raise ValueError(f"The 'verbose' parameter of fit must be 'auto', 0 or 1. Got {verbose!r} instead.")
+
+
+def _checkpoint(checkpoint: Any) -> PathLike | None:
+    if checkpoint is not None:
+        check_checkpoint(checkpoint)  # can its files be written? Now, not after the first epoch
+    return checkpoint
+
+
+def _resume(resume: Any) -> bool | PathLike | None:
+    if resume is not None and not isinstance(resume, bool) and not isinstance(resume, str | os.PathLike):
+        raise TypeError(
+            f"The 'resume' parameter of fit must be True, False, None or a checkpoint path. Got {resume!r} instead."
+        )
+    return resume
+
+
+def _kvstore(kvstore: Any) -> Any:
+    """Check the kind of store only: joining a ``dist_sync`` job is the last step before training."""
+    from gluonlr.distributed import check_kvstore_kind
+
+    check_kvstore_kind(kvstore)
+    return kvstore
+
+
+# --- The table ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Option:
+    """One option of :func:`gluonlr.fit`.
+
+    Attributes
+    ----------
+    name : str
+        The parameter's name, the same on every surface.
+    default : object
+        Its default in ``fit`` (the estimator's and the reference's too).
+    constraint : Choice, Integer, Real, Boolean or Rule
+        What values it takes; :meth:`check` applies it.
+    help : str
+        One line: what it does (the command line's help, the docs' table).
+    not_on : dict of str to str
+        The surfaces of :data:`SURFACES` it is not on, each with the reason.
+    metavar : str, optional
+        The value's name in the command line's usage.
+    flag_default : object, optional
+        The flag's default when ``fit``'s is None but a name says the same
+        (``--lr-schedule constant``).
+
+    Examples
+    --------
+    >>> option = Option("epochs", 10, Integer(1), "passes over the data", {"reference": "a reason"})
+    >>> option.check(3), option.on("cli"), option.on("reference")
+    (3, True, False)
+    """
+
+    name: str
+    default: Any
+    constraint: Constraint
+    help: str
+    not_on: Mapping[str, str] = field(default_factory=dict)
+    metavar: str | None = None
+    flag_default: Any = None
+
+    def check(self, value: Any, where: str = "fit") -> Any:
+        """Return ``value`` checked (and normalised), or raise ``ValueError``/``TypeError`` naming the option."""
+        return self.constraint.check(self.name, value, where)
+
+    def on(self, surface: str) -> bool:
+        """Whether the option appears on ``surface`` (one of :data:`SURFACES`)."""
+        if surface not in SURFACES:
+            raise ValueError(f"surface must be one of {SURFACES}. Got {surface!r} instead.")
+        return surface not in self.not_on
+
+
+_DATA = "data, not a setting"
+_NOT_CONFIG = "not a learner's setting"
+_RUN = "how this run is carried out, not what it computes: a resumed run may change it"
+_PYTHON_ONLY = "Python objects: call gluonlr.fit from Python"
+
+_OPTION_LIST: tuple[Option, ...] = (
+    Option(
+        "path",
+        "manual",
+        Choice(PATH_NAMES),
+        "the training path",
+        {"reference": "the reference is one float64 computation of both", "record": _RUN, "config": _NOT_CONFIG},
+    ),
+    Option("loss", "squared", Choice(LOSSES), "per-sample loss"),
+    Option("rho", 1.0, Real(0.0, low_open=True), "where the huber loss turns linear, > 0", metavar="RHO"),
+    Option("reduction", "sum", Choice(REDUCTIONS), "what a batch's summed gradient is divided by: nothing or its size"),
+    Option(
+        "lr",
+        0.01,
+        Rule("a float > 0 that float32 can hold, or ``'auto'``", check_lr),
+        "learning rate, > 0, or auto: a stable rate from the data",
+        metavar="LR",
+    ),
+    Option(
+        "standardize",
+        False,
+        Boolean(),
+        "train on standardized features; the model is in the data's units",
+        {"config": "the learner trains on standardized batches through gluonlr.scaling.Standardized"},
+    ),
+    Option("batch_size", 10, Integer(1), "samples per batch", metavar="N"),
+    Option("epochs", 10, Integer(1), "passes over the data (the most, with tol)", metavar="N"),
+    Option(
+        "tol",
+        None,
+        Rule("None or a float >= 0", _tol),
+        "stop when the loss has not improved by tol for n_iter_no_change epochs",
+        {"config": "the loop's Convergence callback reads it"},
+        metavar="TOL",
+    ),
+    Option(
+        "n_iter_no_change",
+        5,
+        Integer(1),
+        "epochs without an improvement of tol before training stops",
+        {"config": "the loop's Convergence callback reads it"},
+        metavar="N",
+    ),
+    Option("seed", 0, Integer(0), "seed of the initial weights and the shuffles", metavar="N"),
+    Option("optimizer", "sgd", Choice(OPTIMIZERS), "the optimizer"),
+    Option("momentum", 0.0, Real(0.0, 1.0), "momentum of sgd, in [0, 1)", metavar="M"),
+    Option("nesterov", False, Boolean(), "Nesterov momentum (sgd with --momentum > 0)"),
+    Option("beta1", 0.9, Real(0.0, 1.0), "adam's first decay rate, in [0, 1)", metavar="B"),
+    Option("beta2", 0.999, Real(0.0, 1.0), "adam's second decay rate, in [0, 1)", metavar="B"),
+    Option("epsilon", 1e-8, Real(0.0, low_open=True), "adam's epsilon, > 0", metavar="EPS"),
+    Option("weight_decay", 0.0, Real(0.0), "L2 penalty (MXNet's wd), >= 0", metavar="WD"),
+    Option(
+        "lr_schedule",
+        None,
+        Rule(
+            "None, " + ", ".join(f"``{name!r}``" for name in SCHEDULES) + " or a :class:`~gluonlr.schedules.Schedule`",
+            make_schedule,
+        ),
+        "learning-rate schedule",
+        flag_default="constant",
+    ),
+    Option(
+        "sample_weight",
+        None,
+        Rule("None or an array of shape (n_samples,), >= 0"),
+        "one weight per sample, multiplying its loss",
+        {
+            "estimator": "data, not a setting: an argument of fit and partial_fit, as in scikit-learn",
+            "cli": "data, not a setting: call gluonlr.fit from Python to weight the samples",
+            "config": _DATA,
+        },
+    ),
+    Option(
+        "validation_split",
+        0.0,
+        Real(0.0, 1.0),
+        "hold out this last fraction of the samples to validate on, in [0, 1)",
+        {"config": _NOT_CONFIG},
+        metavar="FRACTION",
+    ),
+    Option(
+        "validation_data",
+        None,
+        Rule("None or a tuple (X_val, y_val)"),
+        "data to validate on instead of a split",
+        {
+            "estimator": "data: use validation_split, or score on held-out data",
+            "cli": "data: use --validation-split, or gluonlr evaluate on a file held out",
+            "record": "data: the checkpoint's fingerprint covers it",
+            "config": _DATA,
+        },
+    ),
+    Option(
+        "metrics",
+        (),
+        Rule("a sequence of " + ", ".join(f"``{name!r}``" for name in METRICS), _metrics),
+        f"metrics recorded every epoch, comma-separated, of {', '.join(METRICS)}",
+        {"config": _NOT_CONFIG},
+        metavar="NAMES",
+    ),
+    Option(
+        "early_stopping",
+        False,
+        Rule("True, False or a :class:`~gluonlr.callbacks.EarlyStopping`", _early_stopping),
+        "stop when the validation loss stops improving (patience 5, best weights kept)",
+        {"reference": "a callback of fit's loop, tested there", "config": _NOT_CONFIG},
+    ),
+    Option(
+        "init_weight",
+        None,
+        Rule("None or an array of shape (n_features,) or (n_features, n_outputs)"),
+        "initial weights",
+        {
+            "estimator": "data: fit's coef_init, as SGDRegressor's",
+            "cli": "data: call gluonlr.fit from Python to start from given weights",
+            "record": "the checkpoint's state holds the parameters",
+            "config": _DATA,
+        },
+    ),
+    Option(
+        "init_bias",
+        None,
+        Rule("None, a float or an array of shape (n_outputs,)"),
+        "initial bias",
+        {
+            "estimator": "data: fit's intercept_init, as SGDRegressor's",
+            "cli": "data, as init_weight",
+            "record": "the checkpoint's state holds the parameters",
+            "config": _DATA,
+        },
+    ),
+    Option(
+        "callbacks",
+        None,
+        Rule("None or a list of :class:`~gluonlr.callbacks.Callback`", _callbacks),
+        "called at the start, after each batch and epoch and at the end",
+        {
+            "estimator": "live objects a clone or a grid search would share between fits",
+            "cli": _PYTHON_ONLY,
+            "reference": _PYTHON_ONLY,
+            "record": _RUN,
+            "config": _NOT_CONFIG,
+        },
+    ),
+    Option(
+        "checkpoint",
+        None,
+        Rule("None or a file or directory path", _checkpoint),
+        "save a checkpoint there after every epoch",
+        {
+            "estimator": "a file: every fit of a grid search or a cross-validation would write the same one",
+            "reference": "fit's own business",
+            "record": "where the checkpoint is, not what it holds",
+            "config": _NOT_CONFIG,
+        },
+        metavar="FILE",
+    ),
+    Option(
+        "resume",
+        None,
+        Rule("True, False, None or a checkpoint path", _resume),
+        "continue from --checkpoint if it exists",
+        {
+            "estimator": "a file, as checkpoint; partial_fit continues a fit in memory",
+            "reference": "fit's own business",
+            "record": "how the run starts",
+            "config": _NOT_CONFIG,
+        },
+    ),
+    Option(
+        "check_input",
+        True,
+        Boolean(),
+        "check every value for NaN and infinity before training",
+        {
+            "estimator": "the estimator always checks its input, with scikit-learn's check_array",
+            "cli": "the command checks every value as it reads the file, naming the line and column",
+            "reference": "the reference trusts its input",
+            "record": _RUN,
+            "config": _NOT_CONFIG,
+        },
+    ),
+    Option(
+        "verbose",
+        "auto",
+        Rule("``'auto'``, 0 or 1", _verbose),
+        "a progress bar of the epochs",
+        {
+            "cli": "--progress and -q",
+            "reference": "the reference shows nothing",
+            "record": _RUN,
+            "config": _NOT_CONFIG,
+        },
+    ),
+    Option(
+        "ctx",
+        None,
+        Rule("None, a Context, a string such as ``'cpu:0,cpu:1'`` or a list of Contexts", check_ctx),
+        "the devices to train on, e.g. cpu:0,cpu:1",
+        {"reference": "the reference runs in numpy", "record": _RUN, "config": _NOT_CONFIG},
+        metavar="DEVICES",
+    ),
+    Option(
+        "kvstore",
+        None,
+        Rule(
+            "None, " + ", ".join(f"``{kind!r}``" for kind in (*LOCAL_KVSTORES, *DIST_KVSTORES)) + " or a KVStore",
+            _kvstore,
+        ),
+        "where gradients are summed; dist_sync: as a worker of `gluonlr launch`",
+        {"reference": "the reference runs in one process", "record": _RUN, "config": _NOT_CONFIG},
+    ),
+)
+
+#: fit's options by name, in the order of fit's signature.
+OPTIONS: dict[str, Option] = {option.name: option for option in _OPTION_LIST}
+
+
+def options_of(surface: str) -> Iterator[Option]:
+    """Yield the options on ``surface`` (one of :data:`SURFACES`), in the table's order.
+
+    Examples
+    --------
+    >>> [option.name for option in options_of("config")][:4]
+    ['loss', 'rho', 'reduction', 'lr']
+    """
+    return (option for option in _OPTION_LIST if option.on(surface))
+
+
+# --- fit's checks -------------------------------------------------------------------------------------------
+
+
+def check_options(values: Mapping[str, Any], where: str = "fit") -> dict[str, Any]:
+    """Return ``values`` checked by each option's constraint, then by the rules across options.
+
+    ``values`` holds every option of :data:`OPTIONS` (as fit's ``locals()``
+    does); the result holds them checked: numbers as ``float``/``int``,
+    ``lr_schedule`` a :class:`~gluonlr.schedules.Schedule`, ``early_stopping``
+    an :class:`~gluonlr.callbacks.EarlyStopping` or None, ``verbose`` whether
+    to show a progress bar, ``ctx`` a list of devices, and ``resume`` the
+    checkpoint to continue from, or None.
+
+    Examples
+    --------
+    >>> checked = check_options({**{name: option.default for name, option in OPTIONS.items()}, "lr": 1})
+    >>> checked["lr"], checked["ctx"], checked["resume"]
+    (1.0, [cpu(0)], None)
+    >>> check_options({**{name: option.default for name, option in OPTIONS.items()}, "nesterov": True})
+    Traceback (most recent call last):
+    ...
+    ValueError: nesterov=True needs optimizer='sgd' with momentum > 0, e.g. fit(..., momentum=0.9, nesterov=True).
+    """
+    checked = {name: option.check(values[name], where) for name, option in OPTIONS.items()}
+    _cross_rules(checked)
+    return checked
+
+
+def _cross_rules(options: dict[str, Any]) -> None:
+    """Check the rules across options, written out; make ``resume`` the checkpoint to continue from, or None."""
+    if options["nesterov"] and (options["optimizer"] != "sgd" or not options["momentum"] > 0):
+        raise ValueError(
+            "nesterov=True needs optimizer='sgd' with momentum > 0, e.g. fit(..., momentum=0.9, nesterov=True)."
+        )
+    if options["optimizer"] != "sgd" and options["momentum"]:
+        raise ValueError(f"The 'momentum' parameter of fit applies to optimizer='sgd', not {options['optimizer']!r}.")
+    if options["validation_data"] is not None and options["validation_split"]:
+        raise ValueError("Pass validation_split or validation_data to fit, not both.")
+    options["resume"] = _resume_source(options["checkpoint"], options["resume"])
+
+
+def _resume_source(checkpoint: PathLike | None, resume: bool | PathLike | None) -> PathLike | None:
+    """Return the checkpoint to resume from, or None to start afresh.
+
+    Refuses a ``checkpoint`` path where a file already exists (a checkpoint, a
+    saved model, anything) unless the run resumes from that very checkpoint:
+    fit never overwrites what it did not write in this run's line.
+    """
+    if resume is True and checkpoint is None:
+        raise ValueError("resume=True continues from the 'checkpoint' parameter of fit, which is not set.")
+    targets = checkpoint_files(checkpoint) if checkpoint is not None else None
+    source: PathLike | None = None
+    if resume is True and targets is not None:
+        source = checkpoint if targets[1].exists() else None
+    elif resume and not isinstance(resume, bool):
+        source = resume
+    if targets is not None:
+        existing = [target for target in targets if target.exists()]
+        resuming_it = source is not None and checkpoint_files(source)[1].resolve() == targets[1].resolve()
+        if existing and not resuming_it:
+            raise CheckpointError(
+                f"{str(existing[0])!r} already exists, and fit(checkpoint=...) would replace it after the first "
+                "epoch. Pass resume=True to continue the run checkpointed there, or choose another checkpoint path "
+                "(or delete the file) to start afresh."
+            )
+    return source
+
+
+def check_monitor(stopper: EarlyStopping | None, *, has_validation: bool, metrics: tuple[str, ...]) -> None:
+    """Raise ``ValueError`` unless this fit records what ``stopper`` monitors (a rule across options and data)."""
+    if stopper is None:
+        return
+    available = ["loss", *metrics] + (["val_loss", *(f"val_{name}" for name in metrics)] if has_validation else [])
+    if stopper.monitor not in available:
+        hint = (
+            " Pass validation_split=0.1 or validation_data=(X_val, y_val), or monitor='loss'."
+            if stopper.monitor.startswith("val_") and not has_validation
+            else " Add the metric to fit(metrics=...)."
+        )
+        raise ValueError(
+            f"Early stopping monitors {stopper.monitor!r}, which this fit does not record "
+            f"(it records {', '.join(map(repr, available))}).{hint}"
+        )
+
+
+# --- What comes from the checked options --------------------------------------------------------------------
+
+
+def make_config(options: Mapping[str, Any], lr: float | None = None) -> Any:
+    """Return the :class:`~gluonlr.config.FitConfig` of the checked ``options`` (``lr``: the rate chosen for auto).
+
+    Examples
+    --------
+    >>> make_config(check_options({name: option.default for name, option in OPTIONS.items()})).lr
+    0.01
+    """
+    from gluonlr.config import FitConfig
+
+    values = {option.name: options[option.name] for option in options_of("config")}
+    if lr is not None:
+        values["lr"] = lr
+    elif not isinstance(values["lr"], float):  # "auto": chosen once the data is read
+        values["lr"] = OPTIONS["lr"].default
+    return FitConfig(**values)
+
+
+def record(options: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the arguments a checkpoint records (JSON-ready), which a resumed run must repeat.
+
+    Examples
+    --------
+    >>> recorded = record(check_options({name: option.default for name, option in OPTIONS.items()}))
+    >>> recorded["lr_schedule"], recorded["sample_weight"], recorded["early_stopping"]
+    ({'name': 'constant'}, False, None)
+    """
+    recorded = {}
+    for option in options_of("record"):
+        value = options[option.name]
+        if option.name == "lr_schedule":
+            value = {"name": value.name, **value.params()}
+        elif option.name == "sample_weight":
+            value = value is not None
+        elif option.name == "early_stopping":
+            value = value.params() if value is not None else None
+        elif option.name == "metrics":
+            value = list(value)
+        recorded[option.name] = value
+    return recorded

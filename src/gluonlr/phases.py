@@ -1,0 +1,327 @@
+"""The phases of one :func:`gluonlr.fit` call, each a small function that :func:`gluonlr.fit` calls in turn.
+
+1. **check options** — :func:`gluonlr.options.check_options`: every option by
+   the table's constraint, then the rules across options; nothing is read yet.
+2. **prepare data** — :func:`gluonlr.data.prepare.prepare_data`: ``X`` and
+   ``y`` checked, the validation rows split off, one pass over the values
+   (NaN check, fingerprint, statistics).
+3. **resume state** — :func:`resume_state`: the checkpoint to continue from,
+   read and compared with this run's arguments and data.
+4. **build the learner** — :func:`build_learner`: the initial parameters,
+   ``lr="auto"``'s rate, the ``dist_sync`` job joined (last: the first step
+   that changes anything outside this call), the path's learner.
+5. **default callbacks** — :func:`start_run`: the :class:`~gluonlr.callbacks.Run`
+   and its callbacks, gluonlr's own and the user's, in the order of their
+   ``priority``.
+6. **train** and 7. **result** — :func:`train_to_result`: the loop of
+   :mod:`gluonlr.loop`, then the :class:`~gluonlr.result.FitResult`.
+
+The page "Architecture" of the docs follows one call through them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from gluonlr.callbacks import Callback, Convergence, DivergenceGuard, History, ModelCheckpoint, ProgressBar, Run
+from gluonlr.data.prepare import TrainingData
+from gluonlr.distributed import check_kvstore
+from gluonlr.errors import CheckpointError
+from gluonlr.learners import GluonLearner, Learner, ManualLearner
+from gluonlr.loop import Evaluation, train
+from gluonlr.options import OPTIONS, make_config, record
+from gluonlr.persistence import read_checkpoint
+from gluonlr.result import FitResult
+from gluonlr.scaling import Standardized, Standardizer, auto_lr
+
+__all__ = [
+    "PATHS",
+    "Resumed",
+    "build_learner",
+    "default_callbacks",
+    "initial_params",
+    "resume_state",
+    "start_run",
+    "train_to_result",
+]
+
+#: The training paths by name: each the class of its engine, a :class:`~gluonlr.learners.Learner`.
+PATHS: dict[str, type[ManualLearner] | type[GluonLearner]] = {"manual": ManualLearner, "gluon": GluonLearner}
+
+
+def initial_params(
+    n_features: int,
+    seed: int,
+    init_weight: Any = None,
+    init_bias: Any = None,
+    n_outputs: int | None = None,
+) -> tuple[np.ndarray, float | np.ndarray]:
+    """Return the starting ``(weight, bias)`` that both paths share.
+
+    As in the article, ``w ~ N(0, 1)`` drawn from ``seed`` and ``b = 0``,
+    unless explicit values are given. For ``n_outputs`` outputs (a 2-D ``y``)
+    the weight has shape ``(n_features, n_outputs)`` and the bias
+    ``(n_outputs,)``.
+
+    Examples
+    --------
+    >>> w, b = initial_params(2, seed=0)
+    >>> w.shape, w.dtype, b
+    ((2,), dtype('float32'), 0.0)
+    >>> initial_params(2, seed=0, init_weight=[1, 2], init_bias=3)
+    (array([1., 2.], dtype=float32), 3.0)
+    >>> w, b = initial_params(2, seed=0, n_outputs=3)
+    >>> w.shape, b.tolist()
+    ((2, 3), [0.0, 0.0, 0.0])
+    """
+    shape = (n_features,) if n_outputs is None else (n_features, n_outputs)
+    if init_weight is None:
+        weight = np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+    else:
+        try:
+            weight = np.asarray(init_weight, dtype=np.float32)
+        except (TypeError, ValueError) as error:
+            raise ValueError(
+                f"The 'init_weight' parameter of fit must be an array of real numbers of shape {shape}. "
+                f"Got {init_weight!r}, which numpy could not convert ({error})."
+            ) from None
+        if weight.shape != shape:
+            what = "one weight per feature of X" if n_outputs is None else "one column per output of y"
+            raise ValueError(
+                f"The 'init_weight' parameter of fit must have shape {shape}, {what}. Got shape {weight.shape} instead."
+            )
+        if not np.isfinite(weight).all():
+            raise ValueError("The 'init_weight' parameter of fit must be finite. Got NaN or infinity.")
+    bias: float | np.ndarray
+    try:
+        values = np.asarray(0.0 if init_bias is None else init_bias, dtype=np.float32)
+        if n_outputs is None:
+            bias = float(values.reshape(-1)[0]) if values.size == 1 else np.nan
+        else:
+            bias = np.broadcast_to(values, (n_outputs,)).copy()
+    except (TypeError, ValueError):
+        bias = np.nan
+    if not np.isfinite(bias).all():
+        expected = "a finite float" if n_outputs is None else f"a finite float or array of shape ({n_outputs},)"
+        raise ValueError(f"The 'init_bias' parameter of fit must be {expected}. Got {init_bias!r} instead.")
+    return weight, bias
+
+
+@dataclass(frozen=True)
+class Resumed:
+    """What a checkpoint holds for the run that continues it: the learner's state and the run's record.
+
+    Examples
+    --------
+    >>> Resumed(state={}, meta={"epoch": 3, "stopped": None}).stopped is None
+    True
+    """
+
+    state: dict[str, Any]
+    meta: dict[str, Any]
+
+    @property
+    def stopped(self) -> dict[str, Any] | None:
+        """The epoch and reason of an early stop that ended the checkpointed run, or None."""
+        return self.meta.get("stopped")
+
+
+def resume_state(options: dict[str, Any], data: TrainingData) -> Resumed | None:
+    """Read the checkpoint ``options["resume"]`` names; raise ``CheckpointError`` unless it is this run, cut short.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from gluonlr import fit, synthetic_data
+    >>> from gluonlr.data.prepare import prepare_data
+    >>> from gluonlr.options import check_options
+    >>> path = os.path.join(tempfile.mkdtemp(), "run.params")
+    >>> _ = fit(*synthetic_data(), epochs=2, checkpoint=path)
+    >>> options = check_options(_defaults() | {"checkpoint": path, "resume": True, "epochs": 4})
+    >>> resume_state(options, prepare_data(*synthetic_data(), fingerprint=True)).meta["epoch"]
+    2
+    >>> resume_state(options | {"epochs": 1}, prepare_data(*synthetic_data(), fingerprint=True))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    gluonlr.errors.CheckpointError: Cannot resume: the checkpoint has 2 epochs done, more than epochs=1. ...
+    """
+    if options["resume"] is None:
+        return None
+    state, meta = read_checkpoint(options["resume"])
+    _check_resumable(meta, data, record(options))
+    return Resumed(state, meta)
+
+
+def _check_resumable(meta: dict[str, Any], data: TrainingData, params: dict[str, Any]) -> None:
+    saved = meta["params"]
+    # An option the checkpoint does not record is newer than it: the checkpoint's run had its default.
+    unrecorded = {name: OPTIONS[name].default for name in params if name not in saved}
+    differ = [
+        f"{key}={saved.get(key, unrecorded.get(key))!r} there, {value!r} here"
+        for key, value in params.items()
+        if key != "epochs" and saved.get(key, unrecorded.get(key)) != value
+    ]
+    if differ:
+        raise CheckpointError(
+            "Cannot resume: the checkpoint was made with other arguments (" + "; ".join(differ) + "). "
+            "Pass the same arguments, or start afresh."
+        )
+    if meta["data"] != data.fingerprint:
+        raise CheckpointError(
+            f"Cannot resume: the checkpoint was trained on other data ({meta['data']['n_samples']} x "
+            f"{meta['data']['n_features']}, another SHA-256) than X {data.X.shape} and y given here."
+        )
+    if params["lr_schedule"]["name"] == "cosine" and saved["epochs"] != params["epochs"]:
+        raise CheckpointError(
+            f"Cannot resume: the cosine schedule spans the run's epochs ({saved['epochs']} there, "
+            f"{params['epochs']} here). Pass epochs={saved['epochs']}."
+        )
+    if meta["epoch"] > params["epochs"]:
+        raise CheckpointError(
+            f"Cannot resume: the checkpoint has {meta['epoch']} epochs done, more than epochs={params['epochs']}. "
+            f"Pass epochs >= {meta['epoch']}."
+        )
+
+
+def build_learner(options: dict[str, Any], data: TrainingData) -> Learner:
+    """Return the path's learner at the initial parameters, standardizing if asked; join a ``dist_sync`` job.
+
+    Examples
+    --------
+    >>> from gluonlr import synthetic_data
+    >>> from gluonlr.data.prepare import prepare_data
+    >>> from gluonlr.options import check_options
+    >>> learner = build_learner(check_options(_defaults() | {"lr": "auto"}), prepare_data(*synthetic_data()))
+    >>> round(learner.config.lr, 4), learner.parameters()[0].shape
+    (0.0192, (2,))
+    """
+    given_weight, given_bias = options["init_weight"], options["init_bias"]
+    weight, bias = initial_params(data.X.shape[1], options["seed"], given_weight, given_bias, data.n_outputs)
+    scaler = Standardizer.from_stats(data.stats) if data.stats is not None else None
+    if scaler is not None:  # the standardized model's start; init_weight and init_bias are in the units of X
+        weight, bias = scaler.initial(
+            weight, bias, given_weight=given_weight is not None, given_bias=given_bias is not None
+        )
+    config = make_config(options)
+    if options["lr"] == "auto":
+        config = replace(config, lr=auto_lr(data.X, data.y, config, (weight, bias), data.sample_weight, scaler))
+    kind, workers = check_kvstore(options["kvstore"])  # "dist_sync" joins the job: last, once all is checked
+    learner = PATHS[options["path"]](
+        data.X,
+        data.y,
+        config,
+        weight=weight,
+        bias=bias,
+        sample_weight=data.sample_weight,
+        ctx=options["ctx"],
+        kvstore=kind,
+        workers=workers,
+    )
+    return Standardized(learner, scaler) if scaler is not None else learner
+
+
+def default_callbacks(options: dict[str, Any], rank: int | None, has_validation: bool = False) -> list[Callback]:
+    """Return gluonlr's own callbacks for ``options`` and the user's; the loop orders them by ``priority``.
+
+    ``rank`` is this worker's in a ``dist_sync`` job (only rank 0 writes the checkpoint), None outside one;
+    with ``has_validation``, convergence (``tol``) is measured on the validation loss.
+
+    Examples
+    --------
+    >>> from gluonlr.options import check_options
+    >>> options = check_options(_defaults() | {"verbose": 0})
+    >>> [type(callback).__name__ for callback in default_callbacks(options, rank=None)]
+    ['History', 'DivergenceGuard']
+    """
+    checkpoint, tol = options["checkpoint"], options["tol"]
+    monitor = "val_loss" if has_validation else "loss"
+    return [
+        History(),
+        DivergenceGuard(),
+        *([options["early_stopping"]] if options["early_stopping"] is not None else []),
+        *([Convergence(tol, options["n_iter_no_change"], monitor)] if tol is not None else []),
+        *([ProgressBar()] if options["verbose"] else []),
+        *options["callbacks"],
+        *([ModelCheckpoint(checkpoint)] if checkpoint is not None and rank in (None, 0) else []),
+    ]
+
+
+def start_run(learner: Learner, options: dict[str, Any], data: TrainingData, resumed: Resumed | None) -> Run:
+    """Return the :class:`~gluonlr.callbacks.Run` of ``learner``: its callbacks, and a resumed run's state.
+
+    Examples
+    --------
+    >>> from gluonlr import synthetic_data
+    >>> from gluonlr.data.prepare import prepare_data
+    >>> from gluonlr.options import check_options
+    >>> options, data = check_options(_defaults() | {"verbose": 0}), prepare_data(*synthetic_data())
+    >>> run = start_run(build_learner(options, data), options, data, resumed=None)
+    >>> run.epochs, [type(callback).__name__ for callback in run.callbacks]
+    (10, ['History', 'DivergenceGuard'])
+    """
+    run = Run(
+        learner,
+        data.X,
+        data.y,
+        path=options["path"],
+        params=record(options),
+        epochs=options["epochs"],
+        more_data=data.more,
+        fingerprint=data.fingerprint,
+    )
+    if resumed is not None:
+        learner.set_state(resumed.state)
+        run.initial_epoch, run.history = resumed.meta["epoch"], resumed.meta["history"]
+        if resumed.stopped:  # the checkpointed run had stopped early: it stays stopped
+            run.initial_epoch, run.stop_reason = run.epochs, resumed.stopped["reason"]
+    workers = learner.workers
+    rank = workers.rank if workers is not None else None
+    run.callbacks = default_callbacks(options, rank, has_validation=data.validation is not None)
+    return run
+
+
+def train_to_result(run: Run, options: dict[str, Any], data: TrainingData, resumed: Resumed | None) -> FitResult:
+    """Train the run's epochs; return the fitted model, its history and how training ended.
+
+    Examples
+    --------
+    >>> from gluonlr import synthetic_data
+    >>> from gluonlr.data.prepare import prepare_data
+    >>> from gluonlr.options import check_options
+    >>> options, data = check_options(_defaults() | {"verbose": 0}), prepare_data(*synthetic_data())
+    >>> result = train_to_result(start_run(build_learner(options, data), options, data, None), options, data, None)
+    >>> result.weight.round(1).tolist(), len(result.history["loss"])
+    ([2.0, 51.0], 10)
+    """
+    learner = run.get_learner()
+    evaluation = Evaluation(learner, options["metrics"], data.validation)
+    try:
+        stopped_epoch, interrupted = train(run, evaluation, resumed.meta.get("callbacks", {}) if resumed else {})
+    finally:
+        learner.close()
+        run.close()
+    stopped = resumed.stopped if resumed is not None else None
+    if stopped:
+        stopped_epoch = stopped["epoch"]
+    weight, bias = learner.parameters()
+    return FitResult(
+        weight=weight,
+        bias=bias,
+        history=run.history,
+        path=options["path"],
+        params=run.params,
+        stopped_epoch=stopped_epoch,
+        stop_reason=run.stop_reason if stopped_epoch is not None else None,
+        interrupted=interrupted,
+        feature_names=data.names,
+        lr=learner.config.lr,
+        converged=run.converged,
+    )
+
+
+def _defaults() -> dict[str, Any]:
+    """Return every option at its default (the examples' starting point)."""
+    return {name: option.default for name, option in OPTIONS.items()}
