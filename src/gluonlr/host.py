@@ -9,7 +9,8 @@ everything that needs the model's values in numpy computes them here:
   :meth:`gluonlr.FitResult.predict` (and so ``gluonlr predict``, ``gluonlr
   evaluate`` and ``gluonlr fit``'s summary) in float32, and
   :meth:`gluonlr.sklearn.LinearRegressor.predict` in float64, as
-  scikit-learn's regressors;
+  scikit-learn's regressors (and the true plane of
+  :func:`gluonlr.plot.plot_predictions`);
 - :func:`sample_losses`, each sample's loss of its residual
   :math:`r = \hat y - y`: the losses of :func:`gluonlr.manual.make_loss`
   (and Gluon's loss blocks), for the evaluation passes.
