@@ -235,10 +235,9 @@ def evaluate(learner: Learner, X: Any, y: Any, metrics: tuple[str, ...], prefix:
     them (:func:`gluonlr.host.predict`, :func:`~gluonlr.host.sample_losses`):
     on a CPU a pass on the device costs three to four times as much, MXNet's
     product of a many-column ``X`` by one column being several times slower
-    than numpy's (see the benchmarks). A
-    standardized model's rows are standardized first, as in training: its
-    parameters in the units of ``X`` would lose precision where a feature's
-    mean is large against its spread.
+    than numpy's (see the benchmarks). A standardized model's rows are
+    standardized first, as in training: its parameters in the units of ``X``
+    would lose precision where a feature's mean is large against its spread.
 
     Parameters
     ----------

@@ -3,8 +3,8 @@
 fit builds one learner (:data:`gluonlr.PATHS` names the classes), and the
 loop (:mod:`gluonlr.loop`), the evaluation passes (:mod:`gluonlr.metrics`),
 the callbacks' :class:`~gluonlr.callbacks.Run`, the standardizing wrapper
-(:class:`~gluonlr.scaling.Standardized`) and fit itself use it through the
-members below, and through no others. mypy checks every learner against
+(:class:`~gluonlr.scaling.Standardized`) and fit's phases (``gluonlr.phases``)
+use it through the members below, and through no others. mypy checks every learner against
 the protocol (PEP 544): :class:`~gluonlr.learners.ManualLearner`,
 :class:`~gluonlr.learners.GluonLearner` and
 :class:`~gluonlr.scaling.Standardized` each state it where they are
