@@ -21,7 +21,7 @@ from gluonlr import PATHS, CheckpointError, ConvergenceWarning, DivergenceError,
 from gluonlr.callbacks import Callback
 from gluonlr.config import FitConfig
 from gluonlr.data import sources
-from gluonlr.scaling import FeatureStats, Standardizer, auto_lr, largest_eigenvalues
+from gluonlr.scaling import FeatureStats, Standardized, Standardizer, auto_lr, largest_eigenvalues
 from gluonlr.schedules import Cosine
 from gluonlr.testing import (
     PATH_ATOL,
@@ -368,6 +368,25 @@ def test_standardize_on_several_devices_equals_one(path):
     several = record_fit(X, y, ctx="cpu:0,cpu:1", **options)
     one = record_fit(X, y, **options)
     assert_runs_agree(several.trained, one.trained, rtol=PATH_RTOL, atol=PATH_ATOL, names=("2 devices", "one"))
+
+
+@pytest.mark.parametrize("path", ["manual", "gluon"])
+def test_a_standardized_worker_steps_on_an_empty_share(path):
+    """A dist_sync worker with no rows in a batch (a Share whose x is None) takes the job's step with a zero
+    gradient, standardized or not: the wrapper passes the empty share on rather than standardize None."""
+    X, y = synthetic_data(n=20)
+    scaler = Standardizer(X.mean(axis=0), X.std(axis=0))
+    learners = [PATHS[path](X, y, FitConfig(), weight=np.ones(2), bias=0.5) for _ in range(2)]
+    standardized = Standardized(learners[1], scaler)
+    try:
+        assert learners[0].train_step(None, None, None, rows=4) is None
+        assert standardized.train_step(None, None, None, rows=4) is None
+        for learner in (learners[0], standardized):
+            weight, bias = learner.trained_parameters()  # a zero gradient: the step changes nothing
+            assert (weight.tolist(), bias, int(learner.get_state()["updates"])) == ([1.0, 1.0], 0.5, 1)
+    finally:
+        for learner in learners:
+            learner.close()
 
 
 def test_feature_stats_do_not_depend_on_the_chunks():

@@ -335,8 +335,8 @@ MUTANTS = [
         "metrics.py",
         [
             (
-                "np.matmul(scaler.transform(block) if scaler is not None else block, weight, out=out)",
-                "np.matmul(block, weight, out=out)",
+                "host.predict(scaler.transform(block) if scaler is not None else block, weight, bias, out=out)",
+                "host.predict(block, weight, bias, out=out)",
             )
         ],
         ["tests/test_evaluation.py"],
@@ -393,28 +393,28 @@ MUTANTS = [
     # -- issue 13: several devices in one process --------------------------------------------------------------
     _mutant(
         "devices-manual-no-gradient-sum",
-        "manual.py",
+        "learners/manual.py",
         [("        self.gradient_sum()  #", "        pass  #")],
         ["tests/test_devices.py"],
         "the manual path's devices step with their own gradients, never summed through the KVStore",
     ),
     _mutant(
         "devices-manual-idle-stale-gradient",
-        "manual.py",
+        "learners/manual.py",
         [("                zero_gradients(grads)\n", "                pass\n")],
         ["tests/test_devices.py"],
         "an idle device pushes the previous batch's gradient again",
     ),
     _mutant(
         "devices-gluon-idle-stale-gradient",
-        "gluon.py",
+        "learners/gluon.py",
         [("zero_gradients([param.grad(device) for param in params], [", "zero_gradients([], [")],
         ["tests/test_devices.py"],
         "on the Gluon path an idle device is marked fresh but pushes the previous batch's gradient again",
     ),
     _mutant(
         "devices-gluon-share-divisor",
-        "gluon.py",
+        "learners/gluon.py",
         [
             (
                 "sgd(self.trainer, step_divisor(self.config.reduction, rows))",
@@ -426,7 +426,7 @@ MUTANTS = [
     ),
     _mutant(
         "devices-manual-set-state-first-copy",
-        "manual.py",
+        "learners/manual.py",
         [
             (
                 "        for params, states in zip(self.copies, self.states, strict=True):\n",
@@ -438,7 +438,7 @@ MUTANTS = [
     ),
     _mutant(
         "devices-gluon-update-count-first-device",
-        "gluon.py",
+        "learners/gluon.py",
         [("            for device in self.ctx:  # MXNet", "            for device in self.ctx[:1]:  # MXNet")],
         ["tests/test_devices.py"],
         "a resumed Gluon run restores the update count (Adam's bias correction) of the first device only",
@@ -446,7 +446,7 @@ MUTANTS = [
     # -- issue 13: fit(kvstore="dist_sync") -------------------------------------------------------------------
     _mutant(
         "dist-divisor-of-the-share",
-        "manual.py",
+        "learners/manual.py",
         [
             (
                 "rescale_grad = 1.0 / step_divisor(self.config.reduction, rows)",
@@ -458,7 +458,7 @@ MUTANTS = [
     ),
     _mutant(
         "dist-empty-share-pushes-stale-gradient",
-        "manual.py",
+        "learners/manual.py",
         [("                zero_gradients(grads)\n", "                pass\n")],
         ["tests/test_distributed.py::test_every_worker_returns_the_one_process_fit", "tests/test_devices.py"],
         "a device or worker with no rows in a batch pushes the previous batch's gradient",

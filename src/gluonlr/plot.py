@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from gluonlr import host
 from gluonlr.data import TRUE_B, TRUE_W
 
 if TYPE_CHECKING:
@@ -80,7 +81,7 @@ def plot_predictions(
     [50, 50]
     """
     X = np.asarray(X, dtype=np.float32)[:n_points]
-    truth = X @ np.asarray(true_w, dtype=np.float32) + np.float32(true_b)
+    truth = host.predict(X, np.asarray(true_w, dtype=np.float32), np.float32(true_b))
     ax = _axes(ax)
     ax.plot(X[:, feature], result.predict(X), "or", label="prediction")
     ax.plot(X[:, feature], truth, "*g", label="true plane")
