@@ -24,6 +24,8 @@ sharing it.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from gluonlr.conventions import LOSS_SCALE
@@ -34,7 +36,7 @@ __all__ = ["predict", "sample_losses"]
 def predict(
     x: np.ndarray,
     weight: np.ndarray,
-    bias: float | np.ndarray,
+    bias: float | np.floating[Any] | np.ndarray,
     out: np.ndarray | None = None,
 ) -> np.ndarray:
     r"""Return the linear model's predictions :math:`\hat y = x w + b`, computed with numpy.
