@@ -1,8 +1,8 @@
 """Nothing lost: save/load, atomic checkpoints, and resuming bitwise-exactly (also after a kill)."""
 
 import os
-import struct
 import signal
+import struct
 import subprocess
 import sys
 import textwrap
@@ -97,7 +97,10 @@ def test_save_errors(tmp_path):
     ("content", "match"),
     [
         (b"", r"not a readable MXNet parameter file: it ends at byte 0, inside a header; it may be truncated"),
-        (b"not a parameter file" * 10, r"not a readable MXNet parameter file: it starts with 0x6170206120746f6e, not MXNet.s 0x112"),
+        (
+            b"not a parameter file" * 10,
+            r"not a readable MXNet parameter file: it starts with 0x6170206120746f6e, not MXNet.s 0x112",
+        ),
         # Issue 23: a 146-byte file whose header claims a (2**32, 2**32) weight; nd.load would take 12.8 GB first.
         (
             "huge shape",

@@ -283,6 +283,31 @@ BAD_CSV = [
         "cannot be a feature: name it, or select the features with --features.",
     ),
     ("y\n1\n", "{path} has no column of features: its only column is the target 'y'."),
+    # Issue 23: hostile cells, each one line naming the file, the line and the column.
+    (
+        "x1,x2,y\n1,2,3\n4,1e39,6\n",
+        "{path}, line 3, column 'x2': '1e39' is beyond the range of float32 (±3.4e38), in which gluonlr computes. "
+        "Scale the column first.",
+    ),
+    (
+        "x1,x2,y\n1,2,3\n0x10,5,6\n",
+        "{path}, line 3, column 'x1': '0x10' is a hexadecimal number. Write the numbers in decimal, as numpy and "
+        "pandas' readers read them.",
+    ),
+    (
+        "x1,x2,y\n1,2,3\n4," + "9" * 200_000 + ",6\n",
+        "{path}, line 3, column 'x2': '99999999999999999999...99999999' (200000 characters) is not a finite number. "
+        "Every cell of the columns used must be a finite number.",
+    ),
+    (
+        b"x1,x2,y\n1,2,3\n" + b"4,5,6\n" * 2000 + b"7,caf\xe9,9\n",
+        "{path}, line 2003, column 'x2': the byte 0xe9 (character 6 of the line) is not UTF-8. Save the file in "
+        "UTF-8 (from Latin-1: iconv -f latin1 -t utf-8).",
+    ),
+    (
+        b"x1,caf\xe9,y\n1,2,3\n",
+        "{path} is not a text file in UTF-8: is it a CSV file? (line 1: the byte 0xe9 at character 7)",
+    ),
 ]
 
 
@@ -298,10 +323,30 @@ def engine(request, monkeypatch):
 @pytest.mark.parametrize(("content", "message"), BAD_CSV)
 def test_a_bad_csv_file_is_named_with_its_line_and_column(tmp_path, engine, content, message):
     path = tmp_path / "data.csv"
-    path.write_text(content)
+    path.write_bytes(content) if isinstance(content, bytes) else path.write_text(content)
     with pytest.raises(ValueError) as info:
         read_data(path, target="y")
     assert str(info.value) == message.format(path=path)
+
+
+@pytest.mark.parametrize(("content", "message"), BAD_CSV[-5:])
+def test_a_hostile_cell_is_one_line_exit_1(capsys, tmp_path, content, message):
+    """Issue 23, 10 and 11: a traceback of 24 lines, or a message without file, line and column."""
+    path = tmp_path / "data.csv"
+    path.write_bytes(content) if isinstance(content, bytes) else path.write_text(content)
+    status, text, err = run(capsys, "fit", path, "--target", "y", "--out", tmp_path / "model.params")
+    assert (status, text, err) == (1, "", f"gluonlr: error: {message.format(path=path)}\n")
+
+
+def test_many_columns_are_checked_in_linear_time():
+    """Issue 23, 2: a header of 10**6 columns hung fit: each name was compared with all earlier ones."""
+    names = [f"c{index}" for index in range(200_000)]
+    start = time.perf_counter()
+    assert files._columns("wide.csv", names, names[-1], None) == names[:-1]
+    assert files._columns("wide.csv", names, None, names[::-1]) == names[::-1]
+    with pytest.raises(ValueError, match=r"'c0' appears twice \(columns 1 and 200001\)"):
+        files._columns("wide.csv", [*names, "c0"], None, None)
+    assert time.perf_counter() - start < 10  # quadratic: 2 * 10**10 comparisons, minutes
 
 
 @pytest.mark.parametrize(("content", "message"), BAD_CSV[2:5] + BAD_CSV[8:10])
@@ -366,6 +411,13 @@ def test_bad_npy_files(tmp_path):
     assert error("nan.npy", holed) == (
         "nan.npy, row 2, column 1: nan is not a finite number. Remove or impute the NaN and infinite values first."
     )
+    for dtype in (np.float64, np.longdouble):  # issue 23, 11: finite here, infinite in float32
+        beyond = X.astype(dtype)
+        beyond[3, 1] = 1e39
+        assert error("beyond.npy", beyond) == (
+            "beyond.npy, row 3, column 1: 1e+39 is beyond the range of float32 (±3.4e38), in which gluonlr "
+            "computes. Scale the values first."
+        )
     np.save(tmp_path / "X.npy", X)
     assert error("X.npy", target="y").startswith("X.npy is a .npy file: its columns have no names")
     np.save(tmp_path / "y.npy", np.ones(3))

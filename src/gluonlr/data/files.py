@@ -213,14 +213,19 @@ def _read_npy(path: str, what: str) -> np.ndarray:
         array = array[:, 0]  # one output, as fit takes it
     if array.dtype.kind == "f":
         for start, (chunk,) in chunks(array):
-            row = first_nonfinite_row(chunk)
+            with np.errstate(over="ignore"):  # float64 (or longdouble) beyond float32's range: infinite in fit
+                as_float32 = chunk.astype(np.float32, copy=False)
+            row = first_nonfinite_row(as_float32)
             if row is not None:
-                position = (row,) if chunk.ndim == 1 else (row, int(np.argmin(np.isfinite(chunk[row]))))
+                position = (row,) if chunk.ndim == 1 else (row, int(np.argmin(np.isfinite(as_float32[row]))))
                 where = f", column {position[1]}" if len(position) == 2 else ""
-                raise ValueError(
-                    f"{path}, row {start + position[0]}{where}: {chunk[position]} is not a finite number. "
-                    "Remove or impute the NaN and infinite values first."
+                value = chunk[position]
+                problem = (
+                    "is beyond the range of float32 (±3.4e38), in which gluonlr computes. Scale the values first."
+                    if np.isfinite(value)
+                    else "is not a finite number. Remove or impute the NaN and infinite values first."
                 )
+                raise ValueError(f"{path}, row {start + position[0]}{where}: {value} {problem}")
     return array
 
 
@@ -254,16 +259,15 @@ def _rows(path: str) -> Any:
                         yield reader.line_num, fields
             except csv.Error as error:
                 raise ValueError(f"{path}, line {reader.line_num + 1}: {error}.") from None
+            except UnicodeDecodeError:
+                _raise_not_utf8(path)
     finally:
         csv.field_size_limit(limit)
 
 
 def _header(path: str) -> list[str]:
-    try:
-        for _, fields in _rows(path):
-            return fields
-    except UnicodeDecodeError:
-        _raise_not_utf8(path)
+    for _, fields in _rows(path):
+        return fields
     raise ValueError(f"{path} is empty: a CSV file needs a first line naming the columns, then one line per sample.")
 
 
@@ -324,7 +328,10 @@ def _read_csv(path: str, target: str | None, features: Sequence[str] | None) -> 
         raise ValueError(f"{path} has a header (line 1) but no rows of data.")
     if engine == "c" and frame.iloc[:, -1].isna().any():  # the C engine fills a short row's last cells with NaN
         _raise_ragged(path, names)
-    values = {name: _numbers(pd, frame[name]) for name in used}
+    try:
+        values = {name: _numbers(pd, frame[name]) for name in used}
+    except UnicodeDecodeError:  # pyarrow reads a column that is not UTF-8 as bytes, decoded here
+        _raise_not_utf8(path)
     bad = {}
     for name, column in values.items():
         with np.errstate(over="ignore"):  # 1e39 is finite in float64, infinite in the float32 fit computes in
