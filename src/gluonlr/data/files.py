@@ -333,9 +333,9 @@ def _read_csv(path: str, target: str | None, features: Sequence[str] | None) -> 
     except UnicodeDecodeError:  # pyarrow reads a column that is not UTF-8 as bytes, decoded here
         _raise_not_utf8(path)
     bad = {}
-    for name, column in values.items():
+    for name, numbers in values.items():
         with np.errstate(over="ignore"):  # 1e39 is finite in float64, infinite in the float32 fit computes in
-            finite = np.isfinite(column.astype(np.float32))
+            finite = np.isfinite(numbers.astype(np.float32))
         if not finite.all():
             bad[name] = int(np.argmin(finite))
     if engine == "pyarrow":  # pyarrow reads 0x10 as 16; numpy, the C engine and scikit-learn's readers refuse it
