@@ -606,3 +606,88 @@ def test_raw_data_with_standardize_and_lr_auto(capsys, tmp_path):
     assert status == 0 and f", lr {expected.lr:.6g} (auto), " in text.splitlines()[1]
     status, text, _ = run(capsys, "evaluate", out, data, "--target", "progression", "--json")
     assert json.loads(text)["r2"] == pytest.approx(expected.score(X, y), abs=1e-6) and expected.score(X, y) > 0.5
+
+
+# -- issue 23: nothing half-done, '-' for standard input and output, bounded memory --------------------------------
+
+
+def test_a_plot_that_cannot_be_written_leaves_the_model_as_it_was(capsys, csv_file, tmp_path, monkeypatch):
+    """Issue 23, 8: a failing --plot exited 1 after --out was replaced."""
+    import errno
+
+    from matplotlib.figure import Figure
+
+    out, plot = tmp_path / "model.params", tmp_path / "loss.png"
+    out.write_bytes(b"an older model")
+
+    def full(self, *args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Figure, "savefig", full)
+    status, text, err = run(capsys, "fit", csv_file, "--target", "y", "--out", out, "--plot", plot, *FAST)
+    assert (status, text) == (1, "")
+    assert err == f"gluonlr: error: --plot {str(plot)!r} cannot be written: No space left on device.\n"
+    assert out.read_bytes() == b"an older model"
+    assert sorted(os.listdir(tmp_path)) == ["data.csv", "model.params"]
+
+
+def test_predict_refuses_names_saved_with_another_model(capsys, csv_file, tmp_path):
+    """Issue 23, 6: stale names were dropped in silence and a reordered file predicted by position, exit 0."""
+    out = tmp_path / "model.params"
+    fit_json(capsys, csv_file, "--target", "y", "--features", "x1,x2", "--out", out, *FAST)
+    gluonlr.gluon.init_params(np.array([1.0, 2.0]), 3.0).save_parameters(str(out))  # behind gluonlr's back
+    pd.read_csv(csv_file)[["x2", "x1"]].to_csv(tmp_path / "reordered.csv", index=False)
+    status, text, err = run(capsys, "predict", out, tmp_path / "reordered.csv")
+    assert (status, text) == (1, "")
+    assert err.startswith(f"gluonlr: error: '{out}.features.json' holds the feature names of another model: ")
+
+
+def test_a_dash_is_standard_input_and_output(capsys, csv_file, tmp_path, monkeypatch):
+    """Issue 23, 13: ``-o -`` wrote a file named '-'; DATA ``-`` is standard input, as for cat."""
+    import io
+
+    out = tmp_path / "model.params"
+    fit_json(capsys, csv_file, "--target", "y", "--out", out, *FAST)
+    status, expected, _ = run(capsys, "predict", out, csv_file)
+    assert status == 0
+    monkeypatch.chdir(tmp_path)
+    assert run(capsys, "predict", out, csv_file, "-o", "-") == (0, expected, "")
+    assert "-" not in os.listdir(tmp_path)
+
+    def stdin(raw):
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(raw)))
+
+    stdin(csv_file.read_bytes())
+    assert run(capsys, "predict", out, "-", "-o", "-") == (0, expected, "")
+    features = pd.read_csv(csv_file).drop(columns="y")
+    buffer = io.BytesIO()
+    np.save(buffer, features.to_numpy(np.float32))
+    stdin(buffer.getvalue())  # a .npy file, known by its magic bytes
+    status, text, _ = run(capsys, "predict", out, "-")
+    assert status == 0
+    np.testing.assert_allclose(pd.read_csv(io.StringIO(text)).to_numpy()[:, 0], load(out).predict(features), 1e-6)
+    stdin(b"x1,x2,note,x3,y\n1,2,3,four,5\n")
+    assert run(capsys, "fit", "-", "--target", "y", "--out", tmp_path / "other.params") == (
+        1,
+        "",
+        "gluonlr: error: <standard input>, line 2, column 'x3': 'four' is not a number. Every cell of the columns "
+        "used must be a finite number.\n",
+    )
+    assert sorted(os.listdir(tmp_path)) == ["data.csv", "model.params", "model.params.features.json"]
+
+
+def test_predictions_after_training_are_made_a_block_at_a_time(capsys, tmp_path, monkeypatch):
+    """Issue 23, 4: a float64 .npy was copied whole, twice (the summary's predictions, then the plot's)."""
+    from gluonlr.cli import _files as cli_files
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((3000, 2))
+    np.save(tmp_path / "X.npy", X)
+    np.save(tmp_path / "y.npy", X @ [1.0, 2.0])
+    monkeypatch.setattr(cli_files, "_PREDICT_BYTES", 4096, raising=False)  # 512 rows of 2 float32 values
+    rows = []
+    predict = gluonlr.FitResult.predict
+    monkeypatch.setattr(gluonlr.FitResult, "predict", lambda self, X: rows.append(len(X)) or predict(self, X))
+    args = [tmp_path / "X.npy", "--target-file", tmp_path / "y.npy", "--out", tmp_path / "m.params"]
+    fit_json(capsys, *args, "--plot", tmp_path / "fit.png", *FAST)
+    assert max(rows) <= 512 and sum(rows) == 3000, rows  # in blocks, and once for the summary and the plot
