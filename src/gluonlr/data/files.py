@@ -258,7 +258,7 @@ def _rows(path: str) -> Any:
                     if fields:
                         yield reader.line_num, fields
             except csv.Error as error:
-                raise ValueError(f"{path}, line {reader.line_num + 1}: {error}.") from None
+                raise ValueError(f"{path}, line {reader.line_num}: {error}.") from None
             except UnicodeDecodeError:
                 _raise_not_utf8(path)
     finally:
