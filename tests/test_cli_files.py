@@ -283,6 +283,31 @@ BAD_CSV = [
         "cannot be a feature: name it, or select the features with --features.",
     ),
     ("y\n1\n", "{path} has no column of features: its only column is the target 'y'."),
+    # Issue 23: hostile cells, each one line naming the file, the line and the column.
+    (
+        "x1,x2,y\n1,2,3\n4,1e39,6\n",
+        "{path}, line 3, column 'x2': '1e39' is beyond the range of float32 (±3.4e38), in which gluonlr computes. "
+        "Scale the column first.",
+    ),
+    (
+        "x1,x2,y\n1,2,3\n0x10,5,6\n",
+        "{path}, line 3, column 'x1': '0x10' is a hexadecimal number. Write the numbers in decimal, as numpy and "
+        "pandas' readers read them.",
+    ),
+    (
+        "x1,x2,y\n1,2,3\n4," + "9" * 200_000 + ",6\n",
+        "{path}, line 3, column 'x2': '99999999999999999999...99999999' (200000 characters) is not a finite number. "
+        "Every cell of the columns used must be a finite number.",
+    ),
+    (
+        b"x1,x2,y\n1,2,3\n" + b"4,5,6\n" * 2000 + b"7,caf\xe9,9\n",
+        "{path}, line 2003, column 'x2': the byte 0xe9 (character 6 of the line) is not UTF-8. Save the file in "
+        "UTF-8 (from Latin-1: iconv -f latin1 -t utf-8).",
+    ),
+    (
+        b"x1,caf\xe9,y\n1,2,3\n",
+        "{path} is not a text file in UTF-8: is it a CSV file? (line 1: the byte 0xe9 at character 7)",
+    ),
 ]
 
 
@@ -298,10 +323,30 @@ def engine(request, monkeypatch):
 @pytest.mark.parametrize(("content", "message"), BAD_CSV)
 def test_a_bad_csv_file_is_named_with_its_line_and_column(tmp_path, engine, content, message):
     path = tmp_path / "data.csv"
-    path.write_text(content)
+    path.write_bytes(content) if isinstance(content, bytes) else path.write_text(content)
     with pytest.raises(ValueError) as info:
         read_data(path, target="y")
     assert str(info.value) == message.format(path=path)
+
+
+@pytest.mark.parametrize(("content", "message"), BAD_CSV[-5:])
+def test_a_hostile_cell_is_one_line_exit_1(capsys, tmp_path, content, message):
+    """Issue 23, 10 and 11: a traceback of 24 lines, or a message without file, line and column."""
+    path = tmp_path / "data.csv"
+    path.write_bytes(content) if isinstance(content, bytes) else path.write_text(content)
+    status, text, err = run(capsys, "fit", path, "--target", "y", "--out", tmp_path / "model.params")
+    assert (status, text, err) == (1, "", f"gluonlr: error: {message.format(path=path)}\n")
+
+
+def test_many_columns_are_checked_in_linear_time():
+    """Issue 23, 2: a header of 10**6 columns hung fit: each name was compared with all earlier ones."""
+    names = [f"c{index}" for index in range(200_000)]
+    start = time.perf_counter()
+    assert files._columns("wide.csv", names, names[-1], None) == names[:-1]
+    assert files._columns("wide.csv", names, None, names[::-1]) == names[::-1]
+    with pytest.raises(ValueError, match=r"'c0' appears twice \(columns 1 and 200001\)"):
+        files._columns("wide.csv", [*names, "c0"], None, None)
+    assert time.perf_counter() - start < 10  # quadratic: 2 * 10**10 comparisons, minutes
 
 
 @pytest.mark.parametrize(("content", "message"), BAD_CSV[2:5] + BAD_CSV[8:10])
@@ -366,6 +411,13 @@ def test_bad_npy_files(tmp_path):
     assert error("nan.npy", holed) == (
         "nan.npy, row 2, column 1: nan is not a finite number. Remove or impute the NaN and infinite values first."
     )
+    for dtype in (np.float64, np.longdouble):  # issue 23, 11: finite here, infinite in float32
+        beyond = X.astype(dtype)
+        beyond[3, 1] = 1e39
+        assert error("beyond.npy", beyond) == (
+            "beyond.npy, row 3, column 1: 1e+39 is beyond the range of float32 (±3.4e38), in which gluonlr "
+            "computes. Scale the values first."
+        )
     np.save(tmp_path / "X.npy", X)
     assert error("X.npy", target="y").startswith("X.npy is a .npy file: its columns have no names")
     np.save(tmp_path / "y.npy", np.ones(3))
@@ -554,3 +606,88 @@ def test_raw_data_with_standardize_and_lr_auto(capsys, tmp_path):
     assert status == 0 and f", lr {expected.lr:.6g} (auto), " in text.splitlines()[1]
     status, text, _ = run(capsys, "evaluate", out, data, "--target", "progression", "--json")
     assert json.loads(text)["r2"] == pytest.approx(expected.score(X, y), abs=1e-6) and expected.score(X, y) > 0.5
+
+
+# -- issue 23: nothing half-done, '-' for standard input and output, bounded memory --------------------------------
+
+
+def test_a_plot_that_cannot_be_written_leaves_the_model_as_it_was(capsys, csv_file, tmp_path, monkeypatch):
+    """Issue 23, 8: a failing --plot exited 1 after --out was replaced."""
+    import errno
+
+    from matplotlib.figure import Figure
+
+    out, plot = tmp_path / "model.params", tmp_path / "loss.png"
+    out.write_bytes(b"an older model")
+
+    def full(self, *args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Figure, "savefig", full)
+    status, text, err = run(capsys, "fit", csv_file, "--target", "y", "--out", out, "--plot", plot, *FAST)
+    assert (status, text) == (1, "")
+    assert err == f"gluonlr: error: --plot {str(plot)!r} cannot be written: No space left on device.\n"
+    assert out.read_bytes() == b"an older model"
+    assert sorted(os.listdir(tmp_path)) == ["data.csv", "model.params"]
+
+
+def test_predict_refuses_names_saved_with_another_model(capsys, csv_file, tmp_path):
+    """Issue 23, 6: stale names were dropped in silence and a reordered file predicted by position, exit 0."""
+    out = tmp_path / "model.params"
+    fit_json(capsys, csv_file, "--target", "y", "--features", "x1,x2", "--out", out, *FAST)
+    gluonlr.gluon.init_params(np.array([1.0, 2.0]), 3.0).save_parameters(str(out))  # behind gluonlr's back
+    pd.read_csv(csv_file)[["x2", "x1"]].to_csv(tmp_path / "reordered.csv", index=False)
+    status, text, err = run(capsys, "predict", out, tmp_path / "reordered.csv")
+    assert (status, text) == (1, "")
+    assert err.startswith(f"gluonlr: error: '{out}.features.json' holds the feature names of another model: ")
+
+
+def test_a_dash_is_standard_input_and_output(capsys, csv_file, tmp_path, monkeypatch):
+    """Issue 23, 13: ``-o -`` wrote a file named '-'; DATA ``-`` is standard input, as for cat."""
+    import io
+
+    out = tmp_path / "model.params"
+    fit_json(capsys, csv_file, "--target", "y", "--out", out, *FAST)
+    status, expected, _ = run(capsys, "predict", out, csv_file)
+    assert status == 0
+    monkeypatch.chdir(tmp_path)
+    assert run(capsys, "predict", out, csv_file, "-o", "-") == (0, expected, "")
+    assert "-" not in os.listdir(tmp_path)
+
+    def stdin(raw):
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(raw)))
+
+    stdin(csv_file.read_bytes())
+    assert run(capsys, "predict", out, "-", "-o", "-") == (0, expected, "")
+    features = pd.read_csv(csv_file).drop(columns="y")
+    buffer = io.BytesIO()
+    np.save(buffer, features.to_numpy(np.float32))
+    stdin(buffer.getvalue())  # a .npy file, known by its magic bytes
+    status, text, _ = run(capsys, "predict", out, "-")
+    assert status == 0
+    np.testing.assert_allclose(pd.read_csv(io.StringIO(text)).to_numpy()[:, 0], load(out).predict(features), 1e-6)
+    stdin(b"x1,x2,note,x3,y\n1,2,3,four,5\n")
+    assert run(capsys, "fit", "-", "--target", "y", "--out", tmp_path / "other.params") == (
+        1,
+        "",
+        "gluonlr: error: <standard input>, line 2, column 'x3': 'four' is not a number. Every cell of the columns "
+        "used must be a finite number.\n",
+    )
+    assert sorted(os.listdir(tmp_path)) == ["data.csv", "model.params", "model.params.features.json"]
+
+
+def test_predictions_after_training_are_made_a_block_at_a_time(capsys, tmp_path, monkeypatch):
+    """Issue 23, 4: a float64 .npy was copied whole, twice (the summary's predictions, then the plot's)."""
+    from gluonlr.cli import _files as cli_files
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((3000, 2))
+    np.save(tmp_path / "X.npy", X)
+    np.save(tmp_path / "y.npy", X @ [1.0, 2.0])
+    monkeypatch.setattr(cli_files, "_PREDICT_BYTES", 4096, raising=False)  # 512 rows of 2 float32 values
+    rows = []
+    predict = gluonlr.FitResult.predict
+    monkeypatch.setattr(gluonlr.FitResult, "predict", lambda self, X: rows.append(len(X)) or predict(self, X))
+    args = [tmp_path / "X.npy", "--target-file", tmp_path / "y.npy", "--out", tmp_path / "m.params"]
+    fit_json(capsys, *args, "--plot", tmp_path / "fit.png", *FAST)
+    assert max(rows) <= 512 and sum(rows) == 3000, rows  # in blocks, and once for the summary and the plot

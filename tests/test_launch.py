@@ -355,3 +355,18 @@ def test_the_worker_hook_ends_a_python_worker_that_raised_and_keeps_any_other_si
     assert completed.stdout == "atexit ran\n"
     assert completed.stderr.startswith("other sitecustomize\nTraceback (most recent call last):")
     assert completed.stderr.endswith("RuntimeError: boom\n")
+
+
+def test_a_killed_launcher_leaves_no_process_of_its_job(run, script, marker):
+    """Issue 23, 12: after kill -9 of the launcher, its scheduler, server and a worker ran on for minutes."""
+    if not sys.platform.startswith("linux"):
+        pytest.skip("PR_SET_PDEATHSIG is Linux's")
+    launcher = run("-n", 2, "--", sys.executable, script(FAULT), "sleep")
+    launcher.wait_for(lambda line: " pid " in line, count=2)  # the whole job runs
+    assert len(marked(marker)) == 5  # the launcher, the scheduler, a server and two workers
+    launcher.process.kill()
+    launcher.process.wait(timeout=FAULT_SECONDS)
+    deadline = time.monotonic() + FAULT_SECONDS
+    while marked(marker) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert_nothing_left(marker)
