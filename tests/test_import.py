@@ -7,6 +7,7 @@ import pytest
 import gluonlr  # noqa: F401  (restores the aliases)
 
 
+@pytest.mark.slow
 def test_import_emits_no_warning():
     completed = subprocess.run(
         [sys.executable, "-W", "error", "-c", "import gluonlr; gluonlr.fit(*gluonlr.synthetic_data(n=5), epochs=1)"],
@@ -55,6 +56,7 @@ print("ok")
 """
 
 
+@pytest.mark.slow
 def test_fit_with_scipy_installed_and_warnings_as_errors():
     # MXNet's nd.array reads scipy.sparse.csr.csr_matrix, deprecated since SciPy 1.8: every call warned.
     pytest.importorskip("scipy")
@@ -80,6 +82,7 @@ else:
 """
 
 
+@pytest.mark.slow
 def test_fit_without_the_scipy_csr_namespace():
     pytest.importorskip("scipy")
     completed = run_python(WITHOUT_CSR_NAMESPACE + FIT_AND_CSR)
@@ -129,6 +132,7 @@ def test_a_scipy_without_csr_matrix_matches_nothing():
         stand_in.coo_matrix  # noqa: B018
 
 
+@pytest.mark.slow
 def test_import_and_a_numpy_fit_import_neither_pandas_nor_scikit_learn():
     """Both installed (the test extra): MXNet's import would pull scikit-learn, and it pandas, in 1.7 s."""
     pytest.importorskip("pandas")
@@ -144,6 +148,7 @@ def test_import_and_a_numpy_fit_import_neither_pandas_nor_scikit_learn():
     assert completed.stdout == "[]\n"
 
 
+@pytest.mark.slow
 def test_gluonlr_sklearn_without_scikit_learn_says_how_to_install_it():
     completed = run_python("import sys; sys.modules['sklearn'] = None; import gluonlr.sklearn")
     assert completed.returncode == 1
@@ -151,6 +156,7 @@ def test_gluonlr_sklearn_without_scikit_learn_says_how_to_install_it():
     assert "pip install 'gluonlr[sklearn]'" in completed.stderr
 
 
+@pytest.mark.slow
 def test_scikit_learn_imported_first_is_left_as_it_is():
     pytest.importorskip("sklearn")
     completed = run_python("import sklearn.base, gluonlr, mxnet.model; print(mxnet.model.BASE_ESTIMATOR.__name__)")
