@@ -340,6 +340,7 @@ def test_divergence_leaves_the_last_good_checkpoint(tmp_path, path):
     assert state["weight"].tobytes() == info.value.weight.reshape(1, 2).tobytes()
 
 
+@pytest.mark.slow
 def test_killed_training_resumes_bitwise(tmp_path, path):
     """Kill (SIGKILL) a training process mid-run; resuming its checkpoint gives the uninterrupted result."""
     target = tmp_path / "run.params"

@@ -487,6 +487,7 @@ def test_out_is_checked_before_training(capsys, csv_file, tmp_path):
 # -- processes --------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_closed_pipe_ends_predict_quietly(capsys, tmp_path):
     rng = np.random.default_rng(3)
     np.save(tmp_path / "X.npy", rng.standard_normal((20_000, 2)).astype(np.float32))
@@ -501,6 +502,7 @@ def _job(marker, *args, timeout=JOB_SECONDS):
     return subprocess.run([GLUONLR, *map(str, args)], capture_output=True, text=True, env=env, timeout=timeout)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("path", "raw"), [("manual", []), ("gluon", ["--standardize", "--lr", "auto"])])
 def test_launch_runs_gluonlr_fit_unchanged(tmp_path, marker, path, raw):
     """`gluonlr launch -n 2 -- gluonlr fit ... --kvstore dist_sync`: rank 0 writes the model and prints the
@@ -531,6 +533,7 @@ def test_launch_runs_gluonlr_fit_unchanged(tmp_path, marker, path, raw):
     )
 
 
+@pytest.mark.slow
 def test_a_worker_that_fails_alone_ends_the_job(tmp_path, marker):
     """Rank 0 cannot write --out once the job has started: it says so and leaves, and the launcher stops rank 1
     (it would otherwise wait for rank 0 at MXNet's exit barrier, or in its first pushpull, forever)."""
@@ -555,6 +558,7 @@ def test_dist_sync_without_a_launcher(capsys, csv_file, tmp_path, monkeypatch):
     assert "gluonlr launch -n 2" in err and err.count("\n") == 1
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGINT is POSIX")
 def test_ctrl_c_in_fit_writes_nothing(popen, csv_file, tmp_path):
     """A real Ctrl-C once training runs: exit status 130, one line on stderr, and --out not written."""

@@ -130,7 +130,8 @@ def test_validation_targets_must_have_the_outputs_of_y(y_train, y_val, path):
         (X[:, :0], y, ValueError, r"at least one sample and one feature; got shape \(20, 0\)"),
         (np.full((20, 2), np.nan), y, ValueError, r"X passed to fit contains NaN or infinity"),
         (X, np.full(20, np.inf), ValueError, r"y passed to fit contains NaN or infinity"),
-        (X * 1e300, y, ValueError, r"X passed to fit contains NaN or infinity \(after conversion to float32\)"),
+        # float64 values past float32's range (numpy 1.x promoted X * 1e300 to float64; numpy 2 keeps float32)
+        (X.astype(np.float64) * 1e300, y, ValueError, r"X .* contains NaN or infinity \(after conversion to float32\)"),
         (X.astype(str), y, TypeError, r"X passed to fit must hold real numbers; got dtype <U"),
         (X.astype(object), y, TypeError, r"X passed to fit must hold real numbers; got dtype object"),
         (X.astype(complex), y, TypeError, r"X passed to fit must hold real numbers; got dtype complex128"),

@@ -281,6 +281,7 @@ def test_bitwise_deterministic(dataset, data):
         assert first.history == second.history
 
 
+@pytest.mark.slow
 def test_bitwise_deterministic_across_processes(path):
     """The article's run is bitwise the same in other processes, with 1 or 2 OpenMP threads (the docs say so)."""
     script = (

@@ -590,7 +590,8 @@ def _environment(src: Path) -> dict[str, str]:
 
 
 def _pytest(selection: list[str]) -> list[str]:
-    return [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *selection]
+    # -m "": the slow tests too (pyproject's addopts leaves them out); a later -m in the selection still wins
+    return [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-m", "", *selection]
 
 
 def _apply(mutant: Mutant, src_copy: Path) -> str | None:
