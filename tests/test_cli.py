@@ -168,7 +168,7 @@ def test_divergence_is_an_error_message_not_a_traceback():
         ("--validation-split", "0.99999999", "must be a float in [0, 1) (also as a float32). Got 0.99999999 instead."),
         ("--seed", "-1", "must be an int >= 0. Got -1 instead."),
         ("--epochs", "1.5", "must be an int. Got '1.5' instead."),
-        ("--batch-size", "0", "must be an int >= 1. Got 0 instead."),
+        ("--batch-size", "0", "must be an int >= 1 or 'auto'. Got 0 instead."),
     ],
 )
 def test_every_value_fit_would_refuse_is_a_usage_error(capsys, flag, value, message):

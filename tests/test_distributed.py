@@ -358,7 +358,7 @@ def test_only_rank_0_writes_checkpoints(tmp_path, monkeypatch, path):
         workers.part = (workers.rank, 2)
         return "device", workers
 
-    monkeypatch.setattr(sys.modules["gluonlr.fit"], "check_kvstore", check_kvstore)
+    monkeypatch.setattr(sys.modules["gluonlr.phases"], "check_kvstore", check_kvstore)
     X, y = np.zeros((10, 1), np.float32), np.ones(10, np.float32)
     result = fit(X, y, path=path, kvstore="dist_sync", checkpoint=tmp_path / "model.params", epochs=2, verbose=0)
     assert len(result.history["loss"]) == 2

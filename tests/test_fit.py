@@ -210,6 +210,7 @@ def test_result_records_its_parameters(article_data):
         reduction="sum",
         lr=0.02,
         standardize=False,
+        standardize_target=False,
         batch_size=10,
         epochs=2,
         tol=None,

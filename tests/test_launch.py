@@ -370,6 +370,7 @@ def test_the_worker_hook_ends_a_python_worker_that_raised_and_keeps_any_other_si
     assert completed.stderr.endswith("RuntimeError: boom\n")
 
 
+@pytest.mark.slow
 def test_a_killed_launcher_leaves_no_process_of_its_job(run, script, marker):
     """Issue 23, 12: after kill -9 of the launcher, its scheduler, server and a worker ran on for minutes."""
     if not sys.platform.startswith("linux"):

@@ -190,7 +190,7 @@ def numpy126_stand_ins(module: types.ModuleType = np) -> dict[str, object]:
     True
     >>> stand_ins["PZERO"], stand_ins["in1d"]([[1, 2], [3, 4]], [2, 3])
     (0.0, array([False,  True,  True, False]))
-    >>> stand_ins["mirr"]([1.0], 0.1, 0.1)
+    >>> stand_ins["mirr"]([1.0], 0.1, 0.1)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
     RuntimeError: In accordance with NEP 32, the function mirr was removed from NumPy version 1.20.  A ...

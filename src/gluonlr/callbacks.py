@@ -503,7 +503,7 @@ class ModelCheckpoint(Callback):
     >>> _ = fit(*synthetic_data(), epochs=3, checkpoint=path)  # fit adds ModelCheckpoint(path)
     >>> state, meta = read_checkpoint(path)
     >>> meta["epoch"], sorted(state)
-    (3, ['bias', 'updates', 'weight'])
+    (3, ['bias', 'model/bias', 'model/weight', 'updates', 'weight'])
     """
 
     priority = 1000  # last: the epoch's final state

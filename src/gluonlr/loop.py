@@ -13,13 +13,16 @@ import threading
 import time
 from collections.abc import Sequence
 from types import FrameType, TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gluonlr._mxnet import mx, nd
 from gluonlr.callbacks import Callback, Run
 from gluonlr.data import Share
 from gluonlr.learners import Learner
 from gluonlr.metrics import evaluate, evaluate_training
+
+if TYPE_CHECKING:
+    from gluonlr.data.prepare import TargetScale
 
 __all__ = ["CtrlC", "Evaluation", "run_epoch", "train"]
 
@@ -148,18 +151,25 @@ class Evaluation:
     (['lr', 'r2', 'val_loss', 'val_r2'], 1.0)
     """
 
-    def __init__(self, learner: Learner, metrics: tuple[str, ...], validation: tuple[Any, Any] | None) -> None:
+    def __init__(
+        self,
+        learner: Learner,
+        metrics: tuple[str, ...],
+        validation: tuple[Any, Any] | None,
+        target: TargetScale | None = None,
+    ) -> None:
         self.learner, self.metrics = learner, metrics
         self.validation = validation  # read in chunks by evaluate: in memory or a source
+        self.target = target  # fit(standardize_target=True): the metrics in y's units, the loss in training's
 
     def __call__(self, epoch: int) -> dict[str, float]:
         """Return epoch ``epoch``'s logs beyond its loss: ``lr``, the metrics, ``val_loss`` and ``val_`` metrics."""
         data = self.learner.data
         logs = {"lr": self.learner.config.lr_at(epoch * data.n_batches + 1, data.n_batches)}
         if self.metrics:
-            logs.update(evaluate_training(self.learner, self.metrics))
+            logs.update(evaluate_training(self.learner, self.metrics, self.target))
         if self.validation is not None:
-            logs.update(evaluate(self.learner, *self.validation, self.metrics, prefix="val_"))
+            logs.update(evaluate(self.learner, *self.validation, self.metrics, prefix="val_", target=self.target))
         return logs
 
 

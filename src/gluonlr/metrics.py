@@ -14,7 +14,7 @@ every worker alike.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -25,6 +25,9 @@ from gluonlr.host import sample_losses  # also gluonlr.metrics.sample_losses, wh
 from gluonlr.learners import Learner
 from gluonlr.parallel import row_bounds
 from gluonlr.scaling import _BLOCK_BYTES
+
+if TYPE_CHECKING:
+    from gluonlr.data.prepare import TargetScale
 
 __all__ = ["METRICS", "R2", "evaluate", "evaluate_training", "r2_score", "sample_losses", "scores", "training_loss"]
 
@@ -182,14 +185,20 @@ def scores(y_true: Any, y_pred: Any, metrics: Iterable[str] = tuple(METRICS)) ->
 
 
 def _score(
-    learner: Learner, batches: Iterable[tuple[np.ndarray | None, ...]], metrics: tuple[str, ...], weighted: bool = False
+    learner: Learner,
+    batches: Iterable[tuple[np.ndarray | None, ...]],
+    metrics: tuple[str, ...],
+    weighted: bool = False,
+    target: TargetScale | None = None,
 ) -> tuple[float, dict[str, float]]:
     """Return ``(summed per-sample loss, metrics)`` over chunks ``(x, y)`` or ``(x, y, w)`` of rows.
 
     An ``x`` of None scores predictions of 0. Computed on the host from
     ``learner``'s current parameters (:func:`_host_model`), in float32 as the
     device computes; each chunk's losses summed in float64. ``weighted``
-    multiplies the losses by ``w``, as training does.
+    multiplies the losses by ``w``, as training does. With a ``target``
+    scale, ``y`` is the standardized target and the metrics are taken in the
+    target's own units (the loss in training's).
     """
     predict, config, totals, loss = None, learner.config, _Totals(), 0.0
     for x, y, *sample_weight in batches:  # in a dist_sync job: this worker's part of the rows
@@ -202,7 +211,9 @@ def _score(
                 predictions = predict(x)
             else:
                 predictions = np.zeros_like(y)
-            if metrics:
+            if metrics and target is not None:  # y * scale + mean, per output, in float64
+                totals.add(y * target.scale + target.mean, predictions * target.scale + target.mean)
+            elif metrics:
                 totals.add(y, predictions)
             residual = np.subtract(predictions, y, out=predictions)  # in place: a chunk's rows hold one array each
             losses = sample_losses(residual, config.loss, config.rho)
@@ -221,7 +232,9 @@ def _span(learner: Learner, n: int) -> tuple[int, int] | None:
     return None if workers is None else row_bounds(n, workers.num_workers)[workers.rank]
 
 
-def evaluate(learner: Learner, X: Any, y: Any, metrics: tuple[str, ...], prefix: str = "") -> dict[str, float]:
+def evaluate(
+    learner: Learner, X: Any, y: Any, metrics: tuple[str, ...], prefix: str = "", target: TargetScale | None = None
+) -> dict[str, float]:
     """Score ``learner``'s predictions of ``X`` against ``y``: the loss and each metric.
 
     ``X`` and ``y`` are read in chunks of :func:`~gluonlr.data.chunk_rows`
@@ -249,6 +262,10 @@ def evaluate(learner: Learner, X: Any, y: Any, metrics: tuple[str, ...], prefix:
         Names from :data:`METRICS`.
     prefix : str
         Put before each name, e.g. ``"val_"``.
+    target : TargetScale, optional
+        With ``fit(standardize_target=True)``: ``y`` is the standardized
+        target, and the metrics are computed in the target's own units (the
+        loss stays in the units training minimizes).
 
     Returns
     -------
@@ -264,11 +281,13 @@ def evaluate(learner: Learner, X: Any, y: Any, metrics: tuple[str, ...], prefix:
     {'v_loss': 0.5, 'v_mae': 0.5, 'v_r2': -1.0}
     """
     batches = (arrays for _, arrays in chunks(X, y, span=_span(learner, len(X))))
-    loss, scores = _score(learner, batches, metrics)
+    loss, scores = _score(learner, batches, metrics, target=target)
     return {f"{prefix}loss": loss / len(X), **{prefix + name: value for name, value in scores.items()}}
 
 
-def evaluate_training(learner: Learner, metrics: tuple[str, ...]) -> dict[str, float]:
+def evaluate_training(
+    learner: Learner, metrics: tuple[str, ...], target: TargetScale | None = None
+) -> dict[str, float]:
     """Score ``learner`` on its own training data, as :func:`evaluate` (the metrics only, not the loss).
 
     Examples
@@ -279,7 +298,7 @@ def evaluate_training(learner: Learner, metrics: tuple[str, ...]) -> dict[str, f
     >>> evaluate_training(learner, ("mse", "mae"))
     {'mse': 0.5, 'mae': 0.5}
     """
-    return _score(learner, learner.data.chunks(span=_span(learner, len(learner.data))), metrics)[1]
+    return _score(learner, learner.data.chunks(span=_span(learner, len(learner.data))), metrics, target=target)[1]
 
 
 def training_loss(learner: Learner, zero_model: bool = False) -> float:

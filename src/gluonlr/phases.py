@@ -310,7 +310,7 @@ def train_to_result(run: Run, options: dict[str, Any], data: TrainingData, resum
     ([2.0, 51.0], 10)
     """
     learner = run.get_learner()
-    evaluation = Evaluation(learner, options["metrics"], data.validation)
+    evaluation = Evaluation(learner, options["metrics"], data.validation, data.target)
     try:
         stopped_epoch, interrupted = train(run, evaluation, resumed.meta.get("callbacks", {}) if resumed else {})
     finally:

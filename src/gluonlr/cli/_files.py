@@ -20,6 +20,7 @@ import os
 import shutil
 import sys
 import tempfile
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -187,7 +188,11 @@ def fit_command(args: argparse.Namespace) -> int:
         check_writable(args.out, _OUT)
         if args.plot:
             check_writable(args.plot, PLOT, example="loss.png")
-    result = fit(data.X, data.y, **options)  # an array: its result has no feature names, the model the file's
+    with warnings.catch_warnings(record=True) as caught:  # each printed as one line, not with a source line
+        warnings.simplefilter("always")
+        result = fit(data.X, data.y, **options)  # an array: its result has no feature names, the model the file's
+    for warning in caught:
+        print(f"gluonlr: warning: {warning.message}", file=sys.stderr)
     if result.interrupted:
         print(f"gluonlr: the fit was {result.stop_reason}; {args.out} not written.", file=sys.stderr)
         return 130
@@ -260,6 +265,8 @@ def _fit_report(
         "history": result.history,
         "stopped_epoch": result.stopped_epoch,
         "stop_reason": result.stop_reason,
+        "n_epochs": result.n_epochs,
+        "converged": result.converged,
         "metrics": metrics,
         "params": result.params,
         "out": args.out,
@@ -274,13 +281,19 @@ def _print_fit(report: dict[str, Any]) -> None:
     weight = np.asarray(report["weight"], dtype=np.float64)
     print(f"{report['data']}: {report['n_samples']} training samples{held_out}, {len(weight)} features{target}")
     history = report["history"]
-    epochs = len(history["loss"])
-    stopped = f" (stopped early: {report['stop_reason']})" if report["stop_reason"] else ""
+    stopped = f" (stopped early: {report['stop_reason']})" if report["stop_reason"] and not report["converged"] else ""
     chosen = " (auto)" if report["params"].get("lr") == "auto" else ""
     print(
-        f"{report['path']} path, {epochs} epochs{stopped}, lr {report['lr']:.6g}{chosen}, "
+        f"{report['path']} path, {report['n_epochs']} epochs{stopped}, lr {report['lr']:.6g}{chosen}, "
         f"final training loss {history['loss'][-1]:.6g}"
     )
+    if report["converged"] is not None:
+        tol = report["params"]["tol"]
+        print(
+            f"converged after {report['n_epochs']} epochs: {report['stop_reason']}"
+            if report["converged"]
+            else f"did not converge in {report['n_epochs']} epochs (tol {tol:g}): raise --epochs, or see the warning"
+        )
     names = report["feature_names"] or [f"x{index + 1}" for index in range(len(weight))]
     width = max(len(name) for name in [*names, "bias"])
     for name, value in zip(names, weight.reshape(len(weight), -1), strict=True):
@@ -304,8 +317,8 @@ def _fit_figure(data: DataFile, result: FitResult, held_out: int, predictions: n
     assert data.y is not None
     figure = Figure(figsize=(11, 4.5), layout="constrained")
     left, right = figure.subplots(1, 2)
-    plot_loss({os.path.basename(data.path): result.history}, ax=left)
-    left.set_title(f"loss per epoch ({result.path} path)")
+    plot_loss({"training": result.history}, ax=left, validation_label="validation")
+    left.set_title(f"loss per epoch of {os.path.basename(data.path)} ({result.path} path)")
     rows = slice(len(data.X) - held_out, None) if held_out else slice(None)
     plot_predicted_vs_true(data.y[rows], predictions[rows], ax=right)
     right.set_title(f"{'validation' if held_out else 'training'} samples of {os.path.basename(data.path)}")
