@@ -19,7 +19,7 @@ from gluonlr._mxnet import mx, nd
 from gluonlr.callbacks import Callback, Run
 from gluonlr.data import Share
 from gluonlr.learners import Learner
-from gluonlr.metrics import evaluate, evaluate_training
+from gluonlr.metrics import UserMetric, evaluate, evaluate_training
 
 if TYPE_CHECKING:
     from gluonlr.data.prepare import TargetScale
@@ -154,7 +154,7 @@ class Evaluation:
     def __init__(
         self,
         learner: Learner,
-        metrics: tuple[str, ...],
+        metrics: Sequence[str | UserMetric],
         validation: tuple[Any, Any] | None,
         target: TargetScale | None = None,
     ) -> None:
