@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
 
@@ -117,7 +117,7 @@ METRICS: dict[str, type[mx.metric.EvalMetric]] = {
 
 #: What ``fit(metrics=[...])`` takes: a name of :data:`METRICS`, a function ``metric(y_true, y_pred) -> float``, a
 #: pair ``(name, function)`` or an ``mxnet.metric.EvalMetric``.
-MetricLike = str | Callable[[Any, Any], Any] | tuple[str, Callable[[Any, Any], Any]] | mx.metric.EvalMetric
+MetricLike: TypeAlias = str | Callable[[Any, Any], Any] | tuple[str, Callable[[Any, Any], Any]] | mx.metric.EvalMetric
 
 #: The keys of an epoch's logs that are not metrics: a metric of the user's may not take these names.
 RESERVED_NAMES = ("loss", "lr")
@@ -156,11 +156,12 @@ class UserMetric:
     """
 
     def __init__(self, name: str, metric: Callable[[np.ndarray, np.ndarray], Any] | mx.metric.EvalMetric) -> None:
-        self.name, self.metric = name, metric
+        self.name: str = name
+        self.metric: Any = metric  # a function or an EvalMetric
 
     @property
     def needs_all_rows(self) -> bool:
-        """Whether the metric is a function, called once with all the rows (an ``EvalMetric`` is updated a chunk at a time)."""
+        """Whether the metric is a function, called with all the rows (an ``EvalMetric`` is updated by chunks)."""
         return not isinstance(self.metric, mx.metric.EvalMetric)
 
     def __repr__(self) -> str:

@@ -47,7 +47,7 @@ from typing import Any
 import numpy as np
 
 from gluonlr._validation import check_choice, check_float, check_int
-from gluonlr.callbacks import Callback, EarlyStopping
+from gluonlr.callbacks import Callback, EarlyStopping, as_callback
 from gluonlr.conventions import LOSSES, PATH_NAMES, REDUCTIONS
 from gluonlr.distributed import DIST_KVSTORES, LOCAL_KVSTORES
 from gluonlr.errors import CheckpointError
@@ -252,18 +252,12 @@ def _tol(tol: Any) -> float | None:
 def _callbacks(callbacks: Any) -> list[Callback]:
     if callbacks is None:
         return []
-    if isinstance(callbacks, Callback) or not isinstance(callbacks, Sequence):
+    if isinstance(callbacks, Callback) or not isinstance(callbacks, Sequence) or isinstance(callbacks, str):
         raise TypeError(
-            "The 'callbacks' parameter of fit must be a list of gluonlr.callbacks.Callback. "
-            f"Got {type(callbacks).__name__} instead."
+            "The 'callbacks' parameter of fit must be a list of gluonlr.callbacks.Callback or of objects with "
+            f"on_epoch_end and the like (Keras' methods). Got {type(callbacks).__name__} instead."
         )
-    for callback in callbacks:
-        if not isinstance(callback, Callback):
-            raise TypeError(
-                "The 'callbacks' parameter of fit must hold gluonlr.callbacks.Callback instances. "
-                f"Got a {type(callback).__name__}."
-            )
-    return list(callbacks)
+    return [as_callback(callback) for callback in callbacks]
 
 
 def _metrics(metrics: Any) -> tuple[str | UserMetric, ...]:
@@ -568,7 +562,10 @@ _OPTION_LIST: tuple[Option, ...] = (
     Option(
         "callbacks",
         None,
-        Rule("None or a list of :class:`~gluonlr.callbacks.Callback`", _callbacks),
+        Rule(
+            "None or a list of :class:`~gluonlr.callbacks.Callback` or of objects with some of its ``on_*`` methods",
+            _callbacks,
+        ),
         "called at the start, after each batch and epoch and at the end",
         {
             "estimator": "live objects a clone or a grid search would share between fits",
