@@ -290,10 +290,10 @@ class _Collected:
             if not metric.needs_all_rows:
                 metric.metric.reset()
 
-    def add(self, y: np.ndarray, predictions: np.ndarray, ndim: int) -> None:
-        """Add a chunk: ``y`` and ``predictions`` of shape ``(rows, n_outputs)``, in y's units; ``ndim``: y's own."""
+    def add(self, y: np.ndarray, predictions: np.ndarray) -> None:
+        """Add a chunk: ``y`` and ``predictions`` of shape ``(rows, n_outputs)``, in y's units."""
         y, predictions = y.astype(np.float64), predictions.astype(np.float64)  # copies: the caller reuses its arrays
-        if ndim == 1:
+        if y.shape[1] == 1:  # fit's y of one output is 1-D (a column y is taken as y[:, 0])
             y, predictions = y[:, 0], predictions[:, 0]
         self.finite = self.finite and bool(np.isfinite(predictions).all())
         for metric in self.metrics:
@@ -438,7 +438,6 @@ def _score(
     predict, config, totals, loss = None, learner.config, _Totals(), 0.0
     for x, y, *sample_weight in batches:  # in a dist_sync job: this worker's part of the rows
         assert y is not None
-        ndim = y.ndim
         y = y.reshape(len(y), -1)
         # Overflow to infinity, and NaN, are results here, as on the device: the divergence guard reports them.
         with np.errstate(over="ignore", invalid="ignore"):
@@ -454,7 +453,7 @@ def _score(
             if names:
                 totals.add(y_units, predictions_units)
             if collected is not None:
-                collected.add(y_units, predictions_units, ndim)
+                collected.add(y_units, predictions_units)
             residual = np.subtract(predictions, y, out=predictions)  # in place: a chunk's rows hold one array each
             losses = sample_losses(residual, config.loss, config.rho)
             if weighted and sample_weight and sample_weight[0] is not None:
