@@ -810,14 +810,16 @@ class EarlyStopping(Callback):
     ----------
     monitor : str, default="val_loss"
         A key of the epoch's logs: ``"loss"``, ``"val_loss"``, or a metric
-        such as ``"val_r2"`` (``fit(metrics=...)``).
+        such as ``"val_r2"`` (``fit(metrics=...)``, a metric of your own by
+        its name too).
     min_delta : float, default=0.0
         The least change that counts as an improvement.
     patience : int, default=5
         Epochs without improvement before stopping (Keras' default is 0).
     mode : {"auto", "min", "max"}, default="auto"
         Whether lower or higher is better; ``"auto"``: higher for R², lower
-        for everything else.
+        for everything else (pass ``"max"`` for a metric of your own that is
+        better higher, such as ``explained_variance_score``).
     restore_best_weights : bool, default=True
         On stopping, put back the parameters of the best epoch (Keras' default
         is False).

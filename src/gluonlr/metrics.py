@@ -227,7 +227,7 @@ def check_metrics(metrics: Any, where: str = "fit") -> tuple[str | UserMetric, .
     >>> check_metrics(["r2", explained_variance_score, ("max", lambda t, p: 0.0), mx.metric.MAE(name="mx_mae")])
     ... # doctest: +ELLIPSIS
     ('r2', UserMetric('explained_variance_score', <function ...>), UserMetric('max', ...), UserMetric('mx_mae', ...))
-    >>> check_metrics([("loss", np.mean)])
+    >>> check_metrics([("loss", np.mean)])  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
     ValueError: The 'metrics' parameter of fit names a metric 'loss', which the epoch's logs already hold; ...
