@@ -8,6 +8,7 @@ from typing import Any
 from gluonlr._mxnet import mx
 from gluonlr.callbacks import Callback, EarlyStopping
 from gluonlr.data.prepare import prepare_data
+from gluonlr.metrics import MetricLike
 from gluonlr.options import check_monitor, check_options
 from gluonlr.persistence import PathLike
 from gluonlr.phases import PATHS, build_learner, initial_params, resume_state, start_run, train_to_result
@@ -45,7 +46,7 @@ def fit(
     sample_weight: Any = None,
     validation_split: float = 0.0,
     validation_data: tuple[Any, Any] | None = None,
-    metrics: Sequence[str] = (),
+    metrics: Sequence[MetricLike] = (),
     early_stopping: bool | EarlyStopping = False,
     init_weight: Any = None,
     init_bias: Any = None,
@@ -170,10 +171,17 @@ def fit(
         any shuffling), for validation; in [0, 1).
     validation_data : tuple (X_val, y_val), optional
         Validation data instead of a split.
-    metrics : sequence of {"mse", "rmse", "mae", "r2"}, default=()
+    metrics : sequence of {"mse", "rmse", "mae", "r2"}, callable or EvalMetric, default=()
         Recorded after every epoch, on the training data (``history["mse"]``)
         and the validation data (``history["val_mse"]``); ``history["val_loss"]``
-        is recorded whenever there is validation data.
+        is recorded whenever there is validation data. Besides the four names:
+        a function ``metric(y_true, y_pred) -> float`` such as scikit-learn's
+        (recorded under its ``__name__``; it gets all the rows at once, which
+        costs 16 bytes a row and output), a pair ``(name, function)``, or an
+        ``mxnet.metric.EvalMetric`` (under its ``name``; updated a chunk at a
+        time), see :class:`gluonlr.metrics.UserMetric`. All are taken in the
+        units of ``y``, also with ``standardize_target=True``; none in a
+        ``dist_sync`` job but the four names.
     early_stopping : bool or EarlyStopping, default=False
         Stop when the validation loss stops improving:
         ``True`` is :class:`~gluonlr.callbacks.EarlyStopping` with its defaults

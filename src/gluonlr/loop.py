@@ -15,11 +15,13 @@ from collections.abc import Sequence
 from types import FrameType, TracebackType
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from gluonlr._mxnet import mx, nd
 from gluonlr.callbacks import Callback, Run
 from gluonlr.data import Share
 from gluonlr.learners import Learner
-from gluonlr.metrics import evaluate, evaluate_training
+from gluonlr.metrics import UserMetric, evaluate, evaluate_training
 
 if TYPE_CHECKING:
     from gluonlr.data.prepare import TargetScale
@@ -78,7 +80,12 @@ class CtrlC:
 
 
 def run_epoch(
-    learner: Learner, epoch: int, ctrl_c: CtrlC | None = None, on_batch: Sequence[Callback] = ()
+    learner: Learner,
+    epoch: int,
+    ctrl_c: CtrlC | None = None,
+    on_batch: Sequence[Callback] = (),
+    on_batch_begin: Sequence[Callback] = (),
+    batch_loss: bool = False,
 ) -> nd.NDArray:
     """Train one epoch; return its summed per-sample loss, still on the device.
 
@@ -91,10 +98,13 @@ def run_epoch(
     next epoch's gather waits for this one's operators to finish reading the
     data, once.) ``engine.bulk`` lets MXNet's engine schedule the epoch's many
     small operators in bulk. A Ctrl-C (``ctrl_c.requested``) ends the epoch
-    after the current batch. The callbacks ``on_batch`` hear of each batch
-    (:meth:`~gluonlr.callbacks.Callback.on_batch_end`); while they listen,
-    the loop waits for the device at most every ``_PROGRESS_SYNC`` (0.5)
-    seconds, so that what they report as done is close to done.
+    after the current batch. The callbacks ``on_batch_begin`` hear of each
+    batch before it (:meth:`~gluonlr.callbacks.Callback.on_batch_begin`), and
+    ``on_batch`` after it (:meth:`~gluonlr.callbacks.Callback.on_batch_end`);
+    while they listen, the loop waits for the device at most every
+    ``_PROGRESS_SYNC`` (0.5) seconds, so that what they report as done is
+    close to done. With ``batch_loss``, it waits after every batch instead,
+    to put the batch's mean per-sample loss in their logs as ``"loss"``.
 
     Examples
     --------
@@ -111,21 +121,27 @@ def run_epoch(
     synced = time.monotonic()
     with mx.engine.bulk(_BULK_SIZE):
         for k, batch in enumerate(learner.batches(epoch)):  # (x, y), (x, y, sample_weight), or a worker's Share
-            batch_losses = learner.train_step(*batch)
-            if batch_losses is None:  # a worker with no rows in this batch (dist_sync)
-                continue
-            losses.append(batch_losses)
+            size = batch.rows if isinstance(batch, Share) else batch[0].shape[0]
+            for callback in on_batch_begin:
+                callback.on_batch_begin(k, {"size": size})
+            batch_losses = learner.train_step(*batch)  # None: a worker with no rows in this batch (dist_sync)
+            if batch_losses is not None:
+                losses.append(batch_losses)
             if len(losses) == _SUM_EVERY:  # memory stays flat however many batches the epoch has
                 sums.append(nd.concat(*losses, dim=0).sum())
                 losses = []
                 if len(sums) > 1:  # and at most two blocks of batches in flight: the engine never lags far
                     sums[-2].wait_to_read()
             if on_batch:
-                if time.monotonic() - synced > _PROGRESS_SYNC:
+                logs: dict[str, float] = {"size": size}
+                if batch_loss and batch_losses is not None:  # a device read per batch: asked for
+                    logs["loss"] = float(batch_losses.asnumpy().sum(dtype=np.float64)) / batch_losses.shape[0]
+                    synced = time.monotonic()
+                elif time.monotonic() - synced > _PROGRESS_SYNC and batch_losses is not None:
                     batch_losses.wait_to_read()
                     synced = time.monotonic()
                 for callback in on_batch:
-                    callback.on_batch_end(k, {"size": batch.rows if isinstance(batch, Share) else batch[0].shape[0]})
+                    callback.on_batch_end(k, logs)
             if ctrl_c is not None and ctrl_c.requested:
                 break
         if losses:
@@ -154,7 +170,7 @@ class Evaluation:
     def __init__(
         self,
         learner: Learner,
-        metrics: tuple[str, ...],
+        metrics: Sequence[str | UserMetric],
         validation: tuple[Any, Any] | None,
         target: TargetScale | None = None,
     ) -> None:
@@ -178,9 +194,12 @@ def train(run: Run, evaluation: Evaluation, callback_states: dict[str, Any]) -> 
 
     The callbacks are called in the order of their ``priority`` (lowest
     first; stable among equals), and named by none of this code: each hears
-    ``on_train_begin``, ``on_batch_end`` (only those that override it),
-    ``on_epoch_end``, then ``on_train_end``, or ``on_train_error`` if training
-    raises. ``callback_states`` are the callbacks' states saved in the
+    ``on_train_begin``, then for each epoch ``on_epoch_begin``,
+    ``on_batch_begin`` and ``on_batch_end`` (only those that listen to them:
+    :meth:`~gluonlr.callbacks.Callback.listens_to`) and ``on_epoch_end``, then
+    ``on_train_end``, or ``on_train_error`` if training raises. The batches'
+    logs carry the batch's loss if a callback that listens to ``on_batch_end``
+    asks for it (``wants_batch_loss``). ``callback_states`` are the callbacks' states saved in the
     checkpoint a run resumes from. Returns ``(stopped_epoch, interrupted)``: the epoch in
     which training stopped early (or None) and whether Ctrl-C stopped it.
 
@@ -210,11 +229,15 @@ def train(run: Run, evaluation: Evaluation, callback_states: dict[str, Any]) -> 
         for key, callback in zip(run.callback_keys(), run.callbacks, strict=True):
             if key in callback_states:
                 callback.set_state(callback_states[key])
-        on_batch = [callback for callback in run.callbacks if type(callback).on_batch_end is not Callback.on_batch_end]
+        on_batch = [callback for callback in run.callbacks if callback.listens_to("on_batch_end")]
+        on_batch_begin = [callback for callback in run.callbacks if callback.listens_to("on_batch_begin")]
+        batch_loss = any(callback.wants_batch_loss for callback in on_batch)
         try:
             for epoch in range(run.initial_epoch, run.epochs):
                 run.epoch = epoch
-                total = run_epoch(run.get_learner(), epoch, ctrl_c, on_batch)
+                for callback in run.callbacks:
+                    callback.on_epoch_begin(epoch, {})
+                total = run_epoch(run.get_learner(), epoch, ctrl_c, on_batch, on_batch_begin, batch_loss)
                 if workers is not None:  # this worker's sum over its rows: the epoch's is the sum over the workers
                     total = workers.sum(total)
                 if ctrl_c.requested:

@@ -9,12 +9,19 @@ whole data at once, whatever the chunks. In a ``dist_sync`` job each worker
 reads its part of the rows (:func:`~gluonlr.parallel.row_bounds`), and the
 workers' sums are gathered through the servers and merged, in rank order, by
 every worker alike.
+
+Besides the names of :data:`METRICS`, ``fit(metrics=...)`` takes metrics of
+the user's own (:class:`UserMetric`, :func:`check_metrics`): a function
+``metric(y_true, y_pred) -> float`` such as scikit-learn's, called once a pass
+with all the rows, or an ``mxnet.metric.EvalMetric``, updated once a chunk.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+import math
+import numbers
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
 
@@ -29,7 +36,19 @@ from gluonlr.scaling import _BLOCK_BYTES
 if TYPE_CHECKING:
     from gluonlr.data.prepare import TargetScale
 
-__all__ = ["METRICS", "R2", "evaluate", "evaluate_training", "r2_score", "sample_losses", "scores", "training_loss"]
+__all__ = [
+    "METRICS",
+    "R2",
+    "UserMetric",
+    "check_metrics",
+    "evaluate",
+    "evaluate_training",
+    "metric_names",
+    "r2_score",
+    "sample_losses",
+    "scores",
+    "training_loss",
+]
 
 
 def r2_score(y_true: Any, y_pred: Any) -> float:
@@ -94,6 +113,211 @@ METRICS: dict[str, type[mx.metric.EvalMetric]] = {
     "mae": mx.metric.MAE,
     "r2": R2,
 }
+
+
+#: What ``fit(metrics=[...])`` takes: a name of :data:`METRICS`, a function ``metric(y_true, y_pred) -> float``, a
+#: pair ``(name, function)`` or an ``mxnet.metric.EvalMetric``.
+MetricLike: TypeAlias = str | Callable[[Any, Any], Any] | tuple[str, Callable[[Any, Any], Any]] | mx.metric.EvalMetric
+
+#: The keys of an epoch's logs that are not metrics: a metric of the user's may not take these names.
+RESERVED_NAMES = ("loss", "lr")
+
+_EXPECTED = (
+    "one of 'mse', 'rmse', 'mae', 'r2', a function metric(y_true, y_pred) -> float, a (name, function) pair "
+    "or an mxnet.metric.EvalMetric"
+)
+
+
+class UserMetric:
+    """A metric of the user's for ``fit(metrics=...)``: a function or an ``mxnet.metric.EvalMetric``, with its name.
+
+    A function ``metric(y_true, y_pred) -> float`` (scikit-learn's metric
+    functions as they are) is called once a pass, after the pass, with all
+    its rows: ``y_true`` and ``y_pred`` of ``y``'s shape, ``(n_samples,)`` or
+    ``(n_samples, n_outputs)``, in float64 and in ``y``'s units (also with
+    ``standardize_target=True``). Collecting them costs ``16 * n_samples *
+    n_outputs`` bytes for the pass, whatever the chunks. An
+    ``EvalMetric`` is reset before each pass and updated once a chunk of
+    :func:`~gluonlr.data.chunk_rows` rows (``update([y_true], [y_pred])``,
+    float64 ``NDArray``), so it keeps no rows: its value is what its
+    ``get()`` makes of the updates. (MXNet's ``MSE``, ``RMSE`` and ``MAE``
+    average the chunks' values: with a pass of one chunk, 16 MiB of ``X``,
+    they equal the names ``"mse"``, ``"rmse"`` and ``"mae"``.)
+
+    Build it with :func:`check_metrics`, which names it and checks the name.
+
+    Examples
+    --------
+    >>> def max_error(y_true, y_pred):
+    ...     return float(np.max(np.abs(y_true - y_pred)))
+    >>> metric = UserMetric("max_error", max_error)
+    >>> metric.score(np.array([1.0, 2.0]), np.array([1.5, 2.0]), "the training rows")
+    0.5
+    """
+
+    def __init__(self, name: str, metric: Callable[[np.ndarray, np.ndarray], Any] | mx.metric.EvalMetric) -> None:
+        self.name: str = name
+        self.metric: Any = metric  # a function or an EvalMetric
+
+    @property
+    def needs_all_rows(self) -> bool:
+        """Whether the metric is a function, called with all the rows (an ``EvalMetric`` is updated by chunks)."""
+        return not isinstance(self.metric, mx.metric.EvalMetric)
+
+    def __repr__(self) -> str:
+        return f"UserMetric({self.name!r}, {self.metric!r})"
+
+    def score(self, y_true: np.ndarray, y_pred: np.ndarray, rows: str) -> float:
+        """Return the function's value on all the ``rows`` (a phrase for the errors, e.g. ``"the training rows"``)."""
+        if not np.isfinite(y_pred).all():  # training diverged: the divergence guard reports it, not the metric
+            return math.nan
+        assert not isinstance(self.metric, mx.metric.EvalMetric)
+        return self.check_value(self.metric(y_true, y_pred), rows)
+
+    def check_value(self, value: Any, rows: str) -> float:
+        """Return ``value`` as a float if it is one finite real number, else raise naming the metric and the value."""
+        what = f"The metric {self.name!r} returned {value!r} on {rows}"
+        array = np.asarray(value) if isinstance(value, numbers.Real | np.ndarray | np.generic) else None
+        if array is None or array.dtype.kind not in "fiu" or array.size != 1:
+            shape = f" (an array of shape {array.shape})" if array is not None and array.size != 1 else ""
+            raise TypeError(f"{what}{shape}; a metric must return one real number, e.g. a float.")
+        number = float(array.reshape(()))
+        if not math.isfinite(number):
+            raise ValueError(
+                f"{what}, whose predictions are all finite; a metric must return a finite number. (It is not "
+                "called on the NaN or infinite predictions of a diverged model.)"
+            )
+        return number
+
+
+def _named(metric: Any) -> UserMetric:
+    """Return a metric of the user's named: a ``(name, metric)`` pair, an ``EvalMetric`` or a named function."""
+    if isinstance(metric, tuple):
+        if len(metric) != 2 or not isinstance(metric[0], str) or not callable(metric[1]):
+            raise TypeError(
+                f"The 'metrics' parameter of fit takes a pair (name, function) with a str name and a callable. "
+                f"Got {metric!r}."
+            )
+        return UserMetric(*metric)
+    if isinstance(metric, mx.metric.EvalMetric):
+        return UserMetric(str(metric.name), metric)
+    name = getattr(metric, "__name__", None)
+    if not isinstance(name, str) or name == "<lambda>":
+        raise TypeError(
+            f"The 'metrics' parameter of fit names a function by its __name__, and {metric!r} has "
+            f"{'none' if name is None else repr(name)}: pass a pair (name, function), e.g. "
+            "metrics=[('max_error', function)]."
+        )
+    return UserMetric(name, metric)
+
+
+def check_metrics(metrics: Any, where: str = "fit") -> tuple[str | UserMetric, ...]:
+    """Return ``fit(metrics=...)`` checked: names of :data:`METRICS` and :class:`UserMetric`, in order.
+
+    Each item is a name of :data:`METRICS`; a function ``metric(y_true,
+    y_pred) -> float`` named by its ``__name__``; a pair ``(name, function)``;
+    or an ``mxnet.metric.EvalMetric`` named by its ``name``. A name repeated
+    among the four names counts once; a metric of the user's may take no name
+    already taken, nor ``"loss"``, ``"lr"`` or one starting with ``"val_"``
+    (the epoch's logs hold ``name`` and ``"val_" + name``).
+
+    Examples
+    --------
+    >>> from sklearn.metrics import explained_variance_score
+    >>> check_metrics(["r2", explained_variance_score, ("max", lambda t, p: 0.0), mx.metric.MAE(name="mx_mae")])
+    ... # doctest: +ELLIPSIS
+    ('r2', UserMetric('explained_variance_score', <function ...>), UserMetric('max', ...), UserMetric('mx_mae', ...))
+    >>> check_metrics([("loss", np.mean)])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: The 'metrics' parameter of fit names a metric 'loss', which the epoch's logs already hold; ...
+    """
+    if isinstance(metrics, str) or not isinstance(metrics, Sequence):
+        raise TypeError(
+            f"The 'metrics' parameter of {where} must be a list of metric names, e.g. ['mse', 'r2'], or of metric "
+            f"functions. Got {metrics!r}."
+        )
+    checked: list[str | UserMetric] = []
+    names: set[str] = set()
+    for metric in metrics:
+        if isinstance(metric, str):
+            if metric not in METRICS:
+                raise ValueError(f"The 'metrics' parameter of {where} must be {_EXPECTED}. Got {metric!r} instead.")
+            if metric not in names:
+                checked.append(metric)
+                names.add(metric)
+            continue
+        if not (isinstance(metric, tuple | mx.metric.EvalMetric) or callable(metric)):
+            raise TypeError(f"The 'metrics' parameter of {where} must be {_EXPECTED}. Got {metric!r} instead.")
+        user = _named(metric)
+        if user.name in names:
+            raise ValueError(
+                f"The 'metrics' parameter of {where} names the metric {user.name!r} twice; give the metric of your "
+                f"own another name: a pair (name, metric), e.g. ({user.name + '_2'!r}, metric)."
+            )
+        if user.name in RESERVED_NAMES or user.name.startswith("val_") or not user.name:
+            raise ValueError(
+                f"The 'metrics' parameter of {where} names a metric {user.name!r}, which the epoch's logs already "
+                f"hold; the names 'loss', 'lr' and those starting with 'val_' (the validation rows' values) are "
+                f"taken. Pass a pair (name, metric) with another name."
+            )
+        checked.append(user)
+        names.add(user.name)
+    return tuple(checked)
+
+
+def metric_names(metrics: Iterable[str | UserMetric]) -> tuple[str, ...]:
+    """Return the names of checked metrics (:func:`check_metrics`): the keys they take in the epoch's logs.
+
+    Examples
+    --------
+    >>> metric_names(check_metrics(["mse", ("mean_error", np.mean)]))
+    ('mse', 'mean_error')
+    """
+    return tuple(metric if isinstance(metric, str) else metric.name for metric in metrics)
+
+
+class _Collected:
+    """What a pass gives the metrics of the user's: each EvalMetric's updates, and all rows if a function needs them."""
+
+    def __init__(self, metrics: tuple[UserMetric, ...]) -> None:
+        self.metrics = metrics
+        self.keep_rows = any(metric.needs_all_rows for metric in metrics)
+        self.y: list[np.ndarray] = []
+        self.predictions: list[np.ndarray] = []
+        self.finite = True  # whether every prediction of the pass is finite
+        for metric in metrics:
+            if not metric.needs_all_rows:
+                metric.metric.reset()
+
+    def add(self, y: np.ndarray, predictions: np.ndarray) -> None:
+        """Add a chunk: ``y`` and ``predictions`` of shape ``(rows, n_outputs)``, in y's units."""
+        y, predictions = y.astype(np.float64), predictions.astype(np.float64)  # copies: the caller reuses its arrays
+        if y.shape[1] == 1:  # fit's y of one output is 1-D (a column y is taken as y[:, 0])
+            y, predictions = y[:, 0], predictions[:, 0]
+        self.finite = self.finite and bool(np.isfinite(predictions).all())
+        for metric in self.metrics:
+            if not metric.needs_all_rows:
+                metric.metric.update([nd.array(y, dtype=np.float64)], [nd.array(predictions, dtype=np.float64)])
+        if self.keep_rows:
+            self.y.append(y)
+            self.predictions.append(predictions)
+
+    def scores(self, rows: str) -> dict[str, float]:
+        """Return each metric's value over the pass (``rows`` says which, for the errors)."""
+        values = {}
+        y = np.concatenate(self.y) if self.y else None
+        predictions = np.concatenate(self.predictions) if self.predictions else None
+        self.y, self.predictions = [], []
+        for metric in self.metrics:
+            if metric.needs_all_rows:
+                assert y is not None and predictions is not None
+                values[metric.name] = metric.score(y, predictions, rows)
+            elif self.finite:
+                values[metric.name] = metric.check_value(metric.metric.get()[1], rows)
+            else:  # training diverged: the divergence guard reports it, not the metric
+                values[metric.name] = math.nan
+        return values
 
 
 class _Totals:
@@ -187,9 +411,10 @@ def scores(y_true: Any, y_pred: Any, metrics: Iterable[str] = tuple(METRICS)) ->
 def _score(
     learner: Learner,
     batches: Iterable[tuple[np.ndarray | None, ...]],
-    metrics: tuple[str, ...],
+    metrics: Sequence[str | UserMetric],
     weighted: bool = False,
     target: TargetScale | None = None,
+    rows: str = "the training rows",
 ) -> tuple[float, dict[str, float]]:
     """Return ``(summed per-sample loss, metrics)`` over chunks ``(x, y)`` or ``(x, y, w)`` of rows.
 
@@ -198,8 +423,18 @@ def _score(
     device computes; each chunk's losses summed in float64. ``weighted``
     multiplies the losses by ``w``, as training does. With a ``target``
     scale, ``y`` is the standardized target and the metrics are taken in the
-    target's own units (the loss in training's).
+    target's own units (the loss in training's). The metrics of the user's
+    (:class:`UserMetric`) see the chunks in those units too; ``rows`` names
+    the rows in their errors.
     """
+    names = tuple(metric for metric in metrics if isinstance(metric, str))
+    users = tuple(metric for metric in metrics if isinstance(metric, UserMetric))
+    if users and learner.workers is not None:  # fit's check refuses them; a learner built by hand may not
+        raise ValueError(
+            f"The metrics of your own ({', '.join(metric_names(users))}) cannot be computed in a dist_sync job: "
+            "each worker holds a part of the rows. Use the names 'mse', 'rmse', 'mae', 'r2'."
+        )
+    collected = _Collected(users) if users else None
     predict, config, totals, loss = None, learner.config, _Totals(), 0.0
     for x, y, *sample_weight in batches:  # in a dist_sync job: this worker's part of the rows
         assert y is not None
@@ -212,9 +447,13 @@ def _score(
             else:
                 predictions = np.zeros_like(y)
             if metrics and target is not None:  # y * scale + mean, per output, in float64
-                totals.add(y * target.scale + target.mean, predictions * target.scale + target.mean)
-            elif metrics:
-                totals.add(y, predictions)
+                y_units, predictions_units = y * target.scale + target.mean, predictions * target.scale + target.mean
+            else:
+                y_units, predictions_units = y, predictions
+            if names:
+                totals.add(y_units, predictions_units)
+            if collected is not None:
+                collected.add(y_units, predictions_units)
             residual = np.subtract(predictions, y, out=predictions)  # in place: a chunk's rows hold one array each
             losses = sample_losses(residual, config.loss, config.rho)
             if weighted and sample_weight and sample_weight[0] is not None:
@@ -223,7 +462,10 @@ def _score(
     workers = learner.workers
     if workers is not None:  # every worker's sums, through the servers, merged the same way by every worker
         loss, totals = _Totals.unpack(workers.gather(totals.pack(loss, learner.data.n_outputs)))
-    return loss, totals.scores(metrics) if metrics else {}
+    values = totals.scores(names) if names else {}
+    if collected is not None:
+        values.update(collected.scores(rows))
+    return loss, {name: values[name] for name in metric_names(metrics)}  # in the order given
 
 
 def _span(learner: Learner, n: int) -> tuple[int, int] | None:
@@ -233,7 +475,12 @@ def _span(learner: Learner, n: int) -> tuple[int, int] | None:
 
 
 def evaluate(
-    learner: Learner, X: Any, y: Any, metrics: tuple[str, ...], prefix: str = "", target: TargetScale | None = None
+    learner: Learner,
+    X: Any,
+    y: Any,
+    metrics: Sequence[str | UserMetric],
+    prefix: str = "",
+    target: TargetScale | None = None,
 ) -> dict[str, float]:
     """Score ``learner``'s predictions of ``X`` against ``y``: the loss and each metric.
 
@@ -258,8 +505,8 @@ def evaluate(
         Its current parameters, and its ``config``'s loss.
     X : ndarray or Source of shape (n_samples, n_features), float32
     y : ndarray or Source of shape (n_samples,) or (n_samples, n_outputs), float32
-    metrics : tuple of str
-        Names from :data:`METRICS`.
+    metrics : sequence of str or UserMetric
+        Names from :data:`METRICS`, and metrics of the user's (:func:`check_metrics`).
     prefix : str
         Put before each name, e.g. ``"val_"``.
     target : TargetScale, optional
@@ -281,12 +528,13 @@ def evaluate(
     {'v_loss': 0.5, 'v_mae': 0.5, 'v_r2': -1.0}
     """
     batches = (arrays for _, arrays in chunks(X, y, span=_span(learner, len(X))))
-    loss, scores = _score(learner, batches, metrics, target=target)
+    rows = "the validation rows" if prefix == "val_" else "the rows evaluated"
+    loss, scores = _score(learner, batches, metrics, target=target, rows=rows)
     return {f"{prefix}loss": loss / len(X), **{prefix + name: value for name, value in scores.items()}}
 
 
 def evaluate_training(
-    learner: Learner, metrics: tuple[str, ...], target: TargetScale | None = None
+    learner: Learner, metrics: Sequence[str | UserMetric], target: TargetScale | None = None
 ) -> dict[str, float]:
     """Score ``learner`` on its own training data, as :func:`evaluate` (the metrics only, not the loss).
 

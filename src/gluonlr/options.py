@@ -47,11 +47,11 @@ from typing import Any
 import numpy as np
 
 from gluonlr._validation import check_choice, check_float, check_int
-from gluonlr.callbacks import Callback, EarlyStopping
+from gluonlr.callbacks import Callback, EarlyStopping, as_callback
 from gluonlr.conventions import LOSSES, PATH_NAMES, REDUCTIONS
 from gluonlr.distributed import DIST_KVSTORES, LOCAL_KVSTORES
 from gluonlr.errors import CheckpointError
-from gluonlr.metrics import METRICS
+from gluonlr.metrics import METRICS, UserMetric, check_metrics, metric_names
 from gluonlr.optimizers import OPTIMIZERS
 from gluonlr.parallel import check_ctx
 from gluonlr.persistence import PathLike, check_checkpoint, checkpoint_files
@@ -252,28 +252,16 @@ def _tol(tol: Any) -> float | None:
 def _callbacks(callbacks: Any) -> list[Callback]:
     if callbacks is None:
         return []
-    if isinstance(callbacks, Callback) or not isinstance(callbacks, Sequence):
+    if isinstance(callbacks, Callback) or not isinstance(callbacks, Sequence) or isinstance(callbacks, str):
         raise TypeError(
-            "The 'callbacks' parameter of fit must be a list of gluonlr.callbacks.Callback. "
-            f"Got {type(callbacks).__name__} instead."
+            "The 'callbacks' parameter of fit must be a list of gluonlr.callbacks.Callback or of objects with "
+            f"on_epoch_end and the like (Keras' methods). Got {type(callbacks).__name__} instead."
         )
-    for callback in callbacks:
-        if not isinstance(callback, Callback):
-            raise TypeError(
-                "The 'callbacks' parameter of fit must hold gluonlr.callbacks.Callback instances. "
-                f"Got a {type(callback).__name__}."
-            )
-    return list(callbacks)
+    return [as_callback(callback) for callback in callbacks]
 
 
-def _metrics(metrics: Any) -> tuple[str, ...]:
-    if isinstance(metrics, str) or not isinstance(metrics, Sequence):
-        raise TypeError(
-            f"The 'metrics' parameter of fit must be a list of metric names, e.g. ['mse', 'r2']. Got {metrics!r}."
-        )
-    for name in metrics:
-        check_choice("metrics", name, tuple(METRICS))
-    return tuple(dict.fromkeys(metrics))
+def _metrics(metrics: Any) -> tuple[str | UserMetric, ...]:
+    return check_metrics(metrics)
 
 
 def _early_stopping(early_stopping: Any) -> EarlyStopping | None:
@@ -530,8 +518,13 @@ _OPTION_LIST: tuple[Option, ...] = (
     Option(
         "metrics",
         (),
-        Rule("a sequence of " + ", ".join(f"``{name!r}``" for name in METRICS), _metrics),
-        f"metrics recorded every epoch, comma-separated, of {', '.join(METRICS)}",
+        Rule(
+            "a sequence of " + ", ".join(f"``{name!r}``" for name in METRICS) + ", functions "
+            "``metric(y_true, y_pred) -> float``, ``(name, function)`` pairs or ``mxnet.metric.EvalMetric``",
+            _metrics,
+        ),
+        f"metrics recorded every epoch, comma-separated, of {', '.join(METRICS)} (names only on the "
+        "command line; fit in Python also takes functions)",
         {"config": _NOT_CONFIG},
         metavar="NAMES",
     ),
@@ -569,7 +562,10 @@ _OPTION_LIST: tuple[Option, ...] = (
     Option(
         "callbacks",
         None,
-        Rule("None or a list of :class:`~gluonlr.callbacks.Callback`", _callbacks),
+        Rule(
+            "None or a list of :class:`~gluonlr.callbacks.Callback` or of objects with some of its ``on_*`` methods",
+            _callbacks,
+        ),
         "called at the start, after each batch and epoch and at the end",
         {
             "estimator": "live objects a clone or a grid search would share between fits",
@@ -702,6 +698,14 @@ def _cross_rules(options: dict[str, Any]) -> None:
         raise ValueError(f"The 'momentum' parameter of fit applies to optimizer='sgd', not {options['optimizer']!r}.")
     if options["validation_data"] is not None and options["validation_split"]:
         raise ValueError("Pass validation_split or validation_data to fit, not both.")
+    users = [metric.name for metric in options["metrics"] if isinstance(metric, UserMetric)]
+    kind = getattr(options["kvstore"], "type", options["kvstore"])  # a name, or an mx.kv.KVStore's type
+    if users and kind in DIST_KVSTORES:
+        raise ValueError(
+            f"The metrics of your own ({', '.join(map(repr, users))}) cannot be computed with "
+            f"kvstore={kind!r}: each worker holds a part of the rows, and a metric function needs them all. Use "
+            "the names 'mse', 'rmse', 'mae', 'r2' (summed across the workers), or evaluate the returned model."
+        )
     options["resume"] = _resume_source(options["checkpoint"], options["resume"])
 
 
@@ -732,7 +736,7 @@ def _resume_source(checkpoint: PathLike | None, resume: bool | PathLike | None) 
     return source
 
 
-def check_monitor(stopper: EarlyStopping | None, *, has_validation: bool, metrics: tuple[str, ...]) -> None:
+def check_monitor(stopper: EarlyStopping | None, *, has_validation: bool, metrics: Sequence[str | UserMetric]) -> None:
     """Raise ``ValueError`` unless this fit records what ``stopper`` monitors (a rule across options and data).
 
     Examples
@@ -745,7 +749,8 @@ def check_monitor(stopper: EarlyStopping | None, *, has_validation: bool, metric
     """
     if stopper is None:
         return
-    available = ["loss", *metrics] + (["val_loss", *(f"val_{name}" for name in metrics)] if has_validation else [])
+    names = metric_names(metrics)
+    available = ["loss", *names] + (["val_loss", *(f"val_{name}" for name in names)] if has_validation else [])
     if stopper.monitor not in available:
         hint = (
             " Pass validation_split=0.1 or validation_data=(X_val, y_val), or monitor='loss'."
@@ -801,7 +806,7 @@ def record(options: Mapping[str, Any]) -> dict[str, Any]:
             value = value is not None
         elif option.name == "early_stopping":
             value = value.params() if value is not None else None
-        elif option.name == "metrics":
-            value = list(value)
+        elif option.name == "metrics":  # a metric of the user's by its name
+            value = list(metric_names(value))
         recorded[option.name] = value
     return recorded

@@ -28,6 +28,7 @@ from gluonlr._mxnet import mx
 from gluonlr.callbacks import Callback
 from gluonlr.errors import ConvergenceWarning
 from gluonlr.fit import fit as gluonlr_fit
+from gluonlr.metrics import MetricLike
 from gluonlr.options import OPTIONS, resolve_batch_size
 from gluonlr.result import FitResult
 from gluonlr.schedules import Schedule, make_schedule
@@ -173,8 +174,11 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
     lr_schedule : {None, "constant", "step", "cosine"} or Schedule, default=None
     validation_split : float, default=0.0
         Ignored by :meth:`partial_fit`, as early stopping.
-    metrics : tuple of str, default=()
-        Recorded in ``history_``.
+    metrics : tuple of str, callable or EvalMetric, default=()
+        Recorded in ``history_``: names, functions ``metric(y_true, y_pred)``
+        such as scikit-learn's, ``(name, function)`` pairs or
+        ``mxnet.metric.EvalMetric`` (copied for each fit), as
+        :func:`gluonlr.fit` takes them.
     early_stopping : bool or EarlyStopping, default=False
         An :class:`~gluonlr.callbacks.EarlyStopping` given is copied for each
         fit, never changed.
@@ -259,7 +263,7 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
         weight_decay: float = 0.0,
         lr_schedule: str | Schedule | None = None,
         validation_split: float = 0.0,
-        metrics: tuple[str, ...] = (),
+        metrics: tuple[MetricLike, ...] = (),
         early_stopping: Any = False,
         verbose: int | str = "auto",
         ctx: Any = None,
@@ -303,6 +307,7 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
         """Return the constructor parameters as :func:`gluonlr.fit`'s options: every one has fit's name."""
         options = self.get_params(deep=False)
         options["early_stopping"] = copy.deepcopy(self.early_stopping)  # fit changes an EarlyStopping's state
+        options["metrics"] = copy.deepcopy(self.metrics)  # and an EvalMetric's (functions are not copied)
         return options
 
     def fit(

@@ -450,6 +450,10 @@ class ReferenceResult:
         The bias after each epoch.
     converged : bool or None
         With ``tol``: whether training stopped on it before its last epoch.
+    batch_losses : list of list of float
+        Per epoch, each batch's mean per-sample loss (weighted by the sample
+        weights, as ``history["loss"]``) before its update: what a callback
+        that asks for it (``wants_batch_loss``) reads in ``on_batch_end``.
 
     Examples
     --------
@@ -464,6 +468,7 @@ class ReferenceResult:
     epoch_weights: list[np.ndarray] = field(default_factory=list)
     epoch_biases: list[float | np.ndarray] = field(default_factory=list)
     converged: bool | None = None
+    batch_losses: list[list[float]] = field(default_factory=list)
 
 
 class _Target:
@@ -504,15 +509,44 @@ def _as_float64(values: Any, name: str, ndims: tuple[int, ...]) -> np.ndarray:
     return array
 
 
-def _check_names(loss: str, reduction: str, metrics: Sequence[str]) -> None:
+def _check_names(loss: str, reduction: str, metrics: Sequence[Any]) -> None:
     """Raise ``ValueError`` for a loss, reduction or metric the reference does not know."""
     if loss not in LOSSES:
         raise ValueError(f"Unknown loss {loss!r}; the reference knows {tuple(LOSSES)}.")
     if reduction not in ("sum", "mean"):
         raise ValueError(f"Unknown reduction {reduction!r}; the reference knows ('sum', 'mean').")
-    unknown = [name for name in metrics if name not in METRICS]
+    unknown = [name for name in metrics if isinstance(name, str) and name not in METRICS]
     if unknown:
         raise ValueError(f"Unknown metrics {unknown}; the reference knows {tuple(METRICS)}.")
+
+
+def _user_metric(metric: Any, single: bool) -> tuple[str, Callable[[np.ndarray, np.ndarray], float]]:
+    """Return ``(name, metric(pred, target))`` of a metric of the user's, on arrays of shape (n, k).
+
+    A function ``f(y_true, y_pred)`` (named by its ``__name__``, or a pair ``(name, f)``) gets all the rows, of
+    ``y``'s shape; an object with ``reset``, ``update`` and ``get`` (an ``mxnet.metric.EvalMetric``) is reset,
+    updated once with all the rows as float64 ``NDArray`` and read.
+    """
+    if isinstance(metric, tuple):
+        name, function = metric
+    elif all(hasattr(metric, method) for method in ("reset", "update", "get")):
+        from gluonlr._mxnet import nd
+
+        def function(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+            metric.reset()
+            metric.update([nd.array(y_true, dtype=np.float64)], [nd.array(y_pred, dtype=np.float64)])
+            return float(metric.get()[1])
+
+        name = metric.name
+    else:
+        name, function = metric.__name__, metric
+
+    def score(pred: np.ndarray, target: np.ndarray) -> float:
+        if single:
+            pred, target = pred[:, 0], target[:, 0]
+        return float(function(target, pred))
+
+    return name, score
 
 
 def _initial(
@@ -586,7 +620,7 @@ def reference_fit(
     sample_weight: Any = None,
     validation_split: float = 0.0,
     validation_data: Sequence[Any] | None = None,
-    metrics: Sequence[str] = (),
+    metrics: Sequence[Any] = (),
     standardize: bool = False,
     standardize_target: bool = False,
     tol: float | None = None,
@@ -654,6 +688,10 @@ def reference_fit(
         as ``"val_" + name`` on the validation rows; unweighted. ``"rmse"`` is
         the square root of ``"mse"`` over all entries; ``"r2"`` is
         scikit-learn's ``r2_score`` with ``multioutput="uniform_average"``.
+        Besides the names, as fit: a function ``metric(y_true, y_pred)``
+        (recorded under its ``__name__``), a pair ``(name, function)``, or an
+        ``mxnet.metric.EvalMetric`` (under its ``name``, updated once with all
+        the rows); each gets all the rows at once, in float64, of ``y``'s shape.
     standardize : bool, default=False
         Train on the features standardized by the training rows' mean and
         standard deviation (rounded to float32, applied in float32 arithmetic,
@@ -751,19 +789,23 @@ def reference_fit(
             W, b = W * target.scale, b * target.scale + target.mean
         return (W[:, 0].copy(), float(b[0])) if single else (W.copy(), b.copy())
 
+    scorers = [(name, METRICS[name]) if isinstance(name, str) else _user_metric(name, single) for name in metrics]
     history: dict[str, list[float]] = {"loss": [], "lr": []}
     epoch_weights: list[np.ndarray] = []
     epoch_biases: list[float | np.ndarray] = []
+    batch_losses: list[list[float]] = []
     u, tolerance = 0, None if tol is None else _Tolerance(tol, n_iter_no_change)
     for epoch in range(epochs):
         order = _epoch_permutation(n_train, seed, epoch)
         history["lr"].append(lr_at(u + 1))
         total = 0.0
+        batch_losses.append([])
         for start in range(0, n_train, batch_size):
             rows = order[start : start + batch_size]
             xb, sb = X_train[rows], s_train[rows]
             value, derivative = loss_fn(xb @ W + b - Y_train[rows], rho)
             total += float(sb @ value.mean(axis=1))
+            batch_losses[-1].append(float(sb @ value.mean(axis=1)) / len(rows))
             dyhat = sb[:, None] * derivative / k  # d(sum_i s_i mean_j loss_ij)/d yhat
             # Summed over the batch, then divided by its size (as MXNet's rescale_grad does): summed first, the L1
             # loss's +-1/k of a balanced batch cancel exactly, as in float32, and no rounding error of 1/(k d)
@@ -774,7 +816,7 @@ def reference_fit(
             b = b_rule.update(b, dyhat.sum(axis=0) / divisor, lr_at(u), u)
         history["loss"].append(total / n_train)
         _record_scores(
-            history, W, b, (X_train, Y_train), (X_val, Y_val), lambda r: loss_fn(r, rho)[0], metrics,
+            history, W, b, (X_train, Y_train), (X_val, Y_val), lambda r: loss_fn(r, rho)[0], scorers,
             target.raw if target is not None else None,
         )  # fmt: skip
         weight, bias = shaped(W, b)
@@ -784,7 +826,7 @@ def reference_fit(
             break
     weight, bias = shaped(W, b)
     converged = None if tolerance is None else tolerance.wait >= n_iter_no_change
-    return ReferenceResult(weight, bias, history, epoch_weights, epoch_biases, converged)
+    return ReferenceResult(weight, bias, history, epoch_weights, epoch_biases, converged, batch_losses)
 
 
 def _standardized_start(
@@ -802,7 +844,7 @@ def _record_scores(
     train: tuple[np.ndarray, np.ndarray],
     validation: tuple[np.ndarray | None, np.ndarray | None],
     loss: Callable[[np.ndarray], np.ndarray],
-    metrics: Sequence[str],
+    metrics: Sequence[tuple[str, Callable[[np.ndarray, np.ndarray], float]]],
     raw: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> None:
     """Append an epoch's validation loss and metrics (training and validation rows) to ``history``.
@@ -813,7 +855,7 @@ def _record_scores(
     if X_val is not None and Y_val is not None:
         history.setdefault("val_loss", []).append(float(np.mean(loss(X_val @ W + b - Y_val))))
     units = raw or (lambda Y: Y)
-    for name in metrics:
-        history.setdefault(name, []).append(METRICS[name](units(train[0] @ W + b), units(train[1])))
+    for name, metric in metrics:
+        history.setdefault(name, []).append(metric(units(train[0] @ W + b), units(train[1])))
         if X_val is not None and Y_val is not None:
-            history.setdefault("val_" + name, []).append(METRICS[name](units(X_val @ W + b), units(Y_val)))
+            history.setdefault("val_" + name, []).append(metric(units(X_val @ W + b), units(Y_val)))
