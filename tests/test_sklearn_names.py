@@ -53,6 +53,13 @@ def test_a_grid_search_over_max_iter_names_epochs():
         search.fit(*synthetic_data())
 
 
+def test_the_signature_is_init_s():
+    """scikit-learn's checks call the class with the names of inspect.signature: __init__'s, not __new__'s."""
+    import inspect
+
+    assert list(inspect.signature(LinearRegressor).parameters) == list(LinearRegressor().get_params())
+
+
 def test_other_names_and_copies_are_as_before():
     with pytest.raises(TypeError, match="unexpected keyword argument 'bogus'"):
         LinearRegressor(bogus=1)

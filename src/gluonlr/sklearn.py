@@ -7,6 +7,7 @@ never imports it.
 from __future__ import annotations
 
 import copy
+import inspect
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -567,3 +568,10 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
             params=dict(self._fit_params),
             feature_names=None if names is None else tuple(str(name) for name in names),
         )
+
+
+# inspect.signature(LinearRegressor) reads __new__'s (*args, **params) otherwise; scikit-learn's checks call the
+# class with the names of its signature: show __init__'s.
+LinearRegressor.__signature__ = inspect.signature(LinearRegressor.__init__).replace(
+    parameters=list(inspect.signature(LinearRegressor.__init__).parameters.values())[1:]
+)
