@@ -344,6 +344,10 @@ class Option:
     user_default : object, optional
         The default on the surfaces for users' own data (:data:`USER_SURFACES`),
         where it differs from fit's, which stays the article's.
+    sklearn_name : str, optional
+        scikit-learn's ``SGDRegressor`` name for the same setting, where it
+        differs (``max_iter`` for ``epochs``): the estimator names gluonlr's
+        when given scikit-learn's (:data:`gluonlr.sklearn.RENAMED`).
 
     Examples
     --------
@@ -360,6 +364,7 @@ class Option:
     metavar: str | None = None
     flag_default: Any = None
     user_default: Any = _FITS
+    sklearn_name: str | None = None
 
     def default_on(self, surface: str) -> Any:
         """Return the option's default on ``surface``: its ``user_default`` on the users' data surfaces, if any.
@@ -415,6 +420,7 @@ _OPTION_LIST: tuple[Option, ...] = (
         "learning rate, > 0, or auto: a stable rate from the data",
         metavar="LR",
         user_default="auto",
+        sklearn_name="eta0",
     ),
     Option(
         "standardize",
@@ -440,7 +446,15 @@ _OPTION_LIST: tuple[Option, ...] = (
         metavar="N",
         user_default="auto",
     ),
-    Option("epochs", 10, Integer(1), "passes over the data (the most, with tol)", metavar="N", user_default=1000),
+    Option(
+        "epochs",
+        10,
+        Integer(1),
+        "passes over the data (the most, with tol)",
+        metavar="N",
+        user_default=1000,
+        sklearn_name="max_iter",
+    ),
     Option(
         "tol",
         None,
@@ -458,7 +472,9 @@ _OPTION_LIST: tuple[Option, ...] = (
         {"config": "the loop's Convergence callback reads it"},
         metavar="N",
     ),
-    Option("seed", 0, Integer(0), "seed of the initial weights and the shuffles", metavar="N"),
+    Option(
+        "seed", 0, Integer(0), "seed of the initial weights and the shuffles", metavar="N", sklearn_name="random_state"
+    ),
     Option(
         "init",
         "normal",
@@ -473,7 +489,7 @@ _OPTION_LIST: tuple[Option, ...] = (
     Option("beta1", 0.9, Real(0.0, 1.0), "adam's first decay rate, in [0, 1)", metavar="B"),
     Option("beta2", 0.999, Real(0.0, 1.0), "adam's second decay rate, in [0, 1)", metavar="B"),
     Option("epsilon", 1e-8, Real(0.0, low_open=True), "adam's epsilon, > 0", metavar="EPS"),
-    Option("weight_decay", 0.0, Real(0.0), "L2 penalty (MXNet's wd), >= 0", metavar="WD"),
+    Option("weight_decay", 0.0, Real(0.0), "L2 penalty (MXNet's wd), >= 0", metavar="WD", sklearn_name="alpha"),
     Option(
         "lr_schedule",
         None,
@@ -483,6 +499,7 @@ _OPTION_LIST: tuple[Option, ...] = (
         ),
         "learning-rate schedule",
         flag_default="constant",
+        sklearn_name="learning_rate",
     ),
     Option(
         "sample_weight",
@@ -502,6 +519,7 @@ _OPTION_LIST: tuple[Option, ...] = (
         "hold out this last fraction of the samples to validate on, in [0, 1)",
         {"config": _NOT_CONFIG},
         metavar="FRACTION",
+        sklearn_name="validation_fraction",
     ),
     Option(
         "validation_data",

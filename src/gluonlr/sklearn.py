@@ -7,6 +7,7 @@ never imports it.
 from __future__ import annotations
 
 import copy
+import inspect
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,7 +34,7 @@ from gluonlr.options import OPTIONS, resolve_batch_size
 from gluonlr.result import FitResult
 from gluonlr.schedules import Schedule, make_schedule
 
-__all__ = ["EXCLUDED_OPTIONS", "LinearRegressor"]
+__all__ = ["EXCLUDED_OPTIONS", "NOT_OFFERED", "RENAMED", "LinearRegressor"]
 
 #: The options of :func:`gluonlr.fit` that are no constructor parameters of :class:`LinearRegressor`, and why
 #: (from the table of options, :data:`gluonlr.options.OPTIONS`).
@@ -114,6 +115,37 @@ def _sklearn_warnings() -> Iterator[None]:
             warnings.warn(SklearnConvergenceWarning(str(warning.message)), stacklevel=5)
         else:
             warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+
+
+#: scikit-learn's ``SGDRegressor`` parameters that gluonlr names otherwise: ``{scikit-learn's: gluonlr's}``, from
+#: the table of options (each :class:`~gluonlr.options.Option`'s ``sklearn_name``). Given to the estimator, each
+#: is a ``TypeError`` naming gluonlr's parameter.
+RENAMED: dict[str, str] = {option.sklearn_name: name for name, option in OPTIONS.items() if option.sklearn_name}
+
+#: ``SGDRegressor``'s parameters that have no counterpart here, and what to do instead.
+NOT_OFFERED: dict[str, str] = {
+    "coef_init": "it is an argument of fit, as in SGDRegressor: LinearRegressor().fit(X, y, coef_init=...)",
+    "intercept_init": "it is an argument of fit, as in SGDRegressor: LinearRegressor().fit(X, y, intercept_init=...)",
+    "warm_start": "partial_fit continues from the fitted model, one epoch a call",
+    "penalty": "gluonlr has the L2 penalty only: weight_decay, SGDRegressor's alpha with penalty='l2'",
+    "l1_ratio": "gluonlr has the L2 penalty only (weight_decay): no L1 or elastic net",
+    "fit_intercept": "gluonlr always fits a bias (intercept_)",
+    "shuffle": "gluonlr shuffles every epoch, by seed's permutation",
+    "average": "gluonlr has no averaged SGD",
+    "power_t": "gluonlr's schedules are lr_schedule='step', 'cosine' or a gluonlr.schedules.Schedule",
+}
+
+
+def _check_names(params: dict[str, Any]) -> None:
+    """Raise ``TypeError`` for a scikit-learn parameter name that gluonlr calls otherwise or does not offer."""
+    for name in params:
+        if name in RENAMED:
+            raise TypeError(
+                f"LinearRegressor has no parameter {name!r}: scikit-learn's {name} is gluonlr's {RENAMED[name]!r}. "
+                f"Pass {RENAMED[name]}= instead (the table: gluonlr.sklearn.RENAMED)."
+            )
+        if name in NOT_OFFERED:
+            raise TypeError(f"LinearRegressor has no parameter {name!r}: {NOT_OFFERED[name]}.")
 
 
 class LinearRegressor(RegressorMixin, BaseEstimator):
@@ -296,6 +328,23 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
         self.verbose = verbose
         self.ctx = ctx
         self.kvstore = kvstore
+
+    def __new__(cls, *args: Any, **params: Any) -> LinearRegressor:
+        """Refuse scikit-learn's names for gluonlr's parameters with a ``TypeError`` naming gluonlr's.
+
+        Before ``__init__``'s bare "unexpected keyword argument": :data:`RENAMED` and :data:`NOT_OFFERED`.
+        """
+        _check_names(params)
+        return super().__new__(cls)
+
+    def set_params(self, **params: Any) -> LinearRegressor:
+        """Set parameters, as scikit-learn's ``set_params``.
+
+        A scikit-learn name that gluonlr calls otherwise is a ``TypeError`` naming gluonlr's: a grid search over
+        ``max_iter`` says to search ``epochs``.
+        """
+        _check_names(params)
+        return super().set_params(**params)
 
     def __sklearn_tags__(self) -> Any:
         """Declare what the estimator takes: several targets (a 2-D ``y``), no sparse input, no NaN."""
@@ -524,3 +573,10 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
             params=dict(self._fit_params),
             feature_names=None if names is None else tuple(str(name) for name in names),
         )
+
+
+# inspect.signature(LinearRegressor) reads __new__'s (*args, **params) otherwise; scikit-learn's checks call the
+# class with the names of its signature: show __init__'s.
+LinearRegressor.__signature__ = inspect.signature(LinearRegressor.__init__).replace(
+    parameters=list(inspect.signature(LinearRegressor.__init__).parameters.values())[1:]
+)
