@@ -114,3 +114,19 @@ def pytest_report_header(config):
     from gluonlr._mxnet import mx
 
     return f"gluonlr on Python {sys.version.split()[0]}, numpy {numpy.__version__}, mxnet {mx.__version__}"
+
+
+#: The slow tests the marker expression (``-m 'not slow'``, pyproject's default) left out of this run.
+_slow_deselected = []
+
+
+def pytest_deselected(items):
+    _slow_deselected.extend(item for item in items if item.get_closest_marker("slow"))
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """Say how to run the slow tests when the run left them out (the default, fast suite)."""
+    if _slow_deselected and config.option.markexpr == "not slow":
+        terminalreporter.write_sep(
+            "-", f"{len(_slow_deselected)} slow tests not run: python -m pytest -m slow runs them (CI runs both)"
+        )

@@ -121,6 +121,7 @@ def test_scaleout_only_and_no_scaleout_exclude_each_other(bench, capsys):
     assert "not allowed with argument" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_the_scaleout_section_on_tiny_data(bench, marker):
     load = bench.Workload("scale", 240, 3, 20, 2, 0.1, "squared", "mean", 1)
     section = bench.scaleout(load, pushpulls=5, env={MARK: marker}, timeout=240, workers=(2,))

@@ -2,6 +2,7 @@
 
 import os
 import signal
+import struct
 import subprocess
 import sys
 import textwrap
@@ -95,8 +96,18 @@ def test_save_errors(tmp_path):
 @pytest.mark.parametrize(
     ("content", "match"),
     [
-        (b"", r"not a readable MXNet parameter file; it may be truncated or corrupt \(Check failed"),
-        (b"not a parameter file" * 10, r"not a readable MXNet parameter file; .*Invalid NDArray file format"),
+        (b"", r"not a readable MXNet parameter file: it ends at byte 0, inside a header; it may be truncated"),
+        (
+            b"not a parameter file" * 10,
+            r"not a readable MXNet parameter file: it starts with 0x6170206120746f6e, not MXNet.s 0x112",
+        ),
+        # Issue 23: a 146-byte file whose header claims a (2**32, 2**32) weight; nd.load would take 12.8 GB first.
+        (
+            "huge shape",
+            r"its array 0 has the shape \(4294967296, 4294967296\), 73786976294838206464 bytes, but the file has "
+            r"\d+ bytes; it may be truncated, corrupt or not a model file at all\.$",
+        ),
+        ("huge count", r"its array 2 is no dense NDArray of MXNet 1.x \(magic 0x2\)"),
         ("truncated", r"not a readable MXNet parameter file; it may be truncated or corrupt"),
         ({"w": np.ones((1, 2))}, r"holds \['w'\]; a gluonlr model file holds exactly 'weight' and 'bias'"),
         ({"weight": np.ones((2, 2)), "bias": np.ones(3)}, r"weight of shape \(2, 2\) and a bias of shape \(3,\)"),
@@ -108,6 +119,14 @@ def test_load_rejects_bad_files(tmp_path, content, match):
     if content == "truncated":
         save(fit(X, y, epochs=1), bad)
         bad.write_bytes(bad.read_bytes()[:-6])
+    elif content in ("huge shape", "huge count"):
+        save(fit(X, y, epochs=1), bad)
+        raw = bytearray(bad.read_bytes())
+        if content == "huge shape":
+            struct.pack_into("<qq", raw, 36, 1 << 32, 1 << 32)
+        else:
+            struct.pack_into("<Q", raw, 16, 1 << 60)
+        bad.write_bytes(bytes(raw))
     elif isinstance(content, dict):
         nd.save(str(bad), {key: nd.array(value) for key, value in content.items()})
     else:
@@ -321,6 +340,7 @@ def test_divergence_leaves_the_last_good_checkpoint(tmp_path, path):
     assert state["weight"].tobytes() == info.value.weight.reshape(1, 2).tobytes()
 
 
+@pytest.mark.slow
 def test_killed_training_resumes_bitwise(tmp_path, path):
     """Kill (SIGKILL) a training process mid-run; resuming its checkpoint gives the uninterrupted result."""
     target = tmp_path / "run.params"
@@ -406,3 +426,126 @@ def test_a_write_mxnet_does_not_report_is_caught(tmp_path, monkeypatch, path, wr
     with pytest.raises(OSError, match=r"did not read back"):
         fit(X, y, path=path, epochs=2, checkpoint=run)
     assert not run.exists()
+
+
+# ---------------------------------------------------------------- issue 23: full disks, crashes, hostile files
+
+NAMED_X = __import__("pandas").DataFrame(X, columns=["a", "b"])
+
+
+def _no_space(monkeypatch, module, suffix):
+    """Make ``module.open`` (and Path.write_text) raise ENOSPC when writing a temporary file of ``suffix``."""
+    import builtins
+    import errno
+    import pathlib
+
+    real_open, real_write_text = builtins.open, pathlib.Path.write_text
+
+    class Full:
+        def __init__(self, file):
+            self.file = file
+
+        def write(self, data):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        def __getattr__(self, name):
+            return getattr(self.file, name)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.file.close()
+
+    def full_open(file, mode="r", *args, **kwargs):
+        opened = real_open(file, mode, *args, **kwargs)
+        return Full(opened) if "w" in mode and f"{suffix}." in os.fspath(file) else opened
+
+    def full_write_text(self, *args, **kwargs):
+        if f"{suffix}." in self.name:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write_text(self, *args, **kwargs)
+
+    monkeypatch.setattr(module, "open", full_open, raising=False)
+    monkeypatch.setattr(pathlib.Path, "write_text", full_write_text)
+
+
+def test_a_failed_save_leaves_the_model_and_its_names_as_they_were(tmp_path, monkeypatch):
+    """Issue 23, 5: the names file failing on a full disk had already replaced the model file."""
+    target = tmp_path / "model.params"
+    save(fit(NAMED_X, y, epochs=2), target)
+    before = file_bytes(target, tmp_path / "model.params.features.json")
+    _no_space(monkeypatch, persistence_module, ".features.json")
+    with pytest.raises(OSError, match=r"features\.json' cannot be written: No space left on device\.$"):
+        save(fit(NAMED_X[["b", "a"]], y, epochs=3), target)
+    monkeypatch.undo()
+    assert file_bytes(target, tmp_path / "model.params.features.json") == before
+    assert sorted(os.listdir(tmp_path)) == ["model.params", "model.params.features.json"]
+    assert load(target).feature_names == ("a", "b")
+
+
+def test_the_names_file_is_read_with_a_bound(tmp_path, monkeypatch):
+    """Issue 23, 3: the names file was read whole (a link to a 3 GB sparse file: 6.5 GB)."""
+    import tracemalloc
+
+    target = tmp_path / "model.params"
+    save(fit(X, y, epochs=1), target)
+    huge = tmp_path / "huge"
+    with open(huge, "wb") as file:
+        file.truncate(64 << 20)  # sparse: no disk used
+    (tmp_path / "model.params.features.json").symlink_to(huge)
+    monkeypatch.setattr(persistence_module, "_FEATURES_MAX_BYTES", 1 << 16, raising=False)
+    tracemalloc.start()
+    try:
+        assert load(target).feature_names is None  # no names file of gluonlr: not read
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 << 20, peak
+    with pytest.raises(FileExistsError, match="is no feature names file of gluonlr"):
+        save(fit(NAMED_X, y, epochs=1), target)
+
+
+def test_a_crash_between_the_renames_of_a_checkpoint_loads_the_committed_model(tmp_path, monkeypatch):
+    """Issue 23, 7: after kill -9, the model file could be an epoch behind its state file; load returned it."""
+    from gluonlr import _files
+
+    path = tmp_path / "run.params"
+    fit(X, y, epochs=2, checkpoint=path)
+    renames = []
+    real_replace = os.replace
+
+    def crash_after_one(src, dst):
+        if renames:
+            raise KeyboardInterrupt  # killed between the two renames
+        renames.append(dst)
+        real_replace(src, dst)
+
+    monkeypatch.setattr(_files.os, "replace", crash_after_one)
+    with pytest.raises(KeyboardInterrupt):
+        fit(X, y, epochs=3, checkpoint=path, resume=path)
+    monkeypatch.undo()
+    state, meta = read_checkpoint(path)
+    assert meta["epoch"] == 3 and [p.name for p in renames] == ["run.params.state"]
+    loaded = load(path)
+    np.testing.assert_array_equal(loaded.weight, state["weight"].reshape(-1))
+    np.testing.assert_array_equal(loaded.bias, state["bias"][0])
+    # A model saved over the checkpoint since is the user's, read as it is.
+    other = FitResult(weight=np.array([5.0, 6.0], np.float32), bias=7.0, history={}, path=None)
+    save(other, path)
+    assert load(path).weight.tolist() == [5.0, 6.0]
+
+
+def test_a_full_disk_during_a_checkpoint_is_one_error(tmp_path, monkeypatch):
+    """Issue 23, 9: ZipFile.__del__ printed 'seek of closed file' after the error: nothing may be left open."""
+    import gc
+
+    unraisable = []
+    monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
+    path = tmp_path / "run.params"
+    _no_space(monkeypatch, persistence_module, ".state")
+    with pytest.raises(OSError, match=r"^Checkpoint file '.*run\.params\.state' cannot be written: No space left"):
+        fit(X, y, epochs=2, checkpoint=path)
+    gc.collect()
+    assert unraisable == []
+    assert os.listdir(tmp_path) == []

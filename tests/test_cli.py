@@ -32,6 +32,7 @@ def test_console_script_is_installed():
     assert GLUONLR is not None, "the gluonlr console script is not on PATH; install the package (pip install .)"
 
 
+@pytest.mark.slow
 def test_demo_json(demo_json):
     assert set(demo_json) == {"true_w", "true_b", "manual", "gluon", "max_abs_diff"}
     assert demo_json["true_w"] == [2.0, 51.0] and demo_json["true_b"] == 21.2
@@ -48,6 +49,7 @@ def test_demo_json(demo_json):
     assert demo_json["max_abs_diff"] < 1e-4
 
 
+@pytest.mark.slow
 def test_demo_text_and_options():
     completed = run(
         "demo",
@@ -70,6 +72,7 @@ def test_demo_text_and_options():
     assert "largest difference between the paths" in completed.stdout
 
 
+@pytest.mark.slow
 def test_demo_options_reach_fit():
     completed = run("demo", "--json", "--epochs", "3", "--lr", "0.001")
     report = json.loads(completed.stdout)
@@ -77,6 +80,7 @@ def test_demo_options_reach_fit():
     assert np.abs(np.subtract(report["gluon"]["w"], [2, 51])).max() > 1  # a small lr has not converged
 
 
+@pytest.mark.slow
 def test_demo_training_options():
     completed = run(
         "demo", "--json", "--epochs", "4", "--optimizer", "adam", "--lr", "0.5", "--lr-schedule", "step",
@@ -90,6 +94,7 @@ def test_demo_training_options():
     assert quiet.returncode == 0 and quiet.stderr == ""
 
 
+@pytest.mark.slow
 def test_demo_option_errors():
     usage = run("demo", "--momentum", "1.5")
     assert usage.returncode == 2
@@ -101,6 +106,7 @@ def test_demo_option_errors():
     )
 
 
+@pytest.mark.slow
 def test_demo_plot_writes_a_png(tmp_path):
     target = tmp_path / "article.png"
     completed = run("demo", "--plot", str(target), "--epochs", "2")
@@ -115,6 +121,7 @@ def test_demo_plot_writes_a_png(tmp_path):
     assert image[..., :3].std() > 0.05  # not a blank canvas
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -134,6 +141,7 @@ def test_bad_flags_give_usage_errors(args, message):
     assert "Traceback" not in completed.stderr
 
 
+@pytest.mark.slow
 def test_version():
     from gluonlr import __version__
 
@@ -141,6 +149,7 @@ def test_version():
     assert completed.returncode == 0 and completed.stdout.strip() == f"gluonlr {__version__}"
 
 
+@pytest.mark.slow
 def test_divergence_is_an_error_message_not_a_traceback():
     completed = run("demo", "--lr", "10")
     assert completed.returncode == 1
@@ -159,7 +168,7 @@ def test_divergence_is_an_error_message_not_a_traceback():
         ("--validation-split", "0.99999999", "must be a float in [0, 1) (also as a float32). Got 0.99999999 instead."),
         ("--seed", "-1", "must be an int >= 0. Got -1 instead."),
         ("--epochs", "1.5", "must be an int. Got '1.5' instead."),
-        ("--batch-size", "0", "must be an int >= 1. Got 0 instead."),
+        ("--batch-size", "0", "must be an int >= 1 or 'auto'. Got 0 instead."),
     ],
 )
 def test_every_value_fit_would_refuse_is_a_usage_error(capsys, flag, value, message):
@@ -172,6 +181,7 @@ def test_every_value_fit_would_refuse_is_a_usage_error(capsys, flag, value, mess
     assert f"gluonlr demo: error: argument {flag}: {message}" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("target", ["missing/plot.png", "folder", "folder/", "read-only.png", "full"])
 def test_the_plot_file_is_checked_before_training(tmp_path, target):
     """Nothing trains (no progress bar) and nothing is printed (no JSON) when --plot cannot be written.
@@ -195,6 +205,7 @@ def test_the_plot_file_is_checked_before_training(tmp_path, target):
         assert stat.S_ISCHR((tmp_path / "full").stat().st_mode)
 
 
+@pytest.mark.slow
 def test_a_closed_pipe_ends_the_demo_quietly():
     """As `gluonlr demo --json | head -c 10`: status 141, as a tool killed by SIGPIPE, and nothing on stderr.
 

@@ -176,6 +176,7 @@ def assert_same(worker, single, exact):
     assert worker["epochs_trained"] == single["epochs_trained"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("workers", [1, 2, 3])
 def test_every_worker_returns_the_one_process_fit(tmp_path, marker, workers):
     X, y = make_data(tmp_path)
@@ -192,6 +193,7 @@ def test_every_worker_returns_the_one_process_fit(tmp_path, marker, workers):
     assert marked(marker) == []
 
 
+@pytest.mark.slow
 def test_several_outputs_and_two_devices_per_worker(tmp_path, marker):
     X, y = make_data(tmp_path, n=50, features=4, outputs=2)
     fits = [dict(path=path, ctx="cpu:0,cpu:1", lr=0.02, epochs=2, batch_size=9) for path in ("manual", "gluon")]
@@ -202,6 +204,7 @@ def test_several_outputs_and_two_devices_per_worker(tmp_path, marker):
         assert_same(results[0][number], one_process(X, y, {**kwargs, "ctx": None}), exact=False)
 
 
+@pytest.mark.slow
 def test_standardize_and_auto_lr_in_a_job(tmp_path, marker):
     """Every worker computes the statistics and the rate from all the training rows (the pass over the data and
     the sample read the whole data set, not the worker's share): the same ones as one process."""
@@ -231,6 +234,7 @@ def expected_reads(n, batch_size, epochs, rank, workers):
     return reads
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", ["manual", "gluon"])
 def test_each_worker_reads_only_its_share_of_each_batch_and_its_part_of_each_evaluation(tmp_path, marker, path):
     make_data(tmp_path, n=41)
@@ -250,6 +254,7 @@ def test_each_worker_reads_only_its_share_of_each_batch_and_its_part_of_each_eva
     assert covered == set(range(41))
 
 
+@pytest.mark.slow
 def test_a_killed_worker_ends_the_job_and_a_relaunch_resumes_from_rank_0s_checkpoint(tmp_path, marker):
     make_data(tmp_path)
     options = dict(path="gluon", optimizer="sgd", momentum=0.9, lr=0.02, epochs=4, validation_split=0.1)
@@ -278,6 +283,7 @@ def test_a_killed_worker_ends_the_job_and_a_relaunch_resumes_from_rank_0s_checkp
         assert {**resumed[rank][0], "epochs_trained": 4} == results[rank][0]
 
 
+@pytest.mark.slow
 def test_the_launcher_ends_a_job_whose_worker_died_within_the_bound(tmp_path, marker):
     make_data(tmp_path)
     fits = [dict(path="manual", epochs=50, die=dict(rank=0, epoch=1, batch=0))]
@@ -352,7 +358,7 @@ def test_only_rank_0_writes_checkpoints(tmp_path, monkeypatch, path):
         workers.part = (workers.rank, 2)
         return "device", workers
 
-    monkeypatch.setattr(sys.modules["gluonlr.fit"], "check_kvstore", check_kvstore)
+    monkeypatch.setattr(sys.modules["gluonlr.phases"], "check_kvstore", check_kvstore)
     X, y = np.zeros((10, 1), np.float32), np.ones(10, np.float32)
     result = fit(X, y, path=path, kvstore="dist_sync", checkpoint=tmp_path / "model.params", epochs=2, verbose=0)
     assert len(result.history["loss"]) == 2
@@ -424,6 +430,7 @@ def test_the_workers_shares_of_every_storage_put_together_are_the_batches(storag
 DOCS = os.path.join(os.path.dirname(__file__), os.pardir, "docs")
 
 
+@pytest.mark.slow
 def test_the_docs_example_prints_what_the_page_shows(marker):
     with open(os.path.join(DOCS, "distributed.rst"), encoding="utf-8") as page:
         text = page.read()

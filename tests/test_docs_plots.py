@@ -70,6 +70,7 @@ def build(tmp_path_factory):
     return completed, source, out
 
 
+@pytest.mark.slow
 def test_a_plot_that_draws_no_image_fails_the_build(build):
     completed, source, _ = build
     assert completed.returncode != 0, completed.stderr
@@ -81,6 +82,7 @@ def test_a_plot_that_draws_no_image_fails_the_build(build):
     ], completed.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("page", ["pyplot", "plot_loss", "plot_predictions", "plot_predicted_vs_true"])
 def test_plots_drawn_through_pyplot_render_an_image(build, page):
     """gluonlr's plot functions, called without ``ax``, draw on a figure the directive captures."""
@@ -90,6 +92,7 @@ def test_plots_drawn_through_pyplot_render_an_image(build, page):
     assert (out / "_images" / f"{page}-1.png").stat().st_size > 1000
 
 
+@pytest.mark.slow
 def test_nofigs_and_untracked_plots_render_no_image(build):
     _, _, out = build
     assert "<img" not in (out / "nofigs.html").read_text()

@@ -7,12 +7,33 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gluonlr import PATHS, manual
+from gluonlr import PATHS, host, manual
 from gluonlr._mxnet import nd
 from gluonlr.config import FitConfig
 from gluonlr.conventions import LOSSES
 from gluonlr.metrics import evaluate, sample_losses, training_loss
 from gluonlr.scaling import Standardized, Standardizer
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    dtype=st.sampled_from([np.float32, np.float64]),
+    n_outputs=st.sampled_from([None, 1, 3]),
+    rows=st.integers(1, 40),
+    seed=st.integers(0, 2**16),
+)
+def test_host_predict_is_x_times_w_plus_b_bitwise(dtype, n_outputs, rows, seed):
+    """host.predict is the expression its callers wrote before it, x @ w + b in the arrays' dtype, bit for bit:
+    with a weight vector or matrix, and into an ``out`` array as the evaluation passes fill one block by block."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((rows, 5)).astype(dtype)
+    w = rng.standard_normal(5 if n_outputs is None else (5, n_outputs)).astype(dtype)
+    b = dtype(rng.standard_normal()) if n_outputs is None else rng.standard_normal(n_outputs).astype(dtype)
+    expected = x @ w + b
+    predictions = host.predict(x, w, b)
+    assert predictions.dtype == expected.dtype and predictions.tobytes() == expected.tobytes()
+    out = np.empty_like(expected)
+    assert host.predict(x, w, b, out=out) is out and out.tobytes() == expected.tobytes()
 
 
 @settings(max_examples=40, deadline=None)

@@ -318,6 +318,7 @@ def test_two_threads_saving_to_one_path(tmp_path):
     assert os.listdir(tmp_path) == ["model.params"] and load(target).weight.tobytes() == MODEL.weight.tobytes()
 
 
+@pytest.mark.slow
 def test_two_processes_saving_to_one_path(tmp_path, popen):
     target = tmp_path / "model.params"
     script = textwrap.dedent(
@@ -350,6 +351,7 @@ def test_a_live_writers_temporary_file_is_kept_and_a_dead_ones_removed(tmp_path)
     assert os.listdir(tmp_path) == ["model.params"]
 
 
+@pytest.mark.slow
 def test_another_processes_temporary_file_is_kept_while_it_lives(tmp_path):
     temporary = tmp_path / ".model.params.abc123.tmp"
     temporary.write_bytes(b"half")

@@ -210,6 +210,7 @@ def test_result_records_its_parameters(article_data):
         reduction="sum",
         lr=0.02,
         standardize=False,
+        standardize_target=False,
         batch_size=10,
         epochs=2,
         tol=None,
@@ -281,6 +282,7 @@ def test_bitwise_deterministic(dataset, data):
         assert first.history == second.history
 
 
+@pytest.mark.slow
 def test_bitwise_deterministic_across_processes(path):
     """The article's run is bitwise the same in other processes, with 1 or 2 OpenMP threads (the docs say so)."""
     script = (

@@ -7,6 +7,7 @@ import pytest
 import gluonlr  # noqa: F401  (restores the aliases)
 
 
+@pytest.mark.slow
 def test_import_emits_no_warning():
     completed = subprocess.run(
         [sys.executable, "-W", "error", "-c", "import gluonlr; gluonlr.fit(*gluonlr.synthetic_data(n=5), epochs=1)"],
@@ -29,7 +30,8 @@ def test_only_missing_aliases_are_restored():
     assert restore_numpy_aliases(fake_numpy) == ["bool", "float", "complex", "object", "str"]
     assert fake_numpy.int == "kept" and fake_numpy.bool is builtins.bool
     assert restore_numpy_aliases(fake_numpy) == []
-    assert np.bool is builtins.bool and np.float32 is not float  # the real numpy, after import gluonlr
+    # the real numpy, after import gluonlr: numpy 2 defines np.bool again (as np.bool_), and it is kept
+    assert np.bool is (builtins.bool if np.__version__ < "2" else np.bool_) and np.float32 is not float
 
 
 def run_python(code, *args):
@@ -54,6 +56,7 @@ print("ok")
 """
 
 
+@pytest.mark.slow
 def test_fit_with_scipy_installed_and_warnings_as_errors():
     # MXNet's nd.array reads scipy.sparse.csr.csr_matrix, deprecated since SciPy 1.8: every call warned.
     pytest.importorskip("scipy")
@@ -79,6 +82,7 @@ else:
 """
 
 
+@pytest.mark.slow
 def test_fit_without_the_scipy_csr_namespace():
     pytest.importorskip("scipy")
     completed = run_python(WITHOUT_CSR_NAMESPACE + FIT_AND_CSR)
@@ -128,6 +132,7 @@ def test_a_scipy_without_csr_matrix_matches_nothing():
         stand_in.coo_matrix  # noqa: B018
 
 
+@pytest.mark.slow
 def test_import_and_a_numpy_fit_import_neither_pandas_nor_scikit_learn():
     """Both installed (the test extra): MXNet's import would pull scikit-learn, and it pandas, in 1.7 s."""
     pytest.importorskip("pandas")
@@ -143,6 +148,7 @@ def test_import_and_a_numpy_fit_import_neither_pandas_nor_scikit_learn():
     assert completed.stdout == "[]\n"
 
 
+@pytest.mark.slow
 def test_gluonlr_sklearn_without_scikit_learn_says_how_to_install_it():
     completed = run_python("import sys; sys.modules['sklearn'] = None; import gluonlr.sklearn")
     assert completed.returncode == 1
@@ -150,6 +156,7 @@ def test_gluonlr_sklearn_without_scikit_learn_says_how_to_install_it():
     assert "pip install 'gluonlr[sklearn]'" in completed.stderr
 
 
+@pytest.mark.slow
 def test_scikit_learn_imported_first_is_left_as_it_is():
     pytest.importorskip("sklearn")
     completed = run_python("import sklearn.base, gluonlr, mxnet.model; print(mxnet.model.BASE_ESTIMATOR.__name__)")

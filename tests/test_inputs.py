@@ -214,12 +214,16 @@ def test_save_and_load_keep_the_column_names(tmp_path):
     assert os.listdir(tmp_path) == ["model.params"] and load(target).feature_names is None
 
 
-def test_names_saved_with_another_model_are_not_loaded(tmp_path):
-    from gluonlr import gluon, load, save
+def test_names_saved_with_another_model_are_an_error(tmp_path):
+    """Issue 23: stale names were dropped in silence, and a data frame's columns then matched by position."""
+    from gluonlr import CheckpointError, gluon, load, save
 
     target = tmp_path / "model.params"
     save(fit(NAMED, Y_FLOAT, epochs=2), target)
     gluon.init_params(np.array([1.0, 2.0]), 3.0).save_parameters(str(target))  # replaced behind gluonlr's back
+    with pytest.raises(CheckpointError, match=r"model\.params\.features\.json' holds the feature names of another"):
+        load(target)
+    (tmp_path / "model.params.features.json").unlink()  # the remedy the message gives
     assert load(target).feature_names is None
 
 

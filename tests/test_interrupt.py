@@ -108,6 +108,7 @@ def test_fit_runs_outside_the_main_thread(path):
     assert len(results) == 1 and not results[0].interrupted
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGINT is POSIX")
 def test_ctrl_c_in_the_demo_exits_cleanly(popen):
     """A real Ctrl-C to the demo, once it runs: a one-line message, exit status 130, no traceback."""

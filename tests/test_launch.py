@@ -122,6 +122,7 @@ def run(popen, marker):
     return lambda *args: Launcher(popen, [str(arg) for arg in args], marker)
 
 
+@pytest.mark.slow
 def test_two_workers_sum_their_ranks(run, script, marker):
     launcher = run("-n", 2, "--", sys.executable, script(SUM), 2)
     assert launcher.wait() == 0, launcher.stderr
@@ -131,6 +132,7 @@ def test_two_workers_sum_their_ranks(run, script, marker):
     assert_nothing_left(marker)
 
 
+@pytest.mark.slow
 def test_three_workers_and_two_servers(script, marker):
     out, err = io.StringIO(), io.StringIO()
     command = [sys.executable, script(SUM), "3"]
@@ -141,6 +143,7 @@ def test_three_workers_and_two_servers(script, marker):
     assert_nothing_left(marker)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("when", ["raise", "raise-before"])
 def test_a_worker_that_raises_ends_the_job(run, script, marker, when):
     """After creating its KVStore, a worker that raised would wait forever at MXNet's exit barrier."""
@@ -157,6 +160,7 @@ def test_a_worker_that_raises_ends_the_job(run, script, marker, when):
     assert_nothing_left(marker)
 
 
+@pytest.mark.slow
 def test_a_worker_killed_while_the_others_block_ends_the_job(run, script, marker):
     launcher = run("-n", 2, "--", sys.executable, script(FAULT), "sleep")
     pids = dict(line.split(" pid ") for line in launcher.wait_for(lambda line: " pid " in line, count=2))
@@ -171,6 +175,7 @@ def test_a_worker_killed_while_the_others_block_ends_the_job(run, script, marker
     assert_nothing_left(marker)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("signum", "status", "message"),
     [
@@ -187,6 +192,7 @@ def test_a_signal_to_the_launcher_stops_the_job(run, script, marker, signum, sta
     assert_nothing_left(marker)
 
 
+@pytest.mark.slow
 def test_timeout_stops_the_job_and_what_its_workers_started(script, marker):
     err = io.StringIO()
     command = ["sh", "-c", "sleep 600 & sleep 600"]  # a worker and the process it started, in its group
@@ -197,6 +203,7 @@ def test_timeout_stops_the_job_and_what_its_workers_started(script, marker):
     assert_nothing_left(marker)
 
 
+@pytest.mark.slow
 def test_workers_that_never_connect_end_the_job_after_the_grace(marker):
     """The scheduler and servers wait for every worker's KVStore; the launcher stops them once the workers ended."""
     out, err = io.StringIO(), io.StringIO()
@@ -265,6 +272,7 @@ def port_in_use():
         yield sock.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_a_port_in_use_is_refused(nothing_started, port_in_use, capsys):
     assert main(["launch", "-n", "2", "--port", str(port_in_use), "--", sys.executable, "-c", "pass"]) == 1
     assert capsys.readouterr().err == (
@@ -275,6 +283,7 @@ def test_a_port_in_use_is_refused(nothing_started, port_in_use, capsys):
         launch([sys.executable, "-c", "pass"], workers=1, port=port_in_use)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -293,6 +302,7 @@ def test_usage_errors(nothing_started, capsys, args, message):
     assert capsys.readouterr().err.splitlines()[-1] == f"gluonlr launch: error: {message}"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args", [["-n", "2"], ["-n", "2", "--"]])
 def test_a_missing_command_is_a_usage_error(nothing_started, capsys, args):
     with pytest.raises(SystemExit) as exit:
@@ -303,6 +313,7 @@ def test_a_missing_command_is_a_usage_error(nothing_started, capsys, args):
     )
 
 
+@pytest.mark.slow
 def test_a_command_that_does_not_exist_is_refused(nothing_started, capsys, tmp_path):
     assert main(["launch", "-n", "2", "--", "gluonlr-no-such-command", "--flag"]) == 1
     assert capsys.readouterr().err == (
@@ -316,6 +327,7 @@ def test_a_command_that_does_not_exist_is_refused(nothing_started, capsys, tmp_p
         launch([missing], workers=1)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("kwargs", "error", "message"),
     [
@@ -338,6 +350,7 @@ def test_launch_checks_its_arguments_before_starting_anything(nothing_started, k
         launch(**arguments)
 
 
+@pytest.mark.slow
 def test_the_worker_hook_ends_a_python_worker_that_raised_and_keeps_any_other_sitecustomize(tmp_path):
     """What the hook does is seen without MXNet: a stand-in module named mxnet is enough."""
     other = tmp_path / "other"
@@ -355,3 +368,19 @@ def test_the_worker_hook_ends_a_python_worker_that_raised_and_keeps_any_other_si
     assert completed.stdout == "atexit ran\n"
     assert completed.stderr.startswith("other sitecustomize\nTraceback (most recent call last):")
     assert completed.stderr.endswith("RuntimeError: boom\n")
+
+
+@pytest.mark.slow
+def test_a_killed_launcher_leaves_no_process_of_its_job(run, script, marker):
+    """Issue 23, 12: after kill -9 of the launcher, its scheduler, server and a worker ran on for minutes."""
+    if not sys.platform.startswith("linux"):
+        pytest.skip("PR_SET_PDEATHSIG is Linux's")
+    launcher = run("-n", 2, "--", sys.executable, script(FAULT), "sleep")
+    launcher.wait_for(lambda line: " pid " in line, count=2)  # the whole job runs
+    assert len(marked(marker)) == 5  # the launcher, the scheduler, a server and two workers
+    launcher.process.kill()
+    launcher.process.wait(timeout=FAULT_SECONDS)
+    deadline = time.monotonic() + FAULT_SECONDS
+    while marked(marker) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert_nothing_left(marker)

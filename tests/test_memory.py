@@ -134,10 +134,12 @@ def npy_files(request, tmp_path_factory):
     return x_path, y_path, n_samples * n_features * 4 / MIB
 
 
+@pytest.mark.slow
 def test_fitting_a_memmap_keeps_anonymous_memory_flat(npy_files, path, popen):
     check_memory(npy_files, path, popen, {})
 
 
+@pytest.mark.slow
 def test_standardizing_a_memmap_keeps_anonymous_memory_flat(npy_files, popen):
     """standardize=True and lr="auto" read the file in chunks (the statistics) and a sample of rows (the rate), and
     map each batch on the device: no copy of X. (Both paths share the standardizing code: the manual path shows it.)"""

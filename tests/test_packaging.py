@@ -20,9 +20,25 @@ import gluonlr
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
-pytestmark = pytest.mark.skipif(
-    not (ROOT / "pyproject.toml").exists(), reason="the project's source tree is not beside the tests"
-)
+pytestmark = [
+    pytest.mark.skipif(
+        not (ROOT / "pyproject.toml").exists(), reason="the project's source tree is not beside the tests"
+    ),
+    pytest.mark.slow,  # builds the package and installs it into new environments
+]
+
+#: Python 3.13 and later install with uv and the override file (README, "Set-up"): pip stops at MXNet's numpy pin.
+NUMPY2_PYTHON = sys.version_info >= (3, 13)
+OVERRIDE = "numpy2-override.txt"
+
+
+def _uv():
+    """The uv binary (the test extra installs it on Python 3.13 and later). Not ``python -m uv``: that makes uv
+    install into the environment of the Python running it, whatever ``VIRTUAL_ENV`` says."""
+    from uv import find_uv_bin
+
+    return find_uv_bin()
+
 
 # Made by builds, tests and tools: never part of a clean clone.
 _NOT_SOURCE = {".git", ".tox", ".nox", "build", "dist", "__pycache__", ".hypothesis", "_build"}
@@ -79,7 +95,11 @@ def venv(dists, tmp_path_factory):
     directory = tmp_path_factory.mktemp("venv") / "venv"
     _run([sys.executable, "-m", "venv", str(directory)], cwd=directory.parent)
     python = directory / "bin" / "python"
-    _run([str(python), "-m", "pip", "install", "-q", str(dists[1])], cwd=directory.parent)
+    if NUMPY2_PYTHON:
+        uv = [_uv(), "pip", "install", "-q", "--python", str(python)]
+        _run([*uv, "--override", str(ROOT / OVERRIDE), str(dists[1])], cwd=directory.parent)
+    else:
+        _run([str(python), "-m", "pip", "install", "-q", str(dists[1])], cwd=directory.parent)
     return directory
 
 
@@ -96,7 +116,7 @@ def test_sdist_has_what_a_build_and_the_tests_need(dists, source):
         names = {name.removeprefix(f"{top}/") for name in tar.getnames()}
     modules = {f"src/gluonlr/{p.name}" for p in (source / "src" / "gluonlr").glob("*.py")}
     tests = {f"tests/{p.name}" for p in (source / "tests").glob("*.py")}
-    expected = {"LICENSE", "README.md", "pyproject.toml", "src/gluonlr/py.typed"} | modules | tests
+    expected = {"LICENSE", "README.md", "pyproject.toml", OVERRIDE, "src/gluonlr/py.typed"} | modules | tests
     assert expected <= names, sorted(expected - names)
     assert not [name for name in names if "__pycache__" in name or name.endswith(".pyc")]
 
@@ -133,3 +153,44 @@ def test_installed_script_runs_the_demo(venv):
 def test_installed_script_prints_the_version(venv):
     completed = _run([str(venv / "bin" / "gluonlr"), "--version"], cwd=venv.parent, timeout=300)
     assert completed.stdout.strip() == f"gluonlr {gluonlr.__version__}"
+
+
+def _freeze(python):
+    """``{name: version}`` of what is installed in the environment of ``python``."""
+    listed = _run([_uv(), "pip", "list", "--python", str(python), "--format", "json"], ".")
+    return {package["name"].lower(): package["version"] for package in json.loads(listed.stdout)}
+
+
+@pytest.mark.skipif(not NUMPY2_PYTHON, reason="the numpy 2 environment of Python 3.13 and later")
+def test_adding_gluonlr_to_a_numpy_2_environment_downgrades_nothing(source, tmp_path):
+    # A user's environment: numpy 2 and pandas, scikit-learn and matplotlib built for it, the newest there are.
+    directory = tmp_path / "venv"
+    _run([sys.executable, "-m", "venv", str(directory)], cwd=tmp_path)
+    python = directory / "bin" / "python"
+    uv = [_uv(), "pip", "install", "-q", "--python", str(python)]
+    _run([*uv, "numpy>=2", "pandas", "scikit-learn", "matplotlib"], cwd=tmp_path)
+    before = _freeze(python)
+    assert before["numpy"].split(".")[0] == "2"
+    # The README's command, from the clone, in that environment (activated: VIRTUAL_ENV names it):
+    env = {**_env(), "VIRTUAL_ENV": str(directory)}
+    command = [_uv(), "pip", "install", "-q", "--override", OVERRIDE, "."]
+    completed = subprocess.run(command, cwd=source, env=env, capture_output=True, text=True, timeout=900)
+    assert completed.returncode == 0, completed.stderr
+    after = _freeze(python)
+    assert {name: after.get(name) for name in before} == before
+    assert {"gluonlr", "mxnet"} <= set(after)
+    code = "import gluonlr, sklearn, pandas; from gluonlr.sklearn import LinearRegressor; print('ok')"
+    assert _run([str(python), "-W", "error", "-c", code], cwd=tmp_path).stdout == "ok\n"
+    demo = _run([str(directory / "bin" / "gluonlr"), "demo", "--json"], cwd=tmp_path, timeout=300)
+    assert json.loads(demo.stdout)["max_abs_diff"] < 1e-4 and demo.stderr == ""
+
+
+@pytest.mark.skipif(not NUMPY2_PYTHON, reason="pip installs gluonlr on Python 3.10-3.12")
+def test_pip_on_python_3_13_stops_at_mxnets_numpy_pin(source, tmp_path):
+    # What the README says first: pip cannot install gluonlr on 3.13, and says which pins conflict.
+    directory = tmp_path / "venv"
+    _run([sys.executable, "-m", "venv", str(directory)], cwd=tmp_path)
+    command = [str(directory / "bin" / "python"), "-m", "pip", "install", "--dry-run", "."]
+    completed = subprocess.run(command, cwd=source, env=_env(), capture_output=True, text=True, timeout=900)
+    assert completed.returncode != 0
+    assert "mxnet 1.9.1 depends on numpy<2.0.0" in completed.stdout + completed.stderr

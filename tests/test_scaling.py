@@ -21,7 +21,8 @@ from gluonlr import PATHS, CheckpointError, ConvergenceWarning, DivergenceError,
 from gluonlr.callbacks import Callback
 from gluonlr.config import FitConfig
 from gluonlr.data import sources
-from gluonlr.scaling import FeatureStats, Standardizer, auto_lr, largest_eigenvalues
+from gluonlr.metrics import scores
+from gluonlr.scaling import FeatureStats, Standardized, Standardizer, auto_lr, largest_eigenvalues
 from gluonlr.schedules import Cosine
 from gluonlr.testing import (
     PATH_ATOL,
@@ -370,6 +371,25 @@ def test_standardize_on_several_devices_equals_one(path):
     assert_runs_agree(several.trained, one.trained, rtol=PATH_RTOL, atol=PATH_ATOL, names=("2 devices", "one"))
 
 
+@pytest.mark.parametrize("path", ["manual", "gluon"])
+def test_a_standardized_worker_steps_on_an_empty_share(path):
+    """A dist_sync worker with no rows in a batch (a Share whose x is None) takes the job's step with a zero
+    gradient, standardized or not: the wrapper passes the empty share on rather than standardize None."""
+    X, y = synthetic_data(n=20)
+    scaler = Standardizer(X.mean(axis=0), X.std(axis=0))
+    learners = [PATHS[path](X, y, FitConfig(), weight=np.ones(2), bias=0.5) for _ in range(2)]
+    standardized = Standardized(learners[1], scaler)
+    try:
+        assert learners[0].train_step(None, None, None, rows=4) is None
+        assert standardized.train_step(None, None, None, rows=4) is None
+        for learner in (learners[0], standardized):
+            weight, bias = learner.trained_parameters()  # a zero gradient: the step changes nothing
+            assert (weight.tolist(), bias, int(learner.get_state()["updates"])) == ([1.0, 1.0], 0.5, 1)
+    finally:
+        for learner in learners:
+            learner.close()
+
+
 def test_feature_stats_do_not_depend_on_the_chunks():
     rng = np.random.default_rng(0)
     X = (rng.standard_normal((1000, 3)) * [1e-3, 1.0, 1e4] + [0.0, 2.0, 1e5]).astype(np.float32)
@@ -540,6 +560,26 @@ def test_standardize_target_trains_on_the_standardized_target_and_reports_the_mo
     np.testing.assert_allclose(result.history["loss"], reference.history["loss"], rtol=1e-3, atol=1e-6)
     assert result.history["loss"][-1] < 0.01  # the standardized target's loss, whatever y's units
     np.testing.assert_allclose(result.history["val_loss"], reference.history["val_loss"], rtol=1e-3, atol=1e-6)
+
+
+@pytest.mark.parametrize("outputs", [1, 2])
+def test_standardize_target_records_the_metrics_in_ys_units(path, outputs):
+    """The loss is the one training minimizes (the standardized target's); mse, rmse, mae in y's units, as
+    scores of the returned model's predictions say and as the reference records them."""
+    X, y = _offset_target()
+    if outputs == 2:
+        y = np.column_stack([y, -0.01 * y])
+    options = dict(standardize=True, standardize_target=True, lr=0.1, reduction="mean", epochs=5, validation_split=0.2)
+    result = fit(X, y, path=path, metrics=("mse", "rmse", "mae", "r2"), **options)
+    reference = reference_fit(X, y, metrics=("mse", "rmse", "mae", "r2"), **options)
+    n = int(len(X) * 0.8)
+    for rows, prefix in ((slice(0, n), ""), (slice(n, None), "val_")):
+        measured = scores(y[rows], result.predict(X[rows]))
+        for name in ("mse", "rmse", "mae", "r2"):
+            # predict's float32 sums of values near 7e4 round residuals near 8 by ~1e-3: rel 2e-3
+            assert result.history[prefix + name][-1] == pytest.approx(measured[name], rel=2e-3), prefix + name
+            np.testing.assert_allclose(result.history[prefix + name], reference.history[prefix + name], rtol=2e-3)
+    assert result.history["mse"][-1] > 100 * result.history["loss"][-1]  # y's units are not the loss's
 
 
 def test_standardize_target_takes_a_given_start_in_the_units_of_y(path):

@@ -245,14 +245,15 @@ def test_the_epoch_order_is_numpy_s_permutation_in_four_bytes_a_sample():
 @pytest.mark.parametrize("outputs", [1, 3])
 def test_metrics_summed_over_chunks_do_not_depend_on_the_chunks(outputs):
     """evaluate reads in chunks and sums in float64: mxnet.metric's values on the whole data, whatever the chunks."""
-    from gluonlr import manual, metrics
+    from gluonlr import metrics
     from gluonlr._mxnet import nd
     from gluonlr.config import FitConfig
+    from gluonlr.learners import ManualLearner
 
     X, y = synthetic_data(101, true_w=[1.0, 2.0])
     y = np.stack([y * (k + 1) + k for k in range(outputs)], axis=1) if outputs > 1 else y
     weight = np.ones((2, outputs), np.float32) if outputs > 1 else np.ones(2, np.float32)
-    learner = manual.Learner(X, y, FitConfig(), weight=weight, bias=np.zeros(outputs) if outputs > 1 else 0.0)
+    learner = ManualLearner(X, y, FitConfig(), weight=weight, bias=np.zeros(outputs) if outputs > 1 else 0.0)
     names = ("mse", "rmse", "mae", "r2")
     whole = metrics.evaluate(learner, X, y, names)
     from gluonlr.data import sources

@@ -567,6 +567,7 @@ def _run(code):
     )
 
 
+@pytest.mark.slow
 def test_gluonlr_testing_imports_without_hypothesis():
     completed = _run(
         "import gluonlr.testing as t\n"
@@ -579,6 +580,7 @@ def test_gluonlr_testing_imports_without_hypothesis():
     assert completed.stdout.strip() == "1.5"
 
 
+@pytest.mark.slow
 def test_strategies_without_hypothesis_say_how_to_install_it():
     completed = _run("import gluonlr.testing.strategies\n")
     assert completed.returncode == 1

@@ -73,6 +73,7 @@ print(json.dumps({"warm": warm, "pooled": pooled, "fresh": rss_anon_mb()}))
 """
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads RssAnon from Linux's /proc")
 def test_a_reused_thread_pool_stays_flat_over_many_fits():
     """MXNet keeps ~4.9 MB for each new OS thread that runs an operator (apache/mxnet#18135); a pool reuses two."""

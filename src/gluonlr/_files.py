@@ -273,26 +273,63 @@ def atomic_write(path: PathLike, write: Callable[[str], None], what: str = "the 
     >>> Path(path).read_text(), os.listdir(os.path.dirname(path))
     ('all or nothing', ['notes.txt'])
     """
-    text = os.fspath(path)
-    target = writable_target(text, what)
-    fd, tmp = _temporary_file(target, text, what)
+    atomic_write_all([(path, write, what)])
+
+
+def atomic_write_all(
+    writes: list[tuple[PathLike, Callable[[str], None], str]], renames: list[int] | None = None
+) -> None:
+    """Write several files as one: every ``write(temporary_name)`` first, then every rename, in the order given.
+
+    ``writes`` holds ``(path, write, what)`` as :func:`atomic_write` takes them. All the files are checked,
+    then all written (and flushed) to temporary files; only when every one is complete are they moved into
+    place, one ``os.replace`` after another. So an error in any write (a full disk, a bad value) leaves
+    every file as it was: a model and the files that go with it change together or not at all. Only a crash
+    between the renames (microseconds) can leave some renamed; readers of such a unit check that its files
+    belong together (a SHA-256 of the model, see :mod:`gluonlr.persistence`). ``renames``, the indices of
+    ``writes`` in the order to rename them, lets a later write (one that records an earlier file's SHA-256)
+    be renamed first, as the commit.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> def fails(tmp):
+    ...     raise OSError(28, "No space left on device")
+    >>> atomic_write_all([(os.path.join(folder, "a"), lambda tmp: Path(tmp).write_text("a"), "a"),
+    ...                   (os.path.join(folder, "b"), fails, "b")])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    OSError: B '...b' cannot be written: No space left on device.
+    >>> os.listdir(folder)
+    []
+    """
+    targets = [(os.fspath(path), writable_target(path, what), write, what) for path, write, what in writes]
+    opened: list[tuple[int, str]] = []
     try:
-        try:
-            write(tmp)
-        except OSError as exc:
-            if exc.errno is None or exc.filename not in (None, tmp):
-                raise
-            raise _cannot_write(exc, text, what) from exc
-        with open(tmp, "rb") as written:
-            os.fsync(written.fileno())
-        # mkstemp makes the file 0o600; give it the mode a new file would get (or the old file's).
-        os.chmod(tmp, target.stat().st_mode & 0o777 if target.exists() else 0o666 & ~_UMASK)
-        os.replace(tmp, target)
+        for text, target, write, what in targets:
+            fd, tmp = _temporary_file(target, text, what)
+            opened.append((fd, tmp))
+            try:
+                write(tmp)
+            except OSError as exc:
+                if exc.errno is None or exc.filename not in (None, tmp):
+                    raise
+                raise _cannot_write(exc, text, what) from exc
+            with open(tmp, "rb") as written:
+                os.fsync(written.fileno())
+            os.chmod(tmp, target.stat().st_mode & 0o777 if target.exists() else 0o666 & ~_UMASK)
+        for index in range(len(targets)) if renames is None else renames:
+            os.replace(opened[index][1], targets[index][1])
     except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+        for _, tmp in opened:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
         raise
     finally:
-        os.close(fd)  # and with it the lock
-    fsync_directory(target.parent)
-    _remove_stale_temporaries(target)
+        for fd, _ in opened:
+            os.close(fd)  # and with it the lock
+    for directory in {target.parent for _, target, _, _ in targets}:
+        fsync_directory(directory)
+    for _, target, _, _ in targets:
+        _remove_stale_temporaries(target)

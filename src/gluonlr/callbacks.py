@@ -24,9 +24,9 @@ import numpy as np
 from gluonlr._validation import check_float
 from gluonlr.data.sources import chunks
 from gluonlr.errors import ConvergenceWarning, DivergenceError
+from gluonlr.learners import Learner
 from gluonlr.metrics import training_loss
 from gluonlr.persistence import PathLike, data_fingerprint, write_checkpoint
-from gluonlr.scaling import trained_parameters
 
 __all__ = [
     "Callback",
@@ -88,7 +88,7 @@ class Run:
 
     def __init__(
         self,
-        learner: Any,
+        learner: Learner,
         X: Any,
         y: Any,
         *,
@@ -101,7 +101,7 @@ class Run:
         fingerprint: dict[str, Any] | None = None,
         target: Any = None,
     ) -> None:
-        self.learner: Any = learner
+        self.learner: Learner | None = learner  # None once fit returned (close)
         self.X: Any = X
         self.y: Any = y
         self.path, self.params = path, params
@@ -129,34 +129,46 @@ class Run:
         self._more_data = ()
         self.callbacks = []
 
-    def get_parameters(self) -> tuple[np.ndarray, float]:
+    def get_learner(self) -> Learner:
+        """Return the running fit's :class:`~gluonlr.learners.Learner`.
+
+        Raises
+        ------
+        AttributeError
+            Once fit has returned: it let go of the learner (:meth:`close`).
+        """
+        if self.learner is None:
+            raise AttributeError("The run is over: fit has let go of its learner. Read the result fit returned.")
+        return self.learner
+
+    def get_parameters(self) -> tuple[np.ndarray, float | np.ndarray]:
         """Return a copy of the current ``(weight of shape (n_features,), bias)``, in the units of ``X`` and ``y``."""
-        weight, bias = self.learner.parameters()
+        weight, bias = self.get_learner().parameters()
         return self._target.to_raw(weight, bias) if self._target is not None else (weight, bias)
 
-    def get_trained_parameters(self) -> tuple[np.ndarray, float]:
+    def get_trained_parameters(self) -> tuple[np.ndarray, float | np.ndarray]:
         """Return the current parameters in the units training updates them.
 
         With ``fit(standardize=True)``, those of the standardized features
         (:meth:`gluonlr.scaling.Standardized.trained_parameters`); otherwise
         :meth:`get_parameters`.
         """
-        return trained_parameters(self.learner)  # type: ignore[return-value]
+        return self.get_learner().trained_parameters()
 
     def loss(self, zero_model: bool = False) -> float:
         """Return the training loss of the current parameters (or of predicting 0), as ``history["loss"]`` measures it.
 
         One forward pass over the training data: see :func:`gluonlr.metrics.training_loss`.
         """
-        return training_loss(self.learner, zero_model=zero_model)
+        return training_loss(self.get_learner(), zero_model=zero_model)
 
     def get_state(self) -> dict[str, np.ndarray]:
         """Return a copy of the learner's state: parameters and optimizer state."""
-        return self.learner.get_state()
+        return self.get_learner().get_state()
 
     def set_state(self, state: dict[str, np.ndarray]) -> None:
         """Overwrite the learner's state with one from :meth:`get_state`."""
-        self.learner.set_state(state)
+        self.get_learner().set_state(state)
 
     def data_fingerprint(self) -> dict[str, Any]:
         """Return the shape and SHA-256 of the training data: as fit's pass over the data computed it, else once now."""
@@ -407,7 +419,7 @@ class DivergenceGuard(Callback):
         overflow = data_overflow(self.run.X, self.run.y, *self.initial)
         if overflow:
             return f"{overflow} A smaller lr cannot help."
-        lr = self.run.learner.config.lr  # the rate lr="auto" chose, if that was the argument
+        lr = self.run.get_learner().config.lr  # the rate lr="auto" chose, if that was the argument
         given = "lr='auto' chose" if self.run.params["lr"] == "auto" else "it is"
         return f"Try a smaller lr ({given} {lr}; e.g. {lr / 10:g}) or scale the features of X (standardize=True)."
 
@@ -491,7 +503,7 @@ class ModelCheckpoint(Callback):
     >>> _ = fit(*synthetic_data(), epochs=3, checkpoint=path)  # fit adds ModelCheckpoint(path)
     >>> state, meta = read_checkpoint(path)
     >>> meta["epoch"], sorted(state)
-    (3, ['bias', 'updates', 'weight'])
+    (3, ['bias', 'model/bias', 'model/weight', 'updates', 'weight'])
     """
 
     priority = 1000  # last: the epoch's final state

@@ -13,7 +13,7 @@ __all__ = ["FitConfig"]
 
 @dataclass(frozen=True)
 class FitConfig:
-    """What :func:`gluonlr.fit` hands a path's ``Learner``: every training option, validated.
+    """What :func:`gluonlr.fit` hands a path's learner (:mod:`gluonlr.learners`): every training option, validated.
 
     See :func:`gluonlr.fit` for the meaning of each field.
 

@@ -7,9 +7,11 @@ building blocks, used the plain way: ``nn.Dense``, ``gluon.loss.L2Loss``, a
 from them (:func:`train`) equals ``fit(path="gluon")`` bit for bit.
 
 :func:`gluonlr.fit` runs the same blocks made fast: :func:`fast_net_with_loss`
-(the layer and the loss compiled together, ``hybridize``),
+(the layer and the loss compiled together, ``hybridize``) and
 :func:`fast_batches` (a ``DataLoader`` that hands out whole batches cut from
-the device copy of :mod:`gluonlr.data`) and :class:`Learner`, which runs them.
+the device copy of :mod:`gluonlr.data`), which
+:class:`gluonlr.learners.GluonLearner` runs with what a production fit adds
+(several devices, a ``dist_sync`` job, the ``Trainer``'s state, checkpoints).
 """
 
 from __future__ import annotations
@@ -23,16 +25,12 @@ import numpy as np
 
 from gluonlr._mxnet import autograd, gluon, mx, nd
 from gluonlr._validation import check_batches, check_loop
-from gluonlr.config import FitConfig
 from gluonlr.conventions import LOSS_SCALE, step_divisor
-from gluonlr.data import EpochData, Source, StreamData, TakeData, epoch_data, epoch_order
-from gluonlr.distributed import Workers
-from gluonlr.parallel import check_ctx, gather, split_batch, zero_gradients
+from gluonlr.data import EpochData, StreamData, TakeData, epoch_order
 
 __all__ = [
     "BatchDataset",
     "EpochBatchSampler",
-    "Learner",
     "data_iter",
     "fast_batches",
     "fast_net_with_loss",
@@ -333,6 +331,7 @@ class EpochBatchSampler(gluon.data.Sampler):
     ([[0], [1], [2]], 3)
     >>> data.y.asnumpy().ravel().tolist() == epoch_order(5, 0, 1).tolist()
     True
+    >>> from gluonlr.data import Source
     >>> [rows.tolist() for [rows] in EpochBatchSampler(StreamData(Source(np.zeros((5, 1))), np.arange(5.0), 2), 0)]
     [[2, 4], [3, 0], [1]]
     """
@@ -438,175 +437,3 @@ def _objects_frozen() -> Iterator[None]:
         yield
     finally:
         gc.unfreeze()
-
-
-class Learner:
-    """The Gluon path, as :func:`gluonlr.fit` drives it.
-
-    Same constructor and methods as :class:`gluonlr.manual.Learner`. It runs
-    the article's steps with the fast forms, :func:`fast_batches` and
-    :func:`fast_net_with_loss`, and the ``Trainer`` of :func:`train`. With
-    several devices ``ctx``, the layer holds a copy of its parameters on
-    each, each device trains on its share of a batch's rows, and the
-    ``Trainer``'s ``"device"`` KVStore sums their gradients before every
-    copy takes the same step.
-
-    Examples
-    --------
-    >>> from gluonlr.data import synthetic_data
-    >>> learner = Learner(*synthetic_data(), FitConfig(), weight=np.zeros(2), bias=0.0)
-    >>> for batch in learner.batches(epoch=0):
-    ...     _ = learner.train_step(*batch)
-    >>> weight, bias = learner.parameters()
-    >>> print(weight.round(2), round(bias, 2))
-    [ 1.99 50.96] 21.18
-
-    On two devices, the same to float32 round-off:
-
-    >>> learner = Learner(*synthetic_data(), FitConfig(), weight=np.zeros(2), bias=0.0, ctx=[mx.cpu(0), mx.cpu(1)])
-    >>> for batch in learner.batches(epoch=0):
-    ...     _ = learner.train_step(*batch)
-    >>> weight, bias = learner.parameters()
-    >>> print(weight.round(2), round(bias, 2))
-    [ 1.99 50.96] 21.18
-    """
-
-    def __init__(
-        self,
-        X: np.ndarray | Source,
-        y: np.ndarray | Source,
-        config: FitConfig,
-        *,
-        weight: np.ndarray,
-        bias: float | np.ndarray,
-        sample_weight: np.ndarray | None = None,
-        ctx: mx.Context | Sequence[mx.Context] | None = None,
-        kvstore: str = "device",
-        workers: Workers | None = None,
-    ) -> None:
-        self.workers = workers  # a dist_sync job's, or None
-        self.data = data = epoch_data(X, y, config.batch_size, sample_weight, part=workers.part if workers else None)
-        self.config = config
-        self.sampler = EpochBatchSampler(data, config.seed)
-        self.loader = fast_batches(data, self.sampler)
-        self.ctx = check_ctx(ctx)
-        self.dense = init_params(weight, bias, self.ctx)  # a copy on each device
-        self.loss = make_loss(config.loss, config.rho)
-        # The layer and the loss compiled together to one cached graph: far fewer operator calls per batch.
-        self.net_with_loss = fast_net_with_loss(self.dense, self.loss)
-        # The same optimizer and schedule as the manual path, MXNet's own: "sgd", "nag" or "adam".
-        self.optimizer = config.make_optimizer()
-        scheduler = config.lr_schedule.mxnet_scheduler(lr=config.lr, n_batches=data.n_batches, epochs=config.epochs)
-        options = {"learning_rate": config.lr, **self.optimizer.mxnet_params()}
-        if scheduler is not None:
-            options["lr_scheduler"] = scheduler
-        # With several devices, step() first sums each parameter's gradients over them through the "device"
-        # KVStore, then updates every copy on its device (one device: no KVStore, as before). In a dist_sync job,
-        # through the job's store: over the devices, then the workers (update_on_kvstore=False: each worker
-        # updates its own copies with the sum, as on one host; updating on the servers fails on a short batch).
-        store = workers.params if workers else kvstore
-        self.trainer = gluon.Trainer(
-            self.dense.collect_params(), self.optimizer.mxnet_name, options, kvstore=store, update_on_kvstore=False
-        )
-        if workers is not None:
-            # The Trainer sets up its store at the first step, and its pull of rank 0's parameters then races the
-            # first pushpull of gradients on the same keys: a worker may take the gradient sum for its weights.
-            # Set up now, and wait for the pull.
-            self.trainer._init_kvstore()
-            self.trainer._init_params()
-            nd.waitall()
-
-    def batches(self, epoch: int) -> gluon.data.DataLoader:
-        """Return the mini-batches of epoch ``epoch``."""
-        self.sampler.set_epoch(epoch)
-        return self.loader
-
-    def train_step(
-        self, x: nd.NDArray | None, y: nd.NDArray | None, sample_weight: nd.NDArray | None = None, rows: int = 0
-    ) -> nd.NDArray | None:
-        """Run forward and backward on each device's rows, one ``Trainer`` step; return the per-sample losses.
-
-        In a ``dist_sync`` job the batch is this worker's :class:`~gluonlr.data.Share`, as on the manual path
-        (:meth:`gluonlr.manual.Learner.train_step`).
-        """
-        losses = []
-        if not rows:  # a whole batch, not a worker's share of one
-            assert x is not None
-            rows = x.shape[0]
-        shares = split_batch(self.ctx, x, y, sample_weight)  # (x, y[, sample_weight]) of each device, or None
-        for device, share in zip(self.ctx, shares, strict=True):
-            if share is None:  # no rows for this device in this batch
-                params = (self.dense.weight, self.dense.bias)
-                zero_gradients([param.grad(device) for param in params], [param.data(device) for param in params])
-                continue
-            with autograd.record():
-                losses.append(self.net_with_loss(*share))  # loss(net(x, dense), y[, sample_weight]), compiled
-            losses[-1].backward()
-        sgd(self.trainer, step_divisor(self.config.reduction, rows))  # the whole batch's divisor
-        return gather(losses, self.ctx[0]) if losses else None
-
-    def predict(self, x: nd.NDArray) -> nd.NDArray:
-        """Return the predictions ``net(x)`` of shape ``(n_samples, n_outputs)``, computed on the first device."""
-        return net(x.as_in_context(self.ctx[0]), self.dense)
-
-    def close(self) -> None:
-        """Stop the ``DataLoader``'s reading thread, if any; :func:`gluonlr.fit` calls it at the end."""
-        pool = getattr(self.loader, "_worker_pool", None)  # DataLoader has no public close; its __del__ does this
-        if pool is not None:
-            pool.terminate()
-            self.loader._worker_pool = None
-        self.data.close()
-
-    def parameters(self) -> tuple[np.ndarray, float | np.ndarray]:
-        """Return the current ``(weight, bias)`` as numpy: ``(n_features,)`` and a float for one output."""
-        weight, bias = self.dense.weight.data(self.ctx[0]).asnumpy(), self.dense.bias.data(self.ctx[0]).asnumpy()
-        if weight.shape[0] == 1:
-            return weight.reshape(-1), float(bias[0])
-        return weight.T.copy(), bias
-
-    def _optimizer_states(self, device: int = 0) -> dict[str, list[nd.NDArray]]:
-        """Return the Trainer's state arrays of each parameter on device ``ctx[device]`` (created now if need be)."""
-        updater, optimizer = self.trainer._updaters[device], self.trainer._optimizer  # an updater per device
-        states = {}
-        for name, param in (("weight", self.dense.weight), ("bias", self.dense.bias)):
-            index = self.trainer._param2idx[param.name]  # the Trainer numbers its parameters by sorted name
-            if self.optimizer.state_names and index not in updater.states:
-                updater.states[index] = optimizer.create_state_multi_precision(index, param.data(self.ctx[device]))
-                updater.states_synced[index] = True
-            state = updater.states.get(index)
-            states[name] = [] if state is None else list(state) if isinstance(state, tuple | list) else [state]
-        return states
-
-    def get_state(self) -> dict[str, np.ndarray]:
-        """Return a copy of the training state: keys and layouts as :meth:`gluonlr.manual.Learner.get_state`."""
-        state = {
-            "updates": np.array(self.trainer._optimizer.num_update, dtype=np.int64),
-            "weight": self.dense.weight.data(self.ctx[0]).asnumpy(),
-            "bias": self.dense.bias.data(self.ctx[0]).asnumpy(),
-        }
-        for name, arrays in self._optimizer_states().items():
-            for state_name, array in zip(self.optimizer.state_names, arrays, strict=True):
-                state[f"{state_name}/{name}"] = array.asnumpy()
-        return state
-
-    def set_state(self, state: dict[str, np.ndarray]) -> None:
-        """Overwrite the training state with one from :meth:`get_state` (of either path); missing keys are kept.
-
-        Every device's copy of the parameters and of the optimizer state is overwritten.
-        """
-        for name, param in (("weight", self.dense.weight), ("bias", self.dense.bias)):
-            if name in state:
-                param.set_data(nd.array(np.asarray(state[name], dtype=np.float32)))  # on every device
-        for device in range(len(self.ctx)):
-            for name, arrays in self._optimizer_states(device).items():
-                for state_name, array in zip(self.optimizer.state_names, arrays, strict=True):
-                    if f"{state_name}/{name}" in state:
-                        array[:] = nd.array(np.asarray(state[f"{state_name}/{name}"], dtype=np.float32))
-        if "updates" in state:
-            optimizer = self.trainer._optimizer
-            optimizer.num_update = int(state["updates"])
-            for device in self.ctx:  # MXNet's optimizers count the updates of each device (by its number) apart
-                optimizer._set_current_context(device.device_id)
-                optimizer._index_update_count.update(
-                    dict.fromkeys(self.trainer._param2idx.values(), optimizer.num_update)
-                )

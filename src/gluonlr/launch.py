@@ -7,13 +7,16 @@ runs the server loop inside that import and exits when the job ends. MXNet's own
 ``dmlc_tracker``, which the wheel does not ship; :func:`launch` does the work of its local launcher, and
 watches the job, so that a worker that fails ends it instead of leaving the others blocked in ps-lite forever.
 
-POSIX only: each process is started in a session of its own, and stopped with its whole process group.
+POSIX only: each process is started in a session of its own, and stopped with its whole process group. On
+Linux each also dies with the launcher (``PR_SET_PDEATHSIG``): a launcher killed by ``kill -9`` leaves no
+process of its job behind.
 """
 
 from __future__ import annotations
 
 import collections
 import contextlib
+import ctypes
 import errno
 import math
 import numbers
@@ -239,6 +242,29 @@ def _describe(returncode: int) -> str:
     return f"exit status {returncode}"
 
 
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+
+
+def _die_with(launcher: int) -> Callable[[], None] | None:
+    """Return what a child runs before its program so that it dies with the launcher: SIGKILL on its death.
+
+    In its own session, a child gets no terminal's SIGHUP; were the launcher killed (``kill -9``, the OOM
+    killer) its job would run on, the scheduler and servers waiting forever. Linux's ``PR_SET_PDEATHSIG``
+    has the kernel send the child SIGKILL when the launcher's thread that started it ends; a launcher gone
+    already before the child set it is caught by its parent's pid. None (nothing to run) elsewhere.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up here: the child only calls it
+
+    def die_with_launcher() -> None:
+        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != launcher:  # the launcher died before prctl: its death signal will never come
+            os._exit(1)
+
+    return die_with_launcher
+
+
 class _Output:
     """The launcher's standard output and error, written a whole line at a time from several threads."""
 
@@ -271,6 +297,7 @@ class _Process:
             stderr=subprocess.PIPE,
             env=env,
             start_new_session=True,
+            preexec_fn=_die_with(os.getpid()),
         )
         assert self.popen.stdout is not None and self.popen.stderr is not None  # both PIPE; for mypy
         self.relays = [

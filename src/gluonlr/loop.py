@@ -2,7 +2,7 @@
 
 :func:`train` runs the epochs of a :class:`~gluonlr.callbacks.Run` and calls
 its callbacks after each; :func:`run_epoch` trains one epoch of either
-path's ``Learner``, summing the losses on the device; :class:`Evaluation`
+path's :class:`~gluonlr.learners.Learner`, summing the losses on the device; :class:`Evaluation`
 adds the epoch's learning rate, metrics and validation scores to its logs.
 """
 
@@ -13,12 +13,16 @@ import threading
 import time
 from collections.abc import Sequence
 from types import FrameType, TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gluonlr._mxnet import mx, nd
 from gluonlr.callbacks import Callback, Run
 from gluonlr.data import Share
+from gluonlr.learners import Learner
 from gluonlr.metrics import evaluate, evaluate_training
+
+if TYPE_CHECKING:
+    from gluonlr.data.prepare import TargetScale
 
 __all__ = ["CtrlC", "Evaluation", "run_epoch", "train"]
 
@@ -73,7 +77,9 @@ class CtrlC:
             signal.signal(signal.SIGINT, self._previous)
 
 
-def run_epoch(learner: Any, epoch: int, ctrl_c: CtrlC | None = None, on_batch: Sequence[Callback] = ()) -> nd.NDArray:
+def run_epoch(
+    learner: Learner, epoch: int, ctrl_c: CtrlC | None = None, on_batch: Sequence[Callback] = ()
+) -> nd.NDArray:
     """Train one epoch; return its summed per-sample loss, still on the device.
 
     The losses are summed on the device, ``_SUM_EVERY`` (64) batches at a
@@ -93,9 +99,10 @@ def run_epoch(learner: Any, epoch: int, ctrl_c: CtrlC | None = None, on_batch: S
     Examples
     --------
     >>> import numpy as np
-    >>> from gluonlr import manual, synthetic_data
+    >>> from gluonlr import synthetic_data
     >>> from gluonlr.config import FitConfig
-    >>> learner = manual.Learner(*synthetic_data(), FitConfig(), weight=np.zeros(2), bias=0.0)
+    >>> from gluonlr.learners import ManualLearner
+    >>> learner = ManualLearner(*synthetic_data(), FitConfig(), weight=np.zeros(2), bias=0.0)
     >>> total = run_epoch(learner, epoch=0)
     >>> bool(total.asscalar() > 0)
     True
@@ -134,27 +141,35 @@ class Evaluation:
     Examples
     --------
     >>> import numpy as np
-    >>> from gluonlr import manual, synthetic_data
+    >>> from gluonlr import synthetic_data
     >>> from gluonlr.config import FitConfig
+    >>> from gluonlr.learners import ManualLearner
     >>> X, y = synthetic_data()
-    >>> learner = manual.Learner(X, y, FitConfig(), weight=np.array([2.0, 51.0]), bias=21.2)
+    >>> learner = ManualLearner(X, y, FitConfig(), weight=np.array([2.0, 51.0]), bias=21.2)
     >>> logs = Evaluation(learner, ("r2",), (X, y))(epoch=0)
     >>> sorted(logs), round(logs["val_r2"], 4)
     (['lr', 'r2', 'val_loss', 'val_r2'], 1.0)
     """
 
-    def __init__(self, learner: Any, metrics: tuple[str, ...], validation: tuple[Any, Any] | None) -> None:
+    def __init__(
+        self,
+        learner: Learner,
+        metrics: tuple[str, ...],
+        validation: tuple[Any, Any] | None,
+        target: TargetScale | None = None,
+    ) -> None:
         self.learner, self.metrics = learner, metrics
         self.validation = validation  # read in chunks by evaluate: in memory or a source
+        self.target = target  # fit(standardize_target=True): the metrics in y's units, the loss in training's
 
     def __call__(self, epoch: int) -> dict[str, float]:
         """Return epoch ``epoch``'s logs beyond its loss: ``lr``, the metrics, ``val_loss`` and ``val_`` metrics."""
         data = self.learner.data
         logs = {"lr": self.learner.config.lr_at(epoch * data.n_batches + 1, data.n_batches)}
         if self.metrics:
-            logs.update(evaluate_training(self.learner, self.metrics))
+            logs.update(evaluate_training(self.learner, self.metrics, self.target))
         if self.validation is not None:
-            logs.update(evaluate(self.learner, *self.validation, self.metrics, prefix="val_"))
+            logs.update(evaluate(self.learner, *self.validation, self.metrics, prefix="val_", target=self.target))
         return logs
 
 
@@ -172,11 +187,12 @@ def train(run: Run, evaluation: Evaluation, callback_states: dict[str, Any]) -> 
     Examples
     --------
     >>> import numpy as np
-    >>> from gluonlr import manual, synthetic_data
+    >>> from gluonlr import synthetic_data
     >>> from gluonlr.callbacks import History
     >>> from gluonlr.config import FitConfig
+    >>> from gluonlr.learners import ManualLearner
     >>> X, y = synthetic_data()
-    >>> learner = manual.Learner(X, y, FitConfig(), weight=np.zeros(2), bias=0.0)
+    >>> learner = ManualLearner(X, y, FitConfig(), weight=np.zeros(2), bias=0.0)
     >>> run = Run(learner, X, y, path="manual", params={}, epochs=3)
     >>> run.callbacks = [History()]
     >>> train(run, Evaluation(learner, (), None), {}), len(run.history["loss"])
@@ -187,7 +203,7 @@ def train(run: Run, evaluation: Evaluation, callback_states: dict[str, Any]) -> 
         callback.set_run(run)
     logs: dict[str, float] = {}
     stopped_epoch, interrupted = None, False
-    workers = getattr(run.learner, "workers", None)  # a dist_sync job's, or None
+    workers = run.get_learner().workers  # a dist_sync job's, or None
     with CtrlC(enabled=workers is None) as ctrl_c:
         for callback in run.callbacks:
             callback.on_train_begin()
@@ -198,7 +214,7 @@ def train(run: Run, evaluation: Evaluation, callback_states: dict[str, Any]) -> 
         try:
             for epoch in range(run.initial_epoch, run.epochs):
                 run.epoch = epoch
-                total = run_epoch(run.learner, epoch, ctrl_c, on_batch)
+                total = run_epoch(run.get_learner(), epoch, ctrl_c, on_batch)
                 if workers is not None:  # this worker's sum over its rows: the epoch's is the sum over the workers
                     total = workers.sum(total)
                 if ctrl_c.requested:

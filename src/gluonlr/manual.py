@@ -20,32 +20,30 @@ loop            :func:`train`                             :func:`gluonlr.gluon.t
 
 :func:`gluonlr.fit` takes the same steps with the same arithmetic, made fast,
 and every option: :func:`make_loss` (every loss of fit), :func:`fast_batches`
-(each epoch gathered once on the device, or streamed from disk),
-:func:`fast_sgd` (one fused kernel for all parameters) and
-:class:`Learner`, which runs them. A training loop written from the first six
-equals ``fit(path="manual")``: bit for bit with the article's
-``reduction="sum"``, to float32 round-off with ``"mean"``, where :func:`sgd`'s
-``lr * grad / d`` and the fused kernel's ``lr * (grad * (1/d))`` may round
-apart in the last bit (``tests/test_literal.py``).
+(each epoch gathered once on the device, or streamed from disk) and
+:func:`fast_sgd` (one fused kernel for all parameters), which
+:class:`gluonlr.learners.ManualLearner` runs with what a production fit adds
+(several devices, a ``dist_sync`` job, the optimizer's state, checkpoints).
+A training loop written from the first six equals ``fit(path="manual")``: bit
+for bit with the article's ``reduction="sum"``, to float32 round-off with
+``"mean"``, where :func:`sgd`'s ``lr * grad / d`` and the fused kernel's
+``lr * (grad * (1/d))`` may round apart in the last bit
+(``tests/test_literal.py``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
 
 from gluonlr._mxnet import autograd, mx, nd
 from gluonlr._validation import check_batches, check_loop
-from gluonlr.config import FitConfig
 from gluonlr.conventions import LOSS_SCALE, step_divisor
-from gluonlr.data import EpochData, Source, StreamData, TakeData, epoch_data, epoch_order
-from gluonlr.distributed import Workers
+from gluonlr.data import EpochData, StreamData, TakeData, epoch_order
 from gluonlr.optimizers import fused_sgd
-from gluonlr.parallel import GradientSum, check_ctx, gather, split_batch, zero_gradients
 
 __all__ = [
-    "Learner",
     "data_iter",
     "fast_batches",
     "fast_sgd",
@@ -57,6 +55,7 @@ __all__ = [
     "train",
 ]
 
+# A per-sample loss on the device: loss(yhat, y[, sample_weight]), one loss per sample.
 LossFn = Callable[..., nd.NDArray]
 
 
@@ -413,6 +412,7 @@ def fast_batches(
     >>> order = np.array([4, 3, 2, 1, 0])
     >>> [xb.asnumpy().ravel().tolist() for xb, _ in fast_batches(EpochData(X, X[:, 0], 2), order)]
     [[4.0, 3.0], [2.0, 1.0], [0.0]]
+    >>> from gluonlr.data import Source
     >>> data = StreamData(Source(X), X[:, 0], 2)
     >>> [xb.asnumpy().ravel().tolist() for xb, _ in fast_batches(data, order)]
     [[4.0, 3.0], [2.0, 1.0], [0.0]]
@@ -454,161 +454,3 @@ def fast_sgd(
     """
     grads = [param.grad for param in params]
     fused_sgd(params, grads, lr=lr, rescale_grad=1.0 / divisor, wd=0.0)
-
-
-class Learner:
-    """The manual path, as :func:`gluonlr.fit` drives it.
-
-    Holds the data on the device, the parameters and the optimizer's state,
-    and offers what fit needs from a path: the batches of an epoch, one
-    training step, the parameters, and the state for checkpoints (and
-    predictions on the device; fit's evaluation passes compute theirs on the
-    host from the parameters, see :func:`gluonlr.metrics.evaluate`). It runs the
-    article's steps with the fast forms: :func:`fast_batches`, and for plain
-    SGD :func:`~gluonlr.optimizers.fused_sgd`, :func:`fast_sgd`'s kernel.
-
-    Parameters
-    ----------
-    X : ndarray or Source of shape (n_samples, n_features), float32
-    y : ndarray or Source of shape (n_samples,) or (n_samples, n_outputs), float32
-    config : FitConfig
-        The training options.
-    weight : ndarray of shape (n_features,) or (n_features, n_outputs)
-        Initial weights.
-    bias : float or ndarray of shape (n_outputs,)
-        Initial bias.
-    sample_weight : ndarray of shape (n_samples,), optional
-        Per-sample weights of the loss.
-    ctx : Context or list of Context, optional
-        The devices (see :func:`gluonlr.parallel.check_ctx`); one CPU by
-        default. Each device holds a copy ``[w, b]`` of the parameters and
-        trains on its share of each batch's rows; the KVStore sums their
-        gradients (:class:`gluonlr.parallel.GradientSum`) and every copy
-        takes the same step.
-
-    Examples
-    --------
-    >>> from gluonlr.data import synthetic_data
-    >>> learner = Learner(*synthetic_data(), FitConfig(), weight=np.zeros(2), bias=0.0)
-    >>> for batch in learner.batches(epoch=0):
-    ...     _ = learner.train_step(*batch)
-    >>> weight, bias = learner.parameters()
-    >>> print(weight.round(2), round(bias, 2))
-    [ 1.99 50.96] 21.18
-
-    On two devices, the same to float32 round-off:
-
-    >>> learner = Learner(*synthetic_data(), FitConfig(), weight=np.zeros(2), bias=0.0, ctx=[mx.cpu(0), mx.cpu(1)])
-    >>> for batch in learner.batches(epoch=0):
-    ...     _ = learner.train_step(*batch)
-    >>> weight, bias = learner.parameters()
-    >>> print(weight.round(2), round(bias, 2))
-    [ 1.99 50.96] 21.18
-    """
-
-    def __init__(
-        self,
-        X: np.ndarray | Source,
-        y: np.ndarray | Source,
-        config: FitConfig,
-        *,
-        weight: np.ndarray,
-        bias: float | np.ndarray,
-        sample_weight: np.ndarray | None = None,
-        ctx: mx.Context | Sequence[mx.Context] | None = None,
-        kvstore: str = "device",
-        workers: Workers | None = None,
-    ) -> None:
-        self.workers = workers  # a dist_sync job's, or None
-        self.data = epoch_data(X, y, config.batch_size, sample_weight, part=workers.part if workers else None)
-        self.ctx = check_ctx(ctx)
-        self.copies = [init_params(weight, bias, device) for device in self.ctx]  # [w, b] on each device
-        self.params = self.copies[0]
-        # The gradient buffers' handles, held once: each param.grad makes a new NDArray handle, a measurable share of a
-        # small step.
-        self.grads = [[param.grad for param in params] for params in self.copies]
-        # The gradients summed over the devices ("device" KVStore, if there are several) or over the job's workers
-        # and their devices (its store, which also gives every worker rank 0's parameters to start from).
-        store = workers.params if workers else kvstore
-        self.gradient_sum = GradientSum(self.grads, self.copies, store)
-        self.loss = make_loss(config.loss, config.rho, self.data.n_outputs)
-        self.optimizer = config.make_optimizer()
-        self.states = [[self.optimizer.create_state(param) for param in params] for params in self.copies]
-        self.config, self.updates = config, 0
-
-    def batches(self, epoch: int) -> Iterable[tuple[nd.NDArray, ...]]:
-        """Return the mini-batches ``(x, y)`` or ``(x, y, sample_weight)`` of epoch ``epoch``."""
-        return fast_batches(self.data, epoch_order(len(self.data), self.config.seed, epoch))
-
-    def train_step(
-        self, x: nd.NDArray | None, y: nd.NDArray | None, sample_weight: nd.NDArray | None = None, rows: int = 0
-    ) -> nd.NDArray | None:
-        """Run forward and backward on each device's rows, one optimizer step; return the per-sample losses.
-
-        In a ``dist_sync`` job the batch is this worker's :class:`~gluonlr.data.Share`: its rows (None if it
-        has none: it returns None) and ``rows``, the size of the whole batch that the step divides by.
-        """
-        losses = []
-        if not rows:  # a whole batch, not a worker's share of one
-            assert x is not None
-            rows = x.shape[0]
-        shares = split_batch(self.ctx, x, y, sample_weight)  # (x, y[, sample_weight]) of each device, or None
-        for (w, b), grads, share in zip(self.copies, self.grads, shares, strict=True):
-            if share is None:  # no rows for this device in this batch
-                zero_gradients(grads)
-                continue
-            with autograd.record():
-                losses.append(self.loss(net(share[0], w, b), *share[1:]))
-            losses[-1].backward()
-        self.gradient_sum()  # each device's gradient becomes the sum over the devices
-        self.updates += 1
-        lr = self.config.lr_at(self.updates, self.data.n_batches)
-        rescale_grad = 1.0 / step_divisor(self.config.reduction, rows)  # the whole batch's divisor
-        for params, grads, states in zip(self.copies, self.grads, self.states, strict=True):
-            self.optimizer.update(params, grads, states, lr=lr, rescale_grad=rescale_grad, t=self.updates)
-        return gather(losses, self.ctx[0]) if losses else None
-
-    def predict(self, x: nd.NDArray) -> nd.NDArray:
-        """Return the predictions ``net(x)`` of shape ``(n_samples, n_outputs)``, computed on the first device."""
-        return net(x.as_in_context(self.ctx[0]), *self.params)
-
-    def close(self) -> None:
-        """Stop reading batches ahead (:meth:`~gluonlr.data.StreamData.close`); :func:`gluonlr.fit` calls it."""
-        self.data.close()
-
-    def parameters(self) -> tuple[np.ndarray, float | np.ndarray]:
-        """Return the current ``(weight, bias)`` as numpy: ``(n_features,)`` and a float for one output."""
-        w, b = self.params
-        if w.shape[1] == 1:
-            return w.asnumpy().reshape(-1), float(b.asnumpy()[0])
-        return w.asnumpy(), b.asnumpy()
-
-    def get_state(self) -> dict[str, np.ndarray]:
-        """Return a copy of the training state: parameters in Gluon's layout, optimizer state, update count.
-
-        ``"weight"`` ``(n_outputs, n_features)``, ``"bias"`` ``(n_outputs,)``,
-        ``"<state>/<param>"`` for each optimizer state array (same layouts) and
-        ``"updates"``: the same keys and layouts as the Gluon path's.
-        """
-        state = {"updates": np.array(self.updates, dtype=np.int64)}
-        for name, param, arrays in zip(("weight", "bias"), self.params, self.states[0], strict=True):
-            state[name] = param.asnumpy().T.copy() if name == "weight" else param.asnumpy()
-            for state_name, array in zip(self.optimizer.state_names, arrays, strict=True):
-                state[f"{state_name}/{name}"] = array.asnumpy().T.copy() if name == "weight" else array.asnumpy()
-        return state
-
-    def set_state(self, state: dict[str, np.ndarray]) -> None:
-        """Overwrite the training state with one from :meth:`get_state` (of either path); missing keys are kept.
-
-        Every device's copy of the parameters and of the optimizer state is overwritten.
-        """
-        for params, states in zip(self.copies, self.states, strict=True):
-            for name, param, arrays in zip(("weight", "bias"), params, states, strict=True):
-                names = [f"{state_name}/{name}" for state_name in self.optimizer.state_names]
-                targets = {name: param, **dict(zip(names, arrays, strict=True))}
-                for key, target in targets.items():
-                    if key in state:
-                        value = np.asarray(state[key], dtype=np.float32)
-                        target[:] = nd.array(np.ascontiguousarray(value.T if name == "weight" else value))
-        if "updates" in state:
-            self.updates = int(state["updates"])

@@ -14,15 +14,20 @@ every worker alike.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from gluonlr import host
 from gluonlr._mxnet import mx, nd
-from gluonlr.conventions import LOSS_SCALE
 from gluonlr.data.sources import chunks
+from gluonlr.host import sample_losses  # also gluonlr.metrics.sample_losses, where it was first
+from gluonlr.learners import Learner
 from gluonlr.parallel import row_bounds
-from gluonlr.scaling import _BLOCK_BYTES, trained_parameters
+from gluonlr.scaling import _BLOCK_BYTES
+
+if TYPE_CHECKING:
+    from gluonlr.data.prepare import TargetScale
 
 __all__ = ["METRICS", "R2", "evaluate", "evaluate_training", "r2_score", "sample_losses", "scores", "training_loss"]
 
@@ -180,14 +185,20 @@ def scores(y_true: Any, y_pred: Any, metrics: Iterable[str] = tuple(METRICS)) ->
 
 
 def _score(
-    learner: Any, batches: Iterable[tuple[np.ndarray | None, ...]], metrics: tuple[str, ...], weighted: bool = False
+    learner: Learner,
+    batches: Iterable[tuple[np.ndarray | None, ...]],
+    metrics: tuple[str, ...],
+    weighted: bool = False,
+    target: TargetScale | None = None,
 ) -> tuple[float, dict[str, float]]:
     """Return ``(summed per-sample loss, metrics)`` over chunks ``(x, y)`` or ``(x, y, w)`` of rows.
 
     An ``x`` of None scores predictions of 0. Computed on the host from
     ``learner``'s current parameters (:func:`_host_model`), in float32 as the
     device computes; each chunk's losses summed in float64. ``weighted``
-    multiplies the losses by ``w``, as training does.
+    multiplies the losses by ``w``, as training does. With a ``target``
+    scale, ``y`` is the standardized target and the metrics are taken in the
+    target's own units (the loss in training's).
     """
     predict, config, totals, loss = None, learner.config, _Totals(), 0.0
     for x, y, *sample_weight in batches:  # in a dist_sync job: this worker's part of the rows
@@ -200,26 +211,30 @@ def _score(
                 predictions = predict(x)
             else:
                 predictions = np.zeros_like(y)
-            if metrics:
+            if metrics and target is not None:  # y * scale + mean, per output, in float64
+                totals.add(y * target.scale + target.mean, predictions * target.scale + target.mean)
+            elif metrics:
                 totals.add(y, predictions)
             residual = np.subtract(predictions, y, out=predictions)  # in place: a chunk's rows hold one array each
             losses = sample_losses(residual, config.loss, config.rho)
             if weighted and sample_weight and sample_weight[0] is not None:
                 losses *= sample_weight[0].reshape(-1)
             loss += float(np.sum(losses, dtype=np.float64))
-    workers = getattr(learner, "workers", None)
+    workers = learner.workers
     if workers is not None:  # every worker's sums, through the servers, merged the same way by every worker
         loss, totals = _Totals.unpack(workers.gather(totals.pack(loss, learner.data.n_outputs)))
     return loss, totals.scores(metrics) if metrics else {}
 
 
-def _span(learner: Any, n: int) -> tuple[int, int] | None:
+def _span(learner: Learner, n: int) -> tuple[int, int] | None:
     """Return the rows of a pass over ``n`` rows that ``learner`` reads: its worker's part in a dist_sync job."""
-    workers = getattr(learner, "workers", None)
+    workers = learner.workers
     return None if workers is None else row_bounds(n, workers.num_workers)[workers.rank]
 
 
-def evaluate(learner: Any, X: Any, y: Any, metrics: tuple[str, ...], prefix: str = "") -> dict[str, float]:
+def evaluate(
+    learner: Learner, X: Any, y: Any, metrics: tuple[str, ...], prefix: str = "", target: TargetScale | None = None
+) -> dict[str, float]:
     """Score ``learner``'s predictions of ``X`` against ``y``: the loss and each metric.
 
     ``X`` and ``y`` are read in chunks of :func:`~gluonlr.data.chunk_rows`
@@ -230,16 +245,16 @@ def evaluate(learner: Any, X: Any, y: Any, metrics: tuple[str, ...], prefix: str
 
     The predictions and losses are computed on the host with numpy, from the
     parameters (read from the device once) in float32 as the device computes
-    them (:func:`sample_losses`): on a CPU a pass on the device costs three
-    to four times as much, MXNet's product of a many-column ``X`` by one
-    column being several times slower than numpy's (see the benchmarks). A
-    standardized model's rows are standardized first, as in training: its
-    parameters in the units of ``X`` would lose precision where a feature's
-    mean is large against its spread.
+    them (:func:`gluonlr.host.predict`, :func:`~gluonlr.host.sample_losses`):
+    on a CPU a pass on the device costs three to four times as much, MXNet's
+    product of a many-column ``X`` by one column being several times slower
+    than numpy's (see the benchmarks). A standardized model's rows are
+    standardized first, as in training: its parameters in the units of ``X``
+    would lose precision where a feature's mean is large against its spread.
 
     Parameters
     ----------
-    learner : manual.Learner or gluon.Learner
+    learner : Learner
         Its current parameters, and its ``config``'s loss.
     X : ndarray or Source of shape (n_samples, n_features), float32
     y : ndarray or Source of shape (n_samples,) or (n_samples, n_outputs), float32
@@ -247,6 +262,10 @@ def evaluate(learner: Any, X: Any, y: Any, metrics: tuple[str, ...], prefix: str
         Names from :data:`METRICS`.
     prefix : str
         Put before each name, e.g. ``"val_"``.
+    target : TargetScale, optional
+        With ``fit(standardize_target=True)``: ``y`` is the standardized
+        target, and the metrics are computed in the target's own units (the
+        loss stays in the units training minimizes).
 
     Returns
     -------
@@ -255,32 +274,34 @@ def evaluate(learner: Any, X: Any, y: Any, metrics: tuple[str, ...], prefix: str
 
     Examples
     --------
-    >>> from gluonlr import manual
+    >>> from gluonlr.learners import ManualLearner
     >>> from gluonlr.config import FitConfig
-    >>> learner = manual.Learner(np.eye(2), np.array([1.0, 2.0]), FitConfig(), weight=np.ones(2), bias=0.0)
+    >>> learner = ManualLearner(np.eye(2), np.array([1.0, 2.0]), FitConfig(), weight=np.ones(2), bias=0.0)
     >>> evaluate(learner, np.eye(2, dtype=np.float32), np.array([1.0, 2.0], np.float32), ("mae", "r2"), prefix="v_")
     {'v_loss': 0.5, 'v_mae': 0.5, 'v_r2': -1.0}
     """
     batches = (arrays for _, arrays in chunks(X, y, span=_span(learner, len(X))))
-    loss, scores = _score(learner, batches, metrics)
+    loss, scores = _score(learner, batches, metrics, target=target)
     return {f"{prefix}loss": loss / len(X), **{prefix + name: value for name, value in scores.items()}}
 
 
-def evaluate_training(learner: Any, metrics: tuple[str, ...]) -> dict[str, float]:
+def evaluate_training(
+    learner: Learner, metrics: tuple[str, ...], target: TargetScale | None = None
+) -> dict[str, float]:
     """Score ``learner`` on its own training data, as :func:`evaluate` (the metrics only, not the loss).
 
     Examples
     --------
-    >>> from gluonlr import manual
+    >>> from gluonlr.learners import ManualLearner
     >>> from gluonlr.config import FitConfig
-    >>> learner = manual.Learner(np.eye(2), np.array([1.0, 2.0]), FitConfig(), weight=np.ones(2), bias=0.0)
+    >>> learner = ManualLearner(np.eye(2), np.array([1.0, 2.0]), FitConfig(), weight=np.ones(2), bias=0.0)
     >>> evaluate_training(learner, ("mse", "mae"))
     {'mse': 0.5, 'mae': 0.5}
     """
-    return _score(learner, learner.data.chunks(span=_span(learner, len(learner.data))), metrics)[1]
+    return _score(learner, learner.data.chunks(span=_span(learner, len(learner.data))), metrics, target=target)[1]
 
 
-def training_loss(learner: Any, zero_model: bool = False) -> float:
+def training_loss(learner: Learner, zero_model: bool = False) -> float:
     """Return the training loss of ``learner``'s current parameters, as ``history["loss"]`` measures it.
 
     The per-sample losses (``fit``'s ``loss``, averaged over the outputs)
@@ -296,9 +317,9 @@ def training_loss(learner: Any, zero_model: bool = False) -> float:
 
     Examples
     --------
-    >>> from gluonlr import manual
+    >>> from gluonlr.learners import ManualLearner
     >>> from gluonlr.config import FitConfig
-    >>> learner = manual.Learner(np.eye(2), np.array([1.0, 2.0]), FitConfig(), weight=np.ones(2), bias=0.0)
+    >>> learner = ManualLearner(np.eye(2), np.array([1.0, 2.0]), FitConfig(), weight=np.ones(2), bias=0.0)
     >>> training_loss(learner)  # (1 - 1)**2 and (1 - 2)**2, averaged
     0.5
     >>> training_loss(learner, zero_model=True)  # 1**2 and 2**2, averaged
@@ -309,47 +330,19 @@ def training_loss(learner: Any, zero_model: bool = False) -> float:
     return _score(learner, chunks, (), weighted=True)[0] / len(learner.data)
 
 
-def sample_losses(residual: np.ndarray, loss: str, rho: float = 1.0) -> np.ndarray:
-    r"""Return each sample's loss of the residuals ``residual = yhat - y``, of shape (n_samples, n_outputs).
-
-    The losses of :func:`gluonlr.manual.make_loss` in numpy, in the residual's
-    dtype: :math:`c r^2` (``"squared"``: c = 1, ``"l2"``: c = 1/2), :math:`|r|`
-    (``"l1"``), Huber's (``"huber"``, threshold ``rho``), averaged over the
-    outputs.
-
-    Examples
-    --------
-    >>> sample_losses(np.array([[3.0], [0.5]]), "squared").tolist()
-    [9.0, 0.25]
-    >>> sample_losses(np.array([[3.0, -1.0]]), "l1").tolist()
-    [2.0]
-    >>> sample_losses(np.array([[3.0], [0.5]]), "huber", rho=1.0).tolist()
-    [2.5, 0.125]
-    """
-    if loss == "l1":
-        values = np.abs(residual)
-    elif loss == "huber":
-        size = np.abs(residual)
-        values = np.where(size > rho, size - 0.5 * rho, (0.5 / rho) * np.square(size))
-    else:
-        scale = LOSS_SCALE[loss]
-        values = np.square(residual) if scale == 1.0 else residual.dtype.type(scale) * np.square(residual)
-    return values[:, 0] if values.shape[1] == 1 else values.mean(axis=1)
-
-
-def _host_model(learner: Any) -> Callable[[np.ndarray], np.ndarray]:
-    """Return ``predict(x)`` on the host: ``x @ weight + bias`` in float32 with ``learner``'s current parameters.
+def _host_model(learner: Learner) -> Callable[[np.ndarray], np.ndarray]:
+    """Return ``predict(x)`` on the host: :func:`gluonlr.host.predict` in float32 with ``learner``'s current parameters.
 
     A standardized model standardizes ``x`` first. The predictions are written
     block by block into one array: the temporaries are at most 1 MiB of rows
     (the block :class:`~gluonlr.scaling.Standardized` predicts by), whatever
     the chunk.
     """
-    weight, bias = trained_parameters(learner)  # a standardized model's: those of the standardized features
+    weight, bias = learner.trained_parameters()  # a standardized model's: those of the standardized features
     weight = np.asarray(weight, dtype=np.float32)
     weight = weight.reshape(len(weight), -1)
     bias = np.asarray(bias, dtype=np.float32).reshape(-1)
-    scaler = getattr(learner, "scaler", None)  # gluonlr.scaling.Standardized's
+    scaler = learner.scaler  # a standardized model's (gluonlr.scaling.Standardized)
 
     def predict(x: np.ndarray) -> np.ndarray:
         predictions = np.empty((len(x), weight.shape[1]), dtype=np.float32)
@@ -357,8 +350,7 @@ def _host_model(learner: Any) -> Callable[[np.ndarray], np.ndarray]:
         for start in range(0, len(x), rows):
             block = x[start : start + rows]
             out = predictions[start : start + rows]
-            np.matmul(scaler.transform(block) if scaler is not None else block, weight, out=out)
-            out += bias
+            host.predict(scaler.transform(block) if scaler is not None else block, weight, bias, out=out)
         return predictions
 
     return predict

@@ -25,7 +25,7 @@ signatures, and its implementation: see :doc:`/architecture`.
 Examples
 --------
 >>> OPTIONS["batch_size"].default, OPTIONS["batch_size"].help
-(10, 'samples per batch')
+(10, 'samples per batch, or auto (256, or all the rows when fewer)')
 >>> OPTIONS["momentum"].check(0.9)
 0.9
 >>> OPTIONS["momentum"].check(1.0)
@@ -457,7 +457,7 @@ _OPTION_LIST: tuple[Option, ...] = (
         "tol",
         None,
         Rule("None or a float >= 0", _tol),
-        "stop when the loss has not improved by tol for n_iter_no_change epochs",
+        "stop when the loss has not improved by tol for n_iter_no_change epochs (none: run every epoch)",
         {"config": "the loop's Convergence callback reads it"},
         metavar="TOL",
         user_default=1e-4,

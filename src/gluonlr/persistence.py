@@ -34,8 +34,10 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import io
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +48,7 @@ from gluonlr._files import (
     PathLike,
     as_path,
     atomic_write,
+    atomic_write_all,
     check_writable,
     file_kind,
     names_directory,
@@ -75,6 +78,8 @@ FEATURES_SUFFIX = ".features.json"
 
 _FEATURES_FORMAT = "gluonlr.feature-names"
 _FEATURES_FILE = "the feature names file of the model"
+#: The largest feature names file read (a million names of 60 characters).
+_FEATURES_MAX_BYTES = 64 << 20
 
 _FORMAT = "gluonlr.checkpoint"
 _VERSION = 1
@@ -160,6 +165,22 @@ def save(result: FitResult, path: PathLike) -> None:
     >>> print(load(path).predict([[1.0, 1.0]]).round(1))
     [74.2]
     """
+    writes, stale_names = save_writes(result, path)
+    atomic_write_all(writes)
+    if stale_names is not None:  # the names of a model this one replaced
+        stale_names.unlink()
+
+
+def save_writes(
+    result: FitResult, path: PathLike
+) -> tuple[list[tuple[PathLike, Callable[[str], None], str]], Path | None]:
+    """Return what :func:`save` writes, for :func:`~gluonlr._files.atomic_write_all`, and a names file to remove.
+
+    The model file, then its feature names file (if the model has names), each ``(path, write, what)``; the
+    names file's SHA-256 is the model's as written. A caller may add files of its own (``gluonlr fit --plot``)
+    so that all change together. The second item is the names file of the model this one replaces, when
+    this one has no names: remove it once the model is written. Raises as :func:`save` before any write.
+    """
     if not isinstance(result, FitResult):
         raise TypeError(f"save expects the FitResult that fit returned. Got {type(result).__name__} instead.")
     text = as_path(path, _SAVE_PATH)
@@ -171,23 +192,22 @@ def save(result: FitResult, path: PathLike) -> None:
             f"{str(names_file)!r} exists and is no feature names file of gluonlr; save writes the model's feature "
             "names there. Move it away, or save the model under another name."
         )
-    if result.feature_names is not None:
-        check_writable(text, _SAVE_PATH)  # both files writable before either is written
-        check_writable(names_file, _FEATURES_FILE)
-    atomic_write(text, lambda tmp: _save_params(tmp, arrays), what=_SAVE_PATH)
-    if result.feature_names is not None:
-        features = {
-            "format": _FEATURES_FORMAT,
-            "feature_names": list(result.feature_names),
-            "model_sha256": hashlib.sha256(Path(text).read_bytes()).hexdigest(),
-        }
+    written: dict[str, str] = {}
 
-        def write_features(tmp: str) -> None:
-            Path(tmp).write_text(json.dumps(features))
+    def write_model(tmp: str) -> None:
+        _save_params(tmp, arrays)
+        written["sha256"] = hashlib.sha256(Path(tmp).read_bytes()).hexdigest()
 
-        atomic_write(names_file, write_features, what=_FEATURES_FILE)
-    elif ours is not None:  # the names of a model this one replaced
-        names_file.unlink()
+    writes: list[tuple[PathLike, Callable[[str], None], str]] = [(text, write_model, _SAVE_PATH)]
+    if result.feature_names is None:
+        return writes, None if ours is None else names_file
+    names = list(result.feature_names)
+
+    def write_features(tmp: str) -> None:
+        content = {"format": _FEATURES_FORMAT, "feature_names": names, "model_sha256": written["sha256"]}
+        Path(tmp).write_text(json.dumps(content))
+
+    return [*writes, (names_file, write_features, _FEATURES_FILE)], None
 
 
 def _features_file(model_file: PathLike) -> Path:
@@ -197,33 +217,56 @@ def _features_file(model_file: PathLike) -> Path:
 
 
 def _read_features(names_file: Path) -> dict[str, Any] | bool | None:
-    """Return the content of a feature names file; None if there is none, False if it is not one gluonlr wrote."""
+    """Return the content of a feature names file; None if there is none, False if it is not one gluonlr wrote.
+
+    At most :data:`_FEATURES_MAX_BYTES` are read: a larger file (a symbolic link to a huge file) is no file
+    gluonlr wrote, and is not read whole.
+    """
     kind = file_kind(names_file)
     if kind is None:
         return None
-    try:
-        content = json.loads(names_file.read_text()) if kind == REGULAR else None
-    except (OSError, UnicodeDecodeError, ValueError):
-        content = None
+    content = None
+    if kind == REGULAR:
+        try:
+            with open(names_file, "rb") as file:
+                raw = file.read(_FEATURES_MAX_BYTES + 1)
+            if len(raw) <= _FEATURES_MAX_BYTES:
+                content = json.loads(raw.decode("utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError):
+            content = None
     if not isinstance(content, dict) or content.get("format") != _FEATURES_FORMAT:
         return False
     return content
 
 
 def _saved_feature_names(model_file: Path, n_features: int) -> tuple[str, ...] | None:
-    """Return the feature names saved with ``model_file``, or None if there are none that belong to it.
+    """Return the feature names saved with ``model_file``; None if there is no feature names file.
 
-    Names saved with another model (a crash between the two writes of
-    :func:`save`, or a model file replaced since) are not this model's.
+    Names saved with another model (a crash between the two renames of :func:`save`, a model file replaced
+    since, an edit) are an error, never dropped in silence: without them a data frame's columns would be
+    matched by position.
     """
-    content = _read_features(_features_file(model_file))
+    names_file = _features_file(model_file)
+    content = _read_features(names_file)
     if not isinstance(content, dict):
         return None
     names = content.get("feature_names")
+    remedy = (
+        f"Save the model again with its names (gluonlr.save), or delete {str(names_file)!r} to use the model "
+        "without names (its columns then taken by position)."
+    )
     if content.get("model_sha256") != hashlib.sha256(model_file.read_bytes()).hexdigest():
-        return None
+        raise CheckpointError(
+            f"{str(names_file)!r} holds the feature names of another model: its model_sha256 is not the SHA-256 "
+            f"of {str(model_file)!r} (a save interrupted between the two files, the model file replaced since, "
+            f"or an edit). {remedy}"
+        )
     if not isinstance(names, list) or len(names) != n_features or not all(isinstance(name, str) for name in names):
-        return None
+        count = f"{len(names)} names" if isinstance(names, list) else f"feature_names of type {type(names).__name__}"
+        raise CheckpointError(
+            f"{str(names_file)!r} holds {count}, but the model {str(model_file)!r} has {n_features} features, "
+            f"one name (a str) each. {remedy}"
+        )
     return tuple(names)
 
 
@@ -233,7 +276,80 @@ def _short(exc: BaseException) -> str:
     return lines[-1].removeprefix("MXNetError: ") if lines else type(exc).__name__
 
 
+_LIST_MAGIC = 0x112  # MXNet's kMXAPINDArrayListMagic, the first 8 bytes of an NDArray file
+_NDARRAY_MAGICS = (0xF993FAC9, 0xF993FACA)  # NDARRAY_V2_MAGIC, NDARRAY_V3_MAGIC (numpy shapes)
+_ITEM_SIZES = {0: 4, 1: 8, 2: 2, 3: 1, 4: 4, 5: 1, 6: 8, 7: 1}  # MXNet's type flags: float32 ... bool
+_MAX_DIMS = 32
+
+
+def check_params_header(path: Path) -> None:
+    """Raise unless the arrays that the header of the MXNet file ``path`` announces fit in the file.
+
+    MXNet's ``nd.load`` allocates each array with the shape its header gives before reading its values: a
+    file of 146 bytes that claims a ``(2**32, 2**32)`` weight would take gigabytes before failing. This walks
+    the headers (the format of ``NDArray::Save``: a list magic, then for each array its magic, storage type,
+    shape, context and dtype, then its values; then the keys) without allocating, and checks that each
+    array's bytes are in the file.
+
+    Raises
+    ------
+    CheckpointError
+        Naming the file, the array and its shape, if the file is not a dense NDArray file of that layout or
+        an array's bytes exceed the file's size.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "m.params")
+    >>> nd.save(path, {"weight": nd.ones((1, 3)), "bias": nd.zeros(1)})
+    >>> check_params_header(Path(path))
+    >>> raw = bytearray(Path(path).read_bytes())
+    >>> raw[36:52] = np.array([1 << 32, 1 << 32], "<i8").tobytes()
+    >>> _ = Path(path).write_bytes(bytes(raw))
+    >>> try:
+    ...     check_params_header(Path(path))
+    ... except CheckpointError as error:
+    ...     print(str(error).split(": ", 1)[1])
+    its array 0 has the shape (4294967296, 4294967296), 73786976294838206464 bytes, but the file has 146 bytes; it \
+may be truncated, corrupt or not a model file at all.
+    """
+    with open(path, "rb") as file:
+        size = os.fstat(file.fileno()).st_size
+
+        def bad(reason: str) -> CheckpointError:
+            return CheckpointError(
+                f"{str(path)!r} is not a readable MXNet parameter file: {reason}; it may be truncated, corrupt "
+                "or not a model file at all."
+            )
+
+        def take(count: int, dtype: str) -> list[int]:
+            raw = file.read(count * np.dtype(dtype).itemsize)
+            if len(raw) < count * np.dtype(dtype).itemsize:
+                raise bad(f"it ends at byte {size}, inside a header")
+            return [int(value) for value in np.frombuffer(raw, dtype=dtype)]
+
+        magic, _reserved, count = take(3, "<u8")
+        if magic != _LIST_MAGIC:
+            raise bad(f"it starts with {magic:#x}, not MXNet's {_LIST_MAGIC:#x}")
+        for index in range(count):
+            array_magic, stype = take(1, "<u4")[0], take(1, "<i4")[0]
+            if array_magic not in _NDARRAY_MAGICS or stype != 0:
+                raise bad(f"its array {index} is no dense NDArray of MXNet 1.x (magic {array_magic:#x})")
+            (ndim,) = take(1, "<u4")
+            if not 1 <= ndim <= _MAX_DIMS:
+                raise bad(f"its array {index} has {ndim} dimensions")
+            shape = tuple(take(ndim, "<i8"))
+            _device_type, _device_id, type_flag = take(3, "<i4")
+            if min(shape) < 0 or type_flag not in _ITEM_SIZES:
+                raise bad(f"its array {index} has the shape {shape} and the dtype flag {type_flag}")
+            nbytes = int(np.prod(shape, dtype=object)) * _ITEM_SIZES[type_flag]
+            if file.tell() + nbytes > size:
+                raise bad(f"its array {index} has the shape {shape}, {nbytes} bytes, but the file has {size} bytes")
+            file.seek(nbytes, os.SEEK_CUR)
+
+
 def _read_params(path: Path) -> tuple[np.ndarray, float | np.ndarray]:
+    check_params_header(path)
     try:
         arrays = nd.load(str(path))
     except mx.base.MXNetError as exc:
@@ -246,7 +362,11 @@ def _read_params(path: Path) -> tuple[np.ndarray, float | np.ndarray]:
             f"{str(path)!r} holds {keys}; a gluonlr model file holds exactly 'weight' and 'bias', "
             "as gluon.nn.Dense(n_outputs).save_parameters writes them."
         )
-    weight, bias = arrays["weight"].asnumpy(), arrays["bias"].asnumpy()
+    return _model_from_arrays(path, arrays["weight"].asnumpy(), arrays["bias"].asnumpy())
+
+
+def _model_from_arrays(path: Path, weight: np.ndarray, bias: np.ndarray) -> tuple[np.ndarray, float | np.ndarray]:
+    """Return a model's ``(weight, bias)`` as a :class:`~gluonlr.FitResult` holds them, from Gluon's layout."""
     if weight.ndim != 2 or 0 in weight.shape or bias.shape != (weight.shape[0],):
         raise CheckpointError(
             f"{str(path)!r} holds a weight of shape {weight.shape} and a bias of shape {bias.shape}; "
@@ -305,6 +425,9 @@ def load(path: PathLike) -> FitResult:
     if kind != REGULAR:
         raise CheckpointError(f"{str(model_file)!r} is {kind}, not a model file.")
     weight, bias = _read_params(model_file)
+    committed = _committed_model(model_file)
+    if committed is not None:  # a crash between the renames of a checkpoint: its state file has the model
+        weight, bias = _model_from_arrays(model_file, *committed)
     names = _saved_feature_names(model_file, len(weight))
     return FitResult(weight=weight, bias=bias, history={}, path=None, feature_names=names)
 
@@ -431,17 +554,56 @@ def write_checkpoint(
         "callbacks": callbacks or {},
         "stopped": stopped,
     }
-    arrays = {**{f"state/{name}": value for name, value in state.items()}, "meta": np.array(json.dumps(meta))}
+    model_arrays = _params_arrays(*(_gluon_layout(*model) if model is not None else (state["weight"], state["bias"])))
+    previous = hashlib.sha256(model_file.read_bytes()).hexdigest() if file_kind(model_file) == REGULAR else None
+    written: dict[str, str] = {}
+
+    def write_model(tmp: str) -> None:
+        _save_params(tmp, model_arrays)
+        written["sha256"] = hashlib.sha256(Path(tmp).read_bytes()).hexdigest()
 
     def write_state(tmp: str) -> None:
+        arrays = {
+            **{f"state/{name}": value for name, value in state.items()},
+            **{f"model/{name}": array.asnumpy() for name, array in model_arrays.items()},
+            "meta": np.array(
+                json.dumps({**meta, "model_sha256": written["sha256"], "previous_model_sha256": previous})
+            ),
+        }
+        buffer = io.BytesIO()  # zipped in memory: a full disk fails one plain write, never a half-closed ZipFile
+        np.savez(buffer, **arrays)
         with open(tmp, "wb") as file:
-            np.savez(file, **arrays)
+            file.write(buffer.getbuffer())
 
-    atomic_write(state_file, write_state, what=_CHECKPOINT_FILE)
-    arrays_of_model = _params_arrays(
-        *(_gluon_layout(*model) if model is not None else (state["weight"], state["bias"]))
+    # Both written in full before either is renamed; the state file, renamed first, commits the checkpoint
+    # (see _committed_model for a crash before the model file's rename).
+    atomic_write_all(
+        [(model_file, write_model, _CHECKPOINT_FILE), (state_file, write_state, _CHECKPOINT_FILE)], renames=[1, 0]
     )
-    atomic_write(model_file, lambda tmp: _save_params(tmp, arrays_of_model), what=_CHECKPOINT_FILE)
+
+
+def _committed_model(model_file: Path) -> tuple[np.ndarray, np.ndarray] | None:
+    """Return the model a checkpoint's state file committed, if the model file is the one before it; else None.
+
+    :func:`write_checkpoint` renames the state file, then the model file: a crash between the two leaves
+    the model file of the epoch before, and the state file records that file's SHA-256 as
+    ``previous_model_sha256`` and holds the new model (``model/weight``, ``model/bias``). A model file saved
+    over the checkpoint since (a SHA-256 neither of these) is the user's, and is read as it is.
+    """
+    state_file = model_file.with_name(model_file.name + ".state")
+    if file_kind(state_file) != REGULAR:
+        return None
+    try:
+        with open(state_file, "rb") as file, np.load(file, allow_pickle=False) as npz:
+            meta = json.loads(str(npz["meta"]))
+            if not isinstance(meta, dict) or meta.get("format") != _FORMAT or "previous_model_sha256" not in meta:
+                return None
+            current = hashlib.sha256(model_file.read_bytes()).hexdigest()
+            if current == meta.get("model_sha256") or current != meta["previous_model_sha256"]:
+                return None
+            return npz["model/weight"], npz["model/bias"]
+    except Exception:  # an unreadable state file: resuming reports it; the model file is read as it is
+        return None
 
 
 def read_checkpoint(checkpoint: PathLike) -> tuple[dict[str, np.ndarray], dict[str, Any]]:

@@ -26,11 +26,11 @@ from typing import Any
 
 import numpy as np
 
-from gluonlr import gluon, manual
 from gluonlr.callbacks import Callback, Convergence, DivergenceGuard, History, ModelCheckpoint, ProgressBar, Run
 from gluonlr.data.prepare import TrainingData
 from gluonlr.distributed import check_kvstore
 from gluonlr.errors import CheckpointError
+from gluonlr.learners import GluonLearner, Learner, ManualLearner
 from gluonlr.loop import Evaluation, train
 from gluonlr.options import OPTIONS, make_config, record
 from gluonlr.persistence import read_checkpoint
@@ -48,8 +48,8 @@ __all__ = [
     "train_to_result",
 ]
 
-#: The training paths by name: each a ``Learner`` class with the same interface.
-PATHS: dict[str, Any] = {"manual": manual.Learner, "gluon": gluon.Learner}
+#: The training paths by name: each the class of its engine, a :class:`~gluonlr.learners.Learner`.
+PATHS: dict[str, type[ManualLearner] | type[GluonLearner]] = {"manual": ManualLearner, "gluon": GluonLearner}
 
 
 def initial_params(
@@ -192,7 +192,7 @@ def _check_resumable(meta: dict[str, Any], data: TrainingData, params: dict[str,
         )
 
 
-def build_learner(options: dict[str, Any], data: TrainingData) -> Any:
+def build_learner(options: dict[str, Any], data: TrainingData) -> Learner:
     """Return the path's learner at the initial parameters, standardizing if asked; join a ``dist_sync`` job.
 
     Examples
@@ -261,7 +261,7 @@ def default_callbacks(options: dict[str, Any], rank: int | None, has_validation:
     ]
 
 
-def start_run(learner: Any, options: dict[str, Any], data: TrainingData, resumed: Resumed | None) -> Run:
+def start_run(learner: Learner, options: dict[str, Any], data: TrainingData, resumed: Resumed | None) -> Run:
     """Return the :class:`~gluonlr.callbacks.Run` of ``learner``: its callbacks, and a resumed run's state.
 
     Examples
@@ -290,7 +290,7 @@ def start_run(learner: Any, options: dict[str, Any], data: TrainingData, resumed
         run.initial_epoch, run.history = resumed.meta["epoch"], resumed.meta["history"]
         if resumed.stopped:  # the checkpointed run had stopped early: it stays stopped
             run.initial_epoch, run.stop_reason = run.epochs, resumed.stopped["reason"]
-    workers = getattr(learner, "workers", None)
+    workers = learner.workers
     rank = workers.rank if workers is not None else None
     run.callbacks = default_callbacks(options, rank, has_validation=data.validation is not None)
     return run
@@ -309,8 +309,8 @@ def train_to_result(run: Run, options: dict[str, Any], data: TrainingData, resum
     >>> result.weight.round(1).tolist(), len(result.history["loss"])
     ([2.0, 51.0], 10)
     """
-    learner = run.learner
-    evaluation = Evaluation(learner, options["metrics"], data.validation)
+    learner = run.get_learner()
+    evaluation = Evaluation(learner, options["metrics"], data.validation, data.target)
     try:
         stopped_epoch, interrupted = train(run, evaluation, resumed.meta.get("callbacks", {}) if resumed else {})
     finally:

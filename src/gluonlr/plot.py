@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from gluonlr import host
 from gluonlr.data import TRUE_B, TRUE_W
 
 if TYPE_CHECKING:
@@ -80,7 +81,7 @@ def plot_predictions(
     [50, 50]
     """
     X = np.asarray(X, dtype=np.float32)[:n_points]
-    truth = X @ np.asarray(true_w, dtype=np.float32) + np.float32(true_b)
+    truth = host.predict(X, np.asarray(true_w, dtype=np.float32), np.float32(true_b))
     ax = _axes(ax)
     ax.plot(X[:, feature], result.predict(X), "or", label="prediction")
     ax.plot(X[:, feature], truth, "*g", label="true plane")
@@ -90,13 +91,20 @@ def plot_predictions(
     return ax
 
 
-def plot_loss(histories: Mapping[str, Mapping[str, Sequence[float]]], *, ax: Axes | None = None) -> Axes:
+def plot_loss(
+    histories: Mapping[str, Mapping[str, Sequence[float]]],
+    *,
+    ax: Axes | None = None,
+    validation_label: str = "{label} (validation)",
+) -> Axes:
     """Draw the per-epoch training loss of one or more runs, on a log scale; validation loss dashed.
 
     Parameters
     ----------
     histories : mapping of label to history
         E.g. ``{"manual": result.history, "gluon": other.history}``.
+    validation_label : str, default "{label} (validation)"
+        The label of a run's validation curve; ``{label}`` stands for the run's.
     ax : matplotlib Axes, optional
         Where to draw; by default a new pyplot figure's axes (``plt.subplots()``).
 
@@ -112,6 +120,9 @@ def plot_loss(histories: Mapping[str, Mapping[str, Sequence[float]]], *, ax: Axe
     >>> ax = plot_loss({"run": {"loss": [4.0, 1.0], "val_loss": [3.0, 2.0]}})
     >>> [line.get_label() for line in ax.get_lines()]
     ['run', 'run (validation)']
+    >>> ax = plot_loss({"training": {"loss": [4.0, 1.0], "val_loss": [3.0, 2.0]}}, validation_label="validation")
+    >>> [line.get_label() for line in ax.get_lines()]
+    ['training', 'validation']
     """
     ax = _axes(ax)
     for (label, history), style in zip(histories.items(), itertools.cycle(_STYLES)):
@@ -120,7 +131,7 @@ def plot_loss(histories: Mapping[str, Mapping[str, Sequence[float]]], *, ax: Axe
         if "val_loss" in history:
             validation = history["val_loss"]
             epochs = range(1, len(validation) + 1)
-            ax.plot(epochs, validation, "--", color=line.get_color(), label=f"{label} (validation)")
+            ax.plot(epochs, validation, "--", color=line.get_color(), label=validation_label.format(label=label))
     ax.set_yscale("log")
     ax.set_xlabel("epoch")
     ax.set_ylabel("mean loss per sample")

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from gluonlr import host
 from gluonlr._validation import check_feature_names, check_finite, check_X, check_y
 from gluonlr.data.sources import Source, chunks
 from gluonlr.metrics import r2_score
@@ -76,7 +77,7 @@ class FitResult:
         return int(self.weight.shape[0])
 
     def predict(self, X: Any) -> np.ndarray:
-        """Predict targets for ``X``: ``X @ weight + bias``, in float32.
+        """Predict targets for ``X``: ``X @ weight + bias``, in float32 (:func:`gluonlr.host.predict`).
 
         Parameters
         ----------
@@ -120,7 +121,7 @@ class FitResult:
         predictions = []
         for start, (chunk,) in chunks(X):  # a memmap: one chunk in memory at a time
             check_finite("X", chunk, where, first_row=start)
-            predictions.append(chunk @ self.weight + bias)
+            predictions.append(host.predict(chunk, self.weight, bias))
         return predictions[0] if len(predictions) == 1 else np.concatenate(predictions)
 
     def score(self, X: Any, y: Any) -> float:

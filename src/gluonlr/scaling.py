@@ -84,16 +84,20 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 
-from gluonlr._mxnet import nd
+from gluonlr._mxnet import mx, nd
 from gluonlr._validation import _as_real, check_float32_range
 from gluonlr.config import FitConfig
 from gluonlr.conventions import LOSS_SCALE
 from gluonlr.data.sources import Source
+from gluonlr.distributed import Workers
 from gluonlr.errors import ConvergenceWarning
+from gluonlr.learners import Learner, LearnerData
+from gluonlr.manual import LossFn
 from gluonlr.schedules import Cosine, StepDecay
 
 __all__ = [
@@ -106,7 +110,6 @@ __all__ = [
     "check_lr",
     "check_standardize",
     "largest_eigenvalues",
-    "trained_parameters",
 ]
 
 #: At most this many training rows are sampled for ``lr="auto"`` (and at most 16 MiB of them as float64).
@@ -361,65 +364,84 @@ def _as_bias(value: np.ndarray, like: float | np.ndarray) -> float | np.ndarray:
     return np.asarray(value, dtype=np.float32)
 
 
-def trained_parameters(learner: Any) -> tuple[np.ndarray, float | np.ndarray]:
-    """Return ``learner``'s current parameters in the units training updates them.
-
-    A :class:`Standardized` learner's are those of the standardized features
-    (:meth:`Standardized.trained_parameters`); any other learner's are its
-    ``parameters()``.
-
-    Examples
-    --------
-    >>> from gluonlr import manual
-    >>> learner = manual.Learner(np.eye(2), np.ones(2), FitConfig(), weight=np.array([1.0, 2.0]), bias=0.5)
-    >>> trained_parameters(learner)
-    (array([1., 2.], dtype=float32), 0.5)
-    """
-    trained = getattr(learner, "trained_parameters", None)
-    return trained() if trained is not None else learner.parameters()
-
-
 class Standardized:
     """A path's learner that trains and predicts on standardized features, and reports the model in raw units.
 
     Every batch of rows it is given, to train on (:meth:`train_step`) or to
-    predict (:meth:`predict`: the loss, metrics and validation passes), is
-    mapped by :meth:`Standardizer.transform_nd` on the device before the
-    wrapped learner sees it; :meth:`parameters` converts back
-    (:meth:`Standardizer.to_original`). Every other attribute is the wrapped
+    predict (:meth:`predict`), is mapped by :meth:`Standardizer.transform_nd`
+    on the device before the wrapped learner sees it; :meth:`parameters`
+    converts back (:meth:`Standardizer.to_original`), and :attr:`scaler`
+    tells the evaluation passes to standardize their rows too. Every other
+    member of the :class:`~gluonlr.learners.Learner` protocol is the wrapped
     learner's: its state (``get_state``) is in standardized units, so a
     checkpoint resumes and early stopping restores bitwise.
 
     Parameters
     ----------
-    learner : manual.Learner or gluon.Learner
+    learner : Learner
         Built on the raw rows, with the standardized model's initial parameters.
     scaler : Standardizer
 
     Examples
     --------
-    >>> from gluonlr import manual
+    >>> from gluonlr.learners import ManualLearner
     >>> X, y = np.array([[10.0], [12.0], [14.0]], np.float32), np.array([1.0, 2.0, 3.0], np.float32)
     >>> scaler = Standardizer([12.0], [2.0])
-    >>> learner = Standardized(manual.Learner(X, y, FitConfig(), weight=np.array([1.0]), bias=2.0), scaler)
+    >>> learner = Standardized(ManualLearner(X, y, FitConfig(), weight=np.array([1.0]), bias=2.0), scaler)
     >>> print(learner.predict(nd.array(X)).asnumpy().ravel())  # z = -1, 0, 1
     [1. 2. 3.]
     >>> learner.parameters()  # (x - 12) / 2 + 2 = 0.5 x - 4
     (array([0.5], dtype=float32), -4.0)
+    >>> learner.trained_parameters()  # of z
+    (array([1.], dtype=float32), 2.0)
     """
 
-    def __init__(self, learner: Any, scaler: Standardizer) -> None:
-        self.learner, self.scaler = learner, scaler
+    def __init__(self, learner: Learner, scaler: Standardizer) -> None:
+        self.learner, self._scaler = learner, scaler
 
-    def __getattr__(self, name: str) -> Any:
-        """Everything else is the wrapped learner's: ``data``, ``config``, ``loss``, ``batches``, the state..."""
-        if name == "learner":  # not set yet (a copy being made): no recursion
-            raise AttributeError(name)
-        return getattr(self.learner, name)
+    @property
+    def scaler(self) -> Standardizer:
+        """The standardization of every row the wrapped learner sees."""
+        return self._scaler
 
-    def train_step(self, x: nd.NDArray, *rest: nd.NDArray) -> nd.NDArray:
-        """Take the wrapped learner's step on the standardized batch; return its per-sample losses."""
-        return self.learner.train_step(self.scaler.transform_nd(x), *rest)
+    @property
+    def config(self) -> FitConfig:
+        """The wrapped learner's training options."""
+        return self.learner.config
+
+    @property
+    def data(self) -> LearnerData:
+        """The wrapped learner's training rows, raw: each batch is standardized as it is trained on."""
+        return self.learner.data
+
+    @property
+    def ctx(self) -> list[mx.Context]:
+        """The wrapped learner's devices."""
+        return self.learner.ctx
+
+    @property
+    def loss(self) -> LossFn:
+        """The wrapped learner's per-sample loss."""
+        return self.learner.loss
+
+    @property
+    def workers(self) -> Workers | None:
+        """The wrapped learner's part in a ``dist_sync`` job, or None."""
+        return self.learner.workers
+
+    def batches(self, epoch: int) -> Iterable[tuple[Any, ...]]:
+        """Return the wrapped learner's mini-batches of epoch ``epoch``, of raw rows (:meth:`train_step` maps them)."""
+        return self.learner.batches(epoch)
+
+    def train_step(
+        self, x: nd.NDArray | None, y: nd.NDArray | None, sample_weight: nd.NDArray | None = None, rows: int = 0
+    ) -> nd.NDArray | None:
+        """Take the wrapped learner's step on the standardized batch; return its per-sample losses.
+
+        A ``dist_sync`` worker's empty share (``x`` None) is passed on as it is: the worker still takes the step.
+        """
+        standardized = None if x is None else self.scaler.transform_nd(x)
+        return self.learner.train_step(standardized, y, sample_weight, rows)
 
     def predict(self, x: nd.NDArray) -> nd.NDArray:
         """Return the predictions for raw rows ``x``, standardized a block of 1 MiB of rows at a time.
@@ -442,8 +464,22 @@ class Standardized:
 
     def trained_parameters(self) -> tuple[np.ndarray, float | np.ndarray]:
         """Return the current ``(weight, bias)`` of the standardized features, as training updates them."""
-        parameters: tuple[np.ndarray, float | np.ndarray] = self.learner.parameters()
-        return parameters
+        return self.learner.parameters()
+
+    def get_state(self) -> dict[str, np.ndarray]:
+        """Return the wrapped learner's training state, in standardized units."""
+        return self.learner.get_state()
+
+    def set_state(self, state: dict[str, np.ndarray]) -> None:
+        """Overwrite the wrapped learner's training state with one from :meth:`get_state`."""
+        self.learner.set_state(state)
+
+    def close(self) -> None:
+        """Close the wrapped learner."""
+        self.learner.close()
+
+
+_: type[Learner] = Standardized  # mypy checks here that Standardized has every member of the protocol
 
 
 # -- lr="auto" -----------------------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ except ImportError as error:  # scikit-learn < 1.6 has no validate_data
         f"gluonlr.sklearn needs scikit-learn 1.6 or later ({error}). Install it with: pip install 'gluonlr[sklearn]'"
     ) from error
 
+from gluonlr import host
 from gluonlr._mxnet import mx
 from gluonlr.callbacks import Callback
 from gluonlr.errors import ConvergenceWarning
@@ -461,7 +462,7 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, dtype=(np.float64, np.float32), reset=False)
         coef = np.asarray(self.coef_, dtype=np.float64)
-        return np.asarray(X, dtype=np.float64) @ coef.T + np.asarray(self.intercept_, dtype=np.float64)
+        return host.predict(np.asarray(X, dtype=np.float64), coef.T, np.asarray(self.intercept_, dtype=np.float64))
 
     def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
         """Return the coefficient of determination R² of :meth:`predict` on ``X``, as scikit-learn's regressors.

@@ -17,25 +17,30 @@ import dataclasses
 import io
 import json
 import os
+import shutil
 import sys
+import tempfile
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from gluonlr._files import atomic_write, check_writable
-from gluonlr.cli.options import PLOT, add_fit_flags, add_output_flags, fit_options, save_png, verbose
+from gluonlr._files import atomic_write, atomic_write_all, check_writable
+from gluonlr.cli.options import PLOT, add_fit_flags, add_output_flags, fit_options, verbose
 from gluonlr.data.files import DataFile, read_data
 from gluonlr.distributed import DIST_KVSTORES, check_kvstore
 from gluonlr.fit import fit
 from gluonlr.metrics import scores
-from gluonlr.persistence import FEATURES_SUFFIX, load, save
+from gluonlr.persistence import FEATURES_SUFFIX, load, save_writes
 from gluonlr.result import FitResult
 
 __all__ = ["add_evaluate", "add_fit", "add_predict", "evaluate_command", "fit_command", "predict_command"]
 
 _OUT = "--out"
 _PREDICTIONS = "-o"
+_STDIO = "-"  # as a file name: standard input (DATA) or standard output (-o)
+_STDIN_NAME = "<standard input>"
 
 
 def _names(text: str) -> list[str]:
@@ -101,7 +106,10 @@ def add_predict(commands: Any) -> None:
     parser.add_argument("data", metavar="DATA", help="a CSV file whose first line names the columns, or a .npy file")
     _add_features(parser, "the model's, or all")
     parser.add_argument(
-        "-o", "--output", metavar="FILE", help="write the predictions there (CSV, or .npy) instead of standard output"
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="write the predictions there (CSV, or .npy) instead of standard output; - is standard output",
     )
 
 
@@ -126,7 +134,34 @@ def _read(args: argparse.Namespace, *, features: Sequence[str] | None, needs_tar
     if needs_target and target is None and target_file is None:
         kind = "--target-file Y.npy" if args.data.endswith(".npy") else "--target COLUMN"
         raise ValueError(f"Which are the targets of {args.data}? Name them with {kind}.")
+    if args.data == _STDIO:
+        model_names = features is not None and getattr(args, "features", None) is None
+        return _read_stdin(model_names, target=target, features=features, target_file=target_file)
     return read_data(args.data, target=target, features=features, target_file=target_file)
+
+
+def _read_stdin(model_names: bool, **kwargs: Any) -> DataFile:
+    """Read DATA ``-``: standard input, a CSV file or a ``.npy`` file (by its magic bytes), copied to a temporary file.
+
+    The data are read more than once (the header, the cells, a bad cell's line), so standard input is first
+    copied to a file; errors name ``<standard input>``, never the temporary file. ``model_names``: the
+    ``features`` are the model's, not ``--features``, and a ``.npy`` file (which has no names) drops them.
+    """
+    with tempfile.TemporaryDirectory(prefix="gluonlr-stdin-") as folder:
+        source = sys.stdin.buffer
+        head = source.read(6)
+        path = os.path.join(folder, "stdin.npy" if head == b"\x93NUMPY" else "stdin.csv")
+        with open(path, "wb") as file:
+            file.write(head)
+            shutil.copyfileobj(source, file)
+        if model_names and path.endswith(".npy"):
+            kwargs["features"] = None
+        try:
+            data = read_data(path, **kwargs)
+        except ValueError as error:
+            raise ValueError(str(error).replace(path, _STDIN_NAME)) from None
+        # A memmap of a .npy file stays readable once its file is removed (POSIX).
+        return dataclasses.replace(data, path=_STDIN_NAME)
 
 
 # -- fit ---------------------------------------------------------------------------------------------------------
@@ -153,17 +188,28 @@ def fit_command(args: argparse.Namespace) -> int:
         check_writable(args.out, _OUT)
         if args.plot:
             check_writable(args.plot, PLOT, example="loss.png")
-    result = fit(data.X, data.y, **options)  # an array: its result has no feature names, the model the file's
+    with warnings.catch_warnings(record=True) as caught:  # each printed as one line, not with a source line
+        warnings.simplefilter("always")
+        result = fit(data.X, data.y, **options)  # an array: its result has no feature names, the model the file's
+    for warning in caught:
+        print(f"gluonlr: warning: {warning.message}", file=sys.stderr)
     if result.interrupted:
         print(f"gluonlr: the fit was {result.stop_reason}; {args.out} not written.", file=sys.stderr)
         return 130
     if rank != 0:
         return 0
     held_out = _held_out(len(data.X), args.validation_split)
-    report = _fit_report(args, data, result, held_out)
-    save(dataclasses.replace(result, feature_names=data.feature_names), args.out)
+    predictions = _predictions(result, data.X)
+    report = _fit_report(args, data, result, held_out, predictions)
+    # The model, its names and the plot change together or not at all: a plot that cannot be written (a full
+    # disk) leaves --out as it was.
+    writes, stale_names = save_writes(dataclasses.replace(result, feature_names=data.feature_names), args.out)
     if args.plot:
-        _write_fit_plot(args.plot, data, result, held_out)
+        figure = _fit_figure(data, result, held_out, predictions)
+        writes.append((args.plot, lambda tmp: figure.savefig(tmp, format="png"), PLOT))
+    atomic_write_all(writes)
+    if stale_names is not None:
+        stale_names.unlink()
     if args.json:
         print(json.dumps(report))
     else:
@@ -179,11 +225,29 @@ def _held_out(n: int, validation_split: float) -> int:
     return n - int(n * (1.0 - validation_split))
 
 
-def _fit_report(args: argparse.Namespace, data: DataFile, result: FitResult, held_out: int) -> dict[str, Any]:
+#: The most of the data converted to float32 at once to predict: a large float64 .npy file is never copied whole.
+_PREDICT_BYTES = 16 << 20
+
+
+def _predictions(model: FitResult, X: np.ndarray) -> np.ndarray:
+    """Return ``model.predict(X)``, ``X`` (a memmap, maybe float64) converted a block of rows at a time.
+
+    Examples
+    --------
+    >>> model = FitResult(weight=np.array([2.0], np.float32), bias=1.0, history={}, path=None)
+    >>> _predictions(model, np.arange(3.0).reshape(-1, 1)).tolist()
+    [1.0, 3.0, 5.0]
+    """
+    rows = max(1, _PREDICT_BYTES // (4 * max(1, X.shape[1])))
+    return np.concatenate([model.predict(np.asarray(X[start : start + rows])) for start in range(0, len(X), rows)])
+
+
+def _fit_report(
+    args: argparse.Namespace, data: DataFile, result: FitResult, held_out: int, predictions: np.ndarray
+) -> dict[str, Any]:
     """Return the summary of a fit: the data, the model, its history, its metrics on training and validation rows."""
     n = len(data.X)
     train, validation = slice(0, n - held_out), slice(n - held_out, n)
-    predictions = result.predict(np.asarray(data.X))
     assert data.y is not None
     metrics = {"training": scores(data.y[train], predictions[train])}
     if held_out:
@@ -201,6 +265,8 @@ def _fit_report(args: argparse.Namespace, data: DataFile, result: FitResult, hel
         "history": result.history,
         "stopped_epoch": result.stopped_epoch,
         "stop_reason": result.stop_reason,
+        "n_epochs": result.n_epochs,
+        "converged": result.converged,
         "metrics": metrics,
         "params": result.params,
         "out": args.out,
@@ -215,13 +281,19 @@ def _print_fit(report: dict[str, Any]) -> None:
     weight = np.asarray(report["weight"], dtype=np.float64)
     print(f"{report['data']}: {report['n_samples']} training samples{held_out}, {len(weight)} features{target}")
     history = report["history"]
-    epochs = len(history["loss"])
-    stopped = f" (stopped early: {report['stop_reason']})" if report["stop_reason"] else ""
+    stopped = f" (stopped early: {report['stop_reason']})" if report["stop_reason"] and not report["converged"] else ""
     chosen = " (auto)" if report["params"].get("lr") == "auto" else ""
     print(
-        f"{report['path']} path, {epochs} epochs{stopped}, lr {report['lr']:.6g}{chosen}, "
+        f"{report['path']} path, {report['n_epochs']} epochs{stopped}, lr {report['lr']:.6g}{chosen}, "
         f"final training loss {history['loss'][-1]:.6g}"
     )
+    if report["converged"] is not None:
+        tol = report["params"]["tol"]
+        print(
+            f"converged after {report['n_epochs']} epochs: {report['stop_reason']}"
+            if report["converged"]
+            else f"did not converge in {report['n_epochs']} epochs (tol {tol:g}): raise --epochs, or see the warning"
+        )
     names = report["feature_names"] or [f"x{index + 1}" for index in range(len(weight))]
     width = max(len(name) for name in [*names, "bias"])
     for name, value in zip(names, weight.reshape(len(weight), -1), strict=True):
@@ -236,8 +308,8 @@ def _print_fit(report: dict[str, Any]) -> None:
         print(f"plot written to {report['plot']}")
 
 
-def _write_fit_plot(path: str, data: DataFile, result: FitResult, held_out: int) -> None:
-    """Write a PNG: the loss curves beside the predictions of the validation rows (or the training rows)."""
+def _fit_figure(data: DataFile, result: FitResult, held_out: int, predictions: np.ndarray) -> Any:
+    """Return a figure: the loss curves beside the predictions of the validation rows (or the training rows)."""
     from matplotlib.figure import Figure
 
     from gluonlr.plot import plot_loss, plot_predicted_vs_true
@@ -245,13 +317,12 @@ def _write_fit_plot(path: str, data: DataFile, result: FitResult, held_out: int)
     assert data.y is not None
     figure = Figure(figsize=(11, 4.5), layout="constrained")
     left, right = figure.subplots(1, 2)
-    plot_loss({os.path.basename(data.path): result.history}, ax=left)
-    left.set_title(f"loss per epoch ({result.path} path)")
+    plot_loss({"training": result.history}, ax=left, validation_label="validation")
+    left.set_title(f"loss per epoch of {os.path.basename(data.path)} ({result.path} path)")
     rows = slice(len(data.X) - held_out, None) if held_out else slice(None)
-    X, y = np.asarray(data.X[rows]), data.y[rows]
-    plot_predicted_vs_true(y, result.predict(X), ax=right)
+    plot_predicted_vs_true(data.y[rows], predictions[rows], ax=right)
     right.set_title(f"{'validation' if held_out else 'training'} samples of {os.path.basename(data.path)}")
-    save_png(figure, path)
+    return figure
 
 
 # -- predict and evaluate ------------------------------------------------------------------------------------------
@@ -280,14 +351,15 @@ def predict_command(args: argparse.Namespace) -> int:
     The CSV has a header, ``prediction`` (``prediction_0``, ``prediction_1``, ... for several outputs), and
     each value is the shortest decimal that reads back as the same float32.
     """
-    if args.output:
-        check_writable(args.output, _PREDICTIONS, example="predictions.csv")
+    output = None if args.output == _STDIO else args.output  # "-": standard output, as for cat
+    if output:
+        check_writable(output, _PREDICTIONS, example="predictions.csv")
     model, data = _model_and_data(args, needs_target=False)
-    predictions = model.predict(data.X)
-    if args.output and args.output.endswith(".npy"):
-        atomic_write(args.output, lambda tmp: _save_npy(tmp, predictions), what=_PREDICTIONS)
-    elif args.output:
-        atomic_write(args.output, lambda tmp: _write_csv(tmp, predictions), what=_PREDICTIONS)
+    predictions = _predictions(model, data.X)
+    if output and output.endswith(".npy"):
+        atomic_write(output, lambda tmp: _save_npy(tmp, predictions), what=_PREDICTIONS)
+    elif output:
+        atomic_write(output, lambda tmp: _write_csv(tmp, predictions), what=_PREDICTIONS)
     else:
         _write_rows(sys.stdout, predictions)
     return 0
@@ -320,7 +392,7 @@ def evaluate_command(args: argparse.Namespace) -> int:
     """
     model, data = _model_and_data(args, needs_target=True)
     assert data.y is not None
-    predictions = model.predict(data.X)
+    predictions = _predictions(model, data.X)
     if predictions.shape[1:] != data.y.shape[1:]:
         raise ValueError(
             f"The model {args.model} predicts {predictions.shape[1] if predictions.ndim == 2 else 1} output(s); "

@@ -77,6 +77,11 @@ def _float_or_name(text: str) -> float | str:
         return text
 
 
+def _float_or_none(text: str) -> float | None:
+    """Return ``text`` as a float, or None for ``none`` (``--tol none``: every epoch runs, as ``fit(tol=None)``)."""
+    return None if text.strip().lower() == "none" else float(text)
+
+
 @dataclass(frozen=True)
 class Flag:
     """How the command line gives one option of :func:`gluonlr.fit`.
@@ -136,7 +141,7 @@ _RULE_FLAGS: dict[str, dict[str, Any]] = {
     "lr": {"type": checked(_float_or_name, OPTIONS["lr"].check)},
     "batch_size": {"type": checked(_int_or_name, OPTIONS["batch_size"].check)},
     "lr_schedule": {"choices": tuple(SCHEDULES)},
-    "tol": {"type": checked(float, OPTIONS["tol"].check)},
+    "tol": {"type": checked(_float_or_none, OPTIONS["tol"].check)},
     "metrics": {"type": _names("metrics", tuple(METRICS))},
     "early_stopping": {"type": None},
     "checkpoint": {},

@@ -27,9 +27,12 @@ indexes it) and the column.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import math
+import mmap
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -41,6 +44,11 @@ from gluonlr._validation import first_nonfinite_row
 from gluonlr.data.sources import chunks
 
 __all__ = ["DataFile", "csv_engine", "read_data"]
+
+#: The longest CSV field read (the standard library's csv stops at 131,072 characters).
+_FIELD_LIMIT = 2**31 - 1
+#: A hexadecimal number, which pyarrow reads and the other readers refuse.
+_HEXADECIMAL = re.compile(r"\s*[+-]?0[xX]")
 
 
 @dataclass(frozen=True)
@@ -205,14 +213,19 @@ def _read_npy(path: str, what: str) -> np.ndarray:
         array = array[:, 0]  # one output, as fit takes it
     if array.dtype.kind == "f":
         for start, (chunk,) in chunks(array):
-            row = first_nonfinite_row(chunk)
+            with np.errstate(over="ignore"):  # float64 (or longdouble) beyond float32's range: infinite in fit
+                as_float32 = chunk.astype(np.float32, copy=False)
+            row = first_nonfinite_row(as_float32)
             if row is not None:
-                position = (row,) if chunk.ndim == 1 else (row, int(np.argmin(np.isfinite(chunk[row]))))
+                position = (row,) if chunk.ndim == 1 else (row, int(np.argmin(np.isfinite(as_float32[row]))))
                 where = f", column {position[1]}" if len(position) == 2 else ""
-                raise ValueError(
-                    f"{path}, row {start + position[0]}{where}: {chunk[position]} is not a finite number. "
-                    "Remove or impute the NaN and infinite values first."
+                value = chunk[position]
+                problem = (
+                    "is beyond the range of float32 (±3.4e38), in which gluonlr computes. Scale the values first."
+                    if np.isfinite(value)
+                    else "is not a finite number. Remove or impute the NaN and infinite values first."
                 )
+                raise ValueError(f"{path}, row {start + position[0]}{where}: {value} {problem}")
     return array
 
 
@@ -236,34 +249,40 @@ def _rows(path: str) -> Any:
     ``line`` is the file's line where the row ends (the header is line 1 unless blank lines come first).
     pandas skips blank lines too, so the ``i``-th row after the header here is pandas' row ``i``.
     """
-    with open(path, newline="", encoding="utf-8-sig") as file:
-        reader = csv.reader(file)
-        for fields in reader:
-            if fields:
-                yield reader.line_num, fields
+    limit = csv.field_size_limit(_FIELD_LIMIT)  # a cell of 200,000 digits is a bad cell, not a csv.Error
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as file:
+            reader = csv.reader(file)
+            try:
+                for fields in reader:
+                    if fields:
+                        yield reader.line_num, fields
+            except csv.Error as error:
+                raise ValueError(f"{path}, line {reader.line_num}: {error}.") from None
+            except UnicodeDecodeError:
+                _raise_not_utf8(path)
+    finally:
+        csv.field_size_limit(limit)
 
 
 def _header(path: str) -> list[str]:
-    try:
-        for _, fields in _rows(path):
-            return fields
-    except UnicodeDecodeError:
-        raise ValueError(f"{path} is not a text file in UTF-8: is it a CSV file?") from None
-    except csv.Error as error:
-        raise ValueError(f"{path}, line 1: {error}.") from None
+    for _, fields in _rows(path):
+        return fields
     raise ValueError(f"{path} is empty: a CSV file needs a first line naming the columns, then one line per sample.")
 
 
 def _columns(path: str, names: list[str], target: str | None, features: Sequence[str] | None) -> list[str]:
     """Return the feature columns, checked against the header ``names``."""
+    first: dict[str, int] = {}  # each name's first column: one pass, linear in the number of columns
     for index, name in enumerate(names):
-        if name in names[:index]:
+        if name in first:
             raise ValueError(
-                f"{path}, line 1: the column name {name!r} appears twice (columns {names.index(name) + 1} and "
+                f"{path}, line 1: the column name {name!r} appears twice (columns {first[name] + 1} and "
                 f"{index + 1}); the columns must have names of their own."
             )
+        first[name] = index
     shown = ", ".join(map(repr, names[:20])) + (", ..." if len(names) > 20 else "")
-    if target is not None and target not in names:
+    if target is not None and target not in first:
         raise ValueError(f"{path} has no column {target!r} (--target); its columns are {shown}.")
     if features is None:
         features = [name for name in names if name != target]
@@ -275,14 +294,15 @@ def _columns(path: str, names: list[str], target: str | None, features: Sequence
             )
     else:
         features = list(features)
+        seen: set[str] = set()
         for name in features:
-            if name not in names:
+            if name not in first:
                 raise ValueError(f"{path} has no column {name!r} (--features); its columns are {shown}.")
             if name == target:
                 raise ValueError(f"The column {name!r} of {path} is the target; it cannot be a feature too.")
-        twice = [name for index, name in enumerate(features) if name in features[:index]]
-        if twice:
-            raise ValueError(f"--features names the column {twice[0]!r} of {path} twice.")
+            if name in seen:
+                raise ValueError(f"--features names the column {name!r} of {path} twice.")
+            seen.add(name)
     if not features:
         raise ValueError(f"{path} has no column of features: its only column is the target {target!r}.")
     return features
@@ -303,15 +323,24 @@ def _read_csv(path: str, target: str | None, features: Sequence[str] | None) -> 
         _raise_ragged(path, names)
         raise ValueError(f"{path}: {str(error).strip().splitlines()[0]}") from None
     except UnicodeDecodeError:
-        raise ValueError(f"{path} is not a text file in UTF-8: is it a CSV file?") from None
+        _raise_not_utf8(path)
     if len(frame) == 0:
         raise ValueError(f"{path} has a header (line 1) but no rows of data.")
     if engine == "c" and frame.iloc[:, -1].isna().any():  # the C engine fills a short row's last cells with NaN
         _raise_ragged(path, names)
-    values = {name: _numbers(pd, frame[name]) for name in used}
-    bad = {
-        name: int(np.argmin(np.isfinite(column))) for name, column in values.items() if not np.isfinite(column).all()
-    }
+    try:
+        values = {name: _numbers(pd, frame[name]) for name in used}
+    except UnicodeDecodeError:  # pyarrow reads a column that is not UTF-8 as bytes, decoded here
+        _raise_not_utf8(path)
+    bad = {}
+    for name, numbers in values.items():
+        with np.errstate(over="ignore"):  # 1e39 is finite in float64, infinite in the float32 fit computes in
+            finite = np.isfinite(numbers.astype(np.float32))
+        if not finite.all():
+            bad[name] = int(np.argmin(finite))
+    if engine == "pyarrow":  # pyarrow reads 0x10 as 16; numpy, the C engine and scikit-learn's readers refuse it
+        for name, row in _hexadecimal_cells(path, names, used).items():
+            bad[name] = min(row, bad.get(name, row))
     if bad:
         row = min(bad.values())
         name = next(name for name in names if bad.get(name) == row)  # the first in the file's order
@@ -352,14 +381,78 @@ def _raise_bad_cell(path: str, names: list[str], row: int, name: str) -> None:
         if len(fields) != len(names):
             _raise_ragged(path, names)
         cell = fields[names.index(name)].strip()
-        if not cell:
-            problem = "the cell is empty. Fill in or remove the rows with missing values"
-        else:
-            try:
-                number = float(cell)
-            except ValueError:
-                number = None
-            kind = "a finite number" if number is not None and not math.isfinite(number) else "a number"
-            problem = f"{cell!r} is not {kind}. Every cell of the columns used must be a finite number"
-        raise ValueError(f"{path}, line {line}, column {name!r}: {problem}.")
+        raise ValueError(f"{path}, line {line}, column {name!r}: {_problem(cell)}.")
     raise ValueError(f"{path}, row {row + 1} of data, column {name!r}: not a finite number.")
+
+
+def _problem(cell: str) -> str:
+    """Say what is wrong with a cell that is not a finite float32 number; a long cell is shortened.
+
+    Examples
+    --------
+    >>> _problem("1e39")
+    "'1e39' is beyond the range of float32 (±3.4e38), in which gluonlr computes. Scale the column first"
+    >>> _problem("9" * 200_000)
+    "'99999999999999999999...99999999' (200000 characters) is not a finite number. Every cell of the columns used \
+must be a finite number"
+    """
+    shown = repr(cell) if len(cell) <= 40 else f"{cell[:20] + '...' + cell[-8:]!r} ({len(cell)} characters)"
+    if not cell:
+        return "the cell is empty. Fill in or remove the rows with missing values"
+    if _HEXADECIMAL.match(cell):
+        return f"{shown} is a hexadecimal number. Write the numbers in decimal, as numpy and pandas' readers read them"
+    try:
+        number = float(cell)
+    except ValueError:
+        number = None
+    if number is not None and math.isfinite(number):
+        return f"{shown} is beyond the range of float32 (±3.4e38), in which gluonlr computes. Scale the column first"
+    kind = "a finite number" if number is not None else "a number"
+    return f"{shown} is not {kind}. Every cell of the columns used must be a finite number"
+
+
+def _hexadecimal_cells(path: str, names: list[str], used: list[str]) -> dict[str, int]:
+    """Return the first data row (from 0) of each column of ``used`` that holds a hexadecimal number like ``0x10``.
+
+    A regular expression on the raw file first (C speed): the rows are read only if ``0x`` occurs at all.
+    """
+    with open(path, "rb") as file, mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as raw:
+        if re.search(rb"0[xX]", raw) is None:
+            return {}
+    columns = {name: names.index(name) for name in used}
+    found: dict[str, int] = {}
+    rows = _rows(path)
+    next(rows)
+    for row, (_, fields) in enumerate(rows):
+        for name, column in columns.items():
+            if name not in found and column < len(fields) and _HEXADECIMAL.match(fields[column]):
+                found[name] = row
+    return found
+
+
+def _raise_not_utf8(path: str) -> None:
+    """Raise naming the line, the column and the byte where the file stops being UTF-8."""
+    header: list[str] = []
+    with open(path, "rb") as file:
+        for line, raw in enumerate(file, 1):
+            try:
+                text = raw.removeprefix(codecs.BOM_UTF8 if line == 1 else b"").decode("utf-8")
+            except UnicodeDecodeError as error:
+                before = raw[: error.start].decode("utf-8", errors="replace")
+                byte = raw[error.start]
+                break
+            if not header:
+                header = next(csv.reader([text]), [])
+        else:  # pragma: no cover - the decoder failed, so some line does
+            line, before, byte = 0, "", 0
+    if not header:
+        raise ValueError(
+            f"{path} is not a text file in UTF-8: is it a CSV file? (line {line}: the byte {byte:#04x} at character "
+            f"{len(before) + 1})"
+        )
+    field = len(next(csv.reader([before]), [""])) - 1  # the fields before the byte
+    column = f"column {header[field]!r}" if 0 <= field < len(header) else f"field {field + 1}"
+    raise ValueError(
+        f"{path}, line {line}, {column}: the byte {byte:#04x} (character {len(before) + 1} of the line) is not "
+        "UTF-8. Save the file in UTF-8 (from Latin-1: iconv -f latin1 -t utf-8)."
+    )

@@ -479,6 +479,10 @@ class _Target:
     def start(self, W: np.ndarray, b: np.ndarray, given_w: bool, given_b: bool) -> tuple[np.ndarray, np.ndarray]:
         return (W / self.scale if given_w else W), ((b - self.mean) / self.scale if given_b else b)
 
+    def raw(self, Y: np.ndarray) -> np.ndarray:
+        """Return standardized targets (or predictions of them) in y's units: the metrics are taken there."""
+        return Y * self.scale + self.mean
+
 
 class _Tolerance:
     """scikit-learn's stopping rule, stated on its own: ``n`` epochs in a row not below the best minus ``tol``."""
@@ -769,7 +773,10 @@ def reference_fit(
             W = w_rule.update(W, xb.T @ dyhat / divisor, lr_at(u), u)
             b = b_rule.update(b, dyhat.sum(axis=0) / divisor, lr_at(u), u)
         history["loss"].append(total / n_train)
-        _record_scores(history, W, b, (X_train, Y_train), (X_val, Y_val), lambda r: loss_fn(r, rho)[0], metrics)
+        _record_scores(
+            history, W, b, (X_train, Y_train), (X_val, Y_val), lambda r: loss_fn(r, rho)[0], metrics,
+            target.raw if target is not None else None,
+        )  # fmt: skip
         weight, bias = shaped(W, b)
         epoch_weights.append(weight)
         epoch_biases.append(bias)
@@ -796,12 +803,17 @@ def _record_scores(
     validation: tuple[np.ndarray | None, np.ndarray | None],
     loss: Callable[[np.ndarray], np.ndarray],
     metrics: Sequence[str],
+    raw: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> None:
-    """Append an epoch's validation loss and metrics (training and validation rows) to ``history``."""
+    """Append an epoch's validation loss and metrics (training and validation rows) to ``history``.
+
+    The loss in the units training minimizes; the metrics in y's (``raw`` maps a standardized target back).
+    """
     X_val, Y_val = validation
     if X_val is not None and Y_val is not None:
         history.setdefault("val_loss", []).append(float(np.mean(loss(X_val @ W + b - Y_val))))
+    units = raw or (lambda Y: Y)
     for name in metrics:
-        history.setdefault(name, []).append(METRICS[name](train[0] @ W + b, train[1]))
+        history.setdefault(name, []).append(METRICS[name](units(train[0] @ W + b), units(train[1])))
         if X_val is not None and Y_val is not None:
-            history.setdefault("val_" + name, []).append(METRICS[name](X_val @ W + b, Y_val))
+            history.setdefault("val_" + name, []).append(METRICS[name](units(X_val @ W + b), units(Y_val)))
