@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/users_data.py [--quick] [--json] [--repeats N]
+    python benchmarks/users_data.py [--quick] [--json] [--repeats N] [--no-breakdown]
 
 Data sets
 ---------
@@ -34,14 +34,22 @@ Methods
 ``gluonlr manual``, ``gluonlr gluon``
     ``gluonlr.sklearn.LinearRegressor`` with the estimator's defaults (the
     options' ``default_on("estimator")``: standardized features and target,
-    ``lr="auto"``, mean reduction, zero start, batch 256, at most 1,000 epochs
-    with ``tol=1e-4`` and ``n_iter_no_change=5``) on each path.
+    ``lr="auto"``, mean reduction, zero start, ``batch_size="auto"``, at most
+    1,000 epochs with ``tol=1e-4`` and ``n_iter_no_change=5``) on each path,
+    passed explicitly (:func:`estimator_with_users_defaults`).
 
 Each fit starts from the data set's numpy arrays (float64) and its time is the
 whole ``fit`` call, conversions and checks included. R² is the training R²
 (``r2_score(y, model.predict(X))``). On a wide set least squares interpolates
 (R² = 1, nothing to compare a regularized or stopped fit with), so the
-reference there is ``Ridge``'s R².
+reference there is ``Ridge``'s R², and least squares is not run (``lstsq`` of
+2,000 x 5,000 takes minutes). Each fit's CPU time (the process's, all threads)
+is recorded too: steadier than wall time on a shared machine.
+
+After the timed rounds, one more fit of each gluonlr path per data set is
+timed by phase (:func:`phase_seconds`: the estimator's validation, ``fit``'s
+data phase, ``lr="auto"``'s estimate, the learner, the epochs) to say where
+the time goes; ``--no-breakdown`` skips it.
 
 Target (issue 22): a gluonlr row is met when its R² is within
 :data:`R2_TOLERANCE` of the reference's or at least ``SGDRegressor``'s, in at
@@ -51,6 +59,7 @@ most :data:`TIME_FACTOR` times ``SGDRegressor``'s time.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import os
@@ -59,13 +68,18 @@ import statistics
 import sys
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
+
+import numpy as np
 
 import gluonlr  # before mxnet (and before scikit-learn, whose imports may pull numpy's threads in first)
 import gluonlr.options
+import gluonlr.phases
 import gluonlr.sklearn
-import numpy as np
+from gluonlr.options import resolve_batch_size
+
+# isort: split
 from sklearn.datasets import load_diabetes
 from sklearn.linear_model import LinearRegression, Ridge, SGDRegressor
 from sklearn.metrics import r2_score
@@ -149,13 +163,33 @@ def data_sets(quick: bool = False, repeats: int | None = None) -> list[DataSet]:
     ]
 
 
-def estimator_defaults() -> dict[str, Any]:
-    """The estimator's defaults for users' data, from the options' table.
+def users_defaults() -> dict[str, Any]:
+    """The estimator's options whose default for users' data differs from ``fit``'s, at that default.
 
-    Equal to ``LinearRegressor()``'s own defaults once its ``__init__`` takes
-    them; until then this is how to build the estimator users will get.
+    From the options' table: ``OPTIONS[name].default_on("estimator")`` where it is not ``OPTIONS[name].default``
+    (standardized features and target, ``lr="auto"``, mean reduction, zero start, ``batch_size="auto"``, at most
+    1,000 epochs with ``tol=1e-4``).
     """
-    return {o.name: o.default_on("estimator") for o in gluonlr.options.options_of("estimator")}
+    return {
+        option.name: option.default_on("estimator")
+        for option in gluonlr.options.options_of("estimator")
+        if option.default_on("estimator") != option.default
+    }
+
+
+def estimator_with_users_defaults(path: str) -> gluonlr.sklearn.LinearRegressor:
+    """``LinearRegressor(path=path)`` with the defaults for users' data, passed explicitly.
+
+    Once ``LinearRegressor()``'s own defaults are the table's ``default_on("estimator")``, this is
+    ``LinearRegressor(path=path)``; passing them keeps the benchmark measuring the same thing before and after.
+    """
+    return gluonlr.sklearn.LinearRegressor(**users_defaults(), path=path)
+
+
+def users_batch_size(n_samples: int) -> int:
+    """The batch size of the users' defaults on ``n_samples`` rows (``batch_size="auto"`` resolved)."""
+    batch_size = users_defaults().get("batch_size", gluonlr.options.OPTIONS["batch_size"].default)
+    return resolve_batch_size(batch_size, n_samples)
 
 
 def make_model(method: str) -> Any:
@@ -166,11 +200,7 @@ def make_model(method: str) -> Any:
         return Ridge()
     if method == "SGDRegressor":
         return make_pipeline(StandardScaler(), SGDRegressor(random_state=0))
-    path = method.removeprefix("gluonlr ")
-    # The users' defaults, as LinearRegressor() will have them (see estimator_defaults), on the path.
-    return gluonlr.sklearn.LinearRegressor(
-        **{**{o.name: o.default_on("estimator") for o in gluonlr.options.options_of("estimator")}, "path": path}
-    )
+    return estimator_with_users_defaults(method.removeprefix("gluonlr "))
 
 
 def iterations(model: Any) -> int | None:
@@ -183,18 +213,23 @@ def iterations(model: Any) -> int | None:
 def fit_once(method: str, X: np.ndarray, y: np.ndarray) -> tuple[float, dict[str, Any]]:
     """Fit a fresh ``method`` model on ``(X, y)``: the fit's wall time and what the fit gave.
 
-    Warnings are recorded, not raised nor shown: ``ConvergenceWarning`` (scikit-learn's, which the estimator
-    emits for gluonlr's) means the fit ran out of epochs.
+    What the fit gave includes ``cpu``, the process's CPU time during the fit (every thread's: MXNet's engine
+    and BLAS's too), steadier than the wall time on a machine shared with other work. Warnings are recorded,
+    not raised nor shown: ``ConvergenceWarning`` (scikit-learn's, which the estimator emits for gluonlr's)
+    means the fit ran out of epochs.
     """
     model = make_model(method)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
+        cpu = time.process_time()
         start = time.perf_counter()
         model.fit(X, y)
         seconds = time.perf_counter() - start
+        cpu = time.process_time() - cpu
         r2 = float(r2_score(y, model.predict(X)))
     names = sorted({warning.category.__name__ for warning in caught})
     return seconds, {
+        "cpu": cpu,
         "r2": r2,
         "epochs": iterations(model),
         "converged": None if iterations(model) is None else "ConvergenceWarning" not in names,
@@ -203,20 +238,92 @@ def fit_once(method: str, X: np.ndarray, y: np.ndarray) -> tuple[float, dict[str
     }
 
 
+#: The phases of a gluonlr fit :func:`phase_seconds` times: ``(module, function, phase)``. ``validate`` is the
+#: estimator's own part, before and after :func:`gluonlr.fit`.
+PHASES = (
+    ("gluonlr.sklearn", "gluonlr_fit", "fit"),
+    ("gluonlr.fit", "prepare_data", "data"),
+    ("gluonlr.fit", "build_learner", "build"),
+    ("gluonlr.phases", "auto_lr", "lr_auto"),
+    ("gluonlr.fit", "train_to_result", "train"),
+)
+
+
+@contextlib.contextmanager
+def timing_phases() -> Iterator[dict[str, float]]:
+    """Within ``with``: the wall seconds spent in each function of :data:`PHASES`, summed over its calls.
+
+    Each is replaced, in the module that calls it, by a timing wrapper, and put back on exit.
+    """
+    seconds = {phase: 0.0 for _, _, phase in PHASES}
+    replaced = []
+
+    def timed(function: Callable[..., Any], phase: str) -> Callable[..., Any]:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                seconds[phase] += time.perf_counter() - start
+
+        return wrapper
+
+    try:
+        for module_name, name, phase in PHASES:
+            module = sys.modules[module_name]
+            original = getattr(module, name)  # an AttributeError if gluonlr renamed it: tests/ runs this
+            replaced.append((module, name, original))
+            setattr(module, name, timed(original, phase))
+        yield seconds
+    finally:
+        for module, name, original in replaced:
+            setattr(module, name, original)
+
+
+def phase_seconds(method: str, X: np.ndarray, y: np.ndarray) -> dict[str, float]:
+    """Where one more fit of a gluonlr ``method`` spends its wall time, in seconds by phase.
+
+    ``validate``: the estimator's checks and conversion to float32 (scikit-learn's ``validate_data``, which
+    checks for NaN and infinity) and its attributes; ``data``: ``fit``'s data phase (the standardization's
+    statistics, the target's); ``lr_auto``: ``lr="auto"``'s estimate of the largest eigenvalue; ``build``: the
+    rest of making the learner (the parameters on the device); ``train``: the epochs (steps, the epoch loss's read,
+    the callbacks: convergence, divergence guard) and the result. ``steps`` the optimizer's updates.
+    """
+    with timing_phases() as seconds:
+        seconds["total"], result = fit_once(method, X, y)
+    phases = {
+        "validate": seconds["total"] - seconds["fit"],
+        "data": seconds["data"],
+        "lr_auto": seconds["lr_auto"],
+        "build": seconds["build"] - seconds["lr_auto"],
+        "train": seconds["train"],
+        "total": seconds["total"],
+    }
+    phases["other"] = phases["total"] - sum(phases[key] for key in ("validate", "data", "lr_auto", "build", "train"))
+    batch = users_batch_size(len(X))
+    phases["steps"] = -(-len(X) // batch) * (result["epochs"] or 0)
+    phases["batch_size"] = batch
+    return phases
+
+
 def interleave(runs: dict[str, Callable[[], Any]], repeats: int) -> tuple[dict[str, list[float]], dict[str, Any]]:
     """``repeats`` timed rounds of ``runs``, each called once a round in turn: each run's times and last result.
 
     benchmarks/run.py's ``take_turns``, without its untimed warm-up of each run (a fit of a million rows is too
     long to throw away): :func:`warm_up` runs every method once on small data first, so MXNet's and
     scikit-learn's one-time costs are paid before any timing. ``run`` returns ``(seconds, result)``: a fit
-    times itself, leaving out making the model and scoring it.
+    times itself, leaving out making the model and scoring it. The results' ``cpu`` become a list of each round's.
     """
     times: dict[str, list[float]] = {name: [] for name in runs}
+    cpu: dict[str, list[float]] = {name: [] for name in runs}
     results: dict[str, Any] = {}
     for _ in range(repeats):
         for name, run in runs.items():
             seconds, results[name] = run()
             times[name].append(seconds)
+            cpu[name].append(results[name]["cpu"])
+    for name in runs:
+        results[name]["cpu"] = cpu[name]
     return times, results
 
 
@@ -228,12 +335,18 @@ def warm_up() -> None:
             fit_once(method, X, y)
 
 
-def measure(data: DataSet, methods: Sequence[str] = METHODS) -> list[dict[str, Any]]:
-    """The rows of one data set: each method's median time, R², gap to the reference, epochs and the target."""
+def measure(data: DataSet, methods: Sequence[str] = METHODS, breakdown: bool = True) -> list[dict[str, Any]]:
+    """The rows of one data set: each method's median time, R², gap to the reference, epochs and the target.
+
+    On a wide set least squares is not run (it interpolates: R² 1, and ``lstsq`` of 2,000 x 5,000 takes
+    minutes). ``breakdown``: each gluonlr row also gets :func:`phase_seconds` of one more fit.
+    """
     X, y = data.make()
+    methods = [method for method in methods if not (data.wide and method == "least squares")]
     times, results = interleave({method: (lambda m=method: fit_once(m, X, y)) for method in methods}, data.repeats)
     reference_r2 = results[data.reference]["r2"]
     sgd_seconds = statistics.median(times[REFERENCE_TIME])
+    sgd_cpu = statistics.median(results[REFERENCE_TIME]["cpu"])
     sgd_r2 = results[REFERENCE_TIME]["r2"]
     rows = []
     for method in methods:
@@ -248,6 +361,8 @@ def measure(data: DataSet, methods: Sequence[str] = METHODS) -> list[dict[str, A
             "times": times[method],
             "ratio": seconds / sgd_seconds,
             **result,
+            "cpu_seconds": statistics.median(result["cpu"]),
+            "cpu_ratio": statistics.median(result["cpu"]) / sgd_cpu,
             "reference": data.reference,
             "gap": reference_r2 - result["r2"],
             "met": None,
@@ -255,10 +370,15 @@ def measure(data: DataSet, methods: Sequence[str] = METHODS) -> list[dict[str, A
         if method.startswith("gluonlr"):
             accurate = row["gap"] <= R2_TOLERANCE or result["r2"] >= sgd_r2
             row["accurate"] = accurate
-            row["met"] = accurate and row["ratio"] <= TIME_FACTOR
-            steps = -(-data.n // 256) if data.n > 256 else 1  # batch_size="auto": 256 rows, or all when fewer
-            row["steps_per_epoch"] = steps
-            row["us_per_step"] = seconds / (steps * result["epochs"]) * 1e6 if result["epochs"] else None
+            row["fast"] = row["ratio"] <= TIME_FACTOR
+            row["met"] = accurate and row["fast"]
+            batch = users_batch_size(data.n)
+            row["batch_size"] = batch
+            row["steps_per_epoch"] = -(-data.n // batch)
+            steps = row["steps_per_epoch"] * (result["epochs"] or 0)
+            row["us_per_step"] = seconds / steps * 1e6 if steps else None
+            if breakdown:
+                row["phases"] = phase_seconds(method, X, y)
         rows.append(row)
     return rows
 
@@ -281,16 +401,19 @@ def machine() -> dict[str, Any]:
     }
 
 
-def benchmark(sets: Sequence[DataSet], methods: Sequence[str] = METHODS, warm: bool = True) -> dict[str, Any]:
+def benchmark(
+    sets: Sequence[DataSet], methods: Sequence[str] = METHODS, warm: bool = True, breakdown: bool = True
+) -> dict[str, Any]:
     """Run the benchmark on ``sets``: the report (``machine``, ``rows``, ``seconds`` the whole run took)."""
     start = time.perf_counter()
     info = machine()
     if warm:
         warm_up()
-    rows = [row for data in sets for row in measure(data, methods)]
+    rows = [row for data in sets for row in measure(data, methods, breakdown)]
     info["load_average_after"] = os.getloadavg() if hasattr(os, "getloadavg") else None
     return {
         "machine": info,
+        "users_defaults": users_defaults(),
         "target": {"r2_tolerance": R2_TOLERANCE, "time_factor": TIME_FACTOR, "time_reference": REFERENCE_TIME},
         "repeats": {data.name: data.repeats for data in sets},
         "rows": rows,
@@ -302,39 +425,68 @@ def _cell(value: Any, spec: str = "") -> str:
     return "-" if value is None else format(value, spec)
 
 
+def _yes(value: bool | None) -> str:
+    return "-" if value is None else ("yes" if value else "NO")
+
+
 def format_report(report: dict[str, Any]) -> str:
-    """The report as a table, with what its columns mean."""
+    """The report as a table, with what its columns mean, and the gluonlr fits' breakdown by phase."""
     info = report["machine"]
     lines = [
         f"machine: python {info['python']}, {info['platform']}, gluonlr {info['gluonlr']}, mxnet {info['mxnet']}, "
         f"numpy {info['numpy']}, sklearn {info['sklearn']}, cpu_count {info['cpu_count']}",
         f"started {info['utc']} UTC, load average {_loads(info['load_average'])} before, "
         f"{_loads(info.get('load_average_after'))} after; the run took {report['seconds']:.0f} s",
+        f"gluonlr: LinearRegressor({', '.join(f'{k}={v!r}' for k, v in report['users_defaults'].items())})",
         "",
     ]
     header = (
-        f"{'data set':<24} {'method':<15} {'median s':>9} {'vs SGD':>8} {'R2 train':>9} {'gap':>9} {'epochs':>6} "
-        f"{'conv.':>5} {'met':>4} {'us/step':>8}  warnings"
+        f"{'data set':<24} {'method':<15} {'median s':>9} {'vs SGD':>8} {'cpu s':>8} {'cpu vs':>7} {'R2 train':>9} "
+        f"{'gap':>9} {'epochs':>6} {'conv.':>5} {'met':>4} {'batch':>6} {'us/step':>8}  warnings"
     )
     lines += [header, "-" * len(header)]
     for row in report["rows"]:
         lines.append(
-            f"{row['data']:<24} {row['method']:<15} {row['seconds']:>9.4f} {row['ratio']:>7.2f}x {row['r2']:>9.5f} "
-            f"{row['gap']:>+9.5f} {_cell(row['epochs']):>6} "
-            f"{_cell(None if row['converged'] is None else ('yes' if row['converged'] else 'NO')):>5} "
-            f"{_cell(None if row['met'] is None else ('yes' if row['met'] else 'NO')):>4} "
-            f"{_cell(row.get('us_per_step'), '.0f'):>8}  {', '.join(row['warnings']) or '-'}"
+            f"{row['data']:<24} {row['method']:<15} {row['seconds']:>9.4f} {row['ratio']:>7.2f}x "
+            f"{row['cpu_seconds']:>8.4f} {row['cpu_ratio']:>6.2f}x {row['r2']:>9.5f} {row['gap']:>+9.5f} "
+            f"{_cell(row['epochs']):>6} {_yes(row['converged']):>5} {_yes(row['met']):>4} "
+            f"{_cell(row.get('batch_size')):>6} {_cell(row.get('us_per_step'), '.0f'):>8}  "
+            f"{', '.join(row['warnings']) or '-'}"
         )
     target = report["target"]
     lines += [
         "",
         f"median s: median wall time of a fit over the set's rounds ({_rounds(report['repeats'])}), the methods "
-        "taking turns; vs SGD = median s / SGDRegressor's",
-        "gap = the reference's R2 - the row's (least squares'; on a set with more features than rows, Ridge's)",
+        "taking turns; vs SGD = median s / SGDRegressor's; cpu s, cpu vs: the same of the process's CPU time",
+        "gap = the reference's R2 - the row's (least squares'; on a set with more features than rows, Ridge's: "
+        "least squares interpolates there, R2 1, and is not run)",
         f"met (gluonlr rows): gap <= {target['r2_tolerance']} or R2 >= SGDRegressor's, and vs SGD <= "
         f"{target['time_factor']:g}x; epochs: n_iter_; conv. NO: a ConvergenceWarning (epochs ran out)",
-        "us/step: a gluonlr fit's time / (epochs x batches an epoch), everything in fit included",
+        "batch: batch_size='auto' resolved; us/step: a gluonlr fit's time / (epochs x batches an epoch), "
+        "everything in fit included",
     ]
+    broken = [row for row in report["rows"] if "phases" in row]
+    if broken:
+        lines += ["", "Where a gluonlr fit's wall time goes (one more fit, each phase timed; seconds and share):", ""]
+        names = ("validate", "data", "lr_auto", "build", "train", "other")
+        header = f"{'data set':<24} {'method':<15} {'total s':>8} " + " ".join(f"{name:>15}" for name in names)
+        header += f" {'steps':>6} {'train us/step':>13}"
+        lines += [header, "-" * len(header)]
+        for row in broken:
+            phases = row["phases"]
+            cells = " ".join(f"{phases[name]:>8.4f} {phases[name] / phases['total']:>5.0%}".rjust(15) for name in names)
+            per_step = phases["train"] / phases["steps"] * 1e6 if phases["steps"] else None
+            lines.append(
+                f"{row['data']:<24} {row['method']:<15} {phases['total']:>8.4f} {cells} {phases['steps']:>6} "
+                f"{_cell(per_step, '.0f'):>13}"
+            )
+        lines += [
+            "",
+            "validate: the estimator's checks (NaN/infinity) and float32 conversion; data: fit's data phase "
+            "(standardization statistics); lr_auto: lr='auto''s eigenvalue estimate; build: the learner (parameters "
+            "on the device); train: the epochs (steps, the epoch loss read once an epoch, the callbacks) and the "
+            "result",
+        ]
     return "\n".join(lines)
 
 
@@ -352,13 +504,16 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="shrink the large sets (1e5 x 100, 1e6 x 10, wide)")
     parser.add_argument("--json", action="store_true", help="print the report as one JSON document, nothing else")
     parser.add_argument("--repeats", type=int, default=None, help="timed rounds of every set (default: 3 to 5)")
+    parser.add_argument(
+        "--no-breakdown", action="store_true", help="skip the extra gluonlr fit per set that times its phases"
+    )
     return parser.parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark and print its table (or ``--json``)."""
     args = parse_args(argv)
-    report = benchmark(data_sets(args.quick, args.repeats))
+    report = benchmark(data_sets(args.quick, args.repeats), breakdown=not args.no_breakdown)
     print(json.dumps(report, indent=1) if args.json else format_report(report))
     return 0
 
