@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/users_data.py [--quick] [--json] [--repeats N] [--no-breakdown]
+    python benchmarks/users_data.py [--quick] [--json] [--repeats N] [--no-breakdown] [--only NAME]
 
 Data sets
 ---------
@@ -507,13 +507,37 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--no-breakdown", action="store_true", help="skip the extra gluonlr fit per set that times its phases"
     )
+    parser.add_argument(
+        "--only",
+        action="append",
+        metavar="NAME",
+        help="run only the data sets whose name contains NAME (repeatable), e.g. --only diabetes",
+    )
     return parser.parse_args(argv)
+
+
+def select(sets: Sequence[DataSet], only: Sequence[str] | None) -> list[DataSet]:
+    """The data sets whose name contains one of ``only`` (all of them without ``only``); an error if none does.
+
+    Examples
+    --------
+    >>> [data.name for data in select(data_sets(quick=True), ["diabetes", "1,000 x"])]
+    ['diabetes', 'synthetic 1,000 x 10']
+    """
+    chosen = [data for data in sets if not only or any(name in data.name for name in only)]
+    if not chosen:
+        raise SystemExit(f"--only {' '.join(only or [])}: no data set has such a name ({_names(sets)})")
+    return chosen
+
+
+def _names(sets: Sequence[DataSet]) -> str:
+    return ", ".join(data.name for data in sets)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark and print its table (or ``--json``)."""
     args = parse_args(argv)
-    report = benchmark(data_sets(args.quick, args.repeats), breakdown=not args.no_breakdown)
+    report = benchmark(select(data_sets(args.quick, args.repeats), args.only), breakdown=not args.no_breakdown)
     print(json.dumps(report, indent=1) if args.json else format_report(report))
     return 0
 
