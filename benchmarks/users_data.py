@@ -425,6 +425,11 @@ def _cell(value: Any, spec: str = "") -> str:
     return "-" if value is None else format(value, spec)
 
 
+def _r2(value: float, sign: str = "") -> str:
+    """An R² (or a gap) to 5 decimals, or in exponent notation when it is too large for that (a diverged fit)."""
+    return format(value, f"{sign}.5f") if abs(value) < 1_000 else format(value, f"{sign}.2e")
+
+
 def _yes(value: bool | None) -> str:
     return "-" if value is None else ("yes" if value else "NO")
 
@@ -448,7 +453,7 @@ def format_report(report: dict[str, Any]) -> str:
     for row in report["rows"]:
         lines.append(
             f"{row['data']:<24} {row['method']:<15} {row['seconds']:>9.4f} {row['ratio']:>7.2f}x "
-            f"{row['cpu_seconds']:>8.4f} {row['cpu_ratio']:>6.2f}x {row['r2']:>9.5f} {row['gap']:>+9.5f} "
+            f"{row['cpu_seconds']:>8.4f} {row['cpu_ratio']:>6.2f}x {_r2(row['r2']):>9} {_r2(row['gap'], '+'):>9} "
             f"{_cell(row['epochs']):>6} {_yes(row['converged']):>5} {_yes(row['met']):>4} "
             f"{_cell(row.get('batch_size')):>6} {_cell(row.get('us_per_step'), '.0f'):>8}  "
             f"{', '.join(row['warnings']) or '-'}"
