@@ -175,3 +175,13 @@ def test_batch_size_auto_is_256_rows_or_all_of_them(path):
         np.testing.assert_allclose(auto.weight, reference.weight, rtol=1e-4)
     with pytest.raises(ValueError, match=r"The 'batch_size' parameter of fit must be an int >= 1 or 'auto'. Got 'big'"):
         fit(X, y, batch_size="big")
+
+
+def test_batch_size_auto_is_64_batches_an_epoch_above_16384_rows(path):
+    # 20,000 rows: ceil(20,000 / 64) = 313 rows a batch, the last 281: fewer steps, and less noise at the end.
+    big = np.tile(X, (67, 1))[:20_000], np.tile(y, 67)[:20_000]
+    auto = fit(*big, path=path, batch_size="auto", reduction="mean", lr=0.1, epochs=1)
+    given = fit(*big, path=path, batch_size=313, reduction="mean", lr=0.1, epochs=1)
+    assert auto.weight.tobytes() == given.weight.tobytes()
+    reference = reference_fit(*big, batch_size="auto", reduction="mean", lr=0.1, epochs=1)
+    np.testing.assert_allclose(auto.weight, reference.weight, rtol=1e-4)

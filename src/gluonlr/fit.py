@@ -121,7 +121,8 @@ def fit(
         into memory whole (a memmap ``X`` is not).
     batch_size : int or "auto", default=10
         Samples per batch; the last batch of an epoch may be shorter.
-        ``"auto"``: 256, or all the training rows when there are fewer: MXNet
+        ``"auto"``: 256, or all the training rows when there are fewer, or
+        ``ceil(n / 64)`` (64 batches an epoch) when that is larger: MXNet
         costs about 100 µs a step whatever the batch, so larger batches train
         faster per epoch (with ``reduction="mean"``; ``lr="auto"`` follows).
     epochs : int, default=10

@@ -25,7 +25,7 @@ signatures, and its implementation: see :doc:`/architecture`.
 Examples
 --------
 >>> OPTIONS["batch_size"].default, OPTIONS["batch_size"].help
-(10, 'samples per batch, or auto (256, or all the rows when fewer)')
+(10, 'samples per batch, or auto (256, or all the rows when fewer, or n/64 when larger)')
 >>> OPTIONS["momentum"].check(0.9)
 0.9
 >>> OPTIONS["momentum"].check(1.0)
@@ -221,6 +221,14 @@ Constraint = Choice | Integer | Real | Boolean | Rule
 #: an epoch takes many steps; a training set of fewer rows is one batch.
 AUTO_BATCH_SIZE = 256
 
+#: ``batch_size="auto"`` on more than ``AUTO_BATCH_SIZE * AUTO_BATCHES`` (16,384) rows: batches of
+#: ``ceil(n / AUTO_BATCHES)`` rows, this many an epoch (the last as long as the others, to 63 rows). Larger
+#: batches than 256 there take fewer steps an epoch (MXNet's cost a step, not the rows, is most of the time) and
+#: leave less noise in the model a constant rate ends with (1e5 x 100, users' data benchmark: R2 0.0095 below
+#: least squares with batches of 256, 0.003 with 1,563); 64 steps an epoch still give the tolerance's test an
+#: epoch's worth of progress to measure.
+AUTO_BATCHES = 64
+
 
 def _batch_size(batch_size: Any) -> int | str:
     if isinstance(batch_size, str) and batch_size == "auto":
@@ -235,14 +243,21 @@ def _batch_size(batch_size: Any) -> int | str:
 def resolve_batch_size(batch_size: int | str, n_samples: int) -> int:
     """Return the batch size of ``batch_size`` (an int, or ``"auto"``) for ``n_samples`` training rows.
 
+    ``"auto"``: :data:`AUTO_BATCH_SIZE` (256) rows, all of them when there are fewer, and
+    ``ceil(n_samples / AUTO_BATCHES)`` (64 batches an epoch) when that is more.
+
     Examples
     --------
-    >>> resolve_batch_size("auto", 100_000), resolve_batch_size("auto", 442), resolve_batch_size("auto", 30)
-    (256, 256, 30)
+    >>> resolve_batch_size("auto", 442), resolve_batch_size("auto", 30), resolve_batch_size("auto", 16_384)
+    (256, 30, 256)
+    >>> resolve_batch_size("auto", 100_000), resolve_batch_size("auto", 1_000_000)
+    (1563, 15625)
     >>> resolve_batch_size(10, 30)
     10
     """
-    return min(AUTO_BATCH_SIZE, n_samples) if batch_size == "auto" else int(batch_size)
+    if batch_size != "auto":
+        return int(batch_size)
+    return min(n_samples, max(AUTO_BATCH_SIZE, -(-n_samples // AUTO_BATCHES)))
 
 
 def _tol(tol: Any) -> float | None:
@@ -441,8 +456,12 @@ _OPTION_LIST: tuple[Option, ...] = (
     Option(
         "batch_size",
         10,
-        Rule(f"an int >= 1, or ``'auto'``: {AUTO_BATCH_SIZE} rows, all of them when there are fewer", _batch_size),
-        f"samples per batch, or auto ({AUTO_BATCH_SIZE}, or all the rows when fewer)",
+        Rule(
+            f"an int >= 1, or ``'auto'``: {AUTO_BATCH_SIZE} rows, all of them when there are fewer, "
+            f"{AUTO_BATCHES} batches an epoch when there are more than {AUTO_BATCH_SIZE * AUTO_BATCHES:,}",
+            _batch_size,
+        ),
+        f"samples per batch, or auto ({AUTO_BATCH_SIZE}, or all the rows when fewer, or n/{AUTO_BATCHES} when larger)",
         metavar="N",
         user_default="auto",
     ),

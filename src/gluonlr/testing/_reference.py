@@ -652,7 +652,8 @@ def reference_fit(
     batch_size, epochs, seed : int, default=10, 10, 0
         As for fit; the batch order is the one
         :func:`~gluonlr.data.epoch_order` documents, stated here on its own.
-        ``batch_size="auto"`` is 256, or all the training rows when fewer.
+        ``batch_size="auto"`` is 256, or all the training rows when fewer, or
+        ``ceil(n_train / 64)`` when that is larger.
     init : {"normal", "zeros"}, default="normal"
         Without ``init_weight``: ``N(0, 1)`` weights drawn from ``seed``, or zeros.
     init_weight, init_bias : array-like, optional
@@ -760,7 +761,7 @@ def reference_fit(
         X_all, Y_all, s_all, validation_split, validation_data, Y_given.ndim
     )
     n_train, k = Y_train.shape
-    batch_size = min(256, n_train) if batch_size == "auto" else int(batch_size)
+    batch_size = min(n_train, max(256, -(-n_train // 64))) if batch_size == "auto" else int(batch_size)
     loss_fn = LOSSES[loss]
     W, b = _initial(X_all.shape[1], None if single else k, seed, init_weight, init_bias, init)
     target = _Target(Y_train) if standardize_target else None
