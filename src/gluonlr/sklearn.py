@@ -237,7 +237,7 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
         bias correction continue from in :meth:`partial_fit`.
     converged_ : bool or None
         Whether the last :meth:`fit` (or :meth:`partial_fit`'s epoch) converged
-        (:attr:`gluonlr.FitResult.converged`): False when it ran out of
+        (``FitResult.converged``): False when it ran out of
         ``epochs`` first, or ended worse than predicting the mean of ``y``
         (both warn); None when nothing measured it (``tol=None``, and every
         :meth:`partial_fit` call, which runs one epoch, unless it ended worse
