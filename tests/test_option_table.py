@@ -176,3 +176,29 @@ def test_batch_size_auto_is_256_rows_or_all_of_them(path):
         np.testing.assert_allclose(auto.weight, reference.weight, rtol=1e-4)
     with pytest.raises(ValueError, match=r"The 'batch_size' parameter of fit must be an int >= 1 or 'auto'. Got 'big'"):
         fit(X, y, batch_size="big")
+
+
+def test_every_user_default_says_why_it_differs_from_fits_and_the_docs_table_shows_them():
+    """The docs' table of fit's and the users' data defaults ("Your own data") is made from the table."""
+    import sys
+    from pathlib import Path
+
+    from gluonlr.options import USER_DEFAULT_REASONS, USER_SURFACES
+
+    differing = {
+        name
+        for name, option in OPTIONS.items()
+        if any(option.on(surface) and option.default_on(surface) != option.default for surface in USER_SURFACES)
+    }
+    assert set(USER_DEFAULT_REASONS) == differing
+    sys.path.insert(0, str(Path(__file__).parents[1] / "docs" / "_ext"))
+    try:
+        from option_defaults import table_lines
+    finally:
+        sys.path.pop(0)
+    table = "\n".join(table_lines())
+    for name in differing:
+        option = OPTIONS[name]
+        row = f"   * - ``{name}``\n     - ``{option.default!r}``\n     - ``{option.default_on('estimator')!r}``\n"
+        assert row + f"     - {USER_DEFAULT_REASONS[name]}" in table, name
+    assert table.count("   * - ``") == len(differing)
