@@ -43,6 +43,7 @@ extensions = [
     "plot_must_draw",  # docs/_ext: a plot directive that renders no image fails the build
     "myst_parser",
     "source_without_docstring",  # docs/_ext: literalinclude's :no-docstring:
+    "option_defaults",  # docs/_ext: the table of fit's and the users' data defaults, from gluonlr.options
 ]
 
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}

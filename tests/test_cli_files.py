@@ -632,7 +632,7 @@ def test_raw_data_with_the_users_data_defaults(capsys, tmp_path):
     assert expected.score(X, y) == pytest.approx(least_squares, abs=0.005)
     status, text, err = run(capsys, "fit", data, "--target", "progression", "--out", out, "-q")
     assert status == 0 and err == "" and f", lr {expected.lr:.6g} (auto), " in text.splitlines()[1]
-    assert f"converged after {expected.n_epochs} epochs: converged: loss did not improve" in text
+    assert f"converged after {expected.n_epochs} epochs: loss did not improve by more than tol=0.0001" in text
     status, text, _ = run(capsys, "evaluate", out, data, "--target", "progression", "--json")
     assert json.loads(text)["r2"] == pytest.approx(expected.score(X, y), abs=1e-6)
 

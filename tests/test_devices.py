@@ -152,6 +152,7 @@ def test_gradient_sum_and_idle_devices():
     ctx=st.sampled_from([TWO, THREE]),
     path=st.sampled_from(list(PATHS)),
 )
+@pytest.mark.filterwarnings("ignore::gluonlr.errors.WorseThanMeanWarning")  # random data, few epochs
 def test_devices_equal_one_device(data, dataset, ctx, path):
     """Every optimizer (momentum, Nesterov, Adam), every loss, sample weights, weight decay, validation and metrics;
     batch sizes from 1 to n + 3: short last batches and batches with fewer rows than devices."""

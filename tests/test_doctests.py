@@ -4,6 +4,7 @@ import doctest
 import importlib
 import inspect
 import pkgutil
+import warnings
 
 import pytest
 
@@ -17,7 +18,10 @@ MODULES = sorted(
 @pytest.mark.parametrize("name", MODULES)
 def test_docstring_examples(name):
     module = importlib.import_module(name)
-    failed, attempted = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+    with warnings.catch_warnings():
+        if name == "gluonlr.testing._assertions":  # its examples record 2-3 epochs of 20 rows from N(0, 1)
+            warnings.simplefilter("ignore", gluonlr.WorseThanMeanWarning)
+        failed, attempted = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert failed == 0, f"{failed} of {attempted} examples in {name} failed (see the captured output)"
 
 

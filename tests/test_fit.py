@@ -69,6 +69,7 @@ def test_fit_does_not_modify_inputs(article_data, path):
     np.testing.assert_array_equal(y64, y_copy)
 
 
+@pytest.mark.filterwarnings("ignore::gluonlr.errors.WorseThanMeanWarning")  # a step or two: worse than the mean
 def test_accepts_lists_and_integers(path):
     """Lists of ints (data, init_weight, init_bias) train exactly as float32 arrays of the same values."""
     kwargs = dict(path=path, epochs=2, batch_size=2, lr=0.01)
@@ -99,6 +100,7 @@ def test_one_step_by_hand(path):
         ("l2", "mean", 0.2),
     ],
 )
+@pytest.mark.filterwarnings("ignore::gluonlr.errors.WorseThanMeanWarning")  # a step or two: worse than the mean
 def test_conventions_by_hand(path, loss, reduction, expected):
     result = fit(
         [[1.0], [1.0]],
@@ -272,6 +274,7 @@ def test_epoch_losses_are_read_once_per_epoch(path, monkeypatch):
 
 @settings(max_examples=15)
 @given(dataset=datasets(max_samples=60, max_features=3), data=st.data())
+@pytest.mark.filterwarnings("ignore::gluonlr.errors.WorseThanMeanWarning")  # random data, few epochs
 def test_bitwise_deterministic(dataset, data):
     """The same arguments give bitwise the same weights and history, on both paths, run after run."""
     X, y = dataset

@@ -32,11 +32,12 @@ def test_fit_signature_is_the_table_in_order_with_its_defaults():
     assert list(_parameters(fit).items()) == list(DEFAULTS.items())
 
 
-def test_estimator_parameters_are_the_tables_estimator_options_in_order():
+def test_estimator_parameters_are_the_tables_estimator_options_in_order_with_their_defaults_there():
     sklearn = pytest.importorskip("gluonlr.sklearn")
     params = _parameters(sklearn.LinearRegressor.__init__)
     params.pop("self")
-    assert list(params.items()) == [(option.name, option.default) for option in options_of("estimator")]
+    # The estimator is a surface for users' own data: its defaults are the table's for it, not fit's.
+    assert list(params.items()) == [(option.name, option.default_on("estimator")) for option in options_of("estimator")]
     assert set(sklearn.EXCLUDED_OPTIONS) == {name for name, option in OPTIONS.items() if not option.on("estimator")}
 
 
@@ -185,3 +186,29 @@ def test_batch_size_auto_is_64_batches_an_epoch_above_16384_rows(path):
     assert auto.weight.tobytes() == given.weight.tobytes()
     reference = reference_fit(*big, batch_size="auto", reduction="mean", lr=0.1, epochs=1)
     np.testing.assert_allclose(auto.weight, reference.weight, rtol=1e-4)
+
+
+def test_every_user_default_says_why_it_differs_from_fits_and_the_docs_table_shows_them():
+    """The docs' table of fit's and the users' data defaults ("Your own data") is made from the table."""
+    import sys
+    from pathlib import Path
+
+    from gluonlr.options import USER_DEFAULT_REASONS, USER_SURFACES
+
+    differing = {
+        name
+        for name, option in OPTIONS.items()
+        if any(option.on(surface) and option.default_on(surface) != option.default for surface in USER_SURFACES)
+    }
+    assert set(USER_DEFAULT_REASONS) == differing
+    sys.path.insert(0, str(Path(__file__).parents[1] / "docs" / "_ext"))
+    try:
+        from option_defaults import table_lines
+    finally:
+        sys.path.pop(0)
+    table = "\n".join(table_lines())
+    for name in differing:
+        option = OPTIONS[name]
+        row = f"   * - ``{name}``\n     - ``{option.default!r}``\n     - ``{option.default_on('estimator')!r}``\n"
+        assert row + f"     - {USER_DEFAULT_REASONS[name]}" in table, name
+    assert table.count("   * - ``") == len(differing)

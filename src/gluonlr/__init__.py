@@ -2,7 +2,13 @@
 
 from gluonlr import callbacks, conventions, gluon, manual, metrics, optimizers, schedules
 from gluonlr.data import epoch_order, synthetic_data
-from gluonlr.errors import CheckpointError, ConvergenceWarning, DataConversionWarning, DivergenceError
+from gluonlr.errors import (
+    CheckpointError,
+    ConvergenceWarning,
+    DataConversionWarning,
+    DivergenceError,
+    WorseThanMeanWarning,
+)
 from gluonlr.fit import PATHS, fit, initial_params
 from gluonlr.persistence import load, save
 from gluonlr.result import FitResult
@@ -16,6 +22,7 @@ __all__ = [
     "DataConversionWarning",
     "DivergenceError",
     "FitResult",
+    "WorseThanMeanWarning",
     "__version__",
     "callbacks",
     "conventions",

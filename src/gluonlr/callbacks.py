@@ -30,7 +30,7 @@ import numpy as np
 
 from gluonlr._validation import check_float
 from gluonlr.data.sources import chunks
-from gluonlr.errors import ConvergenceWarning, DivergenceError
+from gluonlr.errors import ConvergenceWarning, DivergenceError, WorseThanMeanWarning
 from gluonlr.learners import Learner
 from gluonlr.metrics import training_loss
 from gluonlr.persistence import PathLike, data_fingerprint, write_checkpoint
@@ -166,12 +166,13 @@ class Run:
         """
         return self.get_learner().trained_parameters()
 
-    def loss(self, zero_model: bool = False) -> float:
-        """Return the training loss of the current parameters (or of predicting 0), as ``history["loss"]`` measures it.
+    def loss(self, zero_model: bool = False, mean_model: bool = False) -> float:
+        """Return the training loss of the current parameters, as ``history["loss"]`` measures it.
 
-        One forward pass over the training data: see :func:`gluonlr.metrics.training_loss`.
+        Or of predicting 0 (``zero_model``), or the mean of ``y`` (``mean_model``). One forward pass over the
+        training data: see :func:`gluonlr.metrics.training_loss`.
         """
-        return training_loss(self.get_learner(), zero_model=zero_model)
+        return training_loss(self.get_learner(), zero_model=zero_model, mean_model=mean_model)
 
     def get_state(self) -> dict[str, np.ndarray]:
         """Return a copy of the learner's state: parameters and optimizer state."""
@@ -555,6 +556,19 @@ class DivergenceGuard(Callback):
     starting level, training made the model far worse than where it began, and
     the guard raises rather than return it.
 
+    Then it holds that loss against a yardstick that does not depend on where
+    training started: the loss of predicting the (sample-weighted) mean of
+    ``y``, measured before the first epoch. A model above it (for the squared
+    loss: a training R² below 0) is worse than no model at all; the guard
+    warns with :class:`~gluonlr.WorseThanMeanWarning`, saying what to
+    change, and the result's ``converged`` is False. (A warning, not an error:
+    the run did not diverge, and an epoch or two from a far start, as
+    ``partial_fit`` takes, may well end there; the warning names what went
+    wrong, as :class:`~gluonlr.errors.ConvergenceWarning` does.) The starting
+    level grows with the initial weights (``init="normal"`` over 5,000
+    features starts thousands of times above the mean's loss), so it can only
+    say whether training diverged, never whether the model is any good.
+
     Why the margins: near its optimum, SGD jitters, and momentum and Adam may
     raise the loss for an epoch or two before converging; at a learning rate
     that keeps training stable, neither takes the loss to ``growth`` times the
@@ -597,6 +611,10 @@ class DivergenceGuard(Callback):
 
     priority = -300
 
+    #: How far above the mean's loss (relatively) the fitted loss may end before the guard warns: float32's
+    #: rounding of the losses, and SGD's jitter around a model no better than the mean (a target without signal).
+    worse_than_mean_rtol = 1e-4
+
     def __init__(self, factor: float = 1e6, patience: int = 3, growth: float = 10.0) -> None:
         self.factor = check_float("factor", factor, low=1.0, where="DivergenceGuard")
         self.growth = check_float("growth", growth, low=1.0, where="DivergenceGuard")
@@ -609,6 +627,7 @@ class DivergenceGuard(Callback):
         self.initial = self.last_finite = self.run.get_parameters()
         self.last_finite_name = "the initial ones"
         initial_loss, zero_loss = self.run.loss(), self.run.loss(zero_model=True)
+        self.mean_loss = self.run.loss(mean_model=True)  # the yardstick of the fitted model, whatever the start
         self.level = max(initial_loss, zero_loss, 1.0)
         self.previous, self.rises = initial_loss, 0
         if not np.isfinite([initial_loss, zero_loss]).all():  # max() would hide a NaN behind 1.0
@@ -667,6 +686,7 @@ class DivergenceGuard(Callback):
             return
         final = self.run.loss()
         if final <= self.growth * self.level:
+            self._check_against_the_mean(final)
             return
         self.last_finite, self.last_finite_name = self.run.get_parameters(), "the fitted ones"
         raise self._error(
@@ -675,6 +695,37 @@ class DivergenceGuard(Callback):
             if not np.isfinite(final)
             else f"Training diverged: the loss of the fitted parameters, {final:.3g}, is {final / self.level:.3g} "
             f"times its start ({self.level:.3g}, the loss of the initial parameters)",
+        )
+
+    def _check_against_the_mean(self, final: float) -> None:
+        """Warn (and mark the run not converged) if the fitted loss ``final`` is above the mean's."""
+        mean_loss = self.mean_loss
+        if not mean_loss > 0 or final <= mean_loss * (1 + self.worse_than_mean_rtol):
+            return  # a constant target (the mean is exact, R² undefined), or a model at least as good as the mean
+        self.run.converged = False
+        params = self.run.params
+        r2 = f" (training R² {1 - final / mean_loss:.4g})" if params.get("loss") in ("squared", "l2") else ""
+        advice = []
+        if params.get("init") == "normal":
+            n_features = len(self.initial[0])
+            advice.append(
+                f"it started from w ~ N(0, 1) (init='normal', the article's), far from the mean over {n_features} "
+                "feature(s): init='zeros' with standardize_target=True starts at the mean"
+            )
+        if not (params.get("standardize") and params.get("lr") == "auto"):
+            advice.append("standardize=True with lr='auto' picks a rate that trains")
+        advice.append(
+            f"train longer (epochs={self.run.epochs}"
+            + (", with tol=1e-4 to stop once the loss stops improving)" if params.get("tol") is None else ")")
+        )
+        warnings.warn(
+            WorseThanMeanWarning(
+                f"The fitted model is worse than predicting the mean of y: its training loss, {final:.4g}, is above "
+                f"the mean's, {mean_loss:.4g}{r2}. It has not converged: {'; '.join(advice)}. The estimator's and "
+                "gluonlr fit FILE's defaults (standardize=True, standardize_target=True, lr='auto', "
+                "reduction='mean', init='zeros', tol=1e-4) fit ordinary data."
+            ),
+            stacklevel=6,  # _check_against_the_mean < on_train_end < loop.train < train_to_result < fit < the caller
         )
 
     def _advice(self) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["CheckpointError", "ConvergenceWarning", "DataConversionWarning", "DivergenceError"]
+__all__ = ["CheckpointError", "ConvergenceWarning", "DataConversionWarning", "DivergenceError", "WorseThanMeanWarning"]
 
 
 class DataConversionWarning(UserWarning):
@@ -29,6 +29,19 @@ class ConvergenceWarning(UserWarning):
     As scikit-learn's warning of the same name (whose ``SGDRegressor`` warns
     when it runs out of ``max_iter``); :class:`gluonlr.sklearn.LinearRegressor`
     emits scikit-learn's own. The message says what to change.
+    """
+
+
+class WorseThanMeanWarning(ConvergenceWarning):
+    """The fitted model is worse than predicting the mean of ``y``: its training loss is above the mean's.
+
+    For the squared loss, a training R² below 0. Training has not converged
+    (a converged least-squares fit with a bias is never worse than the mean):
+    :class:`~gluonlr.callbacks.DivergenceGuard` warns at the end of
+    :func:`gluonlr.fit`, and ``FitResult.converged`` is False. The message says
+    what to change. A :class:`ConvergenceWarning`, so a filter on that
+    catches it too; :class:`gluonlr.sklearn.LinearRegressor` emits it as
+    scikit-learn's ``ConvergenceWarning``.
     """
 
 

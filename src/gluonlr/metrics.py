@@ -549,15 +549,18 @@ def evaluate_training(
     return _score(learner, learner.data.chunks(span=_span(learner, len(learner.data))), metrics, target=target)[1]
 
 
-def training_loss(learner: Learner, zero_model: bool = False) -> float:
+def training_loss(learner: Learner, zero_model: bool = False, mean_model: bool = False) -> float:
     """Return the training loss of ``learner``'s current parameters, as ``history["loss"]`` measures it.
 
     The per-sample losses (``fit``'s ``loss``, averaged over the outputs)
     over the whole training set, weighted by the sample weights if any,
     divided by the number of samples.
     :class:`gluonlr.callbacks.DivergenceGuard` compares the fitted parameters'
-    loss with the initial parameters' this way. With ``zero_model``, the loss
-    of predicting 0 instead (a pass over ``y`` only).
+    loss with the initial parameters' and with the mean's this way. With
+    ``zero_model``, the loss of predicting 0 instead (a pass over ``y`` only);
+    with ``mean_model``, of predicting the (sample-weighted) mean of each
+    output of ``y``, the best constant for the squared loss (two passes over
+    ``y``: its mean, then the losses).
 
     One pass over the training data, one chunk of
     :func:`~gluonlr.data.chunk_rows` rows at a time, on the host as
@@ -572,10 +575,31 @@ def training_loss(learner: Learner, zero_model: bool = False) -> float:
     0.5
     >>> training_loss(learner, zero_model=True)  # 1**2 and 2**2, averaged
     2.5
+    >>> training_loss(learner, mean_model=True)  # (1.5 - 1)**2 and (1.5 - 2)**2, averaged
+    0.25
     """
-    # Predicting 0 reads y (and the weights) only.
-    chunks = learner.data.chunks(features=not zero_model, span=_span(learner, len(learner.data)))
+    # Predicting 0 (or the mean) reads y (and the weights) only.
+    span = _span(learner, len(learner.data))
+    chunks: Iterable[tuple[np.ndarray | None, ...]] = learner.data.chunks(features=not zero_model, span=span)
+    if mean_model:
+        mean = _mean_of_y(learner, span)
+        chunks = ((None, y - mean, *rest) for _, y, *rest in learner.data.chunks(features=False, span=span))
     return _score(learner, chunks, (), weighted=True)[0] / len(learner.data)
+
+
+def _mean_of_y(learner: Learner, span: tuple[int, int] | None) -> np.ndarray:
+    """Return the sample-weighted mean of each output of the training ``y``, in float64 (every worker's rows)."""
+    totals = np.zeros(1 + learner.data.n_outputs)  # the weights' sum, then each output's weighted sum
+    for _, y, *weights in learner.data.chunks(features=False, span=span):
+        assert y is not None
+        y = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
+        w = np.ones((len(y), 1)) if not weights or weights[0] is None else np.asarray(weights[0], np.float64)
+        w = w.reshape(len(y), 1)
+        totals += np.concatenate([[w.sum()], (w * y).sum(axis=0)])
+    workers = learner.workers
+    if workers is not None:  # the sums over every worker's rows
+        totals = workers.gather(totals).sum(axis=0)
+    return totals[1:] / totals[0] if totals[0] > 0 else np.zeros(learner.data.n_outputs)
 
 
 def _host_model(learner: Learner) -> Callable[[np.ndarray], np.ndarray]:

@@ -61,6 +61,7 @@ from gluonlr.schedules import SCHEDULES, make_schedule
 __all__ = [
     "OPTIONS",
     "SURFACES",
+    "USER_DEFAULT_REASONS",
     "USER_SURFACES",
     "Boolean",
     "Choice",
@@ -79,6 +80,27 @@ __all__ = [
 #: The surfaces for users' own data, the estimator and ``gluonlr fit FILE``: their defaults are the options'
 #: ``user_default`` where one is declared (settings that converge on ordinary data), else fit's (the article's).
 USER_SURFACES = ("estimator", "cli")
+
+#: Why each ``user_default`` differs from fit's (the article's) default: the docs' table of the two sets of
+#: defaults (:doc:`/your-data`) is made from the table of options and these reasons, and
+#: ``tests/test_option_table.py`` checks that every option with a ``user_default`` has one.
+USER_DEFAULT_REASONS: dict[str, str] = {
+    "reduction": "the step no longer grows with the batch, so one rate suits any batch size (scikit-learn's and "
+    "Gluon's Trainer's convention); the article sums the batch's gradient",
+    "lr": "a stable rate from the data (its curvature, the loss, the batch, the optimizer); the article's 0.01 "
+    "suits its data, and diverges on features in other units",
+    "standardize": "features in their own units (years, mm Hg) differ in scale by orders of magnitude, and no "
+    "one rate suits them all; the model is reported in the units of X",
+    "standardize_target": "the loss, the rate and tol mean the same on every data set (the mean's loss is 1); "
+    "the model is reported in the units of y",
+    "batch_size": "MXNet costs about 100 µs a step whatever the batch: 256 rows a step (all of them when fewer) "
+    "takes 25 times fewer steps an epoch than the article's 10",
+    "epochs": "a cap, not a count: training stops when the loss stops improving by tol",
+    "tol": "stop once the loss stops improving, as scikit-learn's SGDRegressor, and warn when it never does; "
+    "the article runs its 10 epochs",
+    "init": "with a standardized target, zero weights predict the mean from the start, however many features; "
+    "the article's N(0, 1) over 5,000 features starts thousands of times above the mean's loss",
+}
 
 #: Where an option can appear besides :func:`gluonlr.fit`: the estimator's parameters, the command line's
 #: flags, the float64 reference's options, the arguments a checkpoint records, :class:`~gluonlr.config.FitConfig`.

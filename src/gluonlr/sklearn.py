@@ -27,11 +27,13 @@ except ImportError as error:  # scikit-learn < 1.6 has no validate_data
 from gluonlr import host
 from gluonlr._mxnet import mx
 from gluonlr.callbacks import Callback
+from gluonlr.data.prepare import TargetScale
 from gluonlr.errors import ConvergenceWarning
 from gluonlr.fit import fit as gluonlr_fit
-from gluonlr.metrics import MetricLike
+from gluonlr.metrics import MetricLike, scores
 from gluonlr.options import OPTIONS, resolve_batch_size
 from gluonlr.result import FitResult
+from gluonlr.scaling import Standardizer
 from gluonlr.schedules import Schedule, make_schedule
 
 __all__ = ["EXCLUDED_OPTIONS", "NOT_OFFERED", "RENAMED", "LinearRegressor"]
@@ -48,14 +50,25 @@ class _TrainingState(Callback):
 
     Before training it puts back ``state`` (a learner's ``get_state()``:
     parameters, momentum or Adam's moments, the update count); after training
-    it keeps the final state in :attr:`state`, as numpy arrays.
+    it keeps the final state in :attr:`state`, as numpy arrays. It also keeps
+    the statistics the fit standardized by (``x_scale``: the features' mean
+    and scale; ``y_scale``: the target's), or None: what ``partial_fit``
+    trains by afterwards.
     """
 
     def __init__(self, state: dict[str, np.ndarray] | None = None) -> None:
         self.state = state
+        self.x_scale: tuple[np.ndarray, np.ndarray] | None = None
+        self.y_scale: tuple[np.ndarray, np.ndarray] | None = None
 
     def on_train_begin(self, logs: dict[str, float] | None = None) -> None:
-        """Restore the state of the previous fit, if any."""
+        """Keep the fit's statistics; restore the state of the previous fit, if any."""
+        scaler = self.run.get_learner().scaler  # fit(standardize=True)'s Standardizer, or None
+        if scaler is not None:
+            self.x_scale = (scaler.mean.copy(), scaler.scale.copy())
+        target = self.run._target  # fit(standardize_target=True)'s TargetScale, or None
+        if target is not None:
+            self.y_scale = (target.mean.copy(), target.scale.copy())
         if self.state is not None:
             self.run.set_state(self.state)
 
@@ -152,11 +165,21 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
     r"""Linear regression by mini-batch gradient descent on MXNet, as a scikit-learn estimator.
 
     A thin estimator over :func:`gluonlr.fit`: each constructor parameter is the
-    option of ``fit`` of the same name, with the same default (so
-    ``LinearRegressor().fit(X, y)`` is ``gluonlr.fit(X, y)``, the article's
-    run), and ``fit`` trains on either path. Named ``LinearRegressor``, like
-    scikit-learn's ``SGDRegressor``, for a model fitted iteratively:
-    scikit-learn's ``LinearRegression`` is the closed-form solution.
+    option of ``fit`` of the same name, and ``fit`` trains on either path. Its
+    defaults are those for users' own data (each option's
+    :meth:`~gluonlr.options.Option.default_on` ``("estimator")``, as
+    ``gluonlr fit FILE``'s), not the article's that ``gluonlr.fit`` keeps:
+    standardized features and target (the model reported in their units),
+    ``lr="auto"``, the mean over the batch, zero initial weights, batches of
+    256 rows (all of them when fewer) and training until the loss stops
+    improving by ``tol`` (at most ``epochs``), so ``LinearRegressor().fit(X, y)``
+    converges on ordinary data with no parameter set. Pass the article's
+    settings (``reduction="sum", lr=0.01, standardize=False,
+    standardize_target=False, batch_size=10, epochs=10, tol=None,
+    init="normal"``) to get ``gluonlr.fit(X, y)``'s run. Named
+    ``LinearRegressor``, like scikit-learn's ``SGDRegressor``, for a model
+    fitted iteratively: scikit-learn's ``LinearRegression`` is the closed-form
+    solution.
 
     The options of ``fit`` that are no parameters here (see
     :data:`EXCLUDED_OPTIONS`): ``sample_weight``, ``init_weight`` and
@@ -173,21 +196,27 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
         The training path; see :func:`gluonlr.fit` for this and every other parameter.
     loss : {"squared", "l2", "l1", "huber"}, default="squared"
     rho : float, default=1.0
-    reduction : {"sum", "mean"}, default="sum"
-    lr : float or "auto", default=0.01
-    standardize : bool, default=False
+    reduction : {"sum", "mean"}, default="mean"
+    lr : float or "auto", default="auto"
+        ``"auto"`` picks a stable rate from the data; :meth:`partial_fit` picks
+        it on its first call (or takes the last :meth:`fit`'s) and keeps it.
+    standardize : bool, default=True
         Standardize the features inside :meth:`fit` (the model's ``coef_`` and
         ``intercept_`` stay in the units of ``X``): no ``StandardScaler`` needed.
-        :meth:`partial_fit` refuses it: each call sees one chunk, whose mean and
-        standard deviation would change the features the model trains on.
-    standardize_target : bool, default=False
+        :meth:`partial_fit` standardizes by the statistics of its first call's
+        chunk (or of the last :meth:`fit`'s data), then keeps them: the
+        features the model trains on do not change from call to call.
+    standardize_target : bool, default=True
         Train on ``y`` standardized (``coef_`` and ``intercept_`` stay in its
-        units); ``history_``'s losses are of the standardized target.
-    batch_size : int or "auto", default=10
-    epochs : int, default=10
-        Epochs of :meth:`fit` (scikit-learn's ``max_iter``); the epochs a
-        learning-rate schedule spans in :meth:`partial_fit`.
-    tol : float, optional
+        units); ``history_``'s losses are of the standardized target, its
+        metrics in ``y``'s units. :meth:`partial_fit` keeps the first call's
+        mean and standard deviation of ``y``, as ``standardize``'s.
+    batch_size : int or "auto", default="auto"
+        ``"auto"``: 256 rows, or all of them when there are fewer.
+    epochs : int, default=1000
+        The most epochs of :meth:`fit` (scikit-learn's ``max_iter``); the
+        epochs a learning-rate schedule spans in :meth:`partial_fit`.
+    tol : float or None, default=1e-4
         Stop when the loss stops improving by ``tol`` (scikit-learn's ``tol``);
         a fit that reaches ``epochs`` first warns with scikit-learn's
         ``ConvergenceWarning``. None trains every epoch.
@@ -196,8 +225,9 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
         Seeds the initial weights and the shuffles (scikit-learn's
         ``random_state``, under ``fit``'s name). An int only: a fit is
         reproducible bitwise.
-    init : {"normal", "zeros"}, default="normal"
-        The initial weights when ``coef_init`` is not given.
+    init : {"normal", "zeros"}, default="zeros"
+        The initial weights when ``coef_init`` is not given: zeros, as
+        scikit-learn's, or the article's ``N(0, 1)`` draws from ``seed``.
     optimizer : {"sgd", "adam"}, default="sgd"
     momentum : float, default=0.0
     nesterov : bool, default=False
@@ -240,6 +270,13 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
         Optimizer updates (batches) since the last :meth:`fit`, as
         ``SGDRegressor.t_`` counts them; the update count a schedule and Adam's
         bias correction continue from in :meth:`partial_fit`.
+    converged_ : bool or None
+        Whether the last :meth:`fit` (or :meth:`partial_fit`'s epoch) converged
+        (``FitResult.converged``): False when it ran out of
+        ``epochs`` first, or ended worse than predicting the mean of ``y``
+        (both warn); None when nothing measured it (``tol=None``, and every
+        :meth:`partial_fit` call, which runs one epoch, unless it ended worse
+        than the mean).
 
     Notes
     -----
@@ -254,7 +291,15 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
     >>> from gluonlr import synthetic_data
     >>> from gluonlr.sklearn import LinearRegressor
     >>> X, y = synthetic_data()
-    >>> model = make_pipeline(StandardScaler(), LinearRegressor(lr=0.05, reduction="mean", epochs=30))
+    >>> model = LinearRegressor().fit(X, y)
+    >>> round(model.score(X, y), 4), model.n_iter_, model.converged_
+    (1.0, 9, True)
+
+    In a pipeline, with the article's settings on features scaled beforehand:
+
+    >>> article = {"reduction": "sum", "lr": 0.01, "standardize": False, "standardize_target": False,
+    ...            "batch_size": 10, "epochs": 10, "tol": None, "init": "normal"}
+    >>> model = make_pipeline(StandardScaler(), LinearRegressor(**article))
     >>> round(model.fit(X, y).score(X, y), 4)
     1.0
     """
@@ -265,10 +310,14 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
     history_: dict[str, list[float]]
     n_iter_: int
     t_: int
+    converged_: bool | None
     _state: dict[str, np.ndarray]  # the learner's state after the last fit: what partial_fit continues
     _targets_2d: bool  # fitted on a 2-D y
     _fit_path: str | None
     _fit_params: dict[str, Any]
+    _lr: float  # the rate the last fit trained with (lr="auto"'s choice): what partial_fit keeps
+    _x_scale: tuple[np.ndarray, np.ndarray] | None  # standardize's mean and scale, fixed by the first fit
+    _y_scale: tuple[np.ndarray, np.ndarray] | None  # standardize_target's, likewise
 
     def __init__(
         self,
@@ -276,16 +325,16 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
         path: str = "manual",
         loss: str = "squared",
         rho: float = 1.0,
-        reduction: str = "sum",
-        lr: float | str = 0.01,
-        standardize: bool = False,
-        standardize_target: bool = False,
-        batch_size: int | str = 10,
-        epochs: int = 10,
-        tol: float | None = None,
+        reduction: str = "mean",
+        lr: float | str = "auto",
+        standardize: bool = True,
+        standardize_target: bool = True,
+        batch_size: int | str = "auto",
+        epochs: int = 1000,
+        tol: float | None = 1e-4,
         n_iter_no_change: int = 5,
         seed: int = 0,
-        init: str = "normal",
+        init: str = "zeros",
         optimizer: str = "sgd",
         momentum: float = 0.0,
         nesterov: bool = False,
@@ -396,7 +445,16 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
         (momentum, Adam's moments and update count) and the learning-rate
         schedule carried on: ``epochs`` calls follow the schedule of one
         ``fit(epochs=epochs)``. Each call shuffles its data as ``fit``'s first
-        epoch does. ``validation_split`` and ``early_stopping`` are ignored.
+        epoch does. ``validation_split``, ``early_stopping`` and ``tol`` are
+        ignored.
+
+        What the first call (or the last :meth:`fit`) measured on its data is
+        kept, as a scaler fitted once: ``standardize``'s mean and standard
+        deviation of each feature, ``standardize_target``'s of ``y``, and the
+        rate ``lr="auto"`` chose. Later calls train on the same standardized
+        features with the same rate, so a chunk's statistics never change the
+        model's units or step; make the first chunk a fair sample of the data
+        (shuffle the rows beforehand if they are sorted).
 
         Parameters
         ----------
@@ -416,18 +474,12 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
         >>> from gluonlr import synthetic_data
         >>> from gluonlr.sklearn import LinearRegressor
         >>> X, y = synthetic_data()
-        >>> model = LinearRegressor(momentum=0.5)
+        >>> model = LinearRegressor(batch_size=20)  # 5 steps a chunk of 100 rows
         >>> for chunk in range(3):
         ...     model = model.partial_fit(X[100 * chunk : 100 * (chunk + 1)], y[100 * chunk : 100 * (chunk + 1)])
         >>> model.n_iter_, model.t_, model.coef_.round(1).tolist()
-        (3, 30, [2.0, 51.0])
+        (3, 15, [2.0, 51.0])
         """
-        if self.standardize:
-            raise ValueError(
-                "partial_fit cannot standardize=True: each call sees one chunk of the data, whose mean and standard "
-                "deviation would change the features the model trains on from call to call. Standardize the data "
-                "beforehand (StandardScaler().partial_fit over the chunks, then transform each), or use fit."
-            )
         first = not hasattr(self, "coef_")
         with _unchanged_on_error(self):
             X, y = validate_data(self, X, y, dtype=np.float32, multi_output=True, y_numeric=True, reset=first)
@@ -447,8 +499,16 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
                     f"y passed to partial_fit has shape {y.shape}, but the model was fitted on "
                     f"{self.coef_.shape[0] if self._targets_2d else 'a 1-D y of one'} target(s)."
                 )
+            # The units and the rate the model trains in are those of the first fit: its statistics, its rate.
+            options |= {"standardize": False, "standardize_target": False}
+            options["lr"] = self._lr if isinstance(self.lr, str) else self.lr
+            if self._x_scale is not None:
+                X = Standardizer(*self._x_scale).transform(X)
+            if self._y_scale is not None:
+                y = TargetScale(*self._y_scale).transform(y)
             state, history = self._state, self.history_
-            self._train(X, y, sample_weight, self.coef_.T, self.intercept_, state, options)
+            weight, bias = state["weight"].T, state["bias"]  # the trained parameters, in the units trained in
+            self._train(X, y, sample_weight, weight if self._targets_2d else weight[:, 0], bias, state, options, True)
             self.history_ = {key: history.get(key, []) + values for key, values in self.history_.items()}
             self.n_iter_ = len(self.history_["loss"])
         return self
@@ -462,8 +522,13 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
         init_bias: Any,
         state: dict[str, np.ndarray] | None,
         options: dict[str, Any],
+        kept_scales: bool = False,
     ) -> None:
-        """Run :func:`gluonlr.fit` from ``state`` (or none) and set the fitted attributes from its result."""
+        """Run :func:`gluonlr.fit` from ``state`` (or none) and set the fitted attributes from its result.
+
+        With ``kept_scales``, ``X`` and ``y`` come standardized by the kept statistics (:meth:`partial_fit`),
+        and the model fit returns is mapped back to their units.
+        """
         targets_2d = y.ndim == 2
         if targets_2d and y.shape[1] == 1 and init_weight is not None:  # one target, fitted from a 1-D y
             init_weight = np.reshape(init_weight, -1)
@@ -481,11 +546,26 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
                 check_input=False,  # validate_data checked X and y; fit checks sample_weight
             )
         assert carried.state is not None  # on_train_end ran: fit returned
-        weight = result.weight.reshape(len(result.weight), -1).T if targets_2d else result.weight
+        weight, result_bias = result.weight, result.bias
+        if kept_scales:
+            if self._x_scale is not None:
+                weight, result_bias = Standardizer(*self._x_scale).to_original(weight, result_bias)
+            if self._y_scale is not None:
+                weight, result_bias = TargetScale(*self._y_scale).to_raw(weight, result_bias)
+        else:  # a fit from scratch: its statistics are what partial_fit keeps
+            self._x_scale, self._y_scale = carried.x_scale, carried.y_scale
+        weight = weight.reshape(len(weight), -1).T if targets_2d else weight
         self.coef_ = weight.copy()
-        bias = np.asarray(result.bias, dtype=np.float32).reshape(-1)
-        self.intercept_ = bias if targets_2d else float(bias[0])
+        bias = np.asarray(result_bias).reshape(-1)  # one target: fit's float (float64 from a standardized target)
+        self.intercept_ = bias.astype(np.float32) if targets_2d else float(bias[0])
         self.history_ = {key: list(values) for key, values in result.history.items()}
+        if kept_scales and self._y_scale is not None and options["metrics"]:  # in y's units, as fit's
+            mean, scale = self._y_scale
+            predicted = host.predict(
+                np.asarray(X, np.float64), np.asarray(result.weight, np.float64), np.asarray(result.bias, np.float64)
+            )
+            raw = [values.reshape(len(values), -1) * scale + mean for values in (y, predicted)]
+            self.history_ |= {name: [value] for name, value in scores(raw[0], raw[1], options["metrics"]).items()}
         if "lr" in self.history_ and state is not None:  # fit counts this epoch's updates from 1; they go on
             schedule, n_batches = (
                 options["lr_schedule"],
@@ -494,6 +574,8 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
             self.history_["lr"] = [schedule.lr_at(updates + 1, lr=result.lr, n_batches=n_batches, epochs=1)]
         self.n_iter_ = len(self.history_.get("loss", []))
         self.t_ = int(carried.state["updates"])
+        self.converged_ = result.converged
+        self._lr = float(result.lr) if result.lr is not None else float(options["lr"])
         self._state = carried.state
         self._targets_2d = targets_2d
         self._fit_path, self._fit_params = result.path, result.params

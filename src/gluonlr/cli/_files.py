@@ -290,7 +290,7 @@ def _print_fit(report: dict[str, Any]) -> None:
     if report["converged"] is not None:
         tol = report["params"]["tol"]
         print(
-            f"converged after {report['n_epochs']} epochs: {report['stop_reason']}"
+            f"converged after {report['n_epochs']} epochs: {report['stop_reason'].removeprefix('converged: ')}"
             if report["converged"]
             else f"did not converge in {report['n_epochs']} epochs (tol {tol:g}): raise --epochs, or see the warning"
         )
