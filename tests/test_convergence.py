@@ -5,7 +5,7 @@ import warnings
 import numpy as np
 import pytest
 
-from gluonlr import ConvergenceWarning, fit, synthetic_data
+from gluonlr import ConvergenceWarning, WorseThanMeanWarning, fit, synthetic_data
 from gluonlr.callbacks import Callback, Convergence, EarlyStopping
 from gluonlr.testing import reference_fit
 
@@ -109,3 +109,56 @@ def test_convergence_checks_its_arguments():
         fit(X, y, tol=0.1, n_iter_no_change=0)
     with pytest.raises(ValueError, match="n_iter_no_change' parameter of Convergence"):
         Convergence(0.1, n_iter_no_change=True)
+
+
+# -- never silently worse than the mean (issue 22, 3) ----------------------------------------------------------------
+
+
+def _wide(n=200, d=500):
+    """More features than rows, a true model of them: the issue's 2,000 x 5,000 case, scaled down."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((n, d)).astype(np.float32)
+    y = (X @ (rng.standard_normal(d) / np.sqrt(d)) + 0.1 * rng.standard_normal(n)).astype(np.float32)
+    return X, y
+
+
+@pytest.mark.parametrize("path", ["manual", "gluon"])
+def test_a_model_worse_than_the_mean_is_not_returned_in_silence(path):
+    """w ~ N(0, 1) over 500 features: the issue's settings ended at training R² -121.6 (here -114), silently."""
+    X, y = _wide()
+    with pytest.warns(WorseThanMeanWarning, match=r"worse than predicting the mean of y.*training R² -\d") as caught:
+        result = fit(X, y, path=path, standardize=True, lr="auto", reduction="mean", batch_size=64, epochs=10)
+    assert result.score(X, y) < 0 and result.converged is False
+    message = str(caught[0].message)
+    assert "init='zeros' with standardize_target=True starts at the mean" in message and "epochs=10" in message
+    assert issubclass(WorseThanMeanWarning, ConvergenceWarning)
+
+
+def test_the_yardstick_is_the_means_loss_whatever_the_start():
+    """The loss compared with is the mean's (the variance of y), not the initial parameters': a start a million
+    times farther does not move it, and a start that far does not hide a bad model."""
+    X, y = _wide(n=100, d=20)
+    variance = float(np.mean((y.astype(np.float64) - y.mean()) ** 2))
+    for scale in (1.0, 1e3):
+        with pytest.warns(WorseThanMeanWarning) as caught:
+            fit(X, y, init_weight=np.full(20, scale, np.float32), lr=1e-6, epochs=1)
+        assert f"is above the mean's, {variance:.4g}" in str(caught[0].message)
+
+
+def test_a_model_as_good_as_the_mean_or_better_does_not_warn():
+    X, y = synthetic_data()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the suite ignores this warning (its many short runs): not here
+        assert fit(X, y).score(X, y) > 0.99  # the article's run
+        constant = np.full(len(X), 3.0, np.float32)  # the mean is exact: nothing to be worse than
+        fit(X, constant, lr=1e-9, epochs=1)
+
+
+def test_the_users_defaults_fit_the_wide_case(path):
+    from gluonlr.sklearn import LinearRegressor
+
+    X, y = _wide()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = LinearRegressor(path=path).fit(X, y)
+    assert model.score(X, y) > 0.999 and model.converged_
