@@ -17,7 +17,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from gluonlr import PATHS, CheckpointError, ConvergenceWarning, DivergenceError, fit, load, synthetic_data
+from gluonlr import (
+    PATHS,
+    CheckpointError,
+    ConvergenceWarning,
+    DivergenceError,
+    WorseThanMeanWarning,
+    fit,
+    load,
+    synthetic_data,
+)
 from gluonlr.callbacks import Callback
 from gluonlr.config import FitConfig
 from gluonlr.data import sources
@@ -507,18 +516,16 @@ def test_the_estimator_standardizes_and_chooses_the_rate(diabetes):
     from gluonlr.sklearn import LinearRegressor
 
     X, y, closed_form = diabetes
-    model = LinearRegressor(standardize=True, lr="auto", lr_schedule="cosine", epochs=30)
+    article = dict(standardize_target=False, reduction="sum", batch_size=10, init="normal", tol=None)
+    model = LinearRegressor(standardize=True, lr="auto", lr_schedule="cosine", epochs=30, **article)
     assert clone(model).get_params()["standardize"] is True
     model.fit(X, y)
     assert model.score(X, y) >= closed_form - 0.01  # no StandardScaler: coef_ in the units of X
     chosen = fit(X, y, standardize=True, lr="auto", epochs=1).lr  # the estimator's fit is fit's
     assert model.history_["lr"][0] == pytest.approx(chosen, rel=1e-5)  # the cosine's first update
-    with pytest.raises(ValueError, match=r"partial_fit cannot standardize=True: each call sees one chunk"):
-        model.partial_fit(X, y)
-    assert model.n_iter_ == 30  # unchanged
-    chunked = LinearRegressor(lr="auto", momentum=0.5)
+    chunked = LinearRegressor(lr="auto", momentum=0.5, tol=None)
     for chunk in np.array_split(np.arange(len(X)), 3):
-        chunked.partial_fit(standardized(X[chunk]), y[chunk])  # one rate per call, from its chunk
+        chunked.partial_fit(X[chunk], y[chunk])  # the first call's statistics and rate, then the same
     assert chunked.n_iter_ == 3 and np.isfinite(chunked.coef_).all()
 
 
@@ -532,6 +539,7 @@ def test_auto_lr_warns_when_the_scales_of_the_features_differ_and_nothing_standa
         fit(X, y, lr="auto")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
+        warnings.simplefilter("ignore", WorseThanMeanWarning)  # 10 epochs of the article's settings: not the point
         fit(X, y, lr="auto", standardize=True)  # standardized: nothing to say
         fit(*synthetic_data(), lr="auto")  # features of scale 1, as the bias's column
         fit(X, y, lr="auto", optimizer="adam")  # Adam scales each coordinate's step itself

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
@@ -583,8 +583,19 @@ def training_loss(learner: Learner, zero_model: bool = False, mean_model: bool =
     chunks: Iterable[tuple[np.ndarray | None, ...]] = learner.data.chunks(features=not zero_model, span=span)
     if mean_model:
         mean = _mean_of_y(learner, span)
-        chunks = ((None, y - mean, *rest) for _, y, *rest in learner.data.chunks(features=False, span=span))
+        chunks = _centred(learner.data.chunks(features=False, span=span), mean)
     return _score(learner, chunks, (), weighted=True)[0] / len(learner.data)
+
+
+def _centred(chunks: Iterable[tuple[np.ndarray | None, ...]], mean: np.ndarray) -> Iterator[tuple[Any, ...]]:
+    """Yield chunks ``(None, y - mean, ...)``: predicting the mean is scoring 0 against ``y - mean``.
+
+    An infinite ``y`` (``check_input=False``) makes ``inf - inf``: a NaN loss, a result the divergence guard
+    reports, not a warning.
+    """
+    for _, y, *rest in chunks:
+        with np.errstate(invalid="ignore", over="ignore"):
+            yield (None, y - mean, *rest)
 
 
 def _mean_of_y(learner: Learner, span: tuple[int, int] | None) -> np.ndarray:
