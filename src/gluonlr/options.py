@@ -48,7 +48,7 @@ import numpy as np
 
 from gluonlr._validation import check_choice, check_float, check_int
 from gluonlr.callbacks import Callback, EarlyStopping
-from gluonlr.conventions import LOSSES, PATH_NAMES, REDUCTIONS
+from gluonlr.conventions import DTYPES, LOSSES, PATH_NAMES, REDUCTIONS
 from gluonlr.distributed import DIST_KVSTORES, LOCAL_KVSTORES
 from gluonlr.errors import CheckpointError
 from gluonlr.metrics import METRICS
@@ -495,6 +495,14 @@ _OPTION_LIST: tuple[Option, ...] = (
         ),
         "learning-rate schedule",
         flag_default="constant",
+    ),
+    Option(
+        "dtype",
+        "float32",
+        Choice(DTYPES),
+        "the model's dtype and MXNet's arithmetic: float32 (the article's), float64, "
+        "or auto: float64 for float64 data, else float32",
+        user_default="auto",
     ),
     Option(
         "sample_weight",
