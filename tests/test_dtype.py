@@ -97,7 +97,7 @@ def test_the_float32_reference_is_unchanged_by_the_option():
     np.testing.assert_array_equal(default.weight, given_.weight)
     assert default.history == given_.history
     # float64 input, float32 model: the reference rounds it to float32 as fit does; float64 does not
-    X64 = X.astype(np.float64) + 1e-9
+    X64 = X.astype(np.float64) * (1 + 1e-12)  # far below float32's resolution (6e-8), not float64's
     assert reference_fit(X64, y, epochs=1).weight.tolist() == reference_fit(X, y, epochs=1).weight.tolist()
     assert reference_fit(X64, y, epochs=1, dtype="float64").weight.tolist() != reference_fit(X, y, epochs=1).weight.tolist()
 
@@ -118,11 +118,12 @@ def test_a_target_around_1e7_fits_to_1e_6_in_float64_not_in_float32(path):
 def test_a_feature_offset_by_1e6_gives_the_true_bias_in_float64(path):
     rng = np.random.default_rng(1)
     X = rng.standard_normal((500, 2)) + np.array([1e6, 0.0])
-    y = X @ np.array([2.0, -1.0]) - 2e6 + 0.01 * rng.standard_normal(500)  # the true bias: 0
-    weight, bias = least_squares(X, y)
+    y = X @ np.array([2.0, -1.0])  # the true bias: 0, around 2e6 in y
     result = fit(X, y, path=path, dtype="float64", epochs=300, verbose=0, **USERS)
-    assert abs(result.bias - bias) < 1e-3 and abs(bias) < 1.0
-    np.testing.assert_allclose(result.weight, weight, atol=1e-6)
+    narrow = fit(X, y, path=path, dtype="float32", epochs=300, verbose=0, **USERS)
+    assert abs(result.bias) < 0.01  # a weight off by 1e-8 moves the bias by 0.01
+    np.testing.assert_allclose(result.weight, [2.0, -1.0], atol=1e-8)
+    assert abs(narrow.bias) > 10  # float32 resolves a value of 1e6 to 0.06
 
 
 # -- the dtype follows through every surface ----------------------------------------------------------------------
@@ -276,8 +277,9 @@ def test_the_estimator_keeps_float64_with_auto(path):
     weight, bias = least_squares(X, y)
     np.testing.assert_allclose(model.coef_, weight, atol=1e-6)
     assert model.to_result().dtype == "float64"
-    model.partial_fit(X.astype(np.float32), y)  # a fitted model keeps its dtype
-    assert model.coef_.dtype == np.float64
+    online = sklearn.LinearRegressor(path=path, dtype="auto", lr=1e-3).partial_fit(X, y - 1e7)
+    online.partial_fit(X.astype(np.float32), (y - 1e7).astype(np.float32))  # a fitted model keeps its dtype
+    assert online.coef_.dtype == np.float64
     narrow = sklearn.LinearRegressor(path=path, dtype="auto", epochs=1).fit(X.astype(np.float32), y.astype(np.float32))
     assert narrow.coef_.dtype == np.float32
 

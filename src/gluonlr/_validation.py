@@ -123,8 +123,8 @@ def _check_kind(name: str, dtype: Any, where: str) -> None:
         )
 
 
-def _as_source(name: str, value: Any, where: str, dtype: Any = np.float32) -> Source:
-    """Check an array-like's shape and dtype, not its values: fit reads it row by row."""
+def _as_source(name: str, value: Any, where: str, out_dtype: Any = np.float32) -> Source:
+    """Check an array-like's shape and dtype, not its values: fit reads it row by row, as ``out_dtype``."""
     kind = type(value).__name__
     try:
         shape = tuple(int(size) for size in value.shape)
@@ -137,7 +137,7 @@ def _as_source(name: str, value: Any, where: str, dtype: Any = np.float32) -> So
     _check_kind(name, dtype, where)
     if len(shape) == 0:
         raise ValueError(f"{name} passed to {where} must be an array of rows; got a {kind} of shape ().")
-    return Source(value, name, where, out_dtype=dtype)
+    return Source(value, name, where, out_dtype=out_dtype)
 
 
 def check_data(
