@@ -103,7 +103,10 @@ def test_the_float32_reference_is_unchanged_by_the_option():
     # float64 input, float32 model: the reference rounds it to float32 as fit does; float64 does not
     X64 = X.astype(np.float64) * (1 + 1e-12)  # far below float32's resolution (6e-8), not float64's
     assert reference_fit(X64, y, epochs=1).weight.tolist() == reference_fit(X, y, epochs=1).weight.tolist()
-    assert reference_fit(X64, y, epochs=1, dtype="float64").weight.tolist() != reference_fit(X, y, epochs=1).weight.tolist()
+    assert (
+        reference_fit(X64, y, epochs=1, dtype="float64").weight.tolist()
+        != reference_fit(X, y, epochs=1).weight.tolist()
+    )
 
 
 # -- the cases --------------------------------------------------------------------------------------------
@@ -256,7 +259,9 @@ def test_a_bad_dtype_is_refused_by_fit(dtype):
 
 def test_a_bad_dtype_is_refused_by_the_reference_and_the_estimator():
     X, y = synthetic_data(n=20)
-    with pytest.raises(ValueError, match=r"Unknown dtype 'float16'; the reference knows \('float32', 'float64', 'auto'\)"):
+    with pytest.raises(
+        ValueError, match=r"Unknown dtype 'float16'; the reference knows \('float32', 'float64', 'auto'\)"
+    ):
         reference_fit(X, y, dtype="float16")
     sklearn = pytest.importorskip("gluonlr.sklearn")
     with pytest.raises(ValueError, match="The 'dtype' parameter of fit must be one of 'float32', 'float64', 'auto'"):
@@ -278,8 +283,7 @@ def test_the_estimator_keeps_float64_with_auto(path):
     model = sklearn.LinearRegressor(path=path, dtype="auto", epochs=50, **USERS).fit(X, y)
     assert model.coef_.dtype == np.float64 and isinstance(model.intercept_, float)
     assert model.predict(X).dtype == np.float64
-    weight, bias = least_squares(X, y)
-    np.testing.assert_allclose(model.coef_, weight, atol=1e-6)
+    np.testing.assert_allclose(model.coef_, least_squares(X, y)[0], atol=1e-6)
     assert model.to_result().dtype == "float64"
     online = sklearn.LinearRegressor(path=path, dtype="auto", lr=1e-3).partial_fit(X, y - 1e7)
     online.partial_fit(X.astype(np.float32), (y - 1e7).astype(np.float32))  # a fitted model keeps its dtype
@@ -329,7 +333,10 @@ def test_the_cli_keeps_a_float64_npy_file_in_float64(tmp_path, capsys):
 def test_the_cli_reads_a_csv_file_in_float64_with_the_flag(tmp_path, capsys):
     X, y = offset_target_data(n=300)
     path = tmp_path / "data.csv"
-    lines = ["x1,x2,x3,y", *(",".join(repr(float(v)) for v in (*row, target)) for row, target in zip(X, y, strict=True))]
+    lines = [
+        "x1,x2,x3,y",
+        *(",".join(repr(float(v)) for v in (*row, target)) for row, target in zip(X, y, strict=True)),
+    ]
     path.write_text("\n".join(lines) + "\n")
     for flags, dtype in (([], "float32"), (["--dtype", "float64"], "float64")):
         model = tmp_path / f"{dtype}.params"

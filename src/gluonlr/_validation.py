@@ -185,7 +185,8 @@ def check_finite(
                 raise ValueError(
                     f"{name} passed to {where} contains NaN or infinity (after conversion to {dtype}), first in row "
                     f"{row}. Remove or impute those values first, or scale them into {dtype}'s range "
-                    f"({float(np.finfo(dtype).max):.1e})".replace("e+", "e") + "."
+                    f"({float(np.finfo(dtype).max):.1e})".replace("e+", "e")
+                    + "."
                 )
         if stats is not None:
             stats.add(chunk)
@@ -307,9 +308,7 @@ def check_feature_names(X: Any, fitted: Sequence[str] | None, where: str = "pred
     )
 
 
-def check_X(
-    X: Any, where: str = "fit", n_features: int | None = None, dtype: Any = np.float32
-) -> np.ndarray | Source:
+def check_X(X: Any, where: str = "fit", n_features: int | None = None, dtype: Any = np.float32) -> np.ndarray | Source:
     """Return ``X`` as ``dtype`` of shape (n_samples, n_features), or a Source of that shape; values not checked.
 
     Its values are checked by :func:`check_finite`, in a separate pass.

@@ -440,9 +440,7 @@ def _largest(array: Any) -> float:
     return max(float(np.abs(chunk).max()) for _, (chunk,) in chunks(array))
 
 
-def data_overflow(
-    X: Any, y: Any, weight: np.ndarray, bias: float | np.ndarray, dtype: str = "float32"
-) -> str | None:
+def data_overflow(X: Any, y: Any, weight: np.ndarray, bias: float | np.ndarray, dtype: str = "float32") -> str | None:
     """Say which of ``X`` and ``y`` is too large for ``dtype`` (the model's) to sum its squared errors, or return None.
 
     Squared errors of values beyond ``sqrt(float32 max / n) / 2``, summed over

@@ -89,7 +89,7 @@ _CHECKPOINT_FILE = "checkpoint file"
 
 
 def _model_dtype(weight: Any) -> Any:
-    """A model's dtype from its weight's: float64 stays float64 (``fit(dtype="float64")``), any other is float32."""
+    """Return a model's dtype from its weight's: float64 stays float64 (``fit(dtype="float64")``), any other float32."""
     return np.float64 if np.asarray(weight).dtype == np.float64 else np.float32
 
 

@@ -90,7 +90,7 @@ class FitResult:
         return int(self.weight.shape[0])
 
     def predict(self, X: Any) -> np.ndarray:
-        """Predict targets for ``X``: ``X @ weight + bias``, in the model's :attr:`dtype` (:func:`gluonlr.host.predict`).
+        """Predict targets for ``X``: ``X @ weight + bias`` in the model's :attr:`dtype` (:func:`gluonlr.host.predict`).
 
         Parameters
         ----------

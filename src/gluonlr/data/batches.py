@@ -198,7 +198,7 @@ class ArrayData:
 
     @property
     def sources(self) -> tuple[np.ndarray | None, ...]:
-        """``(X, y, sample_weight)`` in ``dtype``, in their original order, ``y`` of shape ``(n_samples, n_outputs)``."""
+        """``(X, y, sample_weight)`` in ``dtype``, in the original order, ``y`` of shape ``(n_samples, n_outputs)``."""
         return (*self._sources, None)[:3]
 
     def chunks(
@@ -412,7 +412,10 @@ class StreamData:
         if isinstance(rows, tuple):
             rows, size = rows
             return _share(self.batch(rows) if len(rows) else None, size)
-        arrays = [_rows(self._X, rows, self.dtype), _rows(self._y, rows, self.dtype).reshape(len(rows), self._n_outputs)]
+        arrays = [
+            _rows(self._X, rows, self.dtype),
+            _rows(self._y, rows, self.dtype).reshape(len(rows), self._n_outputs),
+        ]
         if self._sample_weight is not None:
             arrays.append(self._sample_weight[rows].reshape(len(rows), 1))
         # zero_copy: each array is new and read only by the device from now on.

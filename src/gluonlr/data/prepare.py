@@ -71,9 +71,7 @@ def resolve_dtype(dtype: str, X: Any, y: Any) -> str:
     """
     if dtype != "auto":
         return dtype
-    wide = any(
-        (kind := input_dtype(value)).kind == "f" and kind.itemsize >= 8 for value in (X, y)
-    )
+    wide = any((kind := input_dtype(value)).kind == "f" and kind.itemsize >= 8 for value in (X, y))
     return "float64" if wide else "float32"
 
 

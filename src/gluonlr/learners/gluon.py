@@ -193,12 +193,16 @@ class GluonLearner:
         """
         for name, param in (("weight", self.dense.weight), ("bias", self.dense.bias)):
             if name in state:
-                param.set_data(nd.array(np.asarray(state[name], self.config.dtype), dtype=self.config.dtype))  # on every device
+                param.set_data(
+                    nd.array(np.asarray(state[name], self.config.dtype), dtype=self.config.dtype)
+                )  # on every device
         for device in range(len(self.ctx)):
             for name, arrays in self._optimizer_states(device).items():
                 for state_name, array in zip(self.optimizer.state_names, arrays, strict=True):
                     if f"{state_name}/{name}" in state:
-                        array[:] = nd.array(np.asarray(state[f"{state_name}/{name}"], self.config.dtype), dtype=self.config.dtype)
+                        array[:] = nd.array(
+                            np.asarray(state[f"{state_name}/{name}"], self.config.dtype), dtype=self.config.dtype
+                        )
         if "updates" in state:
             optimizer = self.trainer._optimizer
             optimizer.num_update = int(state["updates"])

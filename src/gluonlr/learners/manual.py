@@ -194,7 +194,9 @@ class ManualLearner:
                 for key, target in targets.items():
                     if key in state:
                         value = np.asarray(state[key], dtype=self.config.dtype)
-                        target[:] = nd.array(np.ascontiguousarray(value.T if name == "weight" else value), dtype=value.dtype)
+                        target[:] = nd.array(
+                            np.ascontiguousarray(value.T if name == "weight" else value), dtype=value.dtype
+                        )
         if "updates" in state:
             self.updates = int(state["updates"])
 

@@ -219,7 +219,7 @@ def _exact(value: float) -> float:
 
 
 def _float32(value: float) -> float:
-    """A scalar as MXNet's update kernels take it, whatever the arrays' dtype: a float32 parameter."""
+    """Return ``value`` as MXNet's update kernels take a scalar, whatever the arrays' dtype: rounded to float32."""
     return float(np.float32(value))
 
 
@@ -761,9 +761,7 @@ def reference_fit(
     Y_given = _as_float64(y, "y", (1, 2), rounded)
     single = Y_given.ndim == 1
     Y_all = Y_given.reshape(len(Y_given), -1)
-    s_all = (
-        np.ones(len(Y_all)) if sample_weight is None else _as_float64(sample_weight, "sample_weight", (1,), rounded)
-    )
+    s_all = np.ones(len(Y_all)) if sample_weight is None else _as_float64(sample_weight, "sample_weight", (1,), rounded)
     X_train, Y_train, s_train, X_val, Y_val = _split(
         X_all, Y_all, s_all, validation_split, validation_data, Y_given.ndim, rounded
     )
