@@ -103,8 +103,7 @@ def test_flags_reach_fit_by_their_names():
     assert all(users[name] != inspect.signature(fit).parameters[name].default for name in users)
     assert {name: value for name, value in defaults.items() if name not in users} == {
         flag.option: flag.fit_default() if flag.type else bool(flag.fit_default())
-        for flag in FIT_FLAGS
-        if flag.option not in users
+        for flag in FIT_FLAGS if flag.option not in users
     }
 
 
