@@ -98,7 +98,8 @@ def test_flags_reach_fit_by_their_names():
     defaults = fit_options(build_parser().parse_args(["fit", "d.csv", "--out", "m"]))
     # gluonlr fit FILE takes the users' data defaults (the table's user_default), not fit's, the article's:
     users = {"reduction": "mean", "lr": "auto", "standardize": True, "standardize_target": True,
-             "batch_size": "auto", "epochs": 1000, "tol": 1e-4, "init": "zeros"}  # fmt: skip
+             "batch_size": "auto", "epochs": 1000, "tol": 1e-4, "init": "zeros",
+             "dtype": "auto"}  # fmt: skip
     assert {name: defaults[name] for name in users} == users
     assert all(users[name] != inspect.signature(fit).parameters[name].default for name in users)
     assert {name: value for name, value in defaults.items() if name not in users} == {
