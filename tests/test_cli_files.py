@@ -37,8 +37,11 @@ USERS = {name: option.default_on("cli") for name, option in OPTIONS.items()
 
 
 def fit_as_cli(X, y, **options):
-    """fit with gluonlr fit FILE's defaults, and ``options``."""
-    return fit(X, y, **{**USERS, "verbose": 0, **options})
+    """fit with gluonlr fit FILE's defaults, and ``options``.
+
+    dtype="auto" reads a CSV file's cells as float32 (its data frame, here, is float64): pass the dtype fit gets.
+    """
+    return fit(X, y, **{**USERS, "dtype": "float32", "verbose": 0, **options})
 
 
 def make_frame(n=57, seed=0):
