@@ -73,7 +73,8 @@ def init_params(
     bias = np.asarray(bias, dtype=dtype)
     weight = weight.reshape(len(weight), -1).T  # (k, n)
     n_outputs, n_features = weight.shape
-    dense = gluon.nn.Dense(n_outputs, in_units=n_features, dtype=dtype)
+    dense = gluon.nn.Dense(n_outputs, in_units=n_features)
+    dense.cast(dtype)  # float32 (the article's) or float64
     dense.initialize(ctx=ctx)
     dense.weight.set_data(nd.array(weight, dtype=dtype))
     dense.bias.set_data(nd.array(bias.reshape(-1), dtype=dtype))

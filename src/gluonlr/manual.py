@@ -101,9 +101,10 @@ def init_params(
     <class 'numpy.float64'>
     """
     weight = np.asarray(weight, dtype=dtype)
-    bias = np.asarray(bias, dtype=dtype)
-    w = nd.array(weight.reshape(len(weight), -1), ctx=ctx, dtype=dtype)
-    b = nd.array(bias.reshape(-1), ctx=ctx, dtype=dtype)
+    weight = weight.reshape(len(weight), -1)
+    bias = np.asarray(bias, dtype=dtype).reshape(-1)
+    w = nd.array(weight, ctx=ctx, dtype=dtype)
+    b = nd.array(bias, ctx=ctx, dtype=dtype)
     params = [w, b]
     for param in params:
         param.attach_grad()
