@@ -448,22 +448,11 @@ def test_the_docs_example_alone_says_how_to_start_a_job(no_job):
         runpy.run_path(os.path.join(DOCS, "examples", "dist_train.py"))
 
 
-@pytest.mark.slow
-def test_a_float64_job_equals_the_float64_fit_in_one_process(tmp_path, marker):
-    X, y = make_data(tmp_path)
-    np.save(tmp_path / "X.npy", X.astype(np.float64))  # dtype="auto" below: float64 data, a float64 model
-    np.save(tmp_path / "y.npy", y.astype(np.float64) + 1e7)
-    fits = [
-        dict(path=path, dtype=dtype, optimizer="adam", lr=0.05, epochs=3, standardize=True, standardize_target=True)
-        for path in ("manual", "gluon")
-        for dtype in ("float64", "auto")
-    ]
-    status, results, stderr, _ = run_job(tmp_path, marker, 2, fits)
-    assert status == 0, stderr
-    for number, kwargs in enumerate(fits):
-        single = one_process(X.astype(np.float64), y.astype(np.float64) + 1e7, kwargs)
-        assert results[1][number] == {**results[0][number], "rank": 1}
-        np.testing.assert_allclose(results[0][number]["weight"], single["weight"], rtol=1e-12, atol=1e-12)
-        np.testing.assert_allclose(results[0][number]["bias"], single["bias"], rtol=1e-14)
-        np.testing.assert_allclose(results[0][number]["history"]["loss"], single["history"]["loss"], rtol=1e-11)
-    assert marked(marker) == []
+@pytest.mark.parametrize("kvstore", ["dist_sync", "dist_sync_device"])
+def test_a_float64_model_is_refused_in_a_dist_sync_job_before_joining_it(no_job, kvstore):
+    # MXNet 1.9.1's servers sum float64 gradients to float32 precision (a 2-worker SGD job differed from one process
+    # by 2e-7 relative): refused, naming the option, before the job is joined (outside one, the same error).
+    X, y = np.zeros((10, 1)), np.ones(10)
+    for dtype in ("float64", "auto"):
+        with pytest.raises(ValueError, match=rf"^The 'dtype' parameter of fit is 'float64' .* a {kvstore} job cannot"):
+            fit(X, y, kvstore=kvstore, dtype=dtype)

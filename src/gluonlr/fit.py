@@ -174,7 +174,8 @@ def fit(
         memmap, a data frame's float64 columns, a list of Python floats) and
         ``"float32"`` for any other input. ``weight``, ``bias`` and
         ``predict`` are in that dtype, and so are saved models and
-        checkpoints.
+        checkpoints. A ``dist_sync`` job refuses float64: MXNet's parameter
+        servers sum the gradients to float32 precision.
     sample_weight : array-like of shape (n_samples,), optional
         Weights multiplying each sample's loss (Gluon's ``sample_weight``),
         >= 0. ``history["loss"]`` is then the weighted sum over ``n_samples``.

@@ -227,6 +227,7 @@ def build_learner(options: dict[str, Any], data: TrainingData) -> Learner:
         weight, bias = scaler.initial(
             weight, bias, given_weight=given_weight is not None, given_bias=given_bias is not None
         )
+    _refuse_float64_jobs(options["dtype"], options["kvstore"])
     config = make_config(options, len(data.X))
     if options["lr"] == "auto":
         config = replace(config, lr=auto_lr(data.X, data.y, config, (weight, bias), data.sample_weight, scaler))
@@ -243,6 +244,22 @@ def build_learner(options: dict[str, Any], data: TrainingData) -> Learner:
         workers=workers,
     )
     return Standardized(learner, scaler) if scaler is not None else learner
+
+
+def _refuse_float64_jobs(dtype: str, kvstore: Any) -> None:
+    """Raise ``ValueError`` for a float64 model in a ``dist_sync`` job, before the job is joined.
+
+    MXNet 1.9.1's parameter servers sum float64 gradients to float32 precision (a job's SGD steps differ from
+    one process's by 2e-7 relative): a float64 model there would be silently a float32 one.
+    """
+    kind = kvstore if isinstance(kvstore, str) else str(getattr(kvstore, "type", ""))
+    if dtype == "float64" and kind.startswith("dist"):
+        raise ValueError(
+            f"The 'dtype' parameter of fit is 'float64' (resolved from the data if 'auto'), which a {kind} job "
+            "cannot keep: MXNet's parameter servers sum the gradients to float32 precision. Pass dtype='float32' "
+            "(or float32 data with dtype='auto') to train in the job, or train float64 in one process "
+            "(ctx='cpu:0,cpu:1' for several devices)."
+        )
 
 
 def default_callbacks(options: dict[str, Any], rank: int | None, has_validation: bool = False) -> list[Callback]:
