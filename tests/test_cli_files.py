@@ -37,8 +37,11 @@ USERS = {name: option.default_on("cli") for name, option in OPTIONS.items()
 
 
 def fit_as_cli(X, y, **options):
-    """fit with gluonlr fit FILE's defaults, and ``options``."""
-    return fit(X, y, **{**USERS, "verbose": 0, **options})
+    """fit with gluonlr fit FILE's defaults, and ``options``.
+
+    dtype="auto" reads a CSV file's cells as float32 (its data frame, here, is float64): pass the dtype fit gets.
+    """
+    return fit(X, y, **{**USERS, "dtype": "float32", "verbose": 0, **options})
 
 
 def make_frame(n=57, seed=0):
@@ -98,7 +101,8 @@ def test_flags_reach_fit_by_their_names():
     defaults = fit_options(build_parser().parse_args(["fit", "d.csv", "--out", "m"]))
     # gluonlr fit FILE takes the users' data defaults (the table's user_default), not fit's, the article's:
     users = {"reduction": "mean", "lr": "auto", "standardize": True, "standardize_target": True,
-             "batch_size": "auto", "epochs": 1000, "tol": 1e-4, "init": "zeros"}  # fmt: skip
+             "batch_size": "auto", "epochs": 1000, "tol": 1e-4, "init": "zeros",
+             "dtype": "auto"}  # fmt: skip
     assert {name: defaults[name] for name in users} == users
     assert all(users[name] != inspect.signature(fit).parameters[name].default for name in users)
     assert {name: value for name, value in defaults.items() if name not in users} == {

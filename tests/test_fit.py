@@ -227,6 +227,7 @@ def test_result_records_its_parameters(article_data):
         epsilon=1e-8,
         weight_decay=0.0,
         lr_schedule={"name": "constant"},
+        dtype="float32",
         validation_split=0.0,
         metrics=[],
         sample_weight=False,

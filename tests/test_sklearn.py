@@ -87,7 +87,7 @@ def test_every_option_of_fit_is_a_parameter_with_the_users_default_or_excluded_w
         assert value == OPTIONS[name].default_on("estimator"), name
         assert value == options[name] or name in USERS, name
     assert USERS == {"reduction": "mean", "lr": "auto", "standardize": True, "standardize_target": True,
-                     "batch_size": "auto", "epochs": 1000, "tol": 1e-4, "init": "zeros"}  # fmt: skip
+                     "batch_size": "auto", "epochs": 1000, "tol": 1e-4, "init": "zeros", "dtype": "auto"}  # fmt: skip
     excluded_in_docstring = LinearRegressor.__doc__.split("Parameters")[0]
     for name in EXCLUDED_OPTIONS:
         assert f"``{name}``" in excluded_in_docstring, name

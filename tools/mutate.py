@@ -175,8 +175,8 @@ MUTANTS = [
         "optimizers.py",
         [
             (
-                "        mom[:] = self.momentum * mom - lr * (g + self.wd * param)\n        param[:] = param + mom\n",
-                "        mom[:] = self.momentum * mom + lr * (g + self.wd * param)\n        param[:] = param - mom\n",
+                "        mom[:] = momentum * mom - lr * (g + wd * param)\n        param[:] = param + mom\n",
+                "        mom[:] = momentum * mom + lr * (g + wd * param)\n        param[:] = param - mom\n",
             )
         ],
         ["tests/test_checkpoint.py"],
@@ -187,10 +187,10 @@ MUTANTS = [
         "optimizers.py",
         [
             (
-                "param[:] = param - mom + (self.momentum + 1) * (mom - lr * (g + self.wd * param))",
-                "param[:] = param + mom - (self.momentum + 1) * (mom + lr * (g + self.wd * param))",
+                "param[:] = param - mom + (momentum + 1) * (mom - lr * (g + wd * param))",
+                "param[:] = param + mom - (momentum + 1) * (mom + lr * (g + wd * param))",
             ),
-            ("mom[:] = mom - lr * (g + self.wd * param)", "mom[:] = mom + lr * (g + self.wd * param)"),
+            ("mom[:] = mom - lr * (g + wd * param)", "mom[:] = mom + lr * (g + wd * param)"),
         ],
         ["tests/test_checkpoint.py"],
         "the manual path stores NAG's velocity with the opposite sign (the same trajectory on one path)",
@@ -228,10 +228,10 @@ MUTANTS = [
         "reference-nag-state-reads-old-weight",
         "testing/_reference.py",
         [
-            ("        theta = theta - mom + (self.momentum + 1)", "        new = theta - mom + (self.momentum + 1)"),
+            ("        theta = theta - mom + (momentum + 1)", "        new = theta - mom + (momentum + 1)"),
             (
-                "        self.mom = mom - lr * (g + self.wd * theta)\n        return theta\n",
-                "        self.mom = mom - lr * (g + self.wd * theta)\n        return new\n",
+                "        self.mom = mom - lr * (g + wd * theta)\n        return theta\n",
+                "        self.mom = mom - lr * (g + wd * theta)\n        return new\n",
             ),
         ],
         [EQUIVALENCE],
@@ -257,10 +257,10 @@ MUTANTS = [
         "optimizers.py",
         [
             (
-                "        mom[:] = self.momentum * mom\n",
-                "        old = param.copy()\n        mom[:] = self.momentum * mom\n",
+                "        mom[:] = momentum * mom\n",
+                "        old = param.copy()\n        mom[:] = momentum * mom\n",
             ),
-            ("mom[:] = mom - lr * (g + self.wd * param)", "mom[:] = mom - lr * (g + self.wd * old)"),
+            ("mom[:] = mom - lr * (g + wd * param)", "mom[:] = mom - lr * (g + wd * old)"),
         ],
         [EQUIVALENCE],
         "the manual NAG velocity reads the weight from before the update",
@@ -528,7 +528,7 @@ MUTANTS = [
         "data/files.py",
         [
             (
-                "            finite = np.isfinite(numbers.astype(np.float32))\n",
+                "            finite = np.isfinite(numbers.astype(dtype))\n",
                 "            finite = np.isfinite(numbers)\n",
             )
         ],

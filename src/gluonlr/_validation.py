@@ -96,10 +96,10 @@ def _frame_as_float(value: Any) -> np.ndarray | None:
         return None
 
 
-def _as_float_array(name: str, value: Any, where: str) -> np.ndarray | Source:
-    """Return ``value`` as a float32 numpy array, or as a :class:`~gluonlr.data.Source` if it is one (not read)."""
+def _as_float_array(name: str, value: Any, where: str, dtype: Any = np.float32) -> np.ndarray | Source:
+    """Return ``value`` as a ``dtype`` numpy array, or as a :class:`~gluonlr.data.Source` if it is one (not read)."""
     if is_source(value):
-        return _as_source(name, value, where)
+        return _as_source(name, value, where, dtype)
     try:
         array = np.asarray(value)
     except Exception as exc:  # ragged lists and the like
@@ -108,11 +108,11 @@ def _as_float_array(name: str, value: Any, where: str) -> np.ndarray | Source:
         frame = _frame_as_float(value)
         array = array if frame is None else frame
     _check_kind(name, array.dtype, where)
-    # No copy when the caller's array is already contiguous float32: gluonlr only
-    # ever reads it, so the caller's data is never touched. Values beyond float32
+    # No copy when the caller's array is already contiguous in ``dtype``: gluonlr only
+    # ever reads it, so the caller's data is never touched. Values beyond ``dtype``
     # become inf, which check_finite reports.
     with np.errstate(over="ignore", invalid="ignore"):
-        return np.asarray(array, dtype=np.float32, order="C")
+        return np.asarray(array, dtype=dtype, order="C")
 
 
 def _check_kind(name: str, dtype: Any, where: str) -> None:
@@ -123,8 +123,8 @@ def _check_kind(name: str, dtype: Any, where: str) -> None:
         )
 
 
-def _as_source(name: str, value: Any, where: str) -> Source:
-    """Check an array-like's shape and dtype, not its values: fit reads it row by row."""
+def _as_source(name: str, value: Any, where: str, out_dtype: Any = np.float32) -> Source:
+    """Check an array-like's shape and dtype, not its values: fit reads it row by row, as ``out_dtype``."""
     kind = type(value).__name__
     try:
         shape = tuple(int(size) for size in value.shape)
@@ -137,7 +137,7 @@ def _as_source(name: str, value: Any, where: str) -> Source:
     _check_kind(name, dtype, where)
     if len(shape) == 0:
         raise ValueError(f"{name} passed to {where} must be an array of rows; got a {kind} of shape ().")
-    return Source(value, name, where)
+    return Source(value, name, where, out_dtype=out_dtype)
 
 
 def check_data(
@@ -181,10 +181,12 @@ def check_finite(
         if name is not None:
             bad = first_nonfinite_row(chunk)
             if bad is not None:
-                row = first_row + start + bad
+                row, dtype = first_row + start + bad, np.dtype(chunk.dtype)
                 raise ValueError(
-                    f"{name} passed to {where} contains NaN or infinity (after conversion to float32), first in row "
-                    f"{row}. Remove or impute those values first, or scale them into float32's range (3.4e38)."
+                    f"{name} passed to {where} contains NaN or infinity (after conversion to {dtype}), first in row "
+                    f"{row}. Remove or impute those values first, or scale them into {dtype}'s range "
+                    f"({float(np.finfo(dtype).max):.1e})".replace("e+", "e")
+                    + "."
                 )
         if stats is not None:
             stats.add(chunk)
@@ -306,12 +308,12 @@ def check_feature_names(X: Any, fitted: Sequence[str] | None, where: str = "pred
     )
 
 
-def check_X(X: Any, where: str = "fit", n_features: int | None = None) -> np.ndarray | Source:
-    """Return ``X`` as float32 of shape (n_samples, n_features), or a Source of that shape; values not checked.
+def check_X(X: Any, where: str = "fit", n_features: int | None = None, dtype: Any = np.float32) -> np.ndarray | Source:
+    """Return ``X`` as ``dtype`` of shape (n_samples, n_features), or a Source of that shape; values not checked.
 
     Its values are checked by :func:`check_finite`, in a separate pass.
     """
-    array = _as_float_array("X", X, where)
+    array = _as_float_array("X", X, where, dtype)
     if array.ndim != 2:
         hint = " Reshape it with X.reshape(-1, 1) if it holds a single feature." if array.ndim == 1 else ""
         raise ValueError(f"X passed to {where} must be 2-D (n_samples, n_features); got shape {array.shape}.{hint}")
@@ -324,13 +326,15 @@ def check_X(X: Any, where: str = "fit", n_features: int | None = None) -> np.nda
     return array
 
 
-def check_y(y: Any, n_samples: int, where: str = "fit", stacklevel: int = 3) -> np.ndarray | Source:
-    """Return ``y`` as float32 of shape (n_samples,) or (n_samples, n_outputs >= 2), or a Source of that shape.
+def check_y(
+    y: Any, n_samples: int, where: str = "fit", stacklevel: int = 3, dtype: Any = np.float32
+) -> np.ndarray | Source:
+    """Return ``y`` as ``dtype`` of shape (n_samples,) or (n_samples, n_outputs >= 2), or a Source of that shape.
 
     A column ``(n, 1)`` is raveled with a :class:`~gluonlr.DataConversionWarning`.
     Its values are checked by :func:`check_finite`.
     """
-    array = _as_float_array("y", y, where)
+    array = _as_float_array("y", y, where, dtype)
     if array.ndim == 2 and array.shape[1] == 1:
         warnings.warn(
             f"A column-vector y of shape {array.shape} was passed to {where} where a 1-D array was expected. "
@@ -338,7 +342,7 @@ def check_y(y: Any, n_samples: int, where: str = "fit", stacklevel: int = 3) -> 
             DataConversionWarning,
             stacklevel=stacklevel,
         )
-        array = array[:, 0] if isinstance(array, np.ndarray) else Source(y, "y", where, row_shape=())
+        array = array[:, 0] if isinstance(array, np.ndarray) else Source(y, "y", where, row_shape=(), out_dtype=dtype)
     if array.ndim not in (1, 2) or (array.ndim == 2 and array.shape[1] == 0):
         raise ValueError(
             f"y passed to {where} must be 1-D (n_samples,), or 2-D (n_samples, n_outputs) for several outputs; "
@@ -352,13 +356,15 @@ def check_y(y: Any, n_samples: int, where: str = "fit", stacklevel: int = 3) -> 
     return array
 
 
-def check_sample_weight(sample_weight: Any, n_samples: int, where: str = "fit") -> np.ndarray | None:
-    """Return ``sample_weight`` as float32 of shape (n_samples,): finite, >= 0, not all 0; None stays None."""
+def check_sample_weight(
+    sample_weight: Any, n_samples: int, where: str = "fit", dtype: Any = np.float32
+) -> np.ndarray | None:
+    """Return ``sample_weight`` as ``dtype`` of shape (n_samples,): finite, >= 0, not all 0; None stays None."""
     if sample_weight is None:
         return None
     if is_source(sample_weight):  # one float per sample: loaded, even from a memmap
         sample_weight = np.asarray(sample_weight)
-    array = _as_float_array("sample_weight", sample_weight, where)
+    array = _as_float_array("sample_weight", sample_weight, where, dtype)
     if array.shape != (n_samples,):
         raise ValueError(
             f"sample_weight passed to {where} must have shape ({n_samples},), one weight per sample; "

@@ -729,8 +729,8 @@ class DivergenceGuard(Callback):
         )
 
     def _advice(self) -> str:
-        """Say what to change: the data's scale if it overflows float32, else the learning rate or X's scale."""
-        overflow = data_overflow(self.run.X, self.run.y, *self.initial)
+        """Say what to change: the data's scale if it overflows the model's dtype, else the lr or X's scale."""
+        overflow = data_overflow(self.run.X, self.run.y, *self.initial, dtype=self.run.get_learner().config.dtype)
         if overflow:
             return f"{overflow} A smaller lr cannot help."
         lr = self.run.get_learner().config.lr  # the rate lr="auto" chose, if that was the argument
@@ -754,11 +754,12 @@ def _largest(array: Any) -> float:
     return max(float(np.abs(chunk).max()) for _, (chunk,) in chunks(array))
 
 
-def data_overflow(X: Any, y: Any, weight: np.ndarray, bias: float | np.ndarray) -> str | None:
-    """Say which of ``X`` and ``y`` is too large for float32 to sum its squared errors, or return None.
+def data_overflow(X: Any, y: Any, weight: np.ndarray, bias: float | np.ndarray, dtype: str = "float32") -> str | None:
+    """Say which of ``X`` and ``y`` is too large for ``dtype`` (the model's) to sum its squared errors, or return None.
 
     Squared errors of values beyond ``sqrt(float32 max / n) / 2``, summed over
-    ``n`` samples, can exceed float32's largest value (3.4e38).
+    ``n`` samples, can exceed float32's largest value (3.4e38); in float64,
+    beyond ``sqrt(1.8e308 / n) / 2``.
     ``X`` counts by the predictions of the initial parameters ``weight`` and
     ``bias``, bounded by ``max|X| * sum|weight| + max|bias|``. ``X`` and
     ``y`` may be :class:`~gluonlr.data.Source`: read in chunks.
@@ -774,7 +775,7 @@ def data_overflow(X: Any, y: Any, weight: np.ndarray, bias: float | np.ndarray) 
     True
     """
     n = len(X)
-    largest = float(np.finfo(np.float32).max)
+    largest = float(np.finfo(dtype).max)
     limit = np.sqrt(largest / n) / 2
     with np.errstate(over="ignore"):
         y_scale = _largest(y)
@@ -792,8 +793,8 @@ def data_overflow(X: Any, y: Any, weight: np.ndarray, bias: float | np.ndarray) 
         return None
     fix = " and ".join(fixes)
     return (
-        f"The data's scale overflows float32: {' and '.join(large)}; squared errors of values beyond {limit:.2g}, "
-        f"summed over the {n} samples, exceed float32's largest value ({largest:.2g}). {fix[0].upper()}{fix[1:]}."
+        f"The data's scale overflows {dtype}: {' and '.join(large)}; squared errors of values beyond {limit:.2g}, "
+        f"summed over the {n} samples, exceed {dtype}'s largest value ({largest:.2g}). {fix[0].upper()}{fix[1:]}."
     )
 
 
@@ -968,7 +969,8 @@ class EarlyStopping(Callback):
         """Restore :meth:`get_state` from a checkpoint."""
         self.best, self.best_epoch, self.wait = float(state["best"]), state["best_epoch"], int(state["wait"])
         if state["best_state"] is not None:
-            self.best_state = {key: np.asarray(value, np.float32) for key, value in state["best_state"].items()}
+            # float64 holds a float32 or a float64 model's values exactly: the learner casts them to its dtype
+            self.best_state = {key: np.asarray(value, np.float64) for key, value in state["best_state"].items()}
 
 
 class Convergence(Callback):

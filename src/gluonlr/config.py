@@ -38,6 +38,7 @@ class FitConfig:
     epsilon: float = 1e-8
     weight_decay: float = 0.0
     lr_schedule: Schedule = field(default_factory=Constant)
+    dtype: str = "float32"
 
     def make_optimizer(self) -> Optimizer:
         """Return the manual path's optimizer (its ``mxnet_name`` and ``mxnet_params`` configure the Gluon path's).

@@ -14,7 +14,7 @@ with :math:`c` from :data:`LOSS_SCALE` and :math:`d(B)` from :func:`step_divisor
 
 from __future__ import annotations
 
-__all__ = ["LOSSES", "LOSS_SCALE", "PATH_NAMES", "REDUCTIONS", "step_divisor"]
+__all__ = ["DTYPES", "LOSSES", "LOSS_SCALE", "PATH_NAMES", "REDUCTIONS", "step_divisor"]
 
 #: Factor ``c`` in the per-sample loss ``c * (yhat - y)**2`` of each loss name.
 #: ``L2Loss(weight=w)`` computes ``w / 2 * (yhat - y)**2``, so ``weight = 2 * c``.
@@ -26,6 +26,10 @@ REDUCTIONS = ("sum", "mean")
 
 #: The training paths: raw autograd (:mod:`gluonlr.manual`) and Gluon's blocks (:mod:`gluonlr.gluon`).
 PATH_NAMES = ("manual", "gluon")
+
+#: The dtypes of the model and of MXNet's arithmetic: ``"float32"`` (the article's), ``"float64"``; ``"auto"``
+#: is float64 for float64 data and float32 for any other (:func:`gluonlr.data.prepare.resolve_dtype`).
+DTYPES = ("float32", "float64", "auto")
 
 
 def step_divisor(reduction: str, batch_len: int) -> int:

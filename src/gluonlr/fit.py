@@ -7,7 +7,7 @@ from typing import Any
 
 from gluonlr._mxnet import mx
 from gluonlr.callbacks import Callback, EarlyStopping
-from gluonlr.data.prepare import prepare_data
+from gluonlr.data.prepare import prepare_data, resolve_dtype
 from gluonlr.metrics import MetricLike
 from gluonlr.options import check_monitor, check_options
 from gluonlr.persistence import PathLike
@@ -43,6 +43,7 @@ def fit(
     epsilon: float = 1e-8,
     weight_decay: float = 0.0,
     lr_schedule: str | Schedule | None = None,
+    dtype: str = "float32",
     sample_weight: Any = None,
     validation_split: float = 0.0,
     validation_data: tuple[Any, Any] | None = None,
@@ -67,13 +68,13 @@ def fit(
     Parameters
     ----------
     X : array-like of shape (n_samples, n_features)
-        Training features; converted to float32; never modified. A numpy
+        Training features; converted to ``dtype``; never modified. A numpy
         memmap (``np.load(path, mmap_mode="r")``) or any array-like with
         ``shape``, ``dtype`` and numpy-style row indexing (an
         ``h5py.Dataset``) is not loaded: each batch's rows are read when due
         (see :doc:`/data`).
     y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-        Training targets; converted to float32. A 2-D ``y`` fits one linear
+        Training targets; converted to ``dtype``. A 2-D ``y`` fits one linear
         model per column (``weight`` of shape ``(n_features, n_outputs)``).
         May be a memmap or an array-like as ``X``.
     path : {"manual", "gluon"}, default="manual"
@@ -164,6 +165,19 @@ def fit(
     lr_schedule : {None, "constant", "step", "cosine"} or Schedule, default=None
         How the learning rate changes over the run, see :mod:`gluonlr.schedules`;
         None is constant. ``history["lr"]`` records each epoch's first rate.
+    dtype : {"float32", "float64", "auto"}, default="float32"
+        The dtype of the model and of MXNet's arithmetic on either path: the
+        data, the parameters (``Dense(dtype=...)`` on the Gluon path), the
+        gradients and the optimizer's state. ``"float32"`` is the article's;
+        ``"float64"`` resolves what float32 cannot, such as a target around
+        ``1e7`` or a feature offset by ``1e6``, at about twice the memory.
+        ``"auto"`` (the default of the estimator and ``gluonlr fit FILE``)
+        is ``"float64"`` when ``X`` or ``y`` is float64 (a numpy array, a
+        memmap, a data frame's float64 columns, a list of Python floats) and
+        ``"float32"`` for any other input. ``weight``, ``bias`` and
+        ``predict`` are in that dtype, and so are saved models and
+        checkpoints. A ``dist_sync`` job refuses float64: MXNet's parameter
+        servers sum the gradients to float32 precision.
     sample_weight : array-like of shape (n_samples,), optional
         Weights multiplying each sample's loss (Gluon's ``sample_weight``),
         >= 0. ``history["loss"]`` is then the weighted sum over ``n_samples``.
@@ -272,7 +286,7 @@ def fit(
         keeps rising (checked after every epoch), or the fitted parameters'
         loss ends over 10 times the initial parameters' (see
         :class:`~gluonlr.callbacks.DivergenceGuard`); also before training if
-        the data's squares overflow float32. It carries the history and the
+        the data's squares overflow ``dtype``. It carries the history and the
         last finite parameters.
     CheckpointError
         If ``resume`` names a corrupt checkpoint or one of another run, or
@@ -292,7 +306,7 @@ def fit(
     Notes
     -----
     ``X`` and ``y`` may be float64, integer or boolean arrays or nested lists;
-    they are converted to float32 (and never modified in place).
+    they are converted to ``dtype``, float32 by default (and never modified in place).
 
     The paths apply the same operations in a different order, so they agree to
     float32 round-off at each step. A long run that amplifies round-off, such
@@ -323,9 +337,11 @@ def fit(
     ([2.0, 51.0], 1.0, 0.0183)
     """
     options = check_options({name: value for name, value in locals().items() if name not in ("X", "y")})
+    options["dtype"] = resolve_dtype(options["dtype"], X, y)
     data = prepare_data(
         X,
         y,
+        dtype=options["dtype"],
         sample_weight=options["sample_weight"],
         validation_split=options["validation_split"],
         validation_data=options["validation_data"],

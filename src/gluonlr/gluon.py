@@ -49,13 +49,15 @@ def init_params(
     weight: np.ndarray,
     bias: float | np.ndarray,
     ctx: mx.Context | Sequence[mx.Context] | None = None,
+    dtype: str = "float32",
 ) -> gluon.nn.Dense:
     """Create a ``Dense(n_outputs)`` layer holding the given initial parameters on device(s) ``ctx``.
 
     Gluon stores the weight as ``(n_outputs, n_features)``, the transpose of the
     manual path's ``(n_features, n_outputs)``. With a list of devices the
     layer holds a copy of its parameters on each (``initialize(ctx=...)``),
-    all set to the same values.
+    all set to the same values. ``dtype`` is the layer's (``Dense(dtype=...)``):
+    its parameters, their gradients and the ``Trainer``'s state.
 
     Examples
     --------
@@ -64,15 +66,18 @@ def init_params(
     ((1, 2), [0.5])
     >>> [bias.asnumpy().tolist() for bias in init_params(np.ones(2), 0.5, [mx.cpu(0), mx.cpu(1)]).bias.list_data()]
     [[0.5], [0.5]]
+    >>> init_params(np.ones(2), 0.5, dtype="float64").weight.data().dtype
+    <class 'numpy.float64'>
     """
-    weight = np.asarray(weight, dtype=np.float32)
-    bias = np.asarray(bias, dtype=np.float32)
+    weight = np.asarray(weight, dtype=dtype)
+    bias = np.asarray(bias, dtype=dtype)
     weight = weight.reshape(len(weight), -1).T  # (k, n)
     n_outputs, n_features = weight.shape
     dense = gluon.nn.Dense(n_outputs, in_units=n_features)
+    dense.cast(dtype)  # float32 (the article's) or float64
     dense.initialize(ctx=ctx)
-    dense.weight.set_data(nd.array(weight))
-    dense.bias.set_data(nd.array(bias.reshape(-1)))
+    dense.weight.set_data(nd.array(weight, dtype=dtype))
+    dense.bias.set_data(nd.array(bias.reshape(-1), dtype=dtype))
     return dense
 
 

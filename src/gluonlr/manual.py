@@ -66,6 +66,7 @@ def init_params(
     weight: np.ndarray,
     bias: float | np.ndarray,
     ctx: mx.Context | None = None,
+    dtype: str = "float32",
 ) -> list[nd.NDArray]:
     """Create the parameters ``[w, b]`` on device ``ctx`` and attach a gradient buffer to each.
 
@@ -81,6 +82,8 @@ def init_params(
         Initial bias (the article's ``nd.zeros((1))``).
     ctx : Context, optional
         The device; MXNet's current one (the CPU) by default.
+    dtype : {"float32", "float64"}, default="float32"
+        The parameters' dtype, and so their gradients' (the article's is float32).
 
     Returns
     -------
@@ -94,11 +97,14 @@ def init_params(
     ((2, 1), [0.5])
     >>> init_params(np.array([1.0, 2.0]), 0.5, ctx=mx.cpu(1))[0].context
     cpu(1)
+    >>> init_params(np.array([1.0, 2.0]), 0.5, dtype="float64")[0].dtype
+    <class 'numpy.float64'>
     """
-    weight = np.asarray(weight, dtype=np.float32)
-    bias = np.asarray(bias, dtype=np.float32)
-    w = nd.array(weight.reshape(len(weight), -1), ctx=ctx)
-    b = nd.array(bias.reshape(-1), ctx=ctx)
+    weight = np.asarray(weight, dtype=dtype)
+    weight = weight.reshape(len(weight), -1)
+    bias = np.asarray(bias, dtype=dtype).reshape(-1)
+    w = nd.array(weight, ctx=ctx, dtype=dtype)
+    b = nd.array(bias, ctx=ctx, dtype=dtype)
     params = [w, b]
     for param in params:
         param.attach_grad()

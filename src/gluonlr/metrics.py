@@ -419,8 +419,8 @@ def _score(
     """Return ``(summed per-sample loss, metrics)`` over chunks ``(x, y)`` or ``(x, y, w)`` of rows.
 
     An ``x`` of None scores predictions of 0. Computed on the host from
-    ``learner``'s current parameters (:func:`_host_model`), in float32 as the
-    device computes; each chunk's losses summed in float64. ``weighted``
+    ``learner``'s current parameters (:func:`_host_model`), in the model's dtype
+    as the device computes; each chunk's losses summed in float64. ``weighted``
     multiplies the losses by ``w``, as training does. With a ``target``
     scale, ``y`` is the standardized target and the metrics are taken in the
     target's own units (the loss in training's). The metrics of the user's
@@ -491,7 +491,7 @@ def evaluate(
     over the chunks in float64, so they do not depend on the chunking.
 
     The predictions and losses are computed on the host with numpy, from the
-    parameters (read from the device once) in float32 as the device computes
+    parameters (read from the device once) in the model's dtype as the device computes
     them (:func:`gluonlr.host.predict`, :func:`~gluonlr.host.sample_losses`):
     on a CPU a pass on the device costs three to four times as much, MXNet's
     product of a many-column ``X`` by one column being several times slower
@@ -614,7 +614,7 @@ def _mean_of_y(learner: Learner, span: tuple[int, int] | None) -> np.ndarray:
 
 
 def _host_model(learner: Learner) -> Callable[[np.ndarray], np.ndarray]:
-    """Return ``predict(x)`` on the host: :func:`gluonlr.host.predict` in float32 with ``learner``'s current parameters.
+    """Return ``predict(x)`` on the host: :func:`gluonlr.host.predict` in the model's dtype, ``learner``'s parameters.
 
     A standardized model standardizes ``x`` first. The predictions are written
     block by block into one array: the temporaries are at most 1 MiB of rows
@@ -622,14 +622,15 @@ def _host_model(learner: Learner) -> Callable[[np.ndarray], np.ndarray]:
     the chunk.
     """
     weight, bias = learner.trained_parameters()  # a standardized model's: those of the standardized features
-    weight = np.asarray(weight, dtype=np.float32)
+    dtype = np.dtype(learner.config.dtype)  # float32 (the article's) or float64, as the device computes
+    weight = np.asarray(weight, dtype=dtype)
     weight = weight.reshape(len(weight), -1)
-    bias = np.asarray(bias, dtype=np.float32).reshape(-1)
+    bias = np.asarray(bias, dtype=dtype).reshape(-1)
     scaler = learner.scaler  # a standardized model's (gluonlr.scaling.Standardized)
 
     def predict(x: np.ndarray) -> np.ndarray:
-        predictions = np.empty((len(x), weight.shape[1]), dtype=np.float32)
-        rows = max(1, _BLOCK_BYTES // (4 * max(1, x.shape[1])))
+        predictions = np.empty((len(x), weight.shape[1]), dtype=dtype)
+        rows = max(1, _BLOCK_BYTES // (dtype.itemsize * max(1, x.shape[1])))
         for start in range(0, len(x), rows):
             block = x[start : start + rows]
             out = predictions[start : start + rows]

@@ -29,6 +29,13 @@ of update :math:`u` and :math:`\lambda` the weight decay:
 
 Weight decay applies to the bias too, as ``gluon.Trainer`` applies it to every
 parameter whose ``wd_mult`` is 1 (a ``Dense`` layer's bias included).
+
+MXNet's update kernels take their scalars (``lr``, ``wd``, ``momentum``,
+``rescale_grad``, the betas, ``epsilon``) as float32 parameters, whatever the
+arrays' dtype; the updates here round them the same way (:func:`kernel_scalar`),
+which changes nothing in float32 (a scalar operator rounds its scalar to the
+array's dtype) and keeps a float64 model (``fit(dtype="float64")``) equal to
+the Gluon path's to float64 round-off.
 """
 
 from __future__ import annotations
@@ -40,7 +47,18 @@ import numpy as np
 
 from gluonlr._mxnet import nd
 
-__all__ = ["NAG", "OPTIMIZERS", "SGD", "Adam", "Optimizer", "fused_sgd"]
+__all__ = ["NAG", "OPTIMIZERS", "SGD", "Adam", "Optimizer", "fused_sgd", "kernel_scalar"]
+
+
+def kernel_scalar(value: float) -> float:
+    """Return ``value`` as MXNet's update kernels take a scalar parameter: rounded to float32.
+
+    Examples
+    --------
+    >>> kernel_scalar(0.1), kernel_scalar(0.5)
+    (0.10000000149011612, 0.5)
+    """
+    return float(np.float32(value))
 
 
 def fused_sgd(params: list[nd.NDArray], grads: list[nd.NDArray], *, lr: float, rescale_grad: float, wd: float) -> None:
@@ -156,11 +174,12 @@ class SGD(Optimizer):
             fused_sgd(params, grads, lr=lr, rescale_grad=rescale_grad, wd=self.wd)
             return
         for param, grad, (mom,) in zip(params, grads, states, strict=True):
-            self.momentum_step(param, rescale_grad * grad, mom, lr)
+            self.momentum_step(param, kernel_scalar(rescale_grad) * grad, mom, kernel_scalar(lr))
 
     def momentum_step(self, param: nd.NDArray, g: nd.NDArray, mom: nd.NDArray, lr: float) -> None:
         """``mom = momentum * mom - lr * (g + wd * param); param += mom``, in place."""
-        mom[:] = self.momentum * mom - lr * (g + self.wd * param)
+        momentum, wd = kernel_scalar(self.momentum), kernel_scalar(self.wd)
+        mom[:] = momentum * mom - lr * (g + wd * param)
         param[:] = param + mom
 
 
@@ -186,11 +205,12 @@ class NAG(SGD):
 
     def momentum_step(self, param: nd.NDArray, g: nd.NDArray, mom: nd.NDArray, lr: float) -> None:
         """MXNet's ``nag_mom_update`` kernel, line by line, in place."""
-        mom[:] = self.momentum * mom
-        param[:] = param - mom + (self.momentum + 1) * (mom - lr * (g + self.wd * param))
+        momentum, wd = kernel_scalar(self.momentum), kernel_scalar(self.wd)
+        mom[:] = momentum * mom
+        param[:] = param - mom + (momentum + 1) * (mom - lr * (g + wd * param))
         # MXNet's NAG updates the weight in place (out=weight), so its kernel's last
         # line reads the weight it has just written: so does this one.
-        mom[:] = mom - lr * (g + self.wd * param)
+        mom[:] = mom - lr * (g + wd * param)
 
 
 class Adam(Optimizer):
@@ -237,15 +257,17 @@ class Adam(Optimizer):
         t: int,
     ) -> None:
         """One Adam step of every parameter, the ``t``-th."""
-        lr_t = lr * math.sqrt(1.0 - self.beta2**t) / (1.0 - self.beta1**t)
+        # MXNet's Adam folds the bias correction into the rate in Python (double), which its kernel takes as float32
+        lr_t = kernel_scalar(lr * math.sqrt(1.0 - self.beta2**t) / (1.0 - self.beta1**t))
         # MXNet's kernel takes the betas as float32: 1 - beta2 then differs from the
         # double's by ~1e-5 relative, which the moments would otherwise accumulate.
-        beta1, beta2 = float(np.float32(self.beta1)), float(np.float32(self.beta2))
+        beta1, beta2 = kernel_scalar(self.beta1), kernel_scalar(self.beta2)
+        wd, epsilon, rescale = kernel_scalar(self.wd), kernel_scalar(self.epsilon), kernel_scalar(rescale_grad)
         for param, grad, (mean, var) in zip(params, grads, states, strict=True):
-            g = rescale_grad * grad + self.wd * param
+            g = rescale * grad + wd * param
             mean[:] = beta1 * mean + (1.0 - beta1) * g
             var[:] = beta2 * var + (1.0 - beta2) * nd.square(g)
-            param[:] = param - lr_t * mean / (nd.sqrt(var) + self.epsilon)
+            param[:] = param - lr_t * mean / (nd.sqrt(var) + epsilon)
 
 
 #: The optimizer names :func:`gluonlr.fit` accepts.

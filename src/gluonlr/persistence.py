@@ -88,9 +88,21 @@ _SAVE_PATH = "the path passed to save"
 _CHECKPOINT_FILE = "checkpoint file"
 
 
+def _model_dtype(weight: Any) -> Any:
+    """Return a model's dtype from its weight's: float64 stays float64 (``fit(dtype="float64")``), any other float32."""
+    return np.float64 if np.asarray(weight).dtype == np.float64 else np.float32
+
+
 def _params_arrays(weight: np.ndarray, bias: np.ndarray) -> dict[str, nd.NDArray]:
-    """Gluon's ``Dense`` parameters from ``weight`` ``(n_outputs, n_features)`` and ``bias`` ``(n_outputs,)``."""
-    return {"weight": nd.array(np.asarray(weight, np.float32)), "bias": nd.array(np.asarray(bias, np.float32))}
+    """Gluon's ``Dense`` parameters from ``weight`` ``(n_outputs, n_features)`` and ``bias`` ``(n_outputs,)``.
+
+    In the model's dtype: float32, or float64 for a float64 model.
+    """
+    dtype = _model_dtype(weight)
+    return {
+        "weight": nd.array(np.asarray(weight, dtype), dtype=dtype),
+        "bias": nd.array(np.asarray(bias, dtype), dtype=dtype),
+    }
 
 
 def _save_params(tmp: str, arrays: dict[str, nd.NDArray]) -> None:
@@ -116,8 +128,9 @@ def _save_params(tmp: str, arrays: dict[str, nd.NDArray]) -> None:
 
 def _gluon_layout(weight: np.ndarray, bias: float | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Return a model's ``(weight, bias)`` in Gluon's layout: ``(n_outputs, n_features)``, ``(n_outputs,)``."""
-    weight = np.asarray(weight, np.float32)
-    return weight.reshape(len(weight), -1).T, np.asarray(bias, np.float32).reshape(-1)
+    dtype = _model_dtype(weight)
+    weight = np.asarray(weight, dtype)
+    return weight.reshape(len(weight), -1).T, np.asarray(bias, dtype).reshape(-1)
 
 
 def save(result: FitResult, path: PathLike) -> None:
@@ -129,6 +142,8 @@ def save(result: FitResult, path: PathLike) -> None:
     the fit arguments are not part of the model; use a checkpoint (see
     :func:`gluonlr.fit`) to continue training later. The write is atomic: an
     existing file at ``path`` is replaced only once the new one is complete.
+    The arrays are in the model's dtype: a float64 model (``fit(dtype="float64")``)
+    is saved in float64 and :func:`load` reads it as float64; a float32 one as before.
 
     Parameters
     ----------
@@ -374,7 +389,8 @@ def _model_from_arrays(path: Path, weight: np.ndarray, bias: np.ndarray) -> tupl
         )
     if not (np.isfinite(weight).all() and np.isfinite(bias).all()):
         raise CheckpointError(f"{str(path)!r} holds NaN or infinite parameters.")
-    weight, bias = weight.astype(np.float32), bias.astype(np.float32)
+    dtype = _model_dtype(weight)  # a float64 model stays float64; float16 and the like are read as float32
+    weight, bias = weight.astype(dtype), bias.astype(dtype)
     if weight.shape[0] == 1:
         return weight.reshape(-1), float(bias[0])
     return weight.T.copy(), bias

@@ -59,6 +59,7 @@ def initial_params(
     init_bias: Any = None,
     n_outputs: int | None = None,
     init: str = "normal",
+    dtype: str = "float32",
 ) -> tuple[np.ndarray, float | np.ndarray]:
     """Return the starting ``(weight, bias)`` that both paths share.
 
@@ -66,7 +67,8 @@ def initial_params(
     unless explicit values are given; ``init="zeros"`` starts from ``w = 0``,
     as scikit-learn's ``SGDRegressor``. For ``n_outputs`` outputs (a 2-D ``y``)
     the weight has shape ``(n_features, n_outputs)`` and the bias
-    ``(n_outputs,)``.
+    ``(n_outputs,)``. The weight (and a bias array) are in ``dtype``, the
+    model's; a drawn ``w`` is the same draws, rounded to it.
 
     Examples
     --------
@@ -80,15 +82,17 @@ def initial_params(
     >>> w, b = initial_params(2, seed=0, n_outputs=3)
     >>> w.shape, b.tolist()
     ((2, 3), [0.0, 0.0, 0.0])
+    >>> initial_params(2, seed=0, init_weight=[0.1, 2], dtype="float64")
+    (array([0.1, 2. ]), 0.0)
     """
     shape = (n_features,) if n_outputs is None else (n_features, n_outputs)
     if init_weight is None and init == "zeros":
-        weight = np.zeros(shape, np.float32)
+        weight = np.zeros(shape, dtype)
     elif init_weight is None:
-        weight = np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+        weight = np.random.default_rng(seed).standard_normal(shape).astype(dtype)
     else:
         try:
-            weight = np.asarray(init_weight, dtype=np.float32)
+            weight = np.asarray(init_weight, dtype=dtype)
         except (TypeError, ValueError) as error:
             raise ValueError(
                 f"The 'init_weight' parameter of fit must be an array of real numbers of shape {shape}. "
@@ -103,7 +107,7 @@ def initial_params(
             raise ValueError("The 'init_weight' parameter of fit must be finite. Got NaN or infinity.")
     bias: float | np.ndarray
     try:
-        values = np.asarray(0.0 if init_bias is None else init_bias, dtype=np.float32)
+        values = np.asarray(0.0 if init_bias is None else init_bias, dtype=dtype)
         if n_outputs is None:
             bias = float(values.reshape(-1)[0]) if values.size == 1 else np.nan
         else:
@@ -206,17 +210,24 @@ def build_learner(options: dict[str, Any], data: TrainingData) -> Learner:
     """
     given_weight, given_bias = options["init_weight"], options["init_bias"]
     weight, bias = initial_params(
-        data.X.shape[1], options["seed"], given_weight, given_bias, data.n_outputs, init=options["init"]
+        data.X.shape[1],
+        options["seed"],
+        given_weight,
+        given_bias,
+        data.n_outputs,
+        init=options["init"],
+        dtype=options["dtype"],
     )
     if data.target is not None:  # a given start is in the units of y; a drawn one is the standardized target's
         raw_weight, raw_bias = data.target.from_raw(weight, bias)
         weight = raw_weight if given_weight is not None else weight
         bias = raw_bias if given_bias is not None else bias
-    scaler = Standardizer.from_stats(data.stats) if data.stats is not None else None
+    scaler = Standardizer.from_stats(data.stats, options["dtype"]) if data.stats is not None else None
     if scaler is not None:  # the standardized model's start; init_weight and init_bias are in the units of X
         weight, bias = scaler.initial(
             weight, bias, given_weight=given_weight is not None, given_bias=given_bias is not None
         )
+    _refuse_float64_jobs(options["dtype"], options["kvstore"])
     config = make_config(options, len(data.X))
     if options["lr"] == "auto":
         config = replace(config, lr=auto_lr(data.X, data.y, config, (weight, bias), data.sample_weight, scaler))
@@ -233,6 +244,22 @@ def build_learner(options: dict[str, Any], data: TrainingData) -> Learner:
         workers=workers,
     )
     return Standardized(learner, scaler) if scaler is not None else learner
+
+
+def _refuse_float64_jobs(dtype: str, kvstore: Any) -> None:
+    """Raise ``ValueError`` for a float64 model in a ``dist_sync`` job, before the job is joined.
+
+    MXNet 1.9.1's parameter servers sum float64 gradients to float32 precision (a job's SGD steps differ from
+    one process's by 2e-7 relative): a float64 model there would be silently a float32 one.
+    """
+    kind = kvstore if isinstance(kvstore, str) else str(getattr(kvstore, "type", ""))
+    if dtype == "float64" and kind.startswith("dist"):
+        raise ValueError(
+            f"The 'dtype' parameter of fit is 'float64' (resolved from the data if 'auto'), which a {kind} job "
+            "cannot keep: MXNet's parameter servers sum the gradients to float32 precision. Pass dtype='float32' "
+            "(or float32 data with dtype='auto') to train in the job, or train float64 in one process "
+            "(ctx='cpu:0,cpu:1' for several devices)."
+        )
 
 
 def default_callbacks(options: dict[str, Any], rank: int | None, has_validation: bool = False) -> list[Callback]:

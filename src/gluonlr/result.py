@@ -21,7 +21,8 @@ class FitResult:
 
     Attributes
     ----------
-    weight : ndarray of shape (n_features,) or (n_features, n_outputs), float32
+    weight : ndarray of shape (n_features,) or (n_features, n_outputs), float32 or float64
+        In the model's dtype (:attr:`dtype`, ``fit``'s ``dtype``).
     bias : float or ndarray of shape (n_outputs,)
     history : dict of str to list of float
         ``history["loss"][e]`` is the mean per-sample training loss of epoch
@@ -72,12 +73,24 @@ class FitResult:
         return len(self.history.get("loss", ()))
 
     @property
+    def dtype(self) -> str:
+        """The model's dtype, ``"float32"`` or ``"float64"``: that of ``weight``, and of :meth:`predict`.
+
+        Examples
+        --------
+        >>> from gluonlr import fit, synthetic_data
+        >>> fit(*synthetic_data(), dtype="float64").dtype, fit(*synthetic_data()).dtype
+        ('float64', 'float32')
+        """
+        return "float64" if np.asarray(self.weight).dtype == np.float64 else "float32"
+
+    @property
     def n_features(self) -> int:
         """Number of features the model was fitted on."""
         return int(self.weight.shape[0])
 
     def predict(self, X: Any) -> np.ndarray:
-        """Predict targets for ``X``: ``X @ weight + bias``, in float32 (:func:`gluonlr.host.predict`).
+        """Predict targets for ``X``: ``X @ weight + bias`` in the model's :attr:`dtype` (:func:`gluonlr.host.predict`).
 
         Parameters
         ----------
@@ -88,7 +101,8 @@ class FitResult:
 
         Returns
         -------
-        ndarray of shape (n_samples,) or (n_samples, n_outputs), float32
+        ndarray of shape (n_samples,) or (n_samples, n_outputs), of the model's :attr:`dtype`
+            float32, or float64 for a model fitted with ``dtype="float64"``.
 
         Raises
         ------
@@ -116,12 +130,13 @@ class FitResult:
 
     def _predict(self, X: Any, where: str) -> np.ndarray:
         check_feature_names(X, self.feature_names, where, stacklevel=4)
-        X = check_X(X, where=where, n_features=self.n_features)
-        bias = np.asarray(self.bias, dtype=np.float32)
+        dtype = self.dtype
+        X = check_X(X, where=where, n_features=self.n_features, dtype=dtype)
+        weight, bias = np.asarray(self.weight, dtype=dtype), np.asarray(self.bias, dtype=dtype)
         predictions = []
         for start, (chunk,) in chunks(X):  # a memmap: one chunk in memory at a time
             check_finite("X", chunk, where, first_row=start)
-            predictions.append(host.predict(chunk, self.weight, bias))
+            predictions.append(host.predict(chunk, weight, bias))
         return predictions[0] if len(predictions) == 1 else np.concatenate(predictions)
 
     def score(self, X: Any, y: Any) -> float:
@@ -146,7 +161,7 @@ class FitResult:
         1.0
         """
         predictions = self._predict(X, "score")
-        y = check_y(y, n_samples=len(predictions), where="score")
+        y = check_y(y, n_samples=len(predictions), where="score", dtype=self.dtype)
         if isinstance(y, Source):  # as many values as the predictions: read whole
             y = y.read(0, len(y))
         check_finite("y", y, "score")

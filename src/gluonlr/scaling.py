@@ -118,7 +118,6 @@ SAMPLE_ROWS = 4096
 #: Adam's rate makes one update move a typical prediction by this fraction of the initial residual.
 ADAM_FRACTION = 0.05
 
-_EPS32 = float(np.finfo(np.float32).eps)
 _TINY32 = float(np.finfo(np.float32).tiny)
 
 #: A feature is constant when its standard deviation is at most this many float32 roundings of its mean.
@@ -226,18 +225,21 @@ class FeatureStats:
 class Standardizer:
     """The affine map ``z = (x - mean) / scale`` of each feature, and the model's parameters across it.
 
-    ``mean`` and ``scale`` are float32. The device computes ``(x - mean) *
-    inverse``, with ``inverse`` the float32 reciprocal of ``scale``: MXNet's
+    ``mean`` and ``scale`` are in ``dtype``, the model's (float32 unless
+    ``fit(dtype="float64")``). The device computes ``(x - mean) *
+    inverse``, with ``inverse`` the reciprocal of ``scale`` in that dtype: MXNet's
     CPU kernels multiply three times faster than they divide, and elementwise
     operators on arrays of the batch's shape (the mean and the reciprocal
     repeated, held on the device) run three times faster than broadcasting
     ones. The conversions of parameters compute in float64 with the same
-    ``inverse`` and round to float32.
+    ``inverse`` and round to ``dtype``.
 
     Parameters
     ----------
     mean, scale : array-like of shape (n_features,)
         ``scale`` > 0.
+    dtype : {"float32", "float64"}, default="float32"
+        The model's dtype.
 
     Examples
     --------
@@ -246,21 +248,24 @@ class Standardizer:
     [[1.0, 3.0]]
     >>> scaler.to_original(np.array([4.0, 1.0], np.float32), 1.0)  # 4 (x1 - 10) / 2 + x2 + 1 = 2 x1 + x2 - 19
     (array([2., 1.], dtype=float32), -19.0)
+    >>> Standardizer([10.0, 0.0], [2.0, 1.0], "float64").to_original(np.array([4.0, 1.0]), 1.0)
+    (array([2., 1.]), -19.0)
     """
 
-    def __init__(self, mean: Any, scale: Any) -> None:
-        self.mean = np.asarray(mean, dtype=np.float32)
-        self.scale = np.asarray(scale, dtype=np.float32)
-        self.inverse = (1.0 / self.scale.astype(np.float64)).astype(np.float32)
+    def __init__(self, mean: Any, scale: Any, dtype: str = "float32") -> None:
+        self.dtype = np.dtype(dtype)
+        self.mean = np.asarray(mean, dtype=self.dtype)
+        self.scale = np.asarray(scale, dtype=self.dtype)
+        self.inverse = (1.0 / self.scale.astype(np.float64)).astype(self.dtype)
         self._tiles: dict[tuple[Any, int], tuple[nd.NDArray, nd.NDArray]] = {}
 
     @classmethod
-    def from_stats(cls, stats: FeatureStats) -> Standardizer:
-        r"""Return the map of :class:`FeatureStats`: a constant feature's scale is 1.
+    def from_stats(cls, stats: FeatureStats, dtype: str = "float32") -> Standardizer:
+        r"""Return the map of :class:`FeatureStats` for a model in ``dtype``: a constant feature's scale is 1.
 
         A feature is constant when its standard deviation is 0, or at most ten
-        float32 roundings of its mean (:math:`\sigma \le 10\,\epsilon_{32} |\mu|`):
-        float32 holds none of its variation, and dividing by it would only
+        roundings of its mean in ``dtype`` (:math:`\sigma \le 10\,\epsilon_{32} |\mu|` in float32):
+        ``dtype`` holds none of its variation, and dividing by it would only
         magnify rounding. Raises ``ValueError`` if the statistics are not
         finite (NaN in ``X``, with ``check_input=False``).
 
@@ -278,12 +283,13 @@ class Standardizer:
                 "X passed to fit holds NaN or infinity: standardize=True cannot compute the mean and standard "
                 "deviation of its features. Pass check_input=True (the default) to find the first bad row."
             )
-        constant = (std <= _CONSTANT_ROUNDINGS * _EPS32 * np.abs(mean)) | (std < _TINY32)
-        return cls(mean, np.where(constant, 1.0, std))
+        info = np.finfo(dtype)
+        constant = (std <= _CONSTANT_ROUNDINGS * float(info.eps) * np.abs(mean)) | (std < float(info.tiny))
+        return cls(mean, np.where(constant, 1.0, std), dtype)
 
     def transform(self, x: np.ndarray) -> np.ndarray:
-        """Return ``(x - mean) * inverse`` of float32 rows, in float32: the device's arithmetic, on the host."""
-        return (np.asarray(x, dtype=np.float32) - self.mean) * self.inverse
+        """Return ``(x - mean) * inverse`` of rows in the model's dtype: the device's arithmetic, on the host."""
+        return (np.asarray(x, dtype=self.dtype) - self.mean) * self.inverse
 
     def transform_nd(self, x: nd.NDArray) -> nd.NDArray:
         """Return ``(x - mean) * inverse`` of a batch on its device, bitwise as :meth:`transform` computes it.
@@ -294,7 +300,7 @@ class Standardizer:
         1 MiB copy); a larger batch with broadcasting ones.
         """
         rows = x.shape[0]
-        tiled = max(1, _BLOCK_BYTES // (4 * len(self.mean)))
+        tiled = max(1, _BLOCK_BYTES // (self.dtype.itemsize * len(self.mean)))
         if rows > tiled:
             mean, inverse = self._repeated(x.context, 1)
             centred = nd.broadcast_sub(x, mean)
@@ -307,7 +313,10 @@ class Standardizer:
         """Return the mean and the reciprocal repeated to ``rows`` rows on ``context``: views of ``tiled`` rows."""
         if (context, tiled) not in self._tiles:
             mean, inverse = (np.broadcast_to(values, (tiled, len(values))) for values in (self.mean, self.inverse))
-            self._tiles[context, tiled] = (nd.array(mean, ctx=context), nd.array(inverse, ctx=context))
+            self._tiles[context, tiled] = (
+                nd.array(mean, ctx=context, dtype=self.dtype),
+                nd.array(inverse, ctx=context, dtype=self.dtype),
+            )
         if (context, rows) not in self._tiles:
             mean, inverse = self._tiles[context, tiled]
             self._tiles[context, rows] = (mean[:rows], inverse[:rows])
@@ -328,7 +337,7 @@ class Standardizer:
         mean, inverse = self._columns(weight)
         original = np.asarray(weight, dtype=np.float64) * inverse
         intercept = np.asarray(bias, dtype=np.float64) - (mean * original).sum(axis=0)
-        return original.astype(np.float32), _as_bias(intercept, bias)
+        return original.astype(self.dtype), _as_bias(intercept, bias, self.dtype)
 
     def initial(
         self, weight: np.ndarray, bias: float | np.ndarray, *, given_weight: bool, given_bias: bool
@@ -354,14 +363,14 @@ class Standardizer:
         intercept = np.asarray(bias, dtype=np.float64)
         if given_bias:
             intercept = intercept + (mean * original).sum(axis=0)
-        return standardized.astype(np.float32), _as_bias(intercept, bias)
+        return standardized.astype(self.dtype), _as_bias(intercept, bias, self.dtype)
 
 
-def _as_bias(value: np.ndarray, like: float | np.ndarray) -> float | np.ndarray:
-    """``value`` rounded to float32: a float if ``like`` is one (one output), else an array."""
+def _as_bias(value: np.ndarray, like: float | np.ndarray, dtype: Any = np.float32) -> float | np.ndarray:
+    """``value`` rounded to ``dtype``: a float if ``like`` is one (one output), else an array."""
     if np.ndim(like) == 0:
-        return float(np.float32(value))
-    return np.asarray(value, dtype=np.float32)
+        return float(np.asarray(value, dtype=dtype))
+    return np.asarray(value, dtype=dtype)
 
 
 class Standardized:
@@ -449,7 +458,7 @@ class Standardized:
         Standardized whole, a large ``x`` would leave an ``x``-sized temporary
         in MXNet's memory pool.
         """
-        rows = max(1, _BLOCK_BYTES // (4 * max(1, x.shape[1])))
+        rows = max(1, _BLOCK_BYTES // (np.dtype(x.dtype).itemsize * max(1, x.shape[1])))
         if x.shape[0] <= rows:
             return self.learner.predict(self.scaler.transform_nd(x))
         predictions = []
@@ -493,10 +502,10 @@ def _curvature(loss: str, rho: float) -> float:
 
 
 def _sample(array: np.ndarray | Source, rows: np.ndarray) -> np.ndarray:
-    """Return ``array[rows]`` as float32 (a source reads them in increasing order)."""
+    """Return ``array[rows]`` as float32, or float64 (a float64 model's) (a source reads them in increasing order)."""
     if isinstance(array, Source):
         return array.rows(rows)
-    return np.take(array, rows, axis=0).astype(np.float32, copy=False)
+    return np.take(array, rows, axis=0).astype(np.float64 if array.dtype == np.float64 else np.float32, copy=False)
 
 
 def largest_eigenvalues(batches: np.ndarray, weights: np.ndarray) -> np.ndarray:

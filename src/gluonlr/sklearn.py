@@ -27,7 +27,7 @@ except ImportError as error:  # scikit-learn < 1.6 has no validate_data
 from gluonlr import host
 from gluonlr._mxnet import mx
 from gluonlr.callbacks import Callback
-from gluonlr.data.prepare import TargetScale
+from gluonlr.data.prepare import TargetScale, resolve_dtype
 from gluonlr.errors import ConvergenceWarning
 from gluonlr.fit import fit as gluonlr_fit
 from gluonlr.metrics import MetricLike, scores
@@ -234,6 +234,11 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
     beta1, beta2, epsilon : float, default=0.9, 0.999, 1e-8
     weight_decay : float, default=0.0
     lr_schedule : {None, "constant", "step", "cosine"} or Schedule, default=None
+    dtype : {"float32", "float64", "auto"}, default="float32"
+        The model's dtype: ``X`` and ``y`` are converted to it, ``coef_`` and
+        ``intercept_`` are in it. ``"auto"`` keeps float64 input in float64
+        (scikit-learn's estimators compute in float64) and trains other input
+        in float32.
     validation_split : float, default=0.0
         Ignored by :meth:`partial_fit`, as early stopping.
     metrics : tuple of str, callable or EvalMetric, default=()
@@ -252,7 +257,7 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
 
     Attributes
     ----------
-    coef_ : ndarray of shape (n_features,) or (n_targets, n_features), float32
+    coef_ : ndarray of shape (n_features,) or (n_targets, n_features), float32 or float64 (``dtype``)
         The weights, in scikit-learn's layout: ``(n_targets, n_features)`` for a
         2-D ``y`` (as scikit-learn's ``LinearRegression``).
     intercept_ : float or ndarray of shape (n_targets,)
@@ -343,6 +348,7 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
         epsilon: float = 1e-8,
         weight_decay: float = 0.0,
         lr_schedule: str | Schedule | None = None,
+        dtype: str = "auto",
         validation_split: float = 0.0,
         metrics: tuple[MetricLike, ...] = (),
         early_stopping: Any = False,
@@ -371,6 +377,7 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
         self.epsilon = epsilon
         self.weight_decay = weight_decay
         self.lr_schedule = lr_schedule
+        self.dtype = dtype
         self.validation_split = validation_split
         self.metrics = metrics
         self.early_stopping = early_stopping
@@ -431,9 +438,10 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
             parameter, a ``DivergenceError``), the estimator is left as it was.
         """
         with _unchanged_on_error(self):
-            X, y = validate_data(self, X, y, dtype=np.float32, multi_output=True, y_numeric=True, reset=True)
-            init_weight = None if coef_init is None else np.asarray(coef_init, dtype=np.float32).T
-            self._train(X, y, sample_weight, init_weight, intercept_init, None, self._fit_options())
+            dtype = self._dtype(X, y)
+            X, y = validate_data(self, X, y, dtype=dtype, multi_output=True, y_numeric=True, reset=True)
+            init_weight = None if coef_init is None else np.asarray(coef_init, dtype=dtype).T
+            self._train(X, y, sample_weight, init_weight, intercept_init, None, self._fit_options() | {"dtype": dtype})
         return self
 
     def partial_fit(self, X: Any, y: Any, sample_weight: Any = None) -> LinearRegressor:
@@ -482,9 +490,12 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
         """
         first = not hasattr(self, "coef_")
         with _unchanged_on_error(self):
-            X, y = validate_data(self, X, y, dtype=np.float32, multi_output=True, y_numeric=True, reset=first)
+            # A fitted model keeps its dtype: the first call's ("auto": of its data)
+            dtype = self._dtype(X, y) if first else str(self.coef_.dtype)
+            X, y = validate_data(self, X, y, dtype=dtype, multi_output=True, y_numeric=True, reset=first)
             options = {
                 **self._fit_options(),
+                "dtype": dtype,
                 "validation_split": 0.0,
                 "early_stopping": False,
                 "epochs": 1,
@@ -503,15 +514,19 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
             options |= {"standardize": False, "standardize_target": False}
             options["lr"] = self._lr if isinstance(self.lr, str) else self.lr
             if self._x_scale is not None:
-                X = Standardizer(*self._x_scale).transform(X)
+                X = Standardizer(*self._x_scale, dtype).transform(X)
             if self._y_scale is not None:
-                y = TargetScale(*self._y_scale).transform(y)
+                y = TargetScale(*self._y_scale, dtype).transform(y)
             state, history = self._state, self.history_
             weight, bias = state["weight"].T, state["bias"]  # the trained parameters, in the units trained in
             self._train(X, y, sample_weight, weight if self._targets_2d else weight[:, 0], bias, state, options, True)
             self.history_ = {key: history.get(key, []) + values for key, values in self.history_.items()}
             self.n_iter_ = len(self.history_["loss"])
         return self
+
+    def _dtype(self, X: Any, y: Any) -> str:
+        """Return the dtype to fit ``X`` and ``y`` in: the ``dtype`` parameter, ``"auto"`` resolved from the data."""
+        return resolve_dtype(OPTIONS["dtype"].check(self.dtype), X, y)
 
     def _train(
         self,
@@ -549,15 +564,15 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
         weight, result_bias = result.weight, result.bias
         if kept_scales:
             if self._x_scale is not None:
-                weight, result_bias = Standardizer(*self._x_scale).to_original(weight, result_bias)
+                weight, result_bias = Standardizer(*self._x_scale, options["dtype"]).to_original(weight, result_bias)
             if self._y_scale is not None:
-                weight, result_bias = TargetScale(*self._y_scale).to_raw(weight, result_bias)
+                weight, result_bias = TargetScale(*self._y_scale, options["dtype"]).to_raw(weight, result_bias)
         else:  # a fit from scratch: its statistics are what partial_fit keeps
             self._x_scale, self._y_scale = carried.x_scale, carried.y_scale
         weight = weight.reshape(len(weight), -1).T if targets_2d else weight
         self.coef_ = weight.copy()
-        bias = np.asarray(result_bias).reshape(-1)  # one target: fit's float (float64 from a standardized target)
-        self.intercept_ = bias.astype(np.float32) if targets_2d else float(bias[0])
+        bias = np.asarray(result_bias, dtype=result.dtype).reshape(-1)  # one target: fit's float
+        self.intercept_ = bias if targets_2d else float(bias[0])
         self.history_ = {key: list(values) for key, values in result.history.items()}
         if kept_scales and self._y_scale is not None and options["metrics"]:  # in y's units, as fit's
             mean, scale = self._y_scale
@@ -645,7 +660,7 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
         names = getattr(self, "feature_names_in_", None)
         weight, bias = self.coef_.T.copy(), self.intercept_
         if self._targets_2d:  # fit returns one target as 1-D, several as columns
-            bias = np.asarray(bias, dtype=np.float32).copy()
+            bias = np.asarray(bias, dtype=self.coef_.dtype).copy()
             weight, bias = (weight[:, 0], float(bias[0])) if weight.shape[1] == 1 else (weight, bias)
         return FitResult(
             weight=weight,

@@ -127,8 +127,13 @@ def add_evaluate(commands: Any) -> None:
     parser.add_argument("--json", action="store_true", help="print only a JSON document")
 
 
-def _read(args: argparse.Namespace, *, features: Sequence[str] | None, needs_target: bool) -> DataFile:
-    """Read ``args.data`` with the target the arguments name; a CSV file without ``--target`` is refused if needed."""
+def _read(
+    args: argparse.Namespace, *, features: Sequence[str] | None, needs_target: bool, dtype: str = "float32"
+) -> DataFile:
+    """Read ``args.data`` with the target the arguments name; a CSV file without ``--target`` is refused if needed.
+
+    ``dtype`` is the one the data is used in (``--dtype``, or a loaded model's): see :func:`~gluonlr.data.read_data`.
+    """
     target = getattr(args, "target", None)
     target_file = getattr(args, "target_file", None)
     if needs_target and target is None and target_file is None:
@@ -136,8 +141,8 @@ def _read(args: argparse.Namespace, *, features: Sequence[str] | None, needs_tar
         raise ValueError(f"Which are the targets of {args.data}? Name them with {kind}.")
     if args.data == _STDIO:
         model_names = features is not None and getattr(args, "features", None) is None
-        return _read_stdin(model_names, target=target, features=features, target_file=target_file)
-    return read_data(args.data, target=target, features=features, target_file=target_file)
+        return _read_stdin(model_names, target=target, features=features, target_file=target_file, dtype=dtype)
+    return read_data(args.data, target=target, features=features, target_file=target_file, dtype=dtype)
 
 
 def _read_stdin(model_names: bool, **kwargs: Any) -> DataFile:
@@ -174,7 +179,7 @@ def fit_command(args: argparse.Namespace) -> int:
     files to write are checked, by rank 0 only; training comes last. The model is written, atomically, only
     when training completed: a failure or Ctrl-C leaves ``--out`` as it was.
     """
-    data = _read(args, features=args.features, needs_target=True)
+    data = _read(args, features=args.features, needs_target=True, dtype=args.dtype)
     assert data.y is not None
     options = {**fit_options(args), "verbose": verbose(args)}
     rank = 0
@@ -225,7 +230,7 @@ def _held_out(n: int, validation_split: float) -> int:
     return n - int(n * (1.0 - validation_split))
 
 
-#: The most of the data converted to float32 at once to predict: a large float64 .npy file is never copied whole.
+#: The most of the data converted to the model's dtype at once to predict: a large .npy file is never copied whole.
 _PREDICT_BYTES = 16 << 20
 
 
@@ -334,7 +339,7 @@ def _model_and_data(args: argparse.Namespace, needs_target: bool) -> tuple[FitRe
     features = args.features if args.features is not None else model.feature_names
     if args.data.endswith(".npy"):
         features = None
-    data = _read(args, features=features, needs_target=needs_target)
+    data = _read(args, features=features, needs_target=needs_target, dtype=model.dtype)
     if data.X.shape[1] != model.n_features:
         how = "" if data.feature_names is None else f" ({', '.join(data.feature_names)})"
         raise ValueError(
@@ -349,7 +354,7 @@ def predict_command(args: argparse.Namespace) -> int:
     """Run ``gluonlr predict``: write the predictions, one row per sample, as CSV (or ``.npy`` with ``-o x.npy``).
 
     The CSV has a header, ``prediction`` (``prediction_0``, ``prediction_1``, ... for several outputs), and
-    each value is the shortest decimal that reads back as the same float32.
+    each value is the shortest decimal that reads back as the same float32 (float64 for a float64 model).
     """
     output = None if args.output == _STDIO else args.output  # "-": standard output, as for cat
     if output:
@@ -376,7 +381,7 @@ def _write_csv(path: str, predictions: np.ndarray) -> None:
 
 
 def _write_rows(file: io.TextIOBase | Any, predictions: np.ndarray) -> None:
-    """Write ``predictions`` as CSV rows with a header; float32 values in their shortest round-trip form."""
+    """Write ``predictions`` as CSV rows with a header; values in their shortest round-trip form in their dtype."""
     writer = csv.writer(file, lineterminator="\n")
     columns = predictions.reshape(len(predictions), -1)
     header = ["prediction"] if predictions.ndim == 1 else [f"prediction_{i}" for i in range(columns.shape[1])]

@@ -185,18 +185,20 @@ class ArrayData:
         batch_size: int,
         sample_weight: np.ndarray | None = None,
         part: tuple[int, int] | None = None,
+        dtype: Any = np.float32,
     ) -> None:
         n = len(X)
         sources = [X, np.asarray(y).reshape(n, -1)]
         if sample_weight is not None:
             sources.append(np.asarray(sample_weight).reshape(n, 1))
+        self.dtype = np.dtype(dtype)  # the model's: float32 (the article's) or float64
         # view(np.ndarray): a plain view (of a memmap too) that from_numpy may mark read-only.
-        self._sources = [np.ascontiguousarray(source, dtype=np.float32).view(np.ndarray) for source in sources]
+        self._sources = [np.ascontiguousarray(source, dtype=self.dtype).view(np.ndarray) for source in sources]
         self.bounds, self.sizes = _bounds(n, batch_size, part)
 
     @property
     def sources(self) -> tuple[np.ndarray | None, ...]:
-        """``(X, y, sample_weight)`` as float32 in their original order, ``y`` of shape ``(n_samples, n_outputs)``."""
+        """``(X, y, sample_weight)`` in ``dtype``, in the original order, ``y`` of shape ``(n_samples, n_outputs)``."""
         return (*self._sources, None)[:3]
 
     def chunks(
@@ -287,9 +289,10 @@ class EpochData(ArrayData):
         batch_size: int,
         sample_weight: np.ndarray | None = None,
         part: tuple[int, int] | None = None,
+        dtype: Any = np.float32,
     ) -> None:
-        super().__init__(X, y, batch_size, sample_weight, part)
-        self._hosts = [np.empty(source.shape, dtype=np.float32) for source in self._sources]
+        super().__init__(X, y, batch_size, sample_weight, part, dtype)
+        self._hosts = [np.empty(source.shape, dtype=self.dtype) for source in self._sources]
         # zero_copy: the NDArrays share the host buffers' memory (from_numpy marks
         # the view it is given read-only; the buffers themselves stay writable).
         self._arrays = [nd.from_numpy(host.view(), zero_copy=True) for host in self._hosts]
@@ -378,9 +381,11 @@ class StreamData:
         batch_size: int,
         sample_weight: np.ndarray | None = None,
         part: tuple[int, int] | None = None,
+        dtype: Any = np.float32,
     ) -> None:
         self._X, self._y = X, y
-        self._sample_weight = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float32)
+        self.dtype = np.dtype(dtype)  # the model's: float32 (the article's) or float64
+        self._sample_weight = None if sample_weight is None else np.asarray(sample_weight, dtype=self.dtype)
         self._n_outputs = int(np.prod(y.shape[1:], dtype=np.int64)) if len(y.shape) > 1 else 1
         self.bounds, self.sizes = _bounds(len(X), batch_size, part)
         self._pool: ThreadPoolExecutor | None = None
@@ -407,7 +412,10 @@ class StreamData:
         if isinstance(rows, tuple):
             rows, size = rows
             return _share(self.batch(rows) if len(rows) else None, size)
-        arrays = [_rows(self._X, rows), _rows(self._y, rows).reshape(len(rows), self._n_outputs)]
+        arrays = [
+            _rows(self._X, rows, self.dtype),
+            _rows(self._y, rows, self.dtype).reshape(len(rows), self._n_outputs),
+        ]
         if self._sample_weight is not None:
             arrays.append(self._sample_weight[rows].reshape(len(rows), 1))
         # zero_copy: each array is new and read only by the device from now on.
@@ -434,8 +442,8 @@ class StreamData:
         """Yield ``(x, y)`` (or ``(x, y, w)``) float32 arrays of consecutive rows, as :meth:`ArrayData.chunks`."""
         X = self._X if features else None
         for _, (x, y, w) in chunks(X, self._y, self._sample_weight, rows=chunk_rows(self._X.shape[1]), span=span):
-            y = np.asarray(y, dtype=np.float32).reshape(len(y), self._n_outputs)
-            x = None if x is None else np.asarray(x, dtype=np.float32)
+            y = np.asarray(y, dtype=self.dtype).reshape(len(y), self._n_outputs)
+            x = None if x is None else np.asarray(x, dtype=self.dtype)
             yield (x, y) if w is None else (x, y, w.reshape(len(y), 1))
 
     def close(self) -> None:
@@ -494,8 +502,9 @@ class TakeData(ArrayData):
         batch_size: int,
         sample_weight: np.ndarray | None = None,
         part: tuple[int, int] | None = None,
+        dtype: Any = np.float32,
     ) -> None:
-        super().__init__(X, y, batch_size, sample_weight, part)
+        super().__init__(X, y, batch_size, sample_weight, part, dtype)
         self._arrays = [nd.from_numpy(source.view(), zero_copy=True) for source in self._sources]
         self._order: nd.NDArray | None = None
 
@@ -521,22 +530,22 @@ class TakeData(ArrayData):
             yield self.batch(k)
 
 
-def _shared(array: np.ndarray | Source) -> np.ndarray | None:
-    """Return the float32 C-contiguous numpy array (or memmap) behind ``array`` for the device to share, or None."""
+def _shared(array: np.ndarray | Source, dtype: Any = np.float32) -> np.ndarray | None:
+    """Return the ``dtype`` C-contiguous numpy array (or memmap) behind ``array`` for the device to share, or None."""
     if isinstance(array, Source):
         if not isinstance(array.array, np.ndarray) or array.row_shape != array.array.shape[1:]:
             return None
         array = array.array[array.start : array.stop]
-    if array.dtype != np.float32 or not array.flags.c_contiguous or array.size >= MAX_NDARRAY_SIZE:
+    if array.dtype != dtype or not array.flags.c_contiguous or array.size >= MAX_NDARRAY_SIZE:
         return None
     return array
 
 
-def _rows(array: np.ndarray | Source, rows: np.ndarray) -> np.ndarray:
-    """Return ``array[rows]`` as float32: read from a source, or gathered from memory."""
+def _rows(array: np.ndarray | Source, rows: np.ndarray, dtype: Any = np.float32) -> np.ndarray:
+    """Return ``array[rows]`` as ``dtype``: read from a source (as its ``out_dtype``), or gathered from memory."""
     if isinstance(array, Source):
         return array.rows(rows)
-    return np.take(array, rows, axis=0).astype(np.float32, copy=False)
+    return np.take(array, rows, axis=0).astype(dtype, copy=False)
 
 
 def epoch_data(
@@ -545,12 +554,14 @@ def epoch_data(
     batch_size: int,
     sample_weight: np.ndarray | None = None,
     part: tuple[int, int] | None = None,
+    dtype: Any = np.float32,
 ) -> EpochData | TakeData | StreamData:
     """Return the batches of ``(X, y)``, read the cheapest way that keeps memory bounded.
 
     With ``part=(rank, workers)``, a worker of a ``dist_sync`` job's view: each
     batch is the worker's :class:`Share` of the global batch (see
-    :func:`share_bounds`), and only its rows are read.
+    :func:`share_bounds`), and only its rows are read. The batches are in
+    ``dtype``, the model's (float32, the article's, or float64).
 
     - :class:`EpochData`: in-memory data of at most :data:`EPOCH_GATHER_BYTES`
       (float32 ``X``, ``y`` and sample weights): one ``take`` an epoch is
@@ -571,13 +582,14 @@ def epoch_data(
     >>> type(epoch_data(Source(X.astype(np.float64)), y, 10)).__name__
     'StreamData'
     """
-    shared = _shared(X)
+    dtype = np.dtype(dtype)
+    shared = _shared(X, dtype)
     if shared is None:
-        return StreamData(X, y, batch_size, sample_weight, part)
+        return StreamData(X, y, batch_size, sample_weight, part, dtype)
     if isinstance(y, Source):
-        shared_y = _shared(y)
+        shared_y = _shared(y, dtype)
         y = shared_y if shared_y is not None else y.read(0, len(y))
-    row_bytes = 4 * (X.shape[1] + (y.shape[1] if y.ndim > 1 else 1) + (sample_weight is not None))
+    row_bytes = dtype.itemsize * (X.shape[1] + (y.shape[1] if y.ndim > 1 else 1) + (sample_weight is not None))
     if isinstance(X, Source) or len(X) * row_bytes > EPOCH_GATHER_BYTES:
-        return TakeData(shared, y, batch_size, sample_weight, part)
-    return EpochData(shared, y, batch_size, sample_weight, part)
+        return TakeData(shared, y, batch_size, sample_weight, part, dtype)
+    return EpochData(shared, y, batch_size, sample_weight, part, dtype)

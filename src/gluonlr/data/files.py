@@ -103,6 +103,7 @@ def read_data(
     target: str | None = None,
     features: Sequence[str] | None = None,
     target_file: str | os.PathLike[str] | None = None,
+    dtype: str = "float32",
 ) -> DataFile:
     r"""Read the features (and targets) of a CSV or ``.npy`` file, every value checked.
 
@@ -118,6 +119,12 @@ def read_data(
         Other columns are not read.
     target_file : str or os.PathLike, optional
         The ``.npy`` file of the targets of a ``.npy`` file of features.
+    dtype : {"float32", "float64", "auto"}, default="float32"
+        The dtype the fit computes in, which every value must fit: a CSV
+        file's values are read as float64 with ``"float64"``, else as float32;
+        a ``.npy`` file is mapped as it is and checked against float32 unless
+        the dtype is ``"float64"``, or ``"auto"`` and the file holds float64
+        (which ``fit(dtype="auto")`` keeps).
 
     Returns
     -------
@@ -158,11 +165,11 @@ def read_data(
                 f"({'--target' if target is not None else '--features'}). It holds the features; give the "
                 "targets as a .npy file of their own (--target-file y.npy)."
             )
-        X = _read_npy(text, "features")
+        X = _read_npy(text, "features", dtype)
         y = None
         if target_file is not None:
             y_path = _existing(target_file)
-            y = _read_npy(y_path, "targets")
+            y = _read_npy(y_path, "targets", dtype)
             if len(y) != len(X):
                 raise ValueError(f"{y_path} holds {len(y)} targets, but {text} holds {len(X)} rows: one per sample.")
         return DataFile(text, X, y, None, None if target_file is None else os.fspath(target_file))
@@ -171,7 +178,7 @@ def read_data(
             f"--target-file gives the targets of a .npy file of features; {text} is a CSV file: "
             "name its target column with --target."
         )
-    return _read_csv(text, target, features)
+    return _read_csv(text, target, features, np.float64 if dtype == "float64" else np.float32)
 
 
 def _existing(path: str | os.PathLike[str]) -> str:
@@ -189,7 +196,7 @@ def _existing(path: str | os.PathLike[str]) -> str:
 # -- .npy ------------------------------------------------------------------------------------------------------
 
 
-def _read_npy(path: str, what: str) -> np.ndarray:
+def _read_npy(path: str, what: str, dtype: str = "float32") -> np.ndarray:
     """Open ``path`` as a read-only memmap of ``what`` (features: 2-D; targets: 1-D or 2-D) and check its values."""
     try:
         array = np.load(path, mmap_mode="r", allow_pickle=False)
@@ -211,10 +218,12 @@ def _read_npy(path: str, what: str) -> np.ndarray:
         raise ValueError(f"{path} holds no data: an array of shape {array.shape}.")
     if what == "targets" and array.ndim == 2 and array.shape[1] == 1:
         array = array[:, 0]  # one output, as fit takes it
+    wide = dtype == "float64" or (dtype == "auto" and array.dtype == np.float64)  # the fit computes in float64
+    computes = np.dtype(np.float64 if wide else np.float32)
     if array.dtype.kind == "f":
         for start, (chunk,) in chunks(array):
             with np.errstate(over="ignore"):  # float64 (or longdouble) beyond float32's range: infinite in fit
-                as_float32 = chunk.astype(np.float32, copy=False)
+                as_float32 = chunk.astype(computes, copy=False)
             row = first_nonfinite_row(as_float32)
             if row is not None:
                 position = (row,) if chunk.ndim == 1 else (row, int(np.argmin(np.isfinite(as_float32[row]))))
@@ -308,7 +317,7 @@ def _columns(path: str, names: list[str], target: str | None, features: Sequence
     return features
 
 
-def _read_csv(path: str, target: str | None, features: Sequence[str] | None) -> DataFile:
+def _read_csv(path: str, target: str | None, features: Sequence[str] | None, dtype: Any = np.float32) -> DataFile:
     pd = _pandas()
     names = _header(path)
     features = _columns(path, names, target, features)
@@ -335,7 +344,7 @@ def _read_csv(path: str, target: str | None, features: Sequence[str] | None) -> 
     bad = {}
     for name, numbers in values.items():
         with np.errstate(over="ignore"):  # 1e39 is finite in float64, infinite in the float32 fit computes in
-            finite = np.isfinite(numbers.astype(np.float32))
+            finite = np.isfinite(numbers.astype(dtype))
         if not finite.all():
             bad[name] = int(np.argmin(finite))
     if engine == "pyarrow":  # pyarrow reads 0x10 as 16; numpy, the C engine and scikit-learn's readers refuse it
@@ -345,10 +354,10 @@ def _read_csv(path: str, target: str | None, features: Sequence[str] | None) -> 
         row = min(bad.values())
         name = next(name for name in names if bad.get(name) == row)  # the first in the file's order
         _raise_bad_cell(path, names, row, name)
-    X = np.empty((len(frame), len(features)), dtype=np.float32)
+    X = np.empty((len(frame), len(features)), dtype=dtype)
     for column, name in enumerate(features):
         X[:, column] = values[name]
-    y = None if target is None else values[target].astype(np.float32)
+    y = None if target is None else values[target].astype(dtype)
     return DataFile(path, X, y, tuple(features), target)
 
 

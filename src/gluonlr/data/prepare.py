@@ -12,6 +12,7 @@ receive a :class:`TrainingData` and read no more of the user's arguments.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from dataclasses import dataclass, replace
 from typing import Any
@@ -24,7 +25,54 @@ from gluonlr.data.split import split_validation
 from gluonlr.persistence import data_fingerprint
 from gluonlr.scaling import FeatureStats
 
-__all__ = ["TargetScale", "TrainingData", "prepare_data"]
+__all__ = ["TargetScale", "TrainingData", "input_dtype", "prepare_data", "resolve_dtype"]
+
+
+def input_dtype(value: Any) -> np.dtype[Any]:
+    """Return the dtype ``value`` holds its numbers in, as numpy reads it, without converting it.
+
+    An array, a memmap or an array-like source: its ``dtype``; a data frame:
+    float64 if one of its columns is (else float32, the dtype of its other
+    numbers here); anything else (lists, scalars) as ``np.asarray`` reads it.
+
+    Examples
+    --------
+    >>> input_dtype(np.zeros(2)), input_dtype([1, 2]), input_dtype([[0.5]])
+    (dtype('float64'), dtype('int64'), dtype('float64'))
+    """
+    dtype = getattr(value, "dtype", None)
+    if dtype is not None:
+        with contextlib.suppress(TypeError):
+            return np.dtype(dtype)
+    dtypes = getattr(value, "dtypes", None)
+    if dtypes is not None and hasattr(value, "to_numpy"):  # a data frame: its columns' dtypes (pandas not imported)
+        kinds = list(dtypes) if hasattr(dtypes, "__iter__") else [dtypes]
+        wide = any(getattr(kind, "kind", "") == "f" and getattr(kind, "itemsize", 0) >= 8 for kind in kinds)
+        return np.dtype(np.float64 if wide else np.float32)
+    try:
+        return np.asarray(value).dtype
+    except Exception:  # ragged lists and the like: check_X says what is wrong with them
+        return np.dtype(np.float32)
+
+
+def resolve_dtype(dtype: str, X: Any, y: Any) -> str:
+    """Return the dtype a fit computes in: ``dtype`` itself, or for ``"auto"`` the input's.
+
+    ``"auto"`` is ``"float64"`` when ``X`` or ``y`` holds float64 (or wider)
+    floats (:func:`input_dtype`) and ``"float32"`` for any other input:
+    float32 data, integers, booleans.
+
+    Examples
+    --------
+    >>> resolve_dtype("auto", np.zeros((2, 1)), np.zeros(2, np.float32))
+    'float64'
+    >>> resolve_dtype("auto", np.zeros((2, 1), np.float32), [0, 1]), resolve_dtype("float32", np.zeros((2, 1)), [0, 1])
+    ('float32', 'float32')
+    """
+    if dtype != "auto":
+        return dtype
+    wide = any((kind := input_dtype(value)).kind == "f" and kind.itemsize >= 8 for value in (X, y))
+    return "float64" if wide else "float32"
 
 
 @dataclass(frozen=True)
@@ -45,23 +93,26 @@ class TargetScale:
     (array([2.], dtype=float32), 2.5)
     >>> scale.from_raw(np.array([2.0]), 2.5)
     (array([2.], dtype=float32), 0.5)
+    >>> TargetScale.of(np.array([1.0, 3.0]), "float64").to_raw(np.array([2.0]), 0.5)
+    (array([2.]), 2.5)
     """
 
     mean: np.ndarray  # float64, one per output
     scale: np.ndarray
+    dtype: str = "float32"  # the model's: of the standardized y and the parameters
 
     @classmethod
-    def of(cls, y: np.ndarray) -> TargetScale:
-        """Return the scale of ``y`` (1-D, or one column per output), in float64."""
+    def of(cls, y: np.ndarray, dtype: str = "float32") -> TargetScale:
+        """Return the scale of ``y`` (1-D, or one column per output), in float64, for a model in ``dtype``."""
         values = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
         scale = values.std(axis=0)
-        return cls(values.mean(axis=0), np.where(scale > 0, scale, 1.0))
+        return cls(values.mean(axis=0), np.where(scale > 0, scale, 1.0), dtype)
 
     def transform(self, y: np.ndarray) -> np.ndarray:
-        """Return ``y`` standardized, in float32, of ``y``'s shape."""
+        """Return ``y`` standardized, in the model's dtype, of ``y``'s shape."""
         values = np.asarray(y, dtype=np.float64)
         mean, scale = (self.mean[0], self.scale[0]) if values.ndim == 1 else (self.mean, self.scale)
-        return ((values - mean) / scale).astype(np.float32)
+        return ((values - mean) / scale).astype(self.dtype)
 
     def to_raw(self, weight: np.ndarray, bias: float | np.ndarray) -> tuple[np.ndarray, float | np.ndarray]:
         """Return the model of the standardized target in the target's units."""
@@ -74,8 +125,8 @@ class TargetScale:
     def _map(self, weight: np.ndarray, bias: float | np.ndarray, how: Any) -> tuple[np.ndarray, float | np.ndarray]:
         w, b = how(np.asarray(weight, np.float64), np.asarray(bias, np.float64), self.mean, self.scale)
         if np.ndim(weight) == 1:  # one output: a float bias
-            return w.astype(np.float32), float(np.asarray(b).reshape(-1)[0])
-        return w.astype(np.float32), np.asarray(b, np.float32)
+            return w.astype(self.dtype), float(np.asarray(b, self.dtype).reshape(-1)[0])
+        return w.astype(self.dtype), np.asarray(b, self.dtype)
 
 
 @dataclass(frozen=True)
@@ -85,7 +136,7 @@ class TrainingData:
     Attributes
     ----------
     X, y : ndarray or Source
-        The training rows (float32 in memory, or a source read batch by batch).
+        The training rows (in ``dtype`` in memory, or a source read batch by batch as ``dtype``).
     sample_weight : ndarray or None
         Their weights.
     validation : tuple (X_val, y_val) or None
@@ -102,6 +153,9 @@ class TrainingData:
         ``y``; ``y`` and the validation ``y`` are then standardized (in memory).
     fingerprint : dict or None
         Shape and SHA-256 of the data, when a checkpoint is written or resumed.
+    dtype : str
+        The model's dtype, ``"float32"`` or ``"float64"``: of ``X``, ``y`` and
+        the sample weights as the learner reads them.
 
     Examples
     --------
@@ -119,6 +173,7 @@ class TrainingData:
     stats: FeatureStats | None
     fingerprint: dict[str, Any] | None
     target: TargetScale | None = None
+    dtype: str = "float32"
 
     @property
     def n_outputs(self) -> int | None:
@@ -137,6 +192,7 @@ def prepare_data(
     standardize: bool = False,
     standardize_target: bool = False,
     fingerprint: bool = False,
+    dtype: str = "float32",
 ) -> TrainingData:
     """Check ``X`` and ``y``, split off the validation rows and make the one pass over the data.
 
@@ -145,7 +201,11 @@ def prepare_data(
     rows' statistics: all in the same pass, in chunks, whatever the data's
     size; with none of the three, nothing is read. ``standardize_target``
     reads the training ``y`` whole, after the pass, and standardizes it and
-    the validation ``y`` by its mean and standard deviation.
+    the validation ``y`` by its mean and standard deviation. The data is
+    converted to ``dtype`` (``"float32"`` or ``"float64"``, resolved by
+    :func:`resolve_dtype`), and the check for NaN and infinity is made in it:
+    float64 data beyond float32's range is refused only when ``dtype`` is
+    float32.
 
     Examples
     --------
@@ -159,10 +219,12 @@ def prepare_data(
     ValueError: X passed to fit contains NaN or infinity (after conversion to float32), first in row 1. ...
     """
     names = feature_names(X)  # a data frame's column names: the model keeps them
-    X = check_X(X)
-    y = check_y(y, n_samples=X.shape[0], stacklevel=4)
-    sample_weight = check_sample_weight(sample_weight, X.shape[0])
-    split = split_validation(X, y, sample_weight, validation_split, validation_data, names=names, stacklevel=5)
+    X = check_X(X, dtype=dtype)
+    y = check_y(y, n_samples=X.shape[0], stacklevel=4, dtype=dtype)
+    sample_weight = check_sample_weight(sample_weight, X.shape[0], dtype=dtype)
+    split = split_validation(
+        X, y, sample_weight, validation_split, validation_data, names=names, stacklevel=5, dtype=dtype
+    )
     if split.sample_weight is not None and not split.sample_weight.any():
         raise ValueError(
             "sample_weight passed to fit is 0 for every sample left to train on after validation_split; "
@@ -182,6 +244,7 @@ def prepare_data(
         more=more,
         stats=stats,
         fingerprint=data_fingerprint(split.X, split.y, *more, digest=digest) if digest is not None else None,
+        dtype=dtype,
     )
     return _standardized_target(data) if standardize_target else data
 
@@ -189,7 +252,7 @@ def prepare_data(
 def _standardized_target(data: TrainingData) -> TrainingData:
     """Return ``data`` with its ``y`` (and the validation ``y``) standardized by the training ``y``'s scale."""
     y = data.y.read(0, len(data.y)) if isinstance(data.y, Source) else data.y
-    target = TargetScale.of(y)
+    target = TargetScale.of(y, data.dtype)
     validation = data.validation
     if validation is not None:
         y_val = validation[1].read(0, len(validation[1])) if isinstance(validation[1], Source) else validation[1]

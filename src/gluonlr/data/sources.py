@@ -71,7 +71,7 @@ def chunk_rows(n_features: int) -> int:
 
 
 class Source:
-    """Rows of an array-like that stays where it is, read on demand as float32.
+    """Rows of an array-like that stays where it is, read on demand as float32 (or ``out_dtype``).
 
     Parameters
     ----------
@@ -88,13 +88,15 @@ class Source:
     row_shape : tuple of int, optional
         The shape of one row as read; default ``array.shape[1:]`` (``()`` reads
         a column ``y`` of shape ``(n, 1)`` as ``(n,)``).
+    out_dtype : numpy dtype, default=float32
+        The dtype rows are read as: the model's (``fit(dtype=...)``).
 
     Attributes
     ----------
     array : array-like
         The array-like given.
     dtype : numpy.dtype
-        Its dtype; rows are converted to float32 as they are read.
+        Its dtype; rows are converted to :attr:`out_dtype` as they are read.
 
     Examples
     --------
@@ -116,8 +118,10 @@ class Source:
         start: int = 0,
         stop: int | None = None,
         row_shape: tuple[int, ...] | None = None,
+        out_dtype: Any = np.float32,
     ) -> None:
         self.array = array
+        self.out_dtype = np.dtype(out_dtype)
         self.name, self.where = name, where
         self.dtype = np.dtype(array.dtype)
         self.start = start
@@ -149,10 +153,11 @@ class Source:
             start=self.start + start,
             stop=self.start + stop,
             row_shape=self.row_shape,
+            out_dtype=self.out_dtype,
         )
 
     def rows(self, indices: np.ndarray) -> np.ndarray:
-        """Read the rows ``indices`` (positions in this source, each at most once), in that order, as float32.
+        """Read the rows ``indices`` (positions in this source, each at most once), in that order, as ``out_dtype``.
 
         The rows are read in increasing order, which a file on disk serves
         with far fewer seeks (and an ``h5py.Dataset`` requires), then put in
@@ -161,16 +166,16 @@ class Source:
         indices = np.asarray(indices, dtype=np.int64)
         order = np.argsort(indices, kind="stable")
         block = self._read(indices[order] + self.start)
-        out = np.empty((len(indices), *self.row_shape), dtype=np.float32)
-        with np.errstate(over="ignore", invalid="ignore"):  # beyond float32: inf, which validation reports
+        out = np.empty((len(indices), *self.row_shape), dtype=self.out_dtype)
+        with np.errstate(over="ignore", invalid="ignore"):  # beyond out_dtype: inf, which validation reports
             out[order] = block.reshape(len(indices), *self.row_shape)
         return out
 
     def read(self, start: int, stop: int) -> np.ndarray:
-        """Read the consecutive rows ``[start, stop)`` as a new float32 array."""
+        """Read the consecutive rows ``[start, stop)`` as a new ``out_dtype`` array."""
         block = self._read(slice(self.start + start, self.start + stop))
         with np.errstate(over="ignore", invalid="ignore"):
-            return np.ascontiguousarray(block, dtype=np.float32).reshape(stop - start, *self.row_shape)
+            return np.ascontiguousarray(block, dtype=self.out_dtype).reshape(stop - start, *self.row_shape)
 
     def _read(self, rows: np.ndarray | builtins.slice) -> np.ndarray:
         try:

@@ -55,6 +55,7 @@ def split_validation(
     validation_data: Any,
     names: tuple[str, ...] | None = None,
     stacklevel: int = 4,
+    dtype: Any = np.float32,
 ) -> Split:
     """Return the data to train on and ``(X_val, y_val)`` or None, as Keras splits; nothing is read.
 
@@ -63,7 +64,8 @@ def split_validation(
     are data frames (``names``: the column names of ``X``), their
     columns must be the same, in the same order. ``stacklevel`` points a
     warning about ``y_val`` at the caller's caller. Sources are sliced
-    (:meth:`~gluonlr.data.Source.slice`), not read.
+    (:meth:`~gluonlr.data.Source.slice`), not read. ``validation_data`` is
+    converted to ``dtype``, the model's.
 
     Examples
     --------
@@ -82,9 +84,13 @@ def split_validation(
             )
         if names is not None and feature_names(validation_data[0]) is not None:
             check_feature_names(validation_data[0], names, "fit (validation_data)")
-        X_val = check_X(validation_data[0], where="fit (validation_data)", n_features=X.shape[1])
+        X_val = check_X(validation_data[0], where="fit (validation_data)", n_features=X.shape[1], dtype=dtype)
         y_val = check_y(
-            validation_data[1], n_samples=X_val.shape[0], where="fit (validation_data)", stacklevel=stacklevel
+            validation_data[1],
+            n_samples=X_val.shape[0],
+            where="fit (validation_data)",
+            stacklevel=stacklevel,
+            dtype=dtype,
         )
         if y_val.shape[1:] != y.shape[1:]:
             raise ValueError(

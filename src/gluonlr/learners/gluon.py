@@ -76,12 +76,14 @@ class GluonLearner:
         workers: Workers | None = None,
     ) -> None:
         self.workers = workers  # a dist_sync job's, or None
-        self.data = data = epoch_data(X, y, config.batch_size, sample_weight, part=workers.part if workers else None)
+        self.data = data = epoch_data(
+            X, y, config.batch_size, sample_weight, part=workers.part if workers else None, dtype=config.dtype
+        )
         self.config = config
         self.sampler = EpochBatchSampler(data, config.seed)
         self.loader = fast_batches(data, self.sampler)
         self.ctx = check_ctx(ctx)
-        self.dense = init_params(weight, bias, self.ctx)  # a copy on each device
+        self.dense = init_params(weight, bias, self.ctx, config.dtype)  # a copy on each device
         self.loss = make_loss(config.loss, config.rho)
         # The layer and the loss compiled together to one cached graph: far fewer operator calls per batch.
         self.net_with_loss = fast_net_with_loss(self.dense, self.loss)
@@ -191,12 +193,16 @@ class GluonLearner:
         """
         for name, param in (("weight", self.dense.weight), ("bias", self.dense.bias)):
             if name in state:
-                param.set_data(nd.array(np.asarray(state[name], dtype=np.float32)))  # on every device
+                param.set_data(
+                    nd.array(np.asarray(state[name], self.config.dtype), dtype=self.config.dtype)
+                )  # on every device
         for device in range(len(self.ctx)):
             for name, arrays in self._optimizer_states(device).items():
                 for state_name, array in zip(self.optimizer.state_names, arrays, strict=True):
                     if f"{state_name}/{name}" in state:
-                        array[:] = nd.array(np.asarray(state[f"{state_name}/{name}"], dtype=np.float32))
+                        array[:] = nd.array(
+                            np.asarray(state[f"{state_name}/{name}"], self.config.dtype), dtype=self.config.dtype
+                        )
         if "updates" in state:
             optimizer = self.trainer._optimizer
             optimizer.num_update = int(state["updates"])

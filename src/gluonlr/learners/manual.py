@@ -99,9 +99,11 @@ class ManualLearner:
         workers: Workers | None = None,
     ) -> None:
         self.workers = workers  # a dist_sync job's, or None
-        self.data = epoch_data(X, y, config.batch_size, sample_weight, part=workers.part if workers else None)
+        self.data = epoch_data(
+            X, y, config.batch_size, sample_weight, part=workers.part if workers else None, dtype=config.dtype
+        )
         self.ctx = check_ctx(ctx)
-        self.copies = [init_params(weight, bias, device) for device in self.ctx]  # [w, b] on each device
+        self.copies = [init_params(weight, bias, device, config.dtype) for device in self.ctx]  # [w, b] on each device
         self.params = self.copies[0]
         # The gradient buffers' handles, held once: each param.grad makes a new NDArray handle, a measurable share of a
         # small step.
@@ -191,8 +193,10 @@ class ManualLearner:
                 targets = {name: param, **dict(zip(names, arrays, strict=True))}
                 for key, target in targets.items():
                     if key in state:
-                        value = np.asarray(state[key], dtype=np.float32)
-                        target[:] = nd.array(np.ascontiguousarray(value.T if name == "weight" else value))
+                        value = np.asarray(state[key], dtype=self.config.dtype)
+                        target[:] = nd.array(
+                            np.ascontiguousarray(value.T if name == "weight" else value), dtype=value.dtype
+                        )
         if "updates" in state:
             self.updates = int(state["updates"])
 

@@ -10,6 +10,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from gluonlr.callbacks import Callback
+from gluonlr.data.prepare import resolve_dtype
 from gluonlr.fit import PATHS, fit
 from gluonlr.result import FitResult
 from gluonlr.testing._reference import ReferenceResult, _standardization, reference_fit
@@ -601,9 +602,10 @@ def assert_matches_reference(
     if reference_kwargs.get("lr") == "auto":  # the reference trains with the rate fit chose (FitResult.lr)
         reference_kwargs["lr"] = recorded.result.lr
     expected = reference_fit(X, y, **reference_kwargs)
+    dtype = resolve_dtype(reference_kwargs.get("dtype", "float32"), X, y)
     assert_runs_agree(
         recorded.trained or recorded,
-        _in_trained_units(expected, X, reference_kwargs) if recorded.trained else expected,
+        _in_trained_units(expected, X, reference_kwargs, dtype) if recorded.trained else expected,
         rtol=rtol,
         atol=atol,
         names=(path, "reference"),
@@ -621,17 +623,19 @@ _IN_TRAINED_UNITS = (
 )
 
 
-def _in_trained_units(run: ReferenceResult, X: Any, fit_kwargs: Mapping[str, Any]) -> Trajectory:
+def _in_trained_units(
+    run: ReferenceResult, X: Any, fit_kwargs: Mapping[str, Any], dtype: str = "float32"
+) -> Trajectory:
     """Return the reference ``run`` in the units of the standardized features: ``w * std``, ``b + mean . w``.
 
     The mean and standard deviation are the reference's, of the training rows (all of ``X`` with
     ``validation_data``, the first ``int(n * (1 - validation_split))`` otherwise); in float64 the conversion
-    loses nothing the comparison could see.
+    loses nothing the comparison could see. ``dtype`` is the fit's, which ``X`` is rounded to.
     """
-    X = np.asarray(X, dtype=np.float32).astype(np.float64)
+    X = np.asarray(X, dtype=dtype).astype(np.float64)
     split = fit_kwargs.get("validation_split") or 0.0
     n_train = int(len(X) * (1.0 - split)) if fit_kwargs.get("validation_data") is None else len(X)
-    mean, inverse = (values.astype(np.float64) for values in _standardization(X[:n_train]))
+    mean, inverse = (values.astype(np.float64) for values in _standardization(X[:n_train], np.dtype(dtype)))
 
     def convert(weight: Any, bias: Any) -> tuple[np.ndarray, Any]:
         weight = np.asarray(weight, dtype=np.float64)

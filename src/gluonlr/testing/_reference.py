@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from gluonlr import initial_params
+from gluonlr.data.prepare import resolve_dtype
 
 __all__ = [
     "LOSSES",
@@ -180,8 +181,8 @@ def stable_lr(
 # -- standardized features -------------------------------------------------------------------------------------
 
 
-def _standardization(X_train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Return ``(mean, inverse)`` of the training rows' columns, in float32: the map ``fit(standardize=True)`` uses.
+def _standardization(X_train: np.ndarray, dtype: Any = np.float32) -> tuple[np.ndarray, np.ndarray]:
+    """Return ``(mean, inverse)`` of the training rows' columns, in ``dtype``: the map ``fit(standardize=True)`` uses.
 
     The mean and the population standard deviation, in float64; a column
     whose deviation is 0 or at most ten float32 roundings of its mean (``std
@@ -189,7 +190,8 @@ def _standardization(X_train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     scale are rounded to float32 and ``inverse`` is the float32 reciprocal of
     the scale, as the device holds them; the rows are standardized in float32
     arithmetic, ``(x - mean) * inverse``, as the device computes them (like
-    Adam's float32 betas, a rounding the reference shares on purpose).
+    Adam's float32 betas, a rounding the reference shares on purpose). With
+    ``dtype=np.float64`` (``fit(dtype="float64")``) each float32 above is float64.
 
     Examples
     --------
@@ -198,31 +200,47 @@ def _standardization(X_train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     ([2.0, 4.0], [1.0, 1.0])
     """
     mean, std = X_train.mean(axis=0), X_train.std(axis=0)
-    eps, tiny = float(np.finfo(np.float32).eps), float(np.finfo(np.float32).tiny)
+    eps, tiny = float(np.finfo(dtype).eps), float(np.finfo(dtype).tiny)
     constant = (std <= 10 * eps * np.abs(mean)) | (std < tiny)
-    scale = np.where(constant, 1.0, std).astype(np.float32)
-    return mean.astype(np.float32), (1.0 / scale.astype(np.float64)).astype(np.float32)
+    scale = np.where(constant, 1.0, std).astype(dtype)
+    return mean.astype(dtype), (1.0 / scale.astype(np.float64)).astype(dtype)
 
 
 def _standardized(X: np.ndarray, mean: np.ndarray, inverse: np.ndarray) -> np.ndarray:
-    """Return the rows ``X`` (float64 of float32 values) standardized in float32, as float64."""
-    return ((X.astype(np.float32) - mean) * inverse).astype(np.float64)
+    """Return the rows ``X`` (float64 of values in ``mean``'s dtype) standardized in that dtype, as float64."""
+    return ((X.astype(mean.dtype) - mean) * inverse).astype(np.float64)
 
 
 # -- optimizers: MXNet 1.9.1's update of one parameter, with its state -------------------------------------------
 
 
+def _exact(value: float) -> float:
+    return value
+
+
+def _float32(value: float) -> float:
+    """Return ``value`` as MXNet's update kernels take a scalar, whatever the arrays' dtype: rounded to float32."""
+    return float(np.float32(value))
+
+
 class _SGD:
-    """``sgd_update``: ``theta -= lr * (g + wd * theta)``."""
+    """``sgd_update``: ``theta -= lr * (g + wd * theta)``.
+
+    ``kernel`` rounds the kernel's scalars (``lr``, ``wd``, ``momentum``,
+    ``epsilon``): to float32 for a float64 model, where they are the one
+    float32 rounding left; a float32 model's reference keeps them exact.
+    """
+
+    kernel: Callable[[float], float] = staticmethod(_exact)
 
     def __init__(self, theta: np.ndarray, *, weight_decay: float, **unused: float) -> None:
         self.wd = weight_decay
 
     def update(self, theta: np.ndarray, g: np.ndarray, lr: float, t: int) -> np.ndarray:
-        return theta - lr * (g + self.wd * theta)
+        return theta - self.kernel(lr) * (g + self.kernel(self.wd) * theta)
 
 
-class _Momentum:
+class _Momentum(_SGD):
     """``sgd_mom_update``: ``mom = momentum * mom - lr * (g + wd * theta); theta += mom``."""
 
     def __init__(self, theta: np.ndarray, *, weight_decay: float, momentum: float, **unused: float) -> None:
@@ -230,11 +248,12 @@ class _Momentum:
         self.mom = np.zeros_like(theta)
 
     def update(self, theta: np.ndarray, g: np.ndarray, lr: float, t: int) -> np.ndarray:
-        self.mom = self.momentum * self.mom - lr * (g + self.wd * theta)
+        lr, wd, momentum = self.kernel(lr), self.kernel(self.wd), self.kernel(self.momentum)
+        self.mom = momentum * self.mom - lr * (g + wd * theta)
         return theta + self.mom
 
 
-class _NAG:
+class _NAG(_SGD):
     """``nag_mom_update`` as ``mxnet.optimizer.NAG`` calls it, with ``out=weight``.
 
     The kernel (``NAGMomKernel``) computes, per entry::
@@ -254,13 +273,14 @@ class _NAG:
         self.mom = np.zeros_like(theta)
 
     def update(self, theta: np.ndarray, g: np.ndarray, lr: float, t: int) -> np.ndarray:
-        mom = self.momentum * self.mom
-        theta = theta - mom + (self.momentum + 1) * (mom - lr * (g + self.wd * theta))
-        self.mom = mom - lr * (g + self.wd * theta)
+        lr, wd, momentum = self.kernel(lr), self.kernel(self.wd), self.kernel(self.momentum)
+        mom = momentum * self.mom
+        theta = theta - mom + (momentum + 1) * (mom - lr * (g + wd * theta))
+        self.mom = mom - lr * (g + wd * theta)
         return theta
 
 
-class _Adam:
+class _Adam(_SGD):
     """``mxnet.optimizer.Adam`` and its ``adam_update`` kernel.
 
     ``lr_t = lr * sqrt(1 - beta2**t) / (1 - beta1**t)`` (in Python floats);
@@ -279,11 +299,11 @@ class _Adam:
         self.mean, self.var = np.zeros_like(theta), np.zeros_like(theta)
 
     def update(self, theta: np.ndarray, g: np.ndarray, lr: float, t: int) -> np.ndarray:
-        lr_t = lr * math.sqrt(1.0 - self.beta2**t) / (1.0 - self.beta1**t)
-        g = g + self.wd * theta
+        lr_t = self.kernel(lr * math.sqrt(1.0 - self.beta2**t) / (1.0 - self.beta1**t))
+        g = g + self.kernel(self.wd) * theta
         self.mean = self.kernel_beta1 * self.mean + (1.0 - self.kernel_beta1) * g
         self.var = self.kernel_beta2 * self.var + (1.0 - self.kernel_beta2) * g * g
-        return theta - lr_t * self.mean / (np.sqrt(self.var) + self.epsilon)
+        return theta - lr_t * self.mean / (np.sqrt(self.var) + self.kernel(self.epsilon))
 
 
 #: The optimizers by fit's names: ``"sgd"`` is plain SGD, with ``momentum > 0`` MXNet's momentum SGD, with
@@ -474,12 +494,13 @@ class ReferenceResult:
 class _Target:
     """The standardization of ``y`` by the training rows' mean and standard deviation, stated on its own."""
 
-    def __init__(self, Y: np.ndarray) -> None:
+    def __init__(self, Y: np.ndarray, dtype: Any = np.float32) -> None:
         self.mean, scale = Y.mean(axis=0), Y.std(axis=0)
         self.scale = np.where(scale > 0, scale, 1.0)
+        self.dtype = dtype  # the model's: the standardized targets are rounded to it
 
     def apply(self, Y: np.ndarray) -> np.ndarray:
-        return ((Y - self.mean) / self.scale).astype(np.float32).astype(np.float64)
+        return ((Y - self.mean) / self.scale).astype(self.dtype).astype(np.float64)
 
     def start(self, W: np.ndarray, b: np.ndarray, given_w: bool, given_b: bool) -> tuple[np.ndarray, np.ndarray]:
         return (W / self.scale if given_w else W), ((b - self.mean) / self.scale if given_b else b)
@@ -501,9 +522,9 @@ class _Tolerance:
         return self.wait >= self.n
 
 
-def _as_float64(values: Any, name: str, ndims: tuple[int, ...]) -> np.ndarray:
-    """Return ``values`` as fit sees them (float32), in float64."""
-    array = np.asarray(values, dtype=np.float32).astype(np.float64)
+def _as_float64(values: Any, name: str, ndims: tuple[int, ...], dtype: Any = np.float32) -> np.ndarray:
+    """Return ``values`` as fit sees them (rounded to ``dtype``, the model's), in float64."""
+    array = np.asarray(values, dtype=dtype).astype(np.float64)
     if array.ndim not in ndims:
         raise ValueError(f"{name} must have {' or '.join(map(str, ndims))} dimensions. Got shape {array.shape}.")
     return array
@@ -550,7 +571,13 @@ def _user_metric(metric: Any, single: bool) -> tuple[str, Callable[[np.ndarray, 
 
 
 def _initial(
-    n_features: int, n_outputs: int | None, seed: int, init_weight: Any, init_bias: Any, init: str = "normal"
+    n_features: int,
+    n_outputs: int | None,
+    seed: int,
+    init_weight: Any,
+    init_bias: Any,
+    init: str = "normal",
+    dtype: Any = np.float32,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Return the starting ``(W of shape (d, k), b of shape (k,))`` in float64.
 
@@ -558,17 +585,17 @@ def _initial(
     (gluonlr's multi-output convention): ``W ~ N(0, 1)`` drawn as
     ``default_rng(seed).standard_normal((d, k))`` in float32, ``b = 0``,
     unless given (``init_bias`` a float or one per output). ``init="zeros"``:
-    ``W = 0`` unless given.
+    ``W = 0`` unless given. The weights are rounded to ``dtype``, the model's.
     """
     if init == "zeros" and init_weight is None:
         init_weight = np.zeros((n_features,) if n_outputs is None else (n_features, n_outputs))
     if n_outputs is None:
-        weight, bias = initial_params(n_features, seed, init_weight, init_bias)
+        weight, bias = initial_params(n_features, seed, init_weight, init_bias, dtype=np.dtype(dtype).name)
         return weight.astype(np.float64).reshape(n_features, 1), np.array([bias])
     if init_weight is None:
-        weight = np.random.default_rng(seed).standard_normal((n_features, n_outputs)).astype(np.float32)
+        weight = np.random.default_rng(seed).standard_normal((n_features, n_outputs)).astype(dtype)
     else:
-        weight = np.asarray(init_weight, dtype=np.float32)
+        weight = np.asarray(init_weight, dtype=dtype)
         if weight.shape != (n_features, n_outputs):
             raise ValueError(f"init_weight must have shape {(n_features, n_outputs)}. Got {weight.shape}.")
     bias = np.zeros(n_outputs) if init_bias is None else np.asarray(init_bias, dtype=np.float64)
@@ -576,7 +603,13 @@ def _initial(
 
 
 def _split(
-    X: np.ndarray, Y: np.ndarray, s: np.ndarray, validation_split: float, validation_data: Any, y_ndim: int
+    X: np.ndarray,
+    Y: np.ndarray,
+    s: np.ndarray,
+    validation_split: float,
+    validation_data: Any,
+    y_ndim: int,
+    dtype: Any = np.float32,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
     """Return ``(X, Y, s)`` to train on and ``(X_val, Y_val)`` or Nones; Keras' conventions.
 
@@ -584,8 +617,8 @@ def _split(
     ``int(n * (1 - validation_split))`` rows for training, before any shuffle.
     """
     if validation_data is not None:
-        X_val = _as_float64(validation_data[0], "validation_data[0]", (2,))
-        Y_val = _as_float64(validation_data[1], "validation_data[1]", (y_ndim,))
+        X_val = _as_float64(validation_data[0], "validation_data[0]", (2,), dtype)
+        Y_val = _as_float64(validation_data[1], "validation_data[1]", (y_ndim,), dtype)
         return X, Y, s, X_val, Y_val.reshape(len(Y_val), -1)
     if not validation_split:
         return X, Y, s, None, None
@@ -617,6 +650,7 @@ def reference_fit(
     epsilon: float = 1e-8,
     weight_decay: float = 0.0,
     lr_schedule: Any = None,
+    dtype: str = "float32",
     sample_weight: Any = None,
     validation_split: float = 0.0,
     validation_data: Sequence[Any] | None = None,
@@ -630,7 +664,8 @@ def reference_fit(
 
     Takes fit's arguments, with fit's defaults (``path``, ``callbacks`` and
     checkpoints are fit's own business and not taken). ``X``, ``y`` and
-    ``sample_weight`` are rounded to float32 as fit does, then computed on in
+    ``sample_weight`` are rounded to the model's ``dtype`` as fit does (float32
+    by default; not at all with ``dtype="float64"``), then computed on in
     float64.
 
     Parameters
@@ -677,6 +712,12 @@ def reference_fit(
         with a ``name`` among these and a ``params()`` method returning such a
         dict (as :mod:`gluonlr.schedules` objects have); or a callable
         ``lr_at(u)`` of the update number ``u`` (from 1).
+    dtype : {"float32", "float64", "auto"}, default="float32"
+        The dtype fit computes in: the data, the initial weights, a
+        standardization's mean and scale and a standardized target are rounded
+        to it as fit rounds them (Adam's betas stay float32, MXNet's kernel
+        parameters). ``"auto"``: as fit resolves it
+        (:func:`~gluonlr.data.prepare.resolve_dtype`).
     sample_weight : array-like of shape (n_samples,), optional
         Multiplies each sample's loss (and gradient).
     validation_split : float, default=0.0
@@ -751,31 +792,36 @@ def reference_fit(
     (['loss', 'lr', 'r2'], 3)
     """
     _check_names(loss, reduction, metrics)
+    if dtype not in ("float32", "float64", "auto"):
+        raise ValueError(f"Unknown dtype {dtype!r}; the reference knows ('float32', 'float64', 'auto').")
+    rounded = np.dtype(resolve_dtype(dtype, X, y))  # the dtype fit computes in
     update_rule = _optimizer_class(optimizer, momentum, nesterov)
-    X_all = _as_float64(X, "X", (2,))
-    Y_given = _as_float64(y, "y", (1, 2))
+    X_all = _as_float64(X, "X", (2,), rounded)
+    Y_given = _as_float64(y, "y", (1, 2), rounded)
     single = Y_given.ndim == 1
     Y_all = Y_given.reshape(len(Y_given), -1)
-    s_all = np.ones(len(Y_all)) if sample_weight is None else _as_float64(sample_weight, "sample_weight", (1,))
+    s_all = np.ones(len(Y_all)) if sample_weight is None else _as_float64(sample_weight, "sample_weight", (1,), rounded)
     X_train, Y_train, s_train, X_val, Y_val = _split(
-        X_all, Y_all, s_all, validation_split, validation_data, Y_given.ndim
+        X_all, Y_all, s_all, validation_split, validation_data, Y_given.ndim, rounded
     )
     n_train, k = Y_train.shape
     batch_size = min(n_train, max(256, -(-n_train // 64))) if batch_size == "auto" else int(batch_size)
     loss_fn = LOSSES[loss]
-    W, b = _initial(X_all.shape[1], None if single else k, seed, init_weight, init_bias, init)
-    target = _Target(Y_train) if standardize_target else None
+    W, b = _initial(X_all.shape[1], None if single else k, seed, init_weight, init_bias, init, rounded)
+    target = _Target(Y_train, rounded) if standardize_target else None
     if target is not None:
         Y_train, Y_val = target.apply(Y_train), None if Y_val is None else target.apply(Y_val)
         W, b = target.start(W, b, init_weight is not None, init_bias is not None)
     if standardize:
-        mean32, inverse32 = _standardization(X_train)
+        mean32, inverse32 = _standardization(X_train, rounded)  # float32, or float64 for a float64 model
         X_train = _standardized(X_train, mean32, inverse32)
         X_val = None if X_val is None else _standardized(X_val, mean32, inverse32)
         mean, inverse = mean32.astype(np.float64), inverse32.astype(np.float64)[:, None]
         W, b = _standardized_start(W, b, mean, inverse, init_weight is not None, init_bias is not None)
     hyper = dict(weight_decay=weight_decay, momentum=momentum, beta1=beta1, beta2=beta2, epsilon=epsilon)
     w_rule, b_rule = update_rule(W, **hyper), update_rule(b, **hyper)
+    if rounded == np.float64:  # the kernels' float32 scalars: the one float32 rounding of a float64 model
+        w_rule.kernel = b_rule.kernel = _float32
     n_batches = -(-n_train // batch_size)
     schedule, schedule_params = _schedule(lr_schedule)
 
@@ -813,8 +859,12 @@ def reference_fit(
             # survives to turn into a whole step at the loss's kink.
             divisor = len(rows) if reduction == "mean" else 1
             u += 1
-            W = w_rule.update(W, xb.T @ dyhat / divisor, lr_at(u), u)
-            b = b_rule.update(b, dyhat.sum(axis=0) / divisor, lr_at(u), u)
+            if rounded == np.float64:  # times rescale_grad, the kernels' float32 1 / divisor
+                W = w_rule.update(W, xb.T @ dyhat * _float32(1.0 / divisor), lr_at(u), u)
+                b = b_rule.update(b, dyhat.sum(axis=0) * _float32(1.0 / divisor), lr_at(u), u)
+            else:
+                W = w_rule.update(W, xb.T @ dyhat / divisor, lr_at(u), u)
+                b = b_rule.update(b, dyhat.sum(axis=0) / divisor, lr_at(u), u)
         history["loss"].append(total / n_train)
         _record_scores(
             history, W, b, (X_train, Y_train), (X_val, Y_val), lambda r: loss_fn(r, rho)[0], scorers,
