@@ -510,6 +510,17 @@ class _Target:
         return Y * self.scale + self.mean
 
 
+class _Units:
+    """The standardization of ``X`` by the training rows' statistics (``fit(standardize=True)``), on its own."""
+
+    def __init__(self, X: np.ndarray, rounded: np.dtype) -> None:
+        self.mean32, self.inverse32 = _standardization(X, rounded)  # float32, or float64 for a float64 model
+        self.mean, self.inverse = self.mean32.astype(np.float64), self.inverse32.astype(np.float64)[:, None]
+
+    def apply(self, X: np.ndarray) -> np.ndarray:
+        return _standardized(X, self.mean32, self.inverse32)
+
+
 class _Tolerance:
     """scikit-learn's stopping rule, stated on its own: ``n`` epochs in a row not below the best minus ``tol``."""
 
@@ -796,28 +807,22 @@ def reference_fit(
         raise ValueError(f"Unknown dtype {dtype!r}; the reference knows ('float32', 'float64', 'auto').")
     rounded = np.dtype(resolve_dtype(dtype, X, y))  # the dtype fit computes in
     update_rule = _optimizer_class(optimizer, momentum, nesterov)
-    X_all = _as_float64(X, "X", (2,), rounded)
-    Y_given = _as_float64(y, "y", (1, 2), rounded)
-    single = Y_given.ndim == 1
-    Y_all = Y_given.reshape(len(Y_given), -1)
-    s_all = np.ones(len(Y_all)) if sample_weight is None else _as_float64(sample_weight, "sample_weight", (1,), rounded)
-    X_train, Y_train, s_train, X_val, Y_val = _split(
-        X_all, Y_all, s_all, validation_split, validation_data, Y_given.ndim, rounded
+    single, (X_train, Y_train, s_train, X_val, Y_val) = _inputs(
+        X, y, sample_weight, validation_split, validation_data, rounded
     )
     n_train, k = Y_train.shape
     batch_size = min(n_train, max(256, -(-n_train // 64))) if batch_size == "auto" else int(batch_size)
     loss_fn = LOSSES[loss]
-    W, b = _initial(X_all.shape[1], None if single else k, seed, init_weight, init_bias, init, rounded)
+    W, b = _initial(X_train.shape[1], None if single else k, seed, init_weight, init_bias, init, rounded)
+    given = (init_weight is not None, init_bias is not None)
     target = _Target(Y_train, rounded) if standardize_target else None
     if target is not None:
         Y_train, Y_val = target.apply(Y_train), None if Y_val is None else target.apply(Y_val)
-        W, b = target.start(W, b, init_weight is not None, init_bias is not None)
-    if standardize:
-        mean32, inverse32 = _standardization(X_train, rounded)  # float32, or float64 for a float64 model
-        X_train = _standardized(X_train, mean32, inverse32)
-        X_val = None if X_val is None else _standardized(X_val, mean32, inverse32)
-        mean, inverse = mean32.astype(np.float64), inverse32.astype(np.float64)[:, None]
-        W, b = _standardized_start(W, b, mean, inverse, init_weight is not None, init_bias is not None)
+        W, b = target.start(W, b, *given)
+    units = _Units(X_train, rounded) if standardize else None
+    if units is not None:
+        X_train, X_val = units.apply(X_train), None if X_val is None else units.apply(X_val)
+        W, b = _standardized_start(W, b, units.mean, units.inverse, *given)
     hyper = dict(weight_decay=weight_decay, momentum=momentum, beta1=beta1, beta2=beta2, epsilon=epsilon)
     w_rule, b_rule = update_rule(W, **hyper), update_rule(b, **hyper)
     if rounded == np.float64:  # the kernels' float32 scalars: the one float32 rounding of a float64 model
@@ -829,12 +834,7 @@ def reference_fit(
         return schedule(u, lr=lr, n_batches=n_batches, epochs=epochs, **schedule_params)
 
     def shaped(W: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, float | np.ndarray]:
-        if standardize:  # in the units of X
-            W = W * inverse
-            b = b - mean @ W
-        if target is not None:  # in the units of y
-            W, b = W * target.scale, b * target.scale + target.mean
-        return (W[:, 0].copy(), float(b[0])) if single else (W.copy(), b.copy())
+        return _users_units(W, b, units, target, single)
 
     scorers = [(name, METRICS[name]) if isinstance(name, str) else _user_metric(name, single) for name in metrics]
     history: dict[str, list[float]] = {"loss": [], "lr": []}
@@ -845,27 +845,12 @@ def reference_fit(
     for epoch in range(epochs):
         order = _epoch_permutation(n_train, seed, epoch)
         history["lr"].append(lr_at(u + 1))
-        total = 0.0
-        batch_losses.append([])
-        for start in range(0, n_train, batch_size):
-            rows = order[start : start + batch_size]
-            xb, sb = X_train[rows], s_train[rows]
-            value, derivative = loss_fn(xb @ W + b - Y_train[rows], rho)
-            total += float(sb @ value.mean(axis=1))
-            batch_losses[-1].append(float(sb @ value.mean(axis=1)) / len(rows))
-            dyhat = sb[:, None] * derivative / k  # d(sum_i s_i mean_j loss_ij)/d yhat
-            # Summed over the batch, then divided by its size (as MXNet's rescale_grad does): summed first, the L1
-            # loss's +-1/k of a balanced batch cancel exactly, as in float32, and no rounding error of 1/(k d)
-            # survives to turn into a whole step at the loss's kink.
-            divisor = len(rows) if reduction == "mean" else 1
-            u += 1
-            if rounded == np.float64:  # times rescale_grad, the kernels' float32 1 / divisor
-                W = w_rule.update(W, xb.T @ dyhat * _float32(1.0 / divisor), lr_at(u), u)
-                b = b_rule.update(b, dyhat.sum(axis=0) * _float32(1.0 / divisor), lr_at(u), u)
-            else:
-                W = w_rule.update(W, xb.T @ dyhat / divisor, lr_at(u), u)
-                b = b_rule.update(b, dyhat.sum(axis=0) / divisor, lr_at(u), u)
-        history["loss"].append(total / n_train)
+        W, b, u, losses = _epoch_steps(
+            (X_train, Y_train, s_train), order, batch_size, (W, b), (w_rule, b_rule), u, lr_at,
+            lambda r: loss_fn(r, rho), reduction, rounded,
+        )  # fmt: skip
+        batch_losses.append([float(value) / size for value, size in losses])
+        history["loss"].append(sum(value for value, _ in losses) / n_train)
         _record_scores(
             history, W, b, (X_train, Y_train), (X_val, Y_val), lambda r: loss_fn(r, rho)[0], scorers,
             target.raw if target is not None else None,
@@ -878,6 +863,65 @@ def reference_fit(
     weight, bias = shaped(W, b)
     converged = None if tolerance is None else tolerance.wait >= n_iter_no_change
     return ReferenceResult(weight, bias, history, epoch_weights, epoch_biases, converged, batch_losses)
+
+
+def _users_units(
+    W: np.ndarray, b: np.ndarray, units: _Units | None, target: _Target | None, single: bool
+) -> tuple[np.ndarray, float | np.ndarray]:
+    """Return the model trained ``(W, b)`` in the units of ``X`` and ``y``, shaped as fit returns it."""
+    if units is not None:  # in the units of X
+        W = W * units.inverse
+        b = b - units.mean @ W
+    if target is not None:  # in the units of y
+        W, b = W * target.scale, b * target.scale + target.mean
+    return (W[:, 0].copy(), float(b[0])) if single else (W.copy(), b.copy())
+
+
+def _inputs(
+    X: Any, y: Any, sample_weight: Any, validation_split: float, validation_data: Any, rounded: np.dtype
+) -> tuple[bool, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]]:
+    """Return whether ``y`` is one target, and the training and validation rows, as fit sees them, in float64."""
+    X_all = _as_float64(X, "X", (2,), rounded)
+    Y_given = _as_float64(y, "y", (1, 2), rounded)
+    Y_all = Y_given.reshape(len(Y_given), -1)
+    s_all = np.ones(len(Y_all)) if sample_weight is None else _as_float64(sample_weight, "sample_weight", (1,), rounded)
+    split = _split(X_all, Y_all, s_all, validation_split, validation_data, Y_given.ndim, rounded)
+    return Y_given.ndim == 1, split
+
+
+def _epoch_steps(
+    data: tuple[np.ndarray, np.ndarray, np.ndarray],
+    order: np.ndarray,
+    batch_size: int,
+    params: tuple[np.ndarray, np.ndarray],
+    rules: tuple[Any, Any],
+    u: int,
+    lr_at: Callable[[int], float],
+    loss_fn: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
+    reduction: str,
+    rounded: np.dtype,
+) -> tuple[np.ndarray, np.ndarray, int, list[tuple[float, int]]]:
+    """Take one epoch's steps over the rows in ``order``; return ``(W, b, u, [(batch's summed loss, rows)])``."""
+    (X, Y, s), (W, b), (w_rule, b_rule) = data, params, rules
+    k, losses = Y.shape[1], []
+    for start in range(0, len(order), batch_size):
+        rows = order[start : start + batch_size]
+        xb, sb = X[rows], s[rows]
+        value, derivative = loss_fn(xb @ W + b - Y[rows])
+        losses.append((float(sb @ value.mean(axis=1)), len(rows)))
+        dyhat = sb[:, None] * derivative / k  # d(sum_i s_i mean_j loss_ij)/d yhat
+        # Summed over the batch, then divided by its size (as MXNet's rescale_grad does): summed first, the L1
+        # loss's +-1/k of a balanced batch cancel exactly, as in float32, and no rounding error of 1/(k d)
+        # survives to turn into a whole step at the loss's kink.
+        divisor = len(rows) if reduction == "mean" else 1
+        u += 1
+        if rounded == np.float64:  # times rescale_grad, the kernels' float32 1 / divisor
+            W = w_rule.update(W, xb.T @ dyhat * _float32(1.0 / divisor), lr_at(u), u)
+            b = b_rule.update(b, dyhat.sum(axis=0) * _float32(1.0 / divisor), lr_at(u), u)
+        else:
+            W = w_rule.update(W, xb.T @ dyhat / divisor, lr_at(u), u)
+            b = b_rule.update(b, dyhat.sum(axis=0) / divisor, lr_at(u), u)
+    return W, b, u, losses
 
 
 def _standardized_start(
