@@ -217,7 +217,11 @@ MUTANTS = [
         "reference-adam-count-restarts-each-epoch",
         "testing/_reference.py",
         [
-            ("            u += 1\n", "            u += 1\n            t = u - epoch * n_batches\n"),
+            (
+                "    (X, Y, s), (W, b), (w_rule, b_rule) = data, params, rules\n",
+                "    (X, Y, s), (W, b), (w_rule, b_rule) = data, params, rules\n    first = u\n",
+            ),
+            ("        u += 1\n", "        u += 1\n        t = u - first\n"),
             ("xb.T @ dyhat / divisor, lr_at(u), u)", "xb.T @ dyhat / divisor, lr_at(u), t)"),
             ("dyhat.sum(axis=0) / divisor, lr_at(u), u)", "dyhat.sum(axis=0) / divisor, lr_at(u), t)"),
         ],

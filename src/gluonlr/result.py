@@ -22,7 +22,7 @@ class FitResult:
     Attributes
     ----------
     weight : ndarray of shape (n_features,) or (n_features, n_outputs), float32 or float64
-        In the model's dtype (:attr:`dtype`, ``fit``'s ``dtype``).
+        In the model's dtype (``dtype``, ``fit``'s ``dtype``).
     bias : float or ndarray of shape (n_outputs,)
     history : dict of str to list of float
         ``history["loss"][e]`` is the mean per-sample training loss of epoch
@@ -90,7 +90,7 @@ class FitResult:
         return int(self.weight.shape[0])
 
     def predict(self, X: Any) -> np.ndarray:
-        """Predict targets for ``X``: ``X @ weight + bias`` in the model's :attr:`dtype` (:func:`gluonlr.host.predict`).
+        """Predict targets for ``X``: ``X @ weight + bias`` in the model's ``dtype`` (:func:`gluonlr.host.predict`).
 
         Parameters
         ----------
@@ -101,7 +101,7 @@ class FitResult:
 
         Returns
         -------
-        ndarray of shape (n_samples,) or (n_samples, n_outputs), of the model's :attr:`dtype`
+        ndarray of shape (n_samples,) or (n_samples, n_outputs), of the model's ``dtype``
             float32, or float64 for a model fitted with ``dtype="float64"``.
 
         Raises

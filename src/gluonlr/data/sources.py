@@ -96,7 +96,7 @@ class Source:
     array : array-like
         The array-like given.
     dtype : numpy.dtype
-        Its dtype; rows are converted to :attr:`out_dtype` as they are read.
+        Its dtype; rows are converted to ``out_dtype`` as they are read.
 
     Examples
     --------
