@@ -176,7 +176,8 @@ class UserMetric:
 
     def check_value(self, value: Any, rows: str) -> float:
         """Return ``value`` as a float if it is one finite real number, else raise naming the metric and the value."""
-        what = f"The metric {self.name!r} returned {value!r} on {rows}"
+        shown = value.item() if isinstance(value, np.generic) else value  # numpy 2's repr: np.float32(inf)
+        what = f"The metric {self.name!r} returned {shown!r} on {rows}"
         array = np.asarray(value) if isinstance(value, numbers.Real | np.ndarray | np.generic) else None
         if array is None or array.dtype.kind not in "fiu" or array.size != 1:
             shape = f" (an array of shape {array.shape})" if array is not None and array.size != 1 else ""
