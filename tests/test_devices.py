@@ -168,6 +168,7 @@ def test_devices_equal_one_device(data, dataset, ctx, path):
     assert_runs_agree(several, one, rtol=PATH_RTOL, atol=PATH_ATOL, names=(f"{len(ctx)} devices", "one device"))
 
 
+@pytest.mark.slow  # over ~3 s: python -m pytest -m slow and CI run it
 @pytest.mark.parametrize(
     "options",
     [

@@ -217,6 +217,7 @@ def mxnet_numpy_names():
     return names
 
 
+@pytest.mark.slow  # over ~3 s: python -m pytest -m slow and CI run it
 def test_every_numpy_name_mxnet_reads_exists():
     # Guards the list against a numpy that removes more: each name MXNet's sources read resolves after
     # `import gluonlr` (numpy.core.* warns on numpy 2, deprecated, not removed; nested attributes of

@@ -89,6 +89,7 @@ def diabetes():
     return X, y, closed_form
 
 
+@pytest.mark.slow  # over ~3 s: python -m pytest -m slow and CI run it
 def test_raw_diabetes_features_reach_the_closed_form(diabetes, path):
     X, y, closed_form = diabetes
     assert closed_form == pytest.approx(0.5177, abs=1e-4)
@@ -196,6 +197,7 @@ def badly_scaled(draw, max_samples=60, max_features=5):
     return X.astype(np.float32), y.astype(np.float32)
 
 
+@pytest.mark.slow  # over ~3 s: python -m pytest -m slow and CI run it
 @given(data=st.data(), dataset=badly_scaled())
 def test_auto_lr_never_diverges_on_badly_scaled_data(data, dataset):
     """With standardize=True and without: every loss, optimizer, reduction, batch size and schedule, sample weights,
@@ -226,6 +228,7 @@ def test_auto_lr_never_diverges_on_badly_scaled_data(data, dataset):
         assert 0 < result.lr < np.inf
 
 
+@pytest.mark.slow  # over ~3 s: python -m pytest -m slow and CI run it
 @pytest.mark.parametrize("optimizer", list(OPTIMIZER_OPTIONS))
 @pytest.mark.parametrize("loss", ALL_LOSSES)
 def test_each_optimizer_and_loss_fits_badly_scaled_features(optimizer, loss):
@@ -248,6 +251,7 @@ def test_each_optimizer_and_loss_fits_badly_scaled_features(optimizer, loss):
 # -- standardize=True ----------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # over ~3 s: python -m pytest -m slow and CI run it
 @given(data=st.data(), dataset=datasets(max_samples=80, max_outputs=2))
 def test_standardize_on_standardized_data_changes_nothing(data, dataset):
     """On features already standardized, standardize=True is the same fit (to float32 round-off: the float32 mean

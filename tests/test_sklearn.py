@@ -299,6 +299,7 @@ def test_in_a_pipeline_with_standard_scaler_on_raw_diabetes_data(path):
     assert model.score(DIABETES_X, DIABETES_Y) == pytest.approx(closed_form, abs=0.01)
 
 
+@pytest.mark.slow  # over ~3 s: python -m pytest -m slow and CI run it
 def test_cross_val_score_is_a_fit_per_fold():
     model = make_pipeline(StandardScaler(), LinearRegressor(**DIABETES))
     scores = cross_val_score(model, DIABETES_X, DIABETES_Y, cv=KFold(3))
@@ -310,6 +311,7 @@ def test_cross_val_score_is_a_fit_per_fold():
     assert scores.mean() > 0.4
 
 
+@pytest.mark.slow  # over ~3 s: python -m pytest -m slow and CI run it
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # lr=0.001: worse than the mean
 def test_grid_search_in_one_and_in_two_processes():
     grid = {"linearregressor__lr": [0.001, 0.05], "linearregressor__path": ["manual", "gluon"]}

@@ -40,6 +40,7 @@ def fit_stored(X, y, kind, directory, **config):
     return fit(store(X, storage, directory, "X"), store(y, storage, directory, "y"), **config)
 
 
+@pytest.mark.slow  # over ~3 s: python -m pytest -m slow and CI run it
 @pytest.mark.parametrize("path", PATHS)
 @given(data=st.data(), dataset=datasets(max_samples=60, max_outputs=2), kind=storages(KINDS))
 def test_every_storage_fits_bitwise_as_in_memory(path, data, dataset, kind):

@@ -510,6 +510,7 @@ def test_fit_configs_draw_only_today_s_options_by_default(data, dataset):
     assert X.dtype == y.dtype == np.float32 and y.shape == (len(X),) and 1 <= X.shape[1] <= 5
 
 
+@pytest.mark.slow  # over ~3 s: python -m pytest -m slow and CI run it
 @pytest.mark.parametrize("weight_decay", [True, "strong"])
 @settings(max_examples=30)
 @given(
