@@ -588,7 +588,7 @@ def test_ctrl_c_in_fit_writes_nothing(popen, csv_file, tmp_path):
     script = (
         "import signal, sys, gluonlr.cli; signal.signal(signal.SIGINT, signal.default_int_handler); "
         f"print('ready', flush=True); sys.exit(gluonlr.cli.main(['fit', {str(csv_file)!r}, '--target', 'y', "
-        f"'--out', {str(out)!r}, '--epochs', '100000', '--lr', '0.001']))"
+        f"'--out', {str(out)!r}, '--epochs', '100000', '--lr', '0.001', '--tol', 'none']))"
     )
     process = popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert process.stdout.readline() == "ready\n"
