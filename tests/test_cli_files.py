@@ -101,7 +101,7 @@ def test_flags_reach_fit_by_their_names():
     defaults = fit_options(build_parser().parse_args(["fit", "d.csv", "--out", "m"]))
     # gluonlr fit FILE takes the users' data defaults (the table's user_default), not fit's, the article's:
     users = {"reduction": "mean", "lr": "auto", "standardize": True, "standardize_target": True,
-             "batch_size": "auto", "epochs": 1000, "tol": 1e-4, "init": "zeros",
+             "batch_size": "auto", "epochs": 1000, "tol": 1e-5, "init": "zeros",
              "dtype": "auto"}  # fmt: skip
     assert {name: defaults[name] for name in users} == users
     assert all(users[name] != inspect.signature(fit).parameters[name].default for name in users)
@@ -636,7 +636,7 @@ def test_raw_data_with_the_users_data_defaults(capsys, tmp_path):
     assert expected.score(X, y) == pytest.approx(least_squares, abs=0.005)
     status, text, err = run(capsys, "fit", data, "--target", "progression", "--out", out, "-q")
     assert status == 0 and err == "" and f", lr {expected.lr:.6g} (auto), " in text.splitlines()[1]
-    assert f"converged after {expected.n_epochs} epochs: loss did not improve by more than tol=0.0001" in text
+    assert f"converged after {expected.n_epochs} epochs: loss did not improve by more than tol=1e-05" in text
     status, text, _ = run(capsys, "evaluate", out, data, "--target", "progression", "--json")
     assert json.loads(text)["r2"] == pytest.approx(expected.score(X, y), abs=1e-6)
 
@@ -648,7 +648,7 @@ def test_a_run_that_does_not_converge_exits_0_with_the_warning_on_stderr(capsys,
     assert status == 0 and os.path.exists(out)
     assert err.startswith("gluonlr: warning: Training reached its last epoch (epochs=2) without converging: ")
     assert err.count("\n") == 1 and "Increase epochs, or raise tol" in err
-    assert "did not converge in 2 epochs (tol 0.0001): raise --epochs, or see the warning" in text.splitlines()
+    assert "did not converge in 2 epochs (tol 1e-05): raise --epochs, or see the warning" in text.splitlines()
     report = fit_json(capsys, csv_file, "--target", "y", "--out", out, "--epochs", "2", "-q")
     assert report["converged"] is False and report["n_epochs"] == 2
     report = fit_json(capsys, csv_file, "--target", "y", "--out", out, "--tol", "none", "--epochs", "2", "-q")

@@ -16,7 +16,18 @@ from gluonlr.cli.options import FIT_FLAGS
 from gluonlr.config import FitConfig
 from gluonlr.errors import CheckpointError
 from gluonlr.loop import Evaluation, train
-from gluonlr.options import OPTIONS, SURFACES, Boolean, Choice, Integer, Real, check_options, options_of, record
+from gluonlr.options import (
+    OPTIONS,
+    SURFACES,
+    Boolean,
+    Choice,
+    Integer,
+    Real,
+    check_options,
+    options_of,
+    record,
+    resolve_batch_size,
+)
 from gluonlr.phases import PATHS
 from gluonlr.testing import reference_fit
 
@@ -166,9 +177,9 @@ def test_init_zeros_starts_from_zero_on_both_paths_and_in_the_reference(path):
     np.testing.assert_allclose(trained.weight, reference.weight, rtol=1e-4)
 
 
-def test_batch_size_auto_is_256_rows_or_all_of_them(path):
-    big = np.tile(X, (3, 1)), np.tile(y, 3)  # 900 rows: batches of 256 (4 a epoch)
-    for data, expected in ((big, 256), ((X[:100], y[:100]), 100)):
+def test_batch_size_auto_is_all_the_rows_up_to_65536(path):
+    big = np.tile(X, (3, 1)), np.tile(y, 3)  # 900 rows: one batch of 900, gradient descent
+    for data, expected in ((big, 900), ((X[:100], y[:100]), 100)):
         auto = fit(*data, path=path, batch_size="auto", reduction="mean", lr=0.1, epochs=2)
         given = fit(*data, path=path, batch_size=expected, reduction="mean", lr=0.1, epochs=2)
         assert auto.weight.tobytes() == given.weight.tobytes() and auto.params["batch_size"] == "auto"
@@ -178,14 +189,25 @@ def test_batch_size_auto_is_256_rows_or_all_of_them(path):
         fit(X, y, batch_size="big")
 
 
-def test_batch_size_auto_is_64_batches_an_epoch_above_16384_rows(path):
-    # 20,000 rows: ceil(20,000 / 64) = 313 rows a batch, the last 281: fewer steps, and less noise at the end.
-    big = np.tile(X, (67, 1))[:20_000], np.tile(y, 67)[:20_000]
+def test_batch_size_auto_is_64_batches_an_epoch_above_65536_rows(path):
+    # 70,000 rows: ceil(70,000 / 64) = 1,094 rows a batch, the last 1,030: fewer steps, and less noise at the end.
+    big = np.tile(X, (234, 1))[:70_000], np.tile(y, 234)[:70_000]
     auto = fit(*big, path=path, batch_size="auto", reduction="mean", lr=0.1, epochs=1)
-    given = fit(*big, path=path, batch_size=313, reduction="mean", lr=0.1, epochs=1)
+    given = fit(*big, path=path, batch_size=1094, reduction="mean", lr=0.1, epochs=1)
     assert auto.weight.tobytes() == given.weight.tobytes()
     reference = reference_fit(*big, batch_size="auto", reduction="mean", lr=0.1, epochs=1)
     np.testing.assert_allclose(auto.weight, reference.weight, rtol=1e-4)
+
+
+def test_batch_size_auto_batches_rows_over_64_mib_in_float64():
+    # 900 x 10,000 is 72 MB in float64: batches of 256, not one of 900 (a copy of the data a step on the device)
+    rng = np.random.default_rng(0)
+    wide = rng.standard_normal((900, 10_000), dtype=np.float32), rng.standard_normal(900).astype(np.float32)
+    assert [resolve_batch_size("auto", 900, d) for d in (8_000, 10_000)] == [900, 256]
+    assert resolve_batch_size("auto", 65_536, 1) == 65_536 and resolve_batch_size("auto", 65_537, 1) == 1_025
+    auto = fit(*wide, batch_size="auto", reduction="mean", lr=1e-4, epochs=1, init="zeros")
+    given = fit(*wide, batch_size=256, reduction="mean", lr=1e-4, epochs=1, init="zeros")
+    assert auto.weight.tobytes() == given.weight.tobytes()
 
 
 def test_every_user_default_says_why_it_differs_from_fits_and_the_docs_table_shows_them():
@@ -203,7 +225,7 @@ def test_every_user_default_says_why_it_differs_from_fits_and_the_docs_table_sho
     assert set(USER_DEFAULT_REASONS) == differing
     sys.path.insert(0, str(Path(__file__).parents[1] / "docs" / "_ext"))
     try:
-        from option_defaults import table_lines
+        from option_defaults_table import table_lines
     finally:
         sys.path.pop(0)
     table = "\n".join(table_lines())

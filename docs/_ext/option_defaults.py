@@ -13,43 +13,8 @@ from typing import Any
 
 from docutils import nodes
 from docutils.statemachine import StringList
-from sphinx.errors import ExtensionError
+from option_defaults_table import table_lines
 from sphinx.util.docutils import SphinxDirective
-
-
-def _literal(value: Any) -> str:
-    return f"``{value!r}``"
-
-
-def table_lines() -> list[str]:
-    """Return the reStructuredText of the table: a ``list-table`` of option, fit's, the users' data's, why."""
-    from gluonlr.options import OPTIONS, USER_DEFAULT_REASONS, USER_SURFACES
-
-    lines = [
-        ".. list-table::",
-        "   :header-rows: 1",
-        "   :widths: 16 14 14 56",
-        "",
-        "   * - option",
-        "     - ``fit()`` (the article's)",
-        "     - ``LinearRegressor()``, ``gluonlr fit FILE``",
-        "     - why they differ",
-    ]
-    for name, option in OPTIONS.items():
-        users = {option.default_on(surface) for surface in USER_SURFACES if option.on(surface)}
-        if not users or users == {option.default}:
-            continue
-        if len(users) > 1 or name not in USER_DEFAULT_REASONS:
-            raise ExtensionError(
-                f"option-defaults: {name!r} needs one user default and a reason in gluonlr.options.USER_DEFAULT_REASONS"
-            )
-        lines += [
-            f"   * - ``{name}``",
-            f"     - {_literal(option.default)}",
-            f"     - {_literal(users.pop())}",
-            f"     - {USER_DEFAULT_REASONS[name]}",
-        ]
-    return lines
 
 
 class OptionDefaults(SphinxDirective):

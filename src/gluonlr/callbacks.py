@@ -714,16 +714,23 @@ class DivergenceGuard(Callback):
             )
         if not (params.get("standardize") and params.get("lr") == "auto"):
             advice.append("standardize=True with lr='auto' picks a rate that trains")
+        from gluonlr.options import OPTIONS  # options imports this module
+
+        def users(name: str) -> str:
+            return f"{name}={OPTIONS[name].default_on('estimator')!r}"
+
         advice.append(
             f"train longer (epochs={self.run.epochs}"
-            + (", with tol=1e-4 to stop once the loss stops improving)" if params.get("tol") is None else ")")
+            + (f", with {users('tol')} to stop once the loss stops improving)" if params.get("tol") is None else ")")
+        )
+        defaults = ", ".join(
+            users(name) for name in ("standardize", "standardize_target", "lr", "reduction", "init", "tol")
         )
         warnings.warn(
             WorseThanMeanWarning(
                 f"The fitted model is worse than predicting the mean of y: its training loss, {final:.4g}, is above "
                 f"the mean's, {mean_loss:.4g}{r2}. It has not converged: {'; '.join(advice)}. The estimator's and "
-                "gluonlr fit FILE's defaults (standardize=True, standardize_target=True, lr='auto', "
-                "reduction='mean', init='zeros', tol=1e-4) fit ordinary data."
+                f"gluonlr fit FILE's defaults ({defaults}) fit ordinary data."
             ),
             stacklevel=6,  # _check_against_the_mean < on_train_end < loop.train < train_to_result < fit < the caller
         )

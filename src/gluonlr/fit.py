@@ -122,10 +122,12 @@ def fit(
         into memory whole (a memmap ``X`` is not).
     batch_size : int or "auto", default=10
         Samples per batch; the last batch of an epoch may be shorter.
-        ``"auto"``: 256, or all the training rows when there are fewer, or
-        ``ceil(n / 64)`` (64 batches an epoch) when that is larger: MXNet
-        costs about 100 µs a step whatever the batch, so larger batches train
-        faster per epoch (with ``reduction="mean"``; ``lr="auto"`` follows).
+        ``"auto"``: all the training rows in one batch when there are at most
+        65,536 (and 64 MiB in float64), else ``ceil(n / 64)`` (64 batches an
+        epoch, at least 256 rows): MXNet costs about 100 µs a step whatever the
+        batch, so larger batches train faster per epoch, and a whole-data batch
+        has no sampling noise (with ``reduction="mean"``; ``lr="auto"``
+        follows). See :func:`gluonlr.options.resolve_batch_size`.
     epochs : int, default=10
         Passes over the data; with ``tol``, the most.
     tol : float, optional

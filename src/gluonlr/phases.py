@@ -228,7 +228,7 @@ def build_learner(options: dict[str, Any], data: TrainingData) -> Learner:
             weight, bias, given_weight=given_weight is not None, given_bias=given_bias is not None
         )
     _refuse_float64_jobs(options["dtype"], options["kvstore"])
-    config = make_config(options, len(data.X))
+    config = make_config(options, len(data.X), n_features=data.X.shape[1])
     if options["lr"] == "auto":
         config = replace(config, lr=auto_lr(data.X, data.y, config, (weight, bias), data.sample_weight, scaler))
     kind, workers = check_kvstore(options["kvstore"])  # "dist_sync" joins the job: last, once all is checked

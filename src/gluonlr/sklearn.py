@@ -170,8 +170,8 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
     :meth:`~gluonlr.options.Option.default_on` ``("estimator")``, as
     ``gluonlr fit FILE``'s), not the article's that ``gluonlr.fit`` keeps:
     standardized features and target (the model reported in their units),
-    ``lr="auto"``, the mean over the batch, zero initial weights, batches of
-    256 rows (all of them when fewer) and training until the loss stops
+    ``lr="auto"``, the mean over the batch, zero initial weights, all the rows
+    in one batch (64 batches an epoch above 65,536) and training until the loss stops
     improving by ``tol`` (at most ``epochs``), so ``LinearRegressor().fit(X, y)``
     converges on ordinary data with no parameter set. Pass the article's
     settings (``reduction="sum", lr=0.01, standardize=False,
@@ -212,11 +212,13 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
         metrics in ``y``'s units. :meth:`partial_fit` keeps the first call's
         mean and standard deviation of ``y``, as ``standardize``'s.
     batch_size : int or "auto", default="auto"
-        ``"auto"``: 256 rows, or all of them when there are fewer.
+        ``"auto"``: all the rows in one batch up to 65,536 (and 64 MiB in
+        float64), else 64 batches an epoch of at least 256 rows
+        (:func:`gluonlr.options.resolve_batch_size`).
     epochs : int, default=1000
         The most epochs of :meth:`fit` (scikit-learn's ``max_iter``); the
         epochs a learning-rate schedule spans in :meth:`partial_fit`.
-    tol : float or None, default=1e-4
+    tol : float or None, default=1e-5
         Stop when the loss stops improving by ``tol`` (scikit-learn's ``tol``);
         a fit that reaches ``epochs`` first warns with scikit-learn's
         ``ConvergenceWarning``. None trains every epoch.
@@ -298,7 +300,7 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
     >>> X, y = synthetic_data()
     >>> model = LinearRegressor().fit(X, y)
     >>> round(model.score(X, y), 4), model.n_iter_, model.converged_
-    (1.0, 9, True)
+    (1.0, 8, True)
 
     In a pipeline, with the article's settings on features scaled beforehand:
 
@@ -336,7 +338,7 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
         standardize_target: bool = True,
         batch_size: int | str = "auto",
         epochs: int = 1000,
-        tol: float | None = 1e-4,
+        tol: float | None = 1e-5,
         n_iter_no_change: int = 5,
         seed: int = 0,
         init: str = "zeros",
@@ -584,7 +586,7 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
         if "lr" in self.history_ and state is not None:  # fit counts this epoch's updates from 1; they go on
             schedule, n_batches = (
                 options["lr_schedule"],
-                -(-len(X) // resolve_batch_size(options["batch_size"], len(X))),
+                -(-len(X) // resolve_batch_size(options["batch_size"], len(X), X.shape[1])),
             )
             self.history_["lr"] = [schedule.lr_at(updates + 1, lr=result.lr, n_batches=n_batches, epochs=1)]
         self.n_iter_ = len(self.history_.get("loss", []))

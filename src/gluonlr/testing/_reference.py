@@ -39,6 +39,7 @@ import numpy as np
 
 from gluonlr import initial_params
 from gluonlr.data.prepare import resolve_dtype
+from gluonlr.options import resolve_batch_size
 
 __all__ = [
     "LOSSES",
@@ -698,8 +699,8 @@ def reference_fit(
     batch_size, epochs, seed : int, default=10, 10, 0
         As for fit; the batch order is the one
         :func:`~gluonlr.data.epoch_order` documents, stated here on its own.
-        ``batch_size="auto"`` is 256, or all the training rows when fewer, or
-        ``ceil(n_train / 64)`` when that is larger.
+        ``batch_size="auto"`` is resolved for the training rows as fit does
+        (:func:`gluonlr.options.resolve_batch_size`).
     init : {"normal", "zeros"}, default="normal"
         Without ``init_weight``: ``N(0, 1)`` weights drawn from ``seed``, or zeros.
     init_weight, init_bias : array-like, optional
@@ -811,7 +812,7 @@ def reference_fit(
         X, y, sample_weight, validation_split, validation_data, rounded
     )
     n_train, k = Y_train.shape
-    batch_size = min(n_train, max(256, -(-n_train // 64))) if batch_size == "auto" else int(batch_size)
+    batch_size = resolve_batch_size(batch_size, n_train, X_train.shape[1])
     loss_fn = LOSSES[loss]
     W, b = _initial(X_train.shape[1], None if single else k, seed, init_weight, init_bias, init, rounded)
     given = (init_weight is not None, init_bias is not None)
