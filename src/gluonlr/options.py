@@ -243,8 +243,8 @@ Constraint = Choice | Integer | Real | Boolean | Rule
 # --- Rules of the options whose values are objects -----------------------------------------------------------
 
 
-#: The batch of ``batch_size="auto"``: enough rows that MXNet's ~100 µs per step is spread thin, few enough that
-#: an epoch takes many steps; a training set of fewer rows is one batch.
+#: The smallest batch of ``batch_size="auto"`` on data larger than one batch: enough rows that MXNet's ~100 µs per
+#: step is spread thin.
 AUTO_BATCH_SIZE = 256
 
 #: ``batch_size="auto"`` trains on all the rows at once (one step an epoch: gradient descent) up to this many
