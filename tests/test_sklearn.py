@@ -107,9 +107,8 @@ def test_fit_is_gluonlr_fit(path, options):
     model = LinearRegressor(path=path, **options).fit(X, y)
     result = fit(X, y, path=path, **{**USERS, **options})
     assert model.coef_.tobytes() == result.weight.tobytes() and model.intercept_ == result.bias
-    n_train = 300 - int(300 * options.get("validation_split", 0.0))
     assert model.history_ == result.history and model.n_iter_ == result.n_epochs < 1000
-    assert model.t_ == model.n_iter_ and model.converged_ is result.converged is True  # one batch of n_train rows
+    assert model.t_ == model.n_iter_ and model.converged_ is result.converged is True  # one batch of the training rows
     assert model.n_features_in_ == 2 and not hasattr(model, "feature_names_in_")
     np.testing.assert_allclose(model.predict(X), result.predict(X), atol=1e-4)  # float64 and float32
     assert model.predict(X).dtype == np.float64
