@@ -552,7 +552,9 @@ def test_drawn_schedules_are_gluonlr_schedules_by_default(data):
     schedules = pytest.importorskip("gluonlr.schedules")
     config = data.draw(fit_configs(np.ones((4, 1)), schedules=SCHEDULES))
     schedule = config["lr_schedule"]
-    assert schedule == "constant" or isinstance(schedule, schedules.StepDecay | schedules.Cosine)
+    assert schedule == "constant" or isinstance(
+        schedule, schedules.StepDecay | schedules.Cosine | schedules.InverseScaling
+    )
     lrs = reference_lrs(schedule, lr=config["lr"], n_batches=2, epochs=config["epochs"])
     assert (lrs <= config["lr"]).all() and (lrs >= 0).all()
 

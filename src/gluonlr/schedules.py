@@ -12,11 +12,14 @@ schedule               learning rate of update :math:`u`                Gluon pa
 :class:`StepDecay`     :math:`\eta f^{\lfloor (u-1) / (sN) \rfloor}`    ``FactorScheduler(step=s*N, factor=f)``
 :class:`Cosine`        :math:`\eta_f + (\eta - \eta_f)                  ``CosineScheduler(max_update=E*N,
                        \frac{1 + \cos(\pi u / EN)}{2}`                  base_lr=eta, final_lr=eta_f)``
+:class:`InverseScaling` :math:`\eta / u^{p}`                            an ``LRScheduler`` of the same formula
 =====================  ===============================================  =========================================
 
 ``StepDecay`` multiplies by ``f`` every ``s`` epochs; the learning rate of
 epoch ``e`` is :math:`\eta f^{\lfloor e/s \rfloor}`. ``Cosine`` anneals from
 :math:`\eta` to :math:`\eta_f` over the run, update by update.
+``InverseScaling`` is scikit-learn's ``learning_rate="invscaling"``
+(``eta0 / t ** power_t``, its ``t`` counting the updates from 1 as :math:`u`).
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from typing import Any
 from gluonlr._mxnet import mx
 from gluonlr._validation import check_float32_range
 
-__all__ = ["SCHEDULES", "Constant", "Cosine", "Schedule", "StepDecay", "make_schedule"]
+__all__ = ["SCHEDULES", "Constant", "Cosine", "InverseScaling", "Schedule", "StepDecay", "make_schedule"]
 
 
 class Schedule:
@@ -176,8 +179,67 @@ class Cosine(Schedule):
         return {"final_lr": self.final_lr}
 
 
+class _InverseScalingScheduler(mx.lr_scheduler.LRScheduler):
+    """MXNet's optimizer calls it with its update count: ``base_lr / num_update ** power_t``."""
+
+    def __init__(self, base_lr: float, power_t: float) -> None:
+        super().__init__(base_lr=base_lr)
+        self.power_t = power_t
+
+    def __call__(self, num_update: int) -> float:
+        return float(self.base_lr / max(num_update, 1) ** self.power_t)
+
+
+class InverseScaling(Schedule):
+    r"""Divide the learning rate by the update count to the power ``power_t``: :math:`\eta / u^{p}`.
+
+    scikit-learn's ``SGDRegressor(learning_rate="invscaling", eta0=lr,
+    power_t=power_t)``: its ``t`` counts the updates from 1, as ``u`` here
+    (one update a sample there, a batch here). MXNet has no such scheduler:
+    the Gluon path gives its optimizer an ``mxnet.lr_scheduler.LRScheduler``
+    computing the same formula, so both paths take the same rates.
+
+    Parameters
+    ----------
+    power_t : float, default=0.25
+        The exponent, >= 0 (scikit-learn's default; 0 is a constant rate).
+
+    Examples
+    --------
+    >>> schedule = InverseScaling(power_t=0.5)
+    >>> [schedule.lr_at(u, lr=0.1, n_batches=10, epochs=1) for u in (1, 4, 100)]
+    [0.1, 0.05, 0.01]
+    >>> schedule.mxnet_scheduler(lr=0.1, n_batches=10, epochs=1)(4)
+    0.05
+    """
+
+    name = "invscaling"
+
+    def __init__(self, power_t: float = 0.25) -> None:
+        if not (isinstance(power_t, int | float) and not isinstance(power_t, bool) and 0 <= power_t < math.inf):
+            raise ValueError(f"The 'power_t' parameter of InverseScaling must be a float >= 0. Got {power_t!r}.")
+        self.power_t = float(power_t)
+
+    def lr_at(self, update: int, *, lr: float, n_batches: int, epochs: int) -> float:
+        """Return ``lr / update ** power_t``."""
+        return float(lr / max(update, 1) ** self.power_t)
+
+    def mxnet_scheduler(self, *, lr: float, n_batches: int, epochs: int) -> mx.lr_scheduler.LRScheduler:
+        """Return an ``LRScheduler`` whose rate of update ``u`` is ``lr / u ** power_t``."""
+        return _InverseScalingScheduler(lr, self.power_t)
+
+    def params(self) -> dict[str, Any]:
+        """Return ``{"power_t": ...}``."""
+        return {"power_t": self.power_t}
+
+
 #: The schedules by name, with their default parameters.
-SCHEDULES: dict[str, type[Schedule]] = {"constant": Constant, "step": StepDecay, "cosine": Cosine}
+SCHEDULES: dict[str, type[Schedule]] = {
+    "constant": Constant,
+    "step": StepDecay,
+    "cosine": Cosine,
+    "invscaling": InverseScaling,
+}
 
 
 def make_schedule(schedule: Any) -> Schedule:

@@ -145,7 +145,8 @@ NOT_OFFERED: dict[str, str] = {
     "fit_intercept": "gluonlr always fits a bias (intercept_)",
     "shuffle": "gluonlr shuffles every epoch, by seed's permutation",
     "average": "gluonlr has no averaged SGD",
-    "power_t": "gluonlr's schedules are lr_schedule='step', 'cosine' or a gluonlr.schedules.Schedule",
+    "power_t": "a parameter of the schedule: lr_schedule=gluonlr.schedules.InverseScaling(power_t=...), "
+    "scikit-learn's 'invscaling' (the name alone: power_t=0.25)",
 }
 
 
@@ -235,7 +236,7 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
     nesterov : bool, default=False
     beta1, beta2, epsilon : float, default=0.9, 0.999, 1e-8
     weight_decay : float, default=0.0
-    lr_schedule : {None, "constant", "step", "cosine"} or Schedule, default=None
+    lr_schedule : {None, "constant", "step", "cosine", "invscaling"} or Schedule, default=None
     dtype : {"float32", "float64", "auto"}, default="float32"
         The model's dtype: ``X`` and ``y`` are converted to it, ``coef_`` and
         ``intercept_`` are in it. ``"auto"`` keeps float64 input in float64

@@ -354,9 +354,20 @@ def _cosine(u: int, *, lr: float, n_batches: int, epochs: int, final_lr: float =
     return final_lr + (lr - final_lr) * (1 + math.cos(math.pi * min(u, max_update) / max_update)) / 2
 
 
+def _invscaling(u: int, *, lr: float, n_batches: int, epochs: int, power_t: float = 0.25) -> float:
+    """Return scikit-learn's ``invscaling`` rate ``eta0 / t ** power_t``, with ``t = u`` counting from 1."""
+    return lr / u**power_t
+
+
 #: The schedules by name, as functions ``(u, *, lr, n_batches, epochs, **params) -> lr_u``; their keyword
-#: defaults are those of the bare names (``"step"``: ``step_epochs=1, factor=0.5``; ``"cosine"``: ``final_lr=0``).
-SCHEDULES: dict[str, Callable[..., float]] = {"constant": _constant, "step": _step, "cosine": _cosine}
+#: defaults are those of the bare names (``"step"``: ``step_epochs=1, factor=0.5``; ``"cosine"``: ``final_lr=0``;
+#: ``"invscaling"``: ``power_t=0.25``).
+SCHEDULES: dict[str, Callable[..., float]] = {
+    "constant": _constant,
+    "step": _step,
+    "cosine": _cosine,
+    "invscaling": _invscaling,
+}
 
 
 def _schedule(lr_schedule: Any) -> tuple[Callable[..., float], dict[str, Any]]:

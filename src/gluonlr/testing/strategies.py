@@ -70,7 +70,7 @@ ALL_LOSSES = ("squared", "l2", "l1", "huber")
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam")
 
 #: What :func:`fit_configs` may draw with ``schedules=``.
-SCHEDULES = ("constant", "step", "cosine")
+SCHEDULES = ("constant", "step", "cosine", "invscaling")
 
 #: The metric names fit records.
 METRICS = tuple(_METRICS)
@@ -222,7 +222,7 @@ def _gluonlr_schedule(name: str, params: dict[str, Any]) -> Any:
     if name == "constant":
         return name
     schedules = importlib.import_module("gluonlr.schedules")
-    return getattr(schedules, {"step": "StepDecay", "cosine": "Cosine"}[name])(**params)
+    return getattr(schedules, {"step": "StepDecay", "cosine": "Cosine", "invscaling": "InverseScaling"}[name])(**params)
 
 
 @st.composite
@@ -416,6 +416,8 @@ def _draw_schedule(draw: st.DrawFn, schedules: Sequence[str], max_epochs: int, l
         params = {"step_epochs": draw(st.integers(1, max_epochs)), "factor": draw(st.floats(0.1, 1.0))}
     elif name == "cosine":
         params = {"final_lr": lr * draw(_zero_or(1e-3, 1.0))}
+    elif name == "invscaling":
+        params = {"power_t": draw(_zero_or(0.01, 1.0))}
     return name, params
 
 
