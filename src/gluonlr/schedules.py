@@ -5,15 +5,15 @@ over the whole run, as MXNet's schedulers do (they are called with the
 optimizer's ``num_update``). With :math:`N` batches per epoch and :math:`E`
 epochs:
 
-=====================  ===============================================  =========================================
-schedule               learning rate of update :math:`u`                Gluon path
-=====================  ===============================================  =========================================
-:class:`Constant`      :math:`\eta`                                     no scheduler
-:class:`StepDecay`     :math:`\eta f^{\lfloor (u-1) / (sN) \rfloor}`    ``FactorScheduler(step=s*N, factor=f)``
-:class:`Cosine`        :math:`\eta_f + (\eta - \eta_f)                  ``CosineScheduler(max_update=E*N,
-                       \frac{1 + \cos(\pi u / EN)}{2}`                  base_lr=eta, final_lr=eta_f)``
-:class:`InverseScaling` :math:`\eta / u^{p}`                            an ``LRScheduler`` of the same formula
-=====================  ===============================================  =========================================
+=========================  ===============================================  =========================================
+schedule                   learning rate of update :math:`u`                Gluon path
+=========================  ===============================================  =========================================
+:class:`Constant`          :math:`\eta`                                     no scheduler
+:class:`StepDecay`         :math:`\eta f^{\lfloor (u-1) / (sN) \rfloor}`    ``FactorScheduler(step=s*N, factor=f)``
+:class:`Cosine`            :math:`\eta_f + (\eta - \eta_f)                  ``CosineScheduler(max_update=E*N,
+                           \frac{1 + \cos(\pi u / EN)}{2}`                  base_lr=eta, final_lr=eta_f)``
+:class:`InverseScaling`    :math:`\eta / u^{p}`                             an ``LRScheduler`` of the same formula
+=========================  ===============================================  =========================================
 
 ``StepDecay`` multiplies by ``f`` every ``s`` epochs; the learning rate of
 epoch ``e`` is :math:`\eta f^{\lfloor e/s \rfloor}`. ``Cosine`` anneals from
