@@ -186,10 +186,10 @@ def estimator_with_users_defaults(path: str) -> gluonlr.sklearn.LinearRegressor:
     return gluonlr.sklearn.LinearRegressor(**users_defaults(), path=path)
 
 
-def users_batch_size(n_samples: int) -> int:
-    """The batch size of the users' defaults on ``n_samples`` rows (``batch_size="auto"`` resolved)."""
+def users_batch_size(n_samples: int, n_features: int) -> int:
+    """The batch size of the users' defaults on ``n_samples`` rows of ``n_features`` (``"auto"`` resolved)."""
     batch_size = users_defaults().get("batch_size", gluonlr.options.OPTIONS["batch_size"].default)
-    return resolve_batch_size(batch_size, n_samples)
+    return resolve_batch_size(batch_size, n_samples, n_features)
 
 
 def make_model(method: str) -> Any:
@@ -300,7 +300,7 @@ def phase_seconds(method: str, X: np.ndarray, y: np.ndarray) -> dict[str, float]
         "total": seconds["total"],
     }
     phases["other"] = phases["total"] - sum(phases[key] for key in ("validate", "data", "lr_auto", "build", "train"))
-    batch = users_batch_size(len(X))
+    batch = users_batch_size(*X.shape)
     phases["steps"] = -(-len(X) // batch) * (result["epochs"] or 0)
     phases["batch_size"] = batch
     return phases
@@ -372,7 +372,7 @@ def measure(data: DataSet, methods: Sequence[str] = METHODS, breakdown: bool = T
             row["accurate"] = accurate
             row["fast"] = row["ratio"] <= TIME_FACTOR
             row["met"] = accurate and row["fast"]
-            batch = users_batch_size(data.n)
+            batch = users_batch_size(data.n, data.d)
             row["batch_size"] = batch
             row["steps_per_epoch"] = -(-data.n // batch)
             steps = row["steps_per_epoch"] * (result["epochs"] or 0)
