@@ -34,7 +34,9 @@ def fit(
     tol: float | None = None,
     n_iter_no_change: int = 5,
     seed: int = 0,
+    shuffle: bool = True,
     init: str = "normal",
+    fit_intercept: bool = True,
     optimizer: str = "sgd",
     momentum: float = 0.0,
     nesterov: bool = False,
@@ -350,6 +352,7 @@ def fit(
         check_input=options["check_input"],
         standardize=options["standardize"],
         standardize_target=options["standardize_target"],
+        center=options["fit_intercept"],
         fingerprint=options["checkpoint"] is not None or options["resume"] is not None,
     )
     check_monitor(options["early_stopping"], has_validation=data.validation is not None, metrics=options["metrics"])

@@ -142,8 +142,6 @@ NOT_OFFERED: dict[str, str] = {
     "warm_start": "partial_fit continues from the fitted model, one epoch a call",
     "penalty": "gluonlr has the L2 penalty only: weight_decay, SGDRegressor's alpha with penalty='l2'",
     "l1_ratio": "gluonlr has the L2 penalty only (weight_decay): no L1 or elastic net",
-    "fit_intercept": "gluonlr always fits a bias (intercept_)",
-    "shuffle": "gluonlr shuffles every epoch, by seed's permutation",
     "average": "gluonlr has no averaged SGD",
     "power_t": "a parameter of the schedule: lr_schedule=gluonlr.schedules.InverseScaling(power_t=...), "
     "scikit-learn's 'invscaling' (the name alone: power_t=0.25)",
@@ -342,7 +340,9 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
         tol: float | None = 1e-5,
         n_iter_no_change: int = 5,
         seed: int = 0,
+        shuffle: bool = True,
         init: str = "zeros",
+        fit_intercept: bool = True,
         optimizer: str = "sgd",
         momentum: float = 0.0,
         nesterov: bool = False,
@@ -371,7 +371,9 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
         self.tol = tol
         self.n_iter_no_change = n_iter_no_change
         self.seed = seed
+        self.shuffle = shuffle
         self.init = init
+        self.fit_intercept = fit_intercept
         self.optimizer = optimizer
         self.momentum = momentum
         self.nesterov = nesterov
