@@ -672,7 +672,7 @@ def _sgd_lr(
 
 
 def _adam_lr(sampled: np.ndarray, y: np.ndarray, weight: np.ndarray, bias: float | np.ndarray) -> float:
-    """``ADAM_FRACTION * RMS(initial residual) / mean ||x~||_1`` over the sample (``x~``: with a 1 if a bias is fitted)."""
+    """``ADAM_FRACTION * RMS(initial residual) / mean ||x~||_1`` over the sample (``x~``: a 1 added with a bias)."""
     targets = np.asarray(y, dtype=np.float64).reshape(len(sampled), -1)
     _check_finite(sampled, targets)
     n_features = np.shape(weight)[0]

@@ -226,9 +226,17 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
         Seeds the initial weights and the shuffles (scikit-learn's
         ``random_state``, under ``fit``'s name). An int only: a fit is
         reproducible bitwise.
+    shuffle : bool, default=True
+        Shuffle the rows every epoch (by ``seed``), as scikit-learn's
+        ``shuffle``; False visits them in their order every epoch.
     init : {"normal", "zeros"}, default="zeros"
         The initial weights when ``coef_init`` is not given: zeros, as
         scikit-learn's, or the article's ``N(0, 1)`` draws from ``seed``.
+    fit_intercept : bool, default=True
+        Fit ``intercept_``, as scikit-learn's ``fit_intercept``. False keeps
+        ``intercept_`` exactly 0 (``intercept_init`` must be None or 0), and
+        ``standardize`` and ``standardize_target`` then only scale, as
+        ``StandardScaler(with_mean=False)``: the model stays ``X @ coef_.T``.
     optimizer : {"sgd", "adam"}, default="sgd"
     momentum : float, default=0.0
     nesterov : bool, default=False

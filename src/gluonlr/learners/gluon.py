@@ -166,7 +166,7 @@ class GluonLearner:
     def _optimizer_states(self, device: int = 0) -> dict[str, list[nd.NDArray]]:
         """Return the Trainer's state arrays of each parameter on device ``ctx[device]`` (created now if need be)."""
         updater, optimizer = self.trainer._updaters[device], self.trainer._optimizer  # an updater per device
-        states = {}
+        states: dict[str, list[nd.NDArray]] = {}
         for name, param in (("weight", self.dense.weight), ("bias", self.dense.bias)):
             if param.grad_req == "null":  # a bias not fitted (fit_intercept=False): never updated, no state
                 states[name] = []

@@ -189,7 +189,7 @@ class ManualLearner:
         return state
 
     def _state_arrays(self, device: int) -> list[list[nd.NDArray]]:
-        """The optimizer's state arrays of ``[w, b]`` on device ``device``: none for a bias that is not trained."""
+        """Return the optimizer's state arrays of ``[w, b]`` on device ``device``: none for a bias not trained."""
         states = self.states[device]
         return states if len(states) == 2 else [*states, []]
 

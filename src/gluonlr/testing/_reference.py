@@ -10,7 +10,7 @@ The batch order it states itself, from the definition that
 that an ``epoch_order`` that strays from it fails the comparison.
 
 One epoch visits the training rows in ``_epoch_permutation(n_train, seed, epoch)``
-order, in batches of ``batch_size`` (the last one may be short). On a batch
+order (``range(n_train)`` with ``shuffle=False``), in batches of ``batch_size`` (the last one may be short). On a batch
 :math:`B` with residuals :math:`r = \hat y - y` the step uses the gradient
 
 .. math:: g = \frac{1}{d(B)} \nabla_\theta \sum_{i \in B} s_i \,
@@ -182,7 +182,9 @@ def stable_lr(
 # -- standardized features -------------------------------------------------------------------------------------
 
 
-def _standardization(X_train: np.ndarray, dtype: Any = np.float32, center: bool = True) -> tuple[np.ndarray, np.ndarray]:
+def _standardization(
+    X_train: np.ndarray, dtype: Any = np.float32, center: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
     """Return ``(mean, inverse)`` of the training rows' columns, in ``dtype``: the map ``fit(standardize=True)`` uses.
 
     The mean and the population standard deviation, in float64; a column
@@ -716,8 +718,16 @@ def reference_fit(
         :func:`~gluonlr.data.epoch_order` documents, stated here on its own.
         ``batch_size="auto"`` is resolved for the training rows as fit does
         (:func:`gluonlr.options.resolve_batch_size`).
+    shuffle : bool, default=True
+        False: every epoch visits the training rows in their order, ``0, 1, ..., n_train - 1``.
     init : {"normal", "zeros"}, default="normal"
         Without ``init_weight``: ``N(0, 1)`` weights drawn from ``seed``, or zeros.
+    fit_intercept : bool, default=True
+        False: the bias stays 0, never updated (no state, no weight decay), and
+        ``standardize`` and ``standardize_target`` divide by the standard
+        deviation without subtracting the mean (:math:`\mu = 0` below), so the
+        model returned is :math:`X w` in the units of ``X`` and ``y``. A
+        nonzero ``init_bias`` is a ``ValueError``.
     init_weight, init_bias : array-like, optional
         Initial parameters; by default as fit draws them.
     optimizer : {"sgd", "adam"}, default="sgd"
