@@ -30,6 +30,8 @@ class FitConfig:
     batch_size: int = 10
     epochs: int = 10
     seed: int = 0
+    shuffle: bool = True
+    fit_intercept: bool = True
     optimizer: str = "sgd"
     momentum: float = 0.0
     nesterov: bool = False

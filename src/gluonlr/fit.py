@@ -34,7 +34,9 @@ def fit(
     tol: float | None = None,
     n_iter_no_change: int = 5,
     seed: int = 0,
+    shuffle: bool = True,
     init: str = "normal",
+    fit_intercept: bool = True,
     optimizer: str = "sgd",
     momentum: float = 0.0,
     nesterov: bool = False,
@@ -150,9 +152,25 @@ def fit(
         count, large data sets may differ in the last bits (MXNet sums dot
         products in another order). The article's run is bitwise the same
         with 1, 2 and 4 threads.
+    shuffle : bool, default=True
+        Visit the training rows in a new order every epoch, the permutation
+        :func:`gluonlr.data.epoch_order` draws from ``seed`` and the epoch
+        (scikit-learn's ``SGDRegressor(shuffle=...)``). False visits them in
+        their order, ``0, 1, ..., n - 1``, every epoch, on both paths, with a
+        validation split, on several devices and in a ``dist_sync`` job alike:
+        with ``batch_size=1`` the steps are then those of ``SGDRegressor(shuffle=False)``.
     init : {"normal", "zeros"}, default="normal"
         The initial weights when ``init_weight`` is not given: ``N(0, 1)``
         draws from ``seed`` (the article's), or zeros (scikit-learn's).
+    fit_intercept : bool, default=True
+        Fit the bias (scikit-learn's name). False fits ``y ~ X w``: the bias
+        stays exactly 0 and is no parameter of the steps (no gradient, no
+        optimizer state, no weight decay); ``init_bias`` must then be None or
+        0. ``standardize`` and ``standardize_target`` then divide by the
+        standard deviation without subtracting the mean (as scikit-learn's
+        ``StandardScaler(with_mean=False)``), so that the model stays ``X w``,
+        its bias 0, in the units of ``X`` and ``y``; ``lr="auto"`` leaves the
+        bias out of the curvature.
     optimizer : {"sgd", "adam"}, default="sgd"
         MXNet's optimizer of that name on the Gluon path, its update written
         out by hand on the manual path (see :mod:`gluonlr.optimizers`).
@@ -337,6 +355,13 @@ def fit(
     >>> result = fit(X_raw, y, standardize=True, lr="auto", lr_schedule="cosine", epochs=20)
     >>> (result.weight * [1000.0, 0.001]).round(2).tolist(), round(result.score(X_raw, y), 4), round(result.lr, 4)
     ([2.0, 51.0], 1.0, 0.0183)
+
+    Data without an intercept, fitted without one; the rows in their order:
+
+    >>> X, y = synthetic_data(true_w=[2.0, -3.4], true_b=0.0)
+    >>> result = fit(X, y, fit_intercept=False, shuffle=False, init="zeros")
+    >>> print(result.weight.round(2), result.bias)
+    [ 2.  -3.4] 0.0
     """
     options = check_options({name: value for name, value in locals().items() if name not in ("X", "y")})
     options["dtype"] = resolve_dtype(options["dtype"], X, y)
@@ -350,6 +375,7 @@ def fit(
         check_input=options["check_input"],
         standardize=options["standardize"],
         standardize_target=options["standardize_target"],
+        center=options["fit_intercept"],
         fingerprint=options["checkpoint"] is not None or options["resume"] is not None,
     )
     check_monitor(options["early_stopping"], has_validation=data.validation is not None, metrics=options["metrics"])

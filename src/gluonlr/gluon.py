@@ -326,6 +326,9 @@ class EpochBatchSampler(gluon.data.Sampler):
         The data set, cut into batches.
     seed : int
         The ``seed`` of :func:`gluonlr.fit`.
+    shuffle : bool, default=True
+        The ``shuffle`` of :func:`gluonlr.fit`: False yields the batches in
+        the rows' order every epoch.
 
     Examples
     --------
@@ -341,15 +344,15 @@ class EpochBatchSampler(gluon.data.Sampler):
     [[2, 4], [3, 0], [1]]
     """
 
-    def __init__(self, data: EpochData | TakeData | StreamData, seed: int) -> None:
-        self._data, self._seed, self._epoch = data, seed, 0
+    def __init__(self, data: EpochData | TakeData | StreamData, seed: int, shuffle: bool = True) -> None:
+        self._data, self._seed, self._shuffle, self._epoch = data, seed, shuffle, 0
 
     def set_epoch(self, epoch: int) -> None:
         """Select the epoch whose order the next iteration yields."""
         self._epoch = epoch
 
     def __iter__(self) -> Iterator[list[Any]]:
-        items = self._data.items(epoch_order(len(self._data), self._seed, self._epoch))
+        items = self._data.items(epoch_order(len(self._data), self._seed, self._epoch, self._shuffle))
         return iter([[item] for item in items])
 
     def __len__(self) -> int:

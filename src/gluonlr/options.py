@@ -535,6 +535,7 @@ _OPTION_LIST: tuple[Option, ...] = (
     Option(
         "seed", 0, Integer(0), "seed of the initial weights and the shuffles", metavar="N", sklearn_name="random_state"
     ),
+    Option("shuffle", True, Boolean(), "shuffle the rows every epoch, by the seed's permutation; off: in their order"),
     Option(
         "init",
         "normal",
@@ -542,6 +543,12 @@ _OPTION_LIST: tuple[Option, ...] = (
         "initial weights without init_weight: N(0, 1) from the seed (the article's) or zeros (scikit-learn's)",
         {"config": "the initial parameters are the learner's arguments"},
         user_default="zeros",
+    ),
+    Option(
+        "fit_intercept",
+        True,
+        Boolean(),
+        "fit a bias (intercept); off: the model is x . w, its bias 0, and standardizing only scales",
     ),
     Option("optimizer", "sgd", Choice(OPTIMIZERS), "the optimizer"),
     Option("momentum", 0.0, Real(0.0, 1.0), "momentum of sgd, in [0, 1)", metavar="M"),

@@ -222,7 +222,13 @@ def build_learner(options: dict[str, Any], data: TrainingData) -> Learner:
         raw_weight, raw_bias = data.target.from_raw(weight, bias)
         weight = raw_weight if given_weight is not None else weight
         bias = raw_bias if given_bias is not None else bias
-    scaler = Standardizer.from_stats(data.stats, options["dtype"]) if data.stats is not None else None
+    if not options["fit_intercept"] and np.any(np.asarray(bias) != 0):
+        raise ValueError(
+            f"init_bias={given_bias!r} cannot start a fit with fit_intercept=False: the bias stays 0 (the model is "
+            "x . w). Leave init_bias out, or pass fit_intercept=True."
+        )
+    center = options["fit_intercept"]  # without a bias, standardize only scales (StandardScaler(with_mean=False))
+    scaler = Standardizer.from_stats(data.stats, options["dtype"], center) if data.stats is not None else None
     if scaler is not None:  # the standardized model's start; init_weight and init_bias are in the units of X
         weight, bias = scaler.initial(
             weight, bias, given_weight=given_weight is not None, given_bias=given_bias is not None

@@ -260,8 +260,13 @@ class Standardizer:
         self._tiles: dict[tuple[Any, int], tuple[nd.NDArray, nd.NDArray]] = {}
 
     @classmethod
-    def from_stats(cls, stats: FeatureStats, dtype: str = "float32") -> Standardizer:
+    def from_stats(cls, stats: FeatureStats, dtype: str = "float32", center: bool = True) -> Standardizer:
         r"""Return the map of :class:`FeatureStats` for a model in ``dtype``: a constant feature's scale is 1.
+
+        ``center=False`` (``fit(fit_intercept=False)``) scales without
+        centring, as ``StandardScaler(with_mean=False)``: the map's mean is 0,
+        so a model with no bias in standardized units has none in the units
+        of ``X`` either.
 
         A feature is constant when its standard deviation is 0, or at most ten
         roundings of its mean in ``dtype`` (:math:`\sigma \le 10\,\epsilon_{32} |\mu|` in float32):
@@ -276,6 +281,8 @@ class Standardizer:
         >>> scaler = Standardizer.from_stats(stats)
         >>> scaler.mean.tolist(), scaler.scale.tolist()
         ([2.0, 7.0, 10000.0], [1.0, 1.0, 1.0])
+        >>> Standardizer.from_stats(stats, center=False).mean.tolist()
+        [0.0, 0.0, 0.0]
         """
         mean, std = stats.mean, np.sqrt(stats.variance)
         if not (np.isfinite(mean).all() and np.isfinite(std).all()):
@@ -285,7 +292,7 @@ class Standardizer:
             )
         info = np.finfo(dtype)
         constant = (std <= _CONSTANT_ROUNDINGS * float(info.eps) * np.abs(mean)) | (std < float(info.tiny))
-        return cls(mean, np.where(constant, 1.0, std), dtype)
+        return cls(mean if center else np.zeros_like(mean), np.where(constant, 1.0, std), dtype)
 
     def transform(self, x: np.ndarray) -> np.ndarray:
         """Return ``(x - mean) * inverse`` of rows in the model's dtype: the device's arithmetic, on the host."""
@@ -584,7 +591,9 @@ def auto_lr(
     features = _sample(X, rows)
     if scaler is not None:
         features = scaler.transform(features)
-    sampled = np.column_stack([features.astype(np.float64), np.ones(len(rows))])  # the bias's column of ones
+    # the bias's column of ones, if the bias is trained
+    ones = [np.ones(len(rows))] if config.fit_intercept else []
+    sampled = np.column_stack([features.astype(np.float64), *ones])
     if config.optimizer == "adam":
         rate = _adam_lr(sampled, _sample(y, rows), *start)
     else:
@@ -663,11 +672,13 @@ def _sgd_lr(
 
 
 def _adam_lr(sampled: np.ndarray, y: np.ndarray, weight: np.ndarray, bias: float | np.ndarray) -> float:
-    """``ADAM_FRACTION * RMS(initial residual) / mean ||x~||_1`` over the sample."""
+    """``ADAM_FRACTION * RMS(initial residual) / mean ||x~||_1`` over the sample (``x~``: a 1 added with a bias)."""
     targets = np.asarray(y, dtype=np.float64).reshape(len(sampled), -1)
     _check_finite(sampled, targets)
-    n_features = sampled.shape[1] - 1
-    coefficients = np.vstack([np.asarray(weight, np.float64).reshape(n_features, -1), np.reshape(bias, (1, -1))])
+    n_features = np.shape(weight)[0]
+    coefficients = np.asarray(weight, np.float64).reshape(n_features, -1)
+    if sampled.shape[1] > n_features:  # the bias's column of ones
+        coefficients = np.vstack([coefficients, np.reshape(bias, (1, -1))])
     predictions = np.einsum("np,pk->nk", sampled, coefficients)  # einsum: no BLAS threads, the same bits every run
     residual = float(np.sqrt(np.mean(np.square(predictions - targets))))
     return ADAM_FRACTION * (residual if residual > 0 else 1.0) / float(np.abs(sampled).sum(axis=1).mean())

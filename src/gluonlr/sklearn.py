@@ -142,8 +142,6 @@ NOT_OFFERED: dict[str, str] = {
     "warm_start": "partial_fit continues from the fitted model, one epoch a call",
     "penalty": "gluonlr has the L2 penalty only: weight_decay, SGDRegressor's alpha with penalty='l2'",
     "l1_ratio": "gluonlr has the L2 penalty only (weight_decay): no L1 or elastic net",
-    "fit_intercept": "gluonlr always fits a bias (intercept_)",
-    "shuffle": "gluonlr shuffles every epoch, by seed's permutation",
     "average": "gluonlr has no averaged SGD",
     "power_t": "a parameter of the schedule: lr_schedule=gluonlr.schedules.InverseScaling(power_t=...), "
     "scikit-learn's 'invscaling' (the name alone: power_t=0.25)",
@@ -228,9 +226,17 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
         Seeds the initial weights and the shuffles (scikit-learn's
         ``random_state``, under ``fit``'s name). An int only: a fit is
         reproducible bitwise.
+    shuffle : bool, default=True
+        Shuffle the rows every epoch (by ``seed``), as scikit-learn's
+        ``shuffle``; False visits them in their order every epoch.
     init : {"normal", "zeros"}, default="zeros"
         The initial weights when ``coef_init`` is not given: zeros, as
         scikit-learn's, or the article's ``N(0, 1)`` draws from ``seed``.
+    fit_intercept : bool, default=True
+        Fit ``intercept_``, as scikit-learn's ``fit_intercept``. False keeps
+        ``intercept_`` exactly 0 (``intercept_init`` must be None or 0), and
+        ``standardize`` and ``standardize_target`` then only scale, as
+        ``StandardScaler(with_mean=False)``: the model stays ``X @ coef_.T``.
     optimizer : {"sgd", "adam"}, default="sgd"
     momentum : float, default=0.0
     nesterov : bool, default=False
@@ -342,7 +348,9 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
         tol: float | None = 1e-5,
         n_iter_no_change: int = 5,
         seed: int = 0,
+        shuffle: bool = True,
         init: str = "zeros",
+        fit_intercept: bool = True,
         optimizer: str = "sgd",
         momentum: float = 0.0,
         nesterov: bool = False,
@@ -371,7 +379,9 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
         self.tol = tol
         self.n_iter_no_change = n_iter_no_change
         self.seed = seed
+        self.shuffle = shuffle
         self.init = init
+        self.fit_intercept = fit_intercept
         self.optimizer = optimizer
         self.momentum = momentum
         self.nesterov = nesterov

@@ -60,8 +60,8 @@ _MAX_CACHED_VIEWS = 4096
 EPOCH_GATHER_BYTES = 32 << 20
 
 
-def epoch_order(n: int, seed: int, epoch: int) -> np.ndarray:
-    """Return the shuffled sample order of one epoch.
+def epoch_order(n: int, seed: int, epoch: int, shuffle: bool = True) -> np.ndarray:
+    """Return the shuffled sample order of one epoch (``range(n)`` itself with ``shuffle=False``).
 
     The order depends only on ``(seed, epoch)``, never on global random state or
     on what ran before, so both paths, and a run resumed at any epoch, see the
@@ -84,6 +84,10 @@ def epoch_order(n: int, seed: int, epoch: int) -> np.ndarray:
         The ``seed`` given to :func:`gluonlr.fit`.
     epoch : int
         Zero-based epoch number.
+    shuffle : bool, default=True
+        The ``shuffle`` given to :func:`gluonlr.fit`: False visits the rows in
+        their order, ``0, 1, ..., n - 1``, every epoch (``seed`` and ``epoch``
+        then change nothing).
 
     Returns
     -------
@@ -97,7 +101,11 @@ def epoch_order(n: int, seed: int, epoch: int) -> np.ndarray:
     [0, 1, 2, 3, 4]
     >>> bool((order == epoch_order(5, seed=0, epoch=0)).all())
     True
+    >>> epoch_order(5, seed=0, epoch=3, shuffle=False).tolist()
+    [0, 1, 2, 3, 4]
     """
+    if not shuffle:
+        return np.arange(n, dtype=np.int32 if n < 2**31 else np.int64)
     rng = np.random.default_rng([seed, epoch])
     if n < _SHUFFLE_IN_PLACE:
         return rng.permutation(n).astype(np.int32)

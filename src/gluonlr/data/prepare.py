@@ -102,11 +102,21 @@ class TargetScale:
     dtype: str = "float32"  # the model's: of the standardized y and the parameters
 
     @classmethod
-    def of(cls, y: np.ndarray, dtype: str = "float32") -> TargetScale:
-        """Return the scale of ``y`` (1-D, or one column per output), in float64, for a model in ``dtype``."""
+    def of(cls, y: np.ndarray, dtype: str = "float32", center: bool = True) -> TargetScale:
+        """Return the scale of ``y`` (1-D, or one column per output), in float64, for a model in ``dtype``.
+
+        ``center=False`` (``fit(fit_intercept=False)``): the mean is taken as 0, ``y`` only divided by its
+        standard deviation, as ``StandardScaler(with_mean=False)``; a model without bias stays without one.
+
+        Examples
+        --------
+        >>> TargetScale.of(np.array([1.0, 3.0]), center=False).transform(np.array([1.0, 3.0])).tolist()
+        [1.0, 3.0]
+        """
         values = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
         scale = values.std(axis=0)
-        return cls(values.mean(axis=0), np.where(scale > 0, scale, 1.0), dtype)
+        mean = values.mean(axis=0) if center else np.zeros(values.shape[1])
+        return cls(mean, np.where(scale > 0, scale, 1.0), dtype)
 
     def transform(self, y: np.ndarray) -> np.ndarray:
         """Return ``y`` standardized, in the model's dtype, of ``y``'s shape."""
@@ -193,6 +203,7 @@ def prepare_data(
     standardize_target: bool = False,
     fingerprint: bool = False,
     dtype: str = "float32",
+    center: bool = True,
 ) -> TrainingData:
     """Check ``X`` and ``y``, split off the validation rows and make the one pass over the data.
 
@@ -205,7 +216,8 @@ def prepare_data(
     converted to ``dtype`` (``"float32"`` or ``"float64"``, resolved by
     :func:`resolve_dtype`), and the check for NaN and infinity is made in it:
     float64 data beyond float32's range is refused only when ``dtype`` is
-    float32.
+    float32. ``center=False`` (``fit_intercept=False``) divides ``y`` by its
+    standard deviation without subtracting its mean.
 
     Examples
     --------
@@ -246,13 +258,13 @@ def prepare_data(
         fingerprint=data_fingerprint(split.X, split.y, *more, digest=digest) if digest is not None else None,
         dtype=dtype,
     )
-    return _standardized_target(data) if standardize_target else data
+    return _standardized_target(data, center) if standardize_target else data
 
 
-def _standardized_target(data: TrainingData) -> TrainingData:
+def _standardized_target(data: TrainingData, center: bool = True) -> TrainingData:
     """Return ``data`` with its ``y`` (and the validation ``y``) standardized by the training ``y``'s scale."""
     y = data.y.read(0, len(data.y)) if isinstance(data.y, Source) else data.y
-    target = TargetScale.of(y, data.dtype)
+    target = TargetScale.of(y, data.dtype, center)
     validation = data.validation
     if validation is not None:
         y_val = validation[1].read(0, len(validation[1])) if isinstance(validation[1], Source) else validation[1]

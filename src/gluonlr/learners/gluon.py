@@ -80,10 +80,12 @@ class GluonLearner:
             X, y, config.batch_size, sample_weight, part=workers.part if workers else None, dtype=config.dtype
         )
         self.config = config
-        self.sampler = EpochBatchSampler(data, config.seed)
+        self.sampler = EpochBatchSampler(data, config.seed, config.shuffle)
         self.loader = fast_batches(data, self.sampler)
         self.ctx = check_ctx(ctx)
         self.dense = init_params(weight, bias, self.ctx, config.dtype)  # a copy on each device
+        if not config.fit_intercept:  # the bias stays at 0: no gradient, and the Trainer skips it (no state, no decay)
+            self.dense.bias.grad_req = "null"
         self.loss = make_loss(config.loss, config.rho)
         # The layer and the loss compiled together to one cached graph: far fewer operator calls per batch.
         self.net_with_loss = fast_net_with_loss(self.dense, self.loss)
@@ -129,7 +131,7 @@ class GluonLearner:
         shares = split_batch(self.ctx, x, y, sample_weight)  # (x, y[, sample_weight]) of each device, or None
         for device, share in zip(self.ctx, shares, strict=True):
             if share is None:  # no rows for this device in this batch
-                params = (self.dense.weight, self.dense.bias)
+                params = (self.dense.weight, self.dense.bias) if self.config.fit_intercept else (self.dense.weight,)
                 zero_gradients([param.grad(device) for param in params], [param.data(device) for param in params])
                 continue
             with autograd.record():
@@ -164,8 +166,11 @@ class GluonLearner:
     def _optimizer_states(self, device: int = 0) -> dict[str, list[nd.NDArray]]:
         """Return the Trainer's state arrays of each parameter on device ``ctx[device]`` (created now if need be)."""
         updater, optimizer = self.trainer._updaters[device], self.trainer._optimizer  # an updater per device
-        states = {}
+        states: dict[str, list[nd.NDArray]] = {}
         for name, param in (("weight", self.dense.weight), ("bias", self.dense.bias)):
+            if param.grad_req == "null":  # a bias not fitted (fit_intercept=False): never updated, no state
+                states[name] = []
+                continue
             index = self.trainer._param2idx[param.name]  # the Trainer numbers its parameters by sorted name
             if self.optimizer.state_names and index not in updater.states:
                 updater.states[index] = optimizer.create_state_multi_precision(index, param.data(self.ctx[device]))
@@ -182,7 +187,7 @@ class GluonLearner:
             "bias": self.dense.bias.data(self.ctx[0]).asnumpy(),
         }
         for name, arrays in self._optimizer_states().items():
-            for state_name, array in zip(self.optimizer.state_names, arrays, strict=True):
+            for state_name, array in zip(self.optimizer.state_names[: len(arrays)], arrays, strict=True):
                 state[f"{state_name}/{name}"] = array.asnumpy()
         return state
 
@@ -198,7 +203,7 @@ class GluonLearner:
                 )  # on every device
         for device in range(len(self.ctx)):
             for name, arrays in self._optimizer_states(device).items():
-                for state_name, array in zip(self.optimizer.state_names, arrays, strict=True):
+                for state_name, array in zip(self.optimizer.state_names[: len(arrays)], arrays, strict=True):
                     if f"{state_name}/{name}" in state:
                         array[:] = nd.array(
                             np.asarray(state[f"{state_name}/{name}"], self.config.dtype), dtype=self.config.dtype

@@ -105,21 +105,26 @@ class ManualLearner:
         self.ctx = check_ctx(ctx)
         self.copies = [init_params(weight, bias, device, config.dtype) for device in self.ctx]  # [w, b] on each device
         self.params = self.copies[0]
+        # What the steps update: [w, b], or [w] without an intercept (b stays at 0: no gradient, state or decay).
+        self.trained = [params if config.fit_intercept else params[:1] for params in self.copies]
+        if not config.fit_intercept:
+            for _, b in self.copies:
+                b.attach_grad(grad_req="null")
         # The gradient buffers' handles, held once: each param.grad makes a new NDArray handle, a measurable share of a
         # small step.
-        self.grads = [[param.grad for param in params] for params in self.copies]
+        self.grads = [[param.grad for param in params] for params in self.trained]
         # The gradients summed over the devices ("device" KVStore, if there are several) or over the job's workers
         # and their devices (its store, which also gives every worker rank 0's parameters to start from).
         store = workers.params if workers else kvstore
-        self.gradient_sum = GradientSum(self.grads, self.copies, store)
+        self.gradient_sum = GradientSum(self.grads, self.trained, store)
         self.loss = make_loss(config.loss, config.rho, self.data.n_outputs)
         self.optimizer = config.make_optimizer()
-        self.states = [[self.optimizer.create_state(param) for param in params] for params in self.copies]
+        self.states = [[self.optimizer.create_state(param) for param in params] for params in self.trained]
         self.config, self.updates = config, 0
 
     def batches(self, epoch: int) -> Iterable[tuple[nd.NDArray, ...]]:
         """Return the mini-batches ``(x, y)`` or ``(x, y, sample_weight)`` of epoch ``epoch``."""
-        return fast_batches(self.data, epoch_order(len(self.data), self.config.seed, epoch))
+        return fast_batches(self.data, epoch_order(len(self.data), self.config.seed, epoch, self.config.shuffle))
 
     def train_step(
         self, x: nd.NDArray | None, y: nd.NDArray | None, sample_weight: nd.NDArray | None = None, rows: int = 0
@@ -145,7 +150,7 @@ class ManualLearner:
         self.updates += 1
         lr = self.config.lr_at(self.updates, self.data.n_batches)
         rescale_grad = 1.0 / step_divisor(self.config.reduction, rows)  # the whole batch's divisor
-        for params, grads, states in zip(self.copies, self.grads, self.states, strict=True):
+        for params, grads, states in zip(self.trained, self.grads, self.states, strict=True):
             self.optimizer.update(params, grads, states, lr=lr, rescale_grad=rescale_grad, t=self.updates)
         return gather(losses, self.ctx[0]) if losses else None
 
@@ -173,23 +178,29 @@ class ManualLearner:
 
         ``"weight"`` ``(n_outputs, n_features)``, ``"bias"`` ``(n_outputs,)``,
         ``"<state>/<param>"`` for each optimizer state array (same layouts) and
-        ``"updates"``: the same keys and layouts as the Gluon path's.
+        ``"updates"``: the same keys and layouts as the Gluon path's. Without
+        an intercept the bias has no optimizer state.
         """
         state = {"updates": np.array(self.updates, dtype=np.int64)}
-        for name, param, arrays in zip(("weight", "bias"), self.params, self.states[0], strict=True):
+        for name, param, arrays in zip(("weight", "bias"), self.params, self._state_arrays(0), strict=True):
             state[name] = param.asnumpy().T.copy() if name == "weight" else param.asnumpy()
-            for state_name, array in zip(self.optimizer.state_names, arrays, strict=True):
+            for state_name, array in zip(self.optimizer.state_names[: len(arrays)], arrays, strict=True):
                 state[f"{state_name}/{name}"] = array.asnumpy().T.copy() if name == "weight" else array.asnumpy()
         return state
+
+    def _state_arrays(self, device: int) -> list[list[nd.NDArray]]:
+        """Return the optimizer's state arrays of ``[w, b]`` on device ``device``: none for a bias not trained."""
+        states = self.states[device]
+        return states if len(states) == 2 else [*states, []]
 
     def set_state(self, state: dict[str, np.ndarray]) -> None:
         """Overwrite the training state with one from :meth:`get_state` (of either path); missing keys are kept.
 
         Every device's copy of the parameters and of the optimizer state is overwritten.
         """
-        for params, states in zip(self.copies, self.states, strict=True):
-            for name, param, arrays in zip(("weight", "bias"), params, states, strict=True):
-                names = [f"{state_name}/{name}" for state_name in self.optimizer.state_names]
+        for device, params in enumerate(self.copies):
+            for name, param, arrays in zip(("weight", "bias"), params, self._state_arrays(device), strict=True):
+                names = [f"{state_name}/{name}" for state_name in self.optimizer.state_names][: len(arrays)]
                 targets = {name: param, **dict(zip(names, arrays, strict=True))}
                 for key, target in targets.items():
                     if key in state:

@@ -10,7 +10,7 @@ The batch order it states itself, from the definition that
 that an ``epoch_order`` that strays from it fails the comparison.
 
 One epoch visits the training rows in ``_epoch_permutation(n_train, seed, epoch)``
-order, in batches of ``batch_size`` (the last one may be short). On a batch
+order (``range(n_train)`` with ``shuffle=False``), in batches of ``batch_size`` (the last one may be short). On a batch
 :math:`B` with residuals :math:`r = \hat y - y` the step uses the gradient
 
 .. math:: g = \frac{1}{d(B)} \nabla_\theta \sum_{i \in B} s_i \,
@@ -182,7 +182,9 @@ def stable_lr(
 # -- standardized features -------------------------------------------------------------------------------------
 
 
-def _standardization(X_train: np.ndarray, dtype: Any = np.float32) -> tuple[np.ndarray, np.ndarray]:
+def _standardization(
+    X_train: np.ndarray, dtype: Any = np.float32, center: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
     """Return ``(mean, inverse)`` of the training rows' columns, in ``dtype``: the map ``fit(standardize=True)`` uses.
 
     The mean and the population standard deviation, in float64; a column
@@ -193,6 +195,8 @@ def _standardization(X_train: np.ndarray, dtype: Any = np.float32) -> tuple[np.n
     arithmetic, ``(x - mean) * inverse``, as the device computes them (like
     Adam's float32 betas, a rounding the reference shares on purpose). With
     ``dtype=np.float64`` (``fit(dtype="float64")``) each float32 above is float64.
+    ``center=False`` (``fit_intercept=False``): the same scale, and a mean of 0
+    (``StandardScaler(with_mean=False)``).
 
     Examples
     --------
@@ -204,7 +208,7 @@ def _standardization(X_train: np.ndarray, dtype: Any = np.float32) -> tuple[np.n
     eps, tiny = float(np.finfo(dtype).eps), float(np.finfo(dtype).tiny)
     constant = (std <= 10 * eps * np.abs(mean)) | (std < tiny)
     scale = np.where(constant, 1.0, std).astype(dtype)
-    return mean.astype(dtype), (1.0 / scale.astype(np.float64)).astype(dtype)
+    return (mean if center else np.zeros_like(mean)).astype(dtype), (1.0 / scale.astype(np.float64)).astype(dtype)
 
 
 def _standardized(X: np.ndarray, mean: np.ndarray, inverse: np.ndarray) -> np.ndarray:
@@ -506,8 +510,8 @@ class ReferenceResult:
 class _Target:
     """The standardization of ``y`` by the training rows' mean and standard deviation, stated on its own."""
 
-    def __init__(self, Y: np.ndarray, dtype: Any = np.float32) -> None:
-        self.mean, scale = Y.mean(axis=0), Y.std(axis=0)
+    def __init__(self, Y: np.ndarray, dtype: Any = np.float32, center: bool = True) -> None:
+        self.mean, scale = (Y.mean(axis=0) if center else np.zeros(Y.shape[1])), Y.std(axis=0)
         self.scale = np.where(scale > 0, scale, 1.0)
         self.dtype = dtype  # the model's: the standardized targets are rounded to it
 
@@ -525,8 +529,8 @@ class _Target:
 class _Units:
     """The standardization of ``X`` by the training rows' statistics (``fit(standardize=True)``), on its own."""
 
-    def __init__(self, X: np.ndarray, rounded: np.dtype) -> None:
-        self.mean32, self.inverse32 = _standardization(X, rounded)  # float32, or float64 for a float64 model
+    def __init__(self, X: np.ndarray, rounded: np.dtype, center: bool = True) -> None:
+        self.mean32, self.inverse32 = _standardization(X, rounded, center)  # float32, or float64 for a float64 model
         self.mean, self.inverse = self.mean32.astype(np.float64), self.inverse32.astype(np.float64)[:, None]
 
     def apply(self, X: np.ndarray) -> np.ndarray:
@@ -662,7 +666,9 @@ def reference_fit(
     batch_size: int | str = 10,
     epochs: int = 10,
     seed: int = 0,
+    shuffle: bool = True,
     init: str = "normal",
+    fit_intercept: bool = True,
     init_weight: Any = None,
     init_bias: Any = None,
     optimizer: str = "sgd",
@@ -712,8 +718,16 @@ def reference_fit(
         :func:`~gluonlr.data.epoch_order` documents, stated here on its own.
         ``batch_size="auto"`` is resolved for the training rows as fit does
         (:func:`gluonlr.options.resolve_batch_size`).
+    shuffle : bool, default=True
+        False: every epoch visits the training rows in their order, ``0, 1, ..., n_train - 1``.
     init : {"normal", "zeros"}, default="normal"
         Without ``init_weight``: ``N(0, 1)`` weights drawn from ``seed``, or zeros.
+    fit_intercept : bool, default=True
+        False: the bias stays 0, never updated (no state, no weight decay), and
+        ``standardize`` and ``standardize_target`` divide by the standard
+        deviation without subtracting the mean (:math:`\mu = 0` below), so the
+        model returned is :math:`X w` in the units of ``X`` and ``y``. A
+        nonzero ``init_bias`` is a ``ValueError``.
     init_weight, init_bias : array-like, optional
         Initial parameters; by default as fit draws them.
     optimizer : {"sgd", "adam"}, default="sgd"
@@ -827,18 +841,22 @@ def reference_fit(
     loss_fn = LOSSES[loss]
     W, b = _initial(X_train.shape[1], None if single else k, seed, init_weight, init_bias, init, rounded)
     given = (init_weight is not None, init_bias is not None)
-    target = _Target(Y_train, rounded) if standardize_target else None
+    if not fit_intercept and np.any(np.asarray(b) != 0):
+        raise ValueError(f"init_bias={init_bias!r} cannot start a fit with fit_intercept=False: the bias stays 0.")
+    target = _Target(Y_train, rounded, fit_intercept) if standardize_target else None
     if target is not None:
         Y_train, Y_val = target.apply(Y_train), None if Y_val is None else target.apply(Y_val)
         W, b = target.start(W, b, *given)
-    units = _Units(X_train, rounded) if standardize else None
+    units = _Units(X_train, rounded, fit_intercept) if standardize else None
     if units is not None:
         X_train, X_val = units.apply(X_train), None if X_val is None else units.apply(X_val)
         W, b = _standardized_start(W, b, units.mean, units.inverse, *given)
     hyper = dict(weight_decay=weight_decay, momentum=momentum, beta1=beta1, beta2=beta2, epsilon=epsilon)
-    w_rule, b_rule = update_rule(W, **hyper), update_rule(b, **hyper)
+    w_rule, b_rule = update_rule(W, **hyper), (update_rule(b, **hyper) if fit_intercept else None)
     if rounded == np.float64:  # the kernels' float32 scalars: the one float32 rounding of a float64 model
-        w_rule.kernel = b_rule.kernel = _float32
+        w_rule.kernel = _float32
+        if b_rule is not None:
+            b_rule.kernel = _float32
     n_batches = -(-n_train // batch_size)
     schedule, schedule_params = _schedule(lr_schedule)
 
@@ -855,7 +873,7 @@ def reference_fit(
     batch_losses: list[list[float]] = []
     u, tolerance = 0, None if tol is None else _Tolerance(tol, n_iter_no_change)
     for epoch in range(epochs):
-        order = _epoch_permutation(n_train, seed, epoch)
+        order = _epoch_permutation(n_train, seed, epoch) if shuffle else np.arange(n_train)
         history["lr"].append(lr_at(u + 1))
         W, b, u, losses = _epoch_steps(
             (X_train, Y_train, s_train), order, batch_size, (W, b), (w_rule, b_rule), u, lr_at,
@@ -928,11 +946,12 @@ def _epoch_steps(
         divisor = len(rows) if reduction == "mean" else 1
         u += 1
         if rounded == np.float64:  # times rescale_grad, the kernels' float32 1 / divisor
-            W = w_rule.update(W, xb.T @ dyhat * _float32(1.0 / divisor), lr_at(u), u)
-            b = b_rule.update(b, dyhat.sum(axis=0) * _float32(1.0 / divisor), lr_at(u), u)
+            rescale = _float32(1.0 / divisor)
+            W = w_rule.update(W, xb.T @ dyhat * rescale, lr_at(u), u)
+            b = b if b_rule is None else b_rule.update(b, dyhat.sum(axis=0) * rescale, lr_at(u), u)
         else:
             W = w_rule.update(W, xb.T @ dyhat / divisor, lr_at(u), u)
-            b = b_rule.update(b, dyhat.sum(axis=0) / divisor, lr_at(u), u)
+            b = b if b_rule is None else b_rule.update(b, dyhat.sum(axis=0) / divisor, lr_at(u), u)
     return W, b, u, losses
 
 

@@ -86,6 +86,8 @@ ALL_OPTIONS: dict[str, Any] = {
     "validation": True,
     "metrics": METRICS,
     "standardize": True,
+    "fit_intercept": True,
+    "shuffle": True,
 }
 
 #: The column structures :func:`datasets` may draw.
@@ -244,6 +246,8 @@ def fit_configs(
     init_params: bool = False,
     make_schedule: Callable[[str, dict[str, Any]], Any] = _gluonlr_schedule,
     standardize: bool = False,
+    fit_intercept: bool = False,
+    shuffle: bool = False,
 ) -> dict[str, Any]:
     """Draw keyword arguments for :func:`gluonlr.fit` on ``X``, with a learning rate that keeps training stable.
 
@@ -301,6 +305,11 @@ def fit_configs(
     standardize : bool, default=False
         Draw ``standardize`` (True or False); the learning rate then allows
         for the standardized training rows instead of ``X``.
+    fit_intercept : bool, default=False
+        Draw ``fit_intercept`` (sometimes False: no bias, no ``init_bias``
+        drawn, and a standardization that only scales).
+    shuffle : bool, default=False
+        Draw ``shuffle`` (sometimes False: every epoch in the rows' order).
     make_schedule : callable, optional
         Turns a drawn schedule ``(name, params)`` into the value of
         ``lr_schedule``. By default ``"constant"`` stays a string and the others
@@ -360,10 +369,16 @@ def fit_configs(
         config["sample_weight"] = _draw_sample_weight(draw, n, n_train)
     if metrics is not None:
         config["metrics"] = draw(st.lists(st.sampled_from(list(metrics)), unique=True))
+    if fit_intercept and draw(st.booleans()):  # drawn only when asked: a test without it draws as before
+        config["fit_intercept"] = False
+    if shuffle and draw(st.booleans()):
+        config["shuffle"] = False
     seen = X  # the features training sees
     if standardize and draw(st.booleans()):
         config["standardize"] = True
-        seen = _standardized(X.astype(np.float64), *_standardization(X[:n_train].astype(np.float32).astype(float)))
+        center = config.get("fit_intercept", True)
+        stats = _standardization(X[:n_train].astype(np.float32).astype(float), center=center)
+        seen = _standardized(X.astype(np.float64), *stats)
     bound = functools.partial(
         stable_lr,
         seen,
@@ -382,7 +397,7 @@ def fit_configs(
         name, params = _draw_schedule(draw, schedules, max_epochs, config["lr"])
         config["lr_schedule"] = make_schedule(name, params)
     if init_params:  # drawn last: a test without it draws what it drew before
-        config.update(_draw_start(draw, X, y))
+        config.update(_draw_start(draw, X, y, bias=config.get("fit_intercept", True)))
     return config
 
 
@@ -421,15 +436,15 @@ def _draw_schedule(draw: st.DrawFn, schedules: Sequence[str], max_epochs: int, l
     return name, params
 
 
-def _draw_start(draw: st.DrawFn, X: Any, y: Any) -> dict[str, Any]:
-    """Draw ``init_weight`` and ``init_bias`` in [-10, 10], each sometimes left at fit's default."""
+def _draw_start(draw: st.DrawFn, X: Any, y: Any, bias: bool = True) -> dict[str, Any]:
+    """Draw ``init_weight`` and ``init_bias`` (if ``bias``) in [-10, 10], each sometimes left at fit's default."""
     n_outputs = 1 if y is None or np.ndim(y) == 1 else np.shape(y)[1]
     shape = (X.shape[1],) if n_outputs == 1 else (X.shape[1], n_outputs)
     starts = _elements(np.dtype(np.float32), -10, 10)
     config: dict[str, Any] = {}
     if draw(st.booleans()):
         config["init_weight"] = draw(hnp.arrays(np.float32, shape, elements=starts))
-    if draw(st.booleans()):
+    if bias and draw(st.booleans()):
         biases = starts if n_outputs == 1 else hnp.arrays(np.float32, (n_outputs,), elements=starts)
         config["init_bias"] = draw(biases)
     return config
