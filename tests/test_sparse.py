@@ -6,8 +6,13 @@ arithmetic in another order, float32 round-off apart at each step, which a few e
 ``RTOL``/``ATOL`` allow that, relative to the weights' scale.
 """
 
+import json
+import os
 import pickle
+import subprocess
+import sys
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -192,12 +197,18 @@ def test_lr_auto_on_wide_data_densifies_only_the_sample():
         ({"momentum": 0.9, "nesterov": True}, "momentum"),
         ({"weight_decay": 0.01}, "weight_decay"),
         ({"ctx": "cpu:0,cpu:1"}, "ctx"),
+        ({"dtype": "float64"}, "dtype"),
     ],
 )
 def test_options_sparse_cannot_train_with_are_refused(options, name):
     X = scipy.sparse.random(10, 3, density=0.5, random_state=0, format="csr")
-    with pytest.raises(ValueError, match=rf"The '{name}' parameter of fit is .* a sparse X cannot train with.*Pass"):
+    with pytest.raises(ValueError, match=rf"The '{name}' parameter of fit is .* a sparse X cannot train with: .*Pass"):
         gluonlr.fit(X, np.ones(10), **options)
+
+
+def test_float64_sparse_data_trains_in_float32():
+    X = scipy.sparse.random(20, 3, density=0.5, random_state=0, format="csr", dtype=np.float64)
+    assert _quiet_fit(X, np.ones(20), dtype="auto").dtype == "float32"  # the estimator's dtype="auto"
 
 
 def test_sparse_y_is_refused():
@@ -234,3 +245,74 @@ def test_the_estimator_takes_sparse_x(path):
     np.testing.assert_allclose(predictions, model.predict(X.toarray()), rtol=1e-10, atol=1e-10)
     assert model.score(X, y) > 0.99
     assert model.score(X.tocsc(), y) == pytest.approx(model.score(X.toarray(), y))
+
+
+# Memory: a fresh interpreter builds a 20,000 x 2**18 CSR X with 20 non-zeros a row (3.2 MiB of non-zeros; 20 GiB
+# dense), warms up on a tiny sparse fit, then samples RssAnon (every 2 ms, from a thread) while one epoch of fit runs.
+MEMORY_SCRIPT = r"""
+import json, sys, threading, time
+
+sys.setswitchinterval(0.001)
+sys.path.insert(0, sys.argv[1])
+
+import numpy as np
+import gluonlr
+from test_sparse import wide_csr
+
+path, options = sys.argv[2], json.loads(sys.argv[3])
+n, d, per_row = 20_000, 2**18, 20
+X = wide_csr(n, d, per_row, seed=0)
+y = np.asarray(X @ np.random.default_rng(1).standard_normal(d).astype(np.float32)) + 1.0
+options = {"path": path, "epochs": 1, "batch_size": 1000, "loss": "l2", "reduction": "mean", "lr": 0.01, "verbose": 0,
+           **options}
+
+
+def rss_anon_mib():
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) / 1024 for line in status if line.startswith("RssAnon:"))
+
+
+gluonlr.fit(wide_csr(200, d, per_row, seed=2), np.ones(200), **options)  # the warm-up
+before = rss_anon_mib()
+samples, done = [before], threading.Event()
+
+
+def sample():
+    while not done.wait(0.002):
+        samples.append(rss_anon_mib())
+
+
+sampler = threading.Thread(target=sample)
+sampler.start()
+result = gluonlr.fit(X, y, **options)
+samples.append(rss_anon_mib())
+done.set()
+sampler.join()
+assert np.isfinite(result.weight).all()
+csr_mib = (X.data.nbytes + X.indices.nbytes + X.indptr.nbytes) / 2**20
+print(json.dumps({"growth": max(samples) - before, "samples": len(samples), "csr": csr_mib, "weights": 4 * d / 2**20}))
+"""
+
+#: The anonymous memory a sparse fit may add: this many times the CSR data and the weights (4.2 MiB here), for
+#: the batches' CSR copies on the host and the device, the weights, their gradient and the evaluation passes'
+#: chunks, MXNet's memory pool and the reading thread. A dense 20,000 x 2**18 X is 20 GiB; a dense copy of one
+#: batch (1000 rows) is 1 GiB.
+MEMORY_MULTIPLE = 8
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="reads RssAnon from Linux's /proc/self/status")
+@pytest.mark.parametrize("options", [{}, {"standardize": True, "lr": "auto"}], ids=["plain", "standardize-auto"])
+def test_anonymous_memory_grows_with_the_non_zeros(path, options, popen):
+    process = popen(
+        [sys.executable, "-c", MEMORY_SCRIPT, str(Path(__file__).parent), path, json.dumps(options)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    stdout, stderr = process.communicate(timeout=300)
+    assert process.returncode == 0, stderr
+    measured = json.loads(stdout)
+    assert measured["samples"] >= 10, measured
+    bound = MEMORY_MULTIPLE * (measured["csr"] + measured["weights"])
+    assert measured["growth"] <= bound, f"RssAnon grew by {measured['growth']:.1f} MiB, bound {bound:.1f}: {measured}"

@@ -209,8 +209,10 @@ def check_finite(
             stats.add(chunk)
 
 
-def first_nonfinite_row(chunk: np.ndarray) -> int | None:
+def first_nonfinite_row(chunk: Any) -> int | None:
     """Return the number of ``chunk``'s first row that holds NaN or infinity, or None if every value is finite.
+
+    ``chunk`` is an ndarray, or a CSR matrix of a sparse ``X``.
 
     A row's sum, computed for all rows at once as a product by a vector of
     ones (BLAS, twice as fast as testing every value), is NaN or infinite

@@ -121,7 +121,7 @@ class SparseDense(gluon.HybridBlock):
     Examples
     --------
     >>> layer = init_params(np.array([2.0, 51.0]), 21.2, sparse=True)
-    >>> layer.weight.shape, layer.weight.grad_stype
+    >>> layer.weight.shape, layer.weight.grad().stype
     ((2, 1), 'row_sparse')
     >>> print(net(nd.sparse.csr_matrix(np.array([[0.0, 1.0]], np.float32)), layer).asnumpy())
     [[72.2]]
@@ -134,6 +134,7 @@ class SparseDense(gluon.HybridBlock):
             self.bias = self.params.get("bias", shape=(units,), dtype=dtype, init="zeros")
 
     def hybrid_forward(self, F: Any, x: Any, weight: Any, bias: Any) -> Any:
+        """Return ``nd.sparse.dot(x, weight) + bias`` of a batch of CSR rows."""
         return F.sparse.dot(x, weight) + bias
 
 

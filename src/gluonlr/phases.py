@@ -255,25 +255,27 @@ def _refuse_on_sparse(options: dict[str, Any], X: Any) -> None:
 
     A sparse ``X`` trains with lazy SGD steps (:func:`gluonlr.optimizers.lazy_sgd`): only the weights of each
     batch's features move, which equals a dense fit's step for plain SGD only. Momentum, Adam's moments and
-    weight decay change every weight at every step. Its batches are MXNet CSR arrays on one device, in one process.
+    weight decay change every weight at every step. Its batches are MXNet CSR arrays on one device, in one process,
+    in float32 (MXNet 1.9.1's sparse dot has no float64 ``row_sparse`` gradient).
     """
     if not isinstance(X, SparseSource):
         return
     kind = str(getattr(options["kvstore"], "type", options["kvstore"]))  # a name, or an mx.kv.KVStore's type
     several = len(options["ctx"]) > 1  # checked: a list of Contexts
+    lazy = "each step updates only the weights of the batch's features"
     refused = [
-        ("optimizer", options["optimizer"] != "sgd", "optimizer='sgd'", "Adam's moments move every weight"),
-        ("momentum", options["momentum"] > 0, "momentum=0", "the velocity moves every weight"),
-        ("weight_decay", options["weight_decay"] > 0, "weight_decay=0", "the decay shrinks every weight"),
-        ("ctx", several, "one device", "the devices' gradients are summed densely"),
-        ("kvstore", kind.startswith("dist"), "no dist kvstore", "a dist_sync job cannot train on sparse data yet"),
+        ("optimizer", options["optimizer"] != "sgd", "optimizer='sgd'", f"{lazy}; Adam's moments move every weight"),
+        ("momentum", options["momentum"] > 0, "momentum=0", f"{lazy}; momentum moves every weight"),
+        ("weight_decay", options["weight_decay"] > 0, "weight_decay=0", f"{lazy}; the decay shrinks every weight"),
+        ("dtype", options["dtype"] != "float32", "dtype='float32'", "MXNet 1.9.1's sparse dot has no float64 gradient"),
+        ("ctx", several, "one device", "its batches train on one device"),
+        ("kvstore", kind.startswith("dist"), "no dist kvstore", "a dist_sync job does not train on sparse data yet"),
     ]
     for name, bad, fix, why in refused:
         if bad:
             raise ValueError(
-                f"The {name!r} parameter of fit is {options[name]!r}, which a sparse X cannot train with: each step "
-                f"updates only the weights of the batch's features, and {why} at every step. Pass {fix}, or a dense "
-                "X (X.toarray()) if it fits in memory."
+                f"The {name!r} parameter of fit is {options[name]!r}, which a sparse X cannot train with: {why}. "
+                f"Pass {fix}, or a dense X (X.toarray()) if it fits in memory."
             )
 
 

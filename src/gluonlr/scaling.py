@@ -203,7 +203,7 @@ class FeatureStats:
         self._squares = np.zeros(n_features)  # the sum of squared deviations from the mean
         self._block = max(1, _BLOCK_BYTES // (8 * max(1, n_features)))
 
-    def add(self, rows: np.ndarray) -> None:
+    def add(self, rows: Any) -> None:
         """Add rows of shape ``(n_rows, n_features)`` (float32: read as they are, never copied whole).
 
         A CSR matrix of rows (:class:`~gluonlr.data.SparseSource`'s) is added
@@ -304,12 +304,17 @@ class Standardizer:
         constant = (std <= _CONSTANT_ROUNDINGS * float(info.eps) * np.abs(mean)) | (std < float(info.tiny))
         return cls(mean if centre else np.zeros_like(mean), np.where(constant, 1.0, std), dtype)
 
-    def transform(self, x: np.ndarray) -> np.ndarray:
+    def transform(self, x: Any) -> Any:
         """Return ``(x - mean) * inverse`` of rows in the model's dtype: the device's arithmetic, on the host.
 
         A sparse ``x`` (for a map that only scales) stays sparse: ``x * inverse``, a CSR matrix.
         """
         if is_sparse(x):
+            if self.mean.any():
+                raise ValueError(
+                    "A sparse X cannot be centred by the mean of standardize=True: centring would densify it. Fit "
+                    "on sparse data from the start (standardize then scales only), or pass X.toarray()."
+                )
             scaled = x.tocsr().astype(self.dtype, copy=True)
             scaled.data *= self.inverse[scaled.indices]  # each stored value times its column's: as the device
             return scaled

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from gluonlr._validation import check_data, check_sample_weight, check_X, check_y, feature_names
-from gluonlr.data.sources import Source
+from gluonlr.data.sources import Source, is_sparse
 from gluonlr.data.split import split_validation
 from gluonlr.persistence import data_fingerprint
 from gluonlr.scaling import FeatureStats
@@ -60,7 +60,8 @@ def resolve_dtype(dtype: str, X: Any, y: Any) -> str:
 
     ``"auto"`` is ``"float64"`` when ``X`` or ``y`` holds float64 (or wider)
     floats (:func:`input_dtype`) and ``"float32"`` for any other input:
-    float32 data, integers, booleans.
+    float32 data, integers, booleans, and a sparse ``X`` of any dtype (MXNet
+    1.9.1's ``nd.sparse.dot`` has no float64 ``row_sparse`` gradient).
 
     Examples
     --------
@@ -71,6 +72,8 @@ def resolve_dtype(dtype: str, X: Any, y: Any) -> str:
     """
     if dtype != "auto":
         return dtype
+    if is_sparse(X):  # MXNet 1.9.1's sparse dot has no float64 row_sparse gradient: a sparse X trains in float32
+        return "float32"
     wide = any((kind := input_dtype(value)).kind == "f" and kind.itemsize >= 8 for value in (X, y))
     return "float64" if wide else "float32"
 

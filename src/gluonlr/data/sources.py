@@ -35,9 +35,10 @@ CHUNK_BYTES = 16 << 20
 def is_source(value: Any) -> bool:
     """Return whether :func:`gluonlr.fit` reads ``value`` row by row rather than loading it.
 
-    True for a numpy memmap, a ``scipy.sparse`` matrix (:class:`SparseSource`) and for any object with ``shape``, ``dtype`` and
-    ``__getitem__`` that is not a numpy array or scalar, a sequence, a pandas object
-    (``to_numpy``) or an MXNet NDArray (``asnumpy``): those are loaded.
+    True for a numpy memmap, a ``scipy.sparse`` matrix (:class:`SparseSource`)
+    and any object with ``shape``, ``dtype`` and ``__getitem__`` that is not a
+    numpy array or scalar, a sequence, a pandas object (``to_numpy``) or an
+    MXNet NDArray (``asnumpy``): those are loaded.
 
     Examples
     --------
@@ -301,7 +302,7 @@ class SparseSource(Source):
         row_shape: tuple[int, ...] | None = None,
         out_dtype: Any = np.float32,
     ) -> None:
-        import scipy.sparse  # noqa: PLC0415 -- only for sparse data: a dense fit never imports scipy
+        import scipy.sparse  # here: a dense fit never imports scipy
 
         out_dtype = np.dtype(out_dtype)
         csr = matrix
@@ -337,5 +338,5 @@ class SparseSource(Source):
         return self.array[np.asarray(indices, dtype=np.int64) + self.start]
 
     def read(self, start: int, stop: int) -> Any:
-        """Return the consecutive rows ``[start, stop)`` as a ``scipy.sparse.csr_matrix`` (a copy of their non-zeros)."""
+        """Return the consecutive rows ``[start, stop)`` as a new ``scipy.sparse.csr_matrix``."""
         return self.array[self.start + start : self.start + stop]
