@@ -247,7 +247,7 @@ def test_the_estimator_takes_sparse_x(path):
     assert model.score(X.tocsc(), y) == pytest.approx(model.score(X.toarray(), y))
 
 
-# Memory: a fresh interpreter builds a 20,000 x 2**18 CSR X with 20 non-zeros a row (3.2 MiB of non-zeros; 20 GiB
+# Memory: a fresh interpreter builds a 20,000 x 2**18 CSR X with 20 non-zeros a row (about 3 MiB of CSR; 20 GiB
 # dense), warms up on a tiny sparse fit, then samples RssAnon (every 2 ms, from a thread) while one epoch of fit runs.
 MEMORY_SCRIPT = r"""
 import json, sys, threading, time
