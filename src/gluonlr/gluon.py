@@ -151,7 +151,15 @@ def weight_of(layer: gluon.HybridBlock, ctx: mx.Context | None = None) -> np.nda
 
 
 def set_weight(layer: gluon.HybridBlock, weight: np.ndarray) -> None:
-    """Set the layer's weight on every device from ``weight`` in ``Dense``'s layout, ``(n_outputs, n_features)``."""
+    """Set the layer's weight on every device from ``weight`` in ``Dense``'s layout, ``(n_outputs, n_features)``.
+
+    Examples
+    --------
+    >>> layer = init_params(np.zeros(2), 0.0, sparse=True)
+    >>> set_weight(layer, np.array([[3.0, 4.0]], np.float32))
+    >>> layer.weight.data().asnumpy().tolist(), weight_of(layer).tolist()
+    ([[3.0], [4.0]], [[3.0, 4.0]])
+    """
     weight = np.asarray(weight)
     value = np.ascontiguousarray(weight.T) if isinstance(layer, SparseDense) else weight
     layer.weight.set_data(nd.array(value, dtype=value.dtype))
