@@ -38,8 +38,9 @@ ARTICLE = {name: OPTIONS[name].default for name in USERS}
 EXPECTED_FAILED_CHECKS = {
     # Weighting a sample by 2 is not training on it twice: SGD visits a repeated sample in two batches, at two
     # points of the run, and shuffles a data set of another size in another order. SGDRegressor fails this
-    # check for the same reason (its sparse twin too; sparse input is refused here, so that one does not run).
+    # check for the same reason, and its sparse twin too.
     "check_sample_weight_equivalence_on_dense_data": "SGD: a weight of 2 is not a sample seen twice",
+    "check_sample_weight_equivalence_on_sparse_data": "SGD: a weight of 2 is not a sample seen twice",
 }
 
 # The defaults first, on both paths: what a user gets. The checks fit scikit-learn's data as it comes, unscaled

@@ -13,7 +13,7 @@ import numpy as np
 
 from gluonlr._mxnet import nd
 from gluonlr.conventions import REDUCTIONS
-from gluonlr.data.sources import Source, chunks, is_source
+from gluonlr.data.sources import Source, SparseSource, chunks, is_source, is_sparse
 from gluonlr.errors import DataConversionWarning
 
 
@@ -126,6 +126,8 @@ def _check_kind(name: str, dtype: Any, where: str) -> None:
 def _as_source(name: str, value: Any, where: str, out_dtype: Any = np.float32) -> Source:
     """Check an array-like's shape and dtype, not its values: fit reads it row by row, as ``out_dtype``."""
     kind = type(value).__name__
+    if is_sparse(value):
+        return _as_sparse(name, value, where, out_dtype)
     try:
         shape = tuple(int(size) for size in value.shape)
         dtype = np.dtype(value.dtype)
@@ -138,6 +140,19 @@ def _as_source(name: str, value: Any, where: str, out_dtype: Any = np.float32) -
     if len(shape) == 0:
         raise ValueError(f"{name} passed to {where} must be an array of rows; got a {kind} of shape ().")
     return Source(value, name, where, out_dtype=out_dtype)
+
+
+def _as_sparse(name: str, value: Any, where: str, out_dtype: Any = np.float32) -> SparseSource:
+    """Return a ``scipy.sparse`` ``X`` as a :class:`~gluonlr.data.SparseSource` (CSR, ``out_dtype``); refuse others."""
+    if name != "X":
+        raise TypeError(
+            f"{name} passed to {where} is a sparse {type(value).__name__}; only X may be sparse. "
+            f"Pass a dense array: {name}.toarray().ravel() for one column."
+        )
+    _check_kind(name, value.dtype, where)
+    if len(value.shape) != 2:
+        raise ValueError(f"X passed to {where} must be 2-D (n_samples, n_features); got shape {value.shape}.")
+    return SparseSource(value, name, where, out_dtype=out_dtype)
 
 
 def check_data(
@@ -177,7 +192,9 @@ def check_finite(
     for start, (chunk,) in chunks(array):
         assert chunk is not None
         if digest is not None:
-            digest.update(np.ascontiguousarray(chunk).data)
+            parts = (chunk.indptr - chunk.indptr[0], chunk.indices, chunk.data) if is_sparse(chunk) else (chunk,)
+            for part in parts:
+                digest.update(np.ascontiguousarray(part).data)
         if name is not None:
             bad = first_nonfinite_row(chunk)
             if bad is not None:
@@ -192,8 +209,10 @@ def check_finite(
             stats.add(chunk)
 
 
-def first_nonfinite_row(chunk: np.ndarray) -> int | None:
+def first_nonfinite_row(chunk: Any) -> int | None:
     """Return the number of ``chunk``'s first row that holds NaN or infinity, or None if every value is finite.
+
+    ``chunk`` is an ndarray, or a CSR matrix of a sparse ``X``.
 
     A row's sum, computed for all rows at once as a product by a vector of
     ones (BLAS, twice as fast as testing every value), is NaN or infinite
@@ -209,7 +228,18 @@ def first_nonfinite_row(chunk: np.ndarray) -> int | None:
     True
     >>> first_nonfinite_row(np.array([1.0, np.nan]))
     1
+
+    A CSR matrix's stored values are tested:
+
+    >>> import scipy.sparse
+    >>> first_nonfinite_row(scipy.sparse.csr_matrix(np.array([[0.0, 1.0], [0.0, 0.0], [np.inf, 0.0]])))
+    2
     """
+    if is_sparse(chunk):
+        bad_values = np.flatnonzero(~np.isfinite(chunk.data))
+        if not len(bad_values):
+            return None
+        return int(np.searchsorted(chunk.indptr, bad_values[0], side="right") - 1)
     rows = chunk.reshape(len(chunk), -1)
     with np.errstate(over="ignore", invalid="ignore"):
         sums = rows @ np.ones(rows.shape[1], rows.dtype) if rows.shape[1] > 1 else rows[:, 0]

@@ -375,7 +375,7 @@ def fit(
         check_input=options["check_input"],
         standardize=options["standardize"],
         standardize_target=options["standardize_target"],
-        center=options["fit_intercept"],
+        centre=options["fit_intercept"],
         fingerprint=options["checkpoint"] is not None or options["resume"] is not None,
     )
     check_monitor(options["early_stopping"], has_validation=data.validation is not None, metrics=options["metrics"])

@@ -31,14 +31,17 @@ from gluonlr.data import EpochData, StreamData, TakeData, epoch_order
 __all__ = [
     "BatchDataset",
     "EpochBatchSampler",
+    "SparseDense",
     "data_iter",
     "fast_batches",
     "fast_net_with_loss",
     "init_params",
     "make_loss",
     "net",
+    "set_weight",
     "sgd",
     "train",
+    "weight_of",
 ]
 
 
@@ -50,6 +53,7 @@ def init_params(
     bias: float | np.ndarray,
     ctx: mx.Context | Sequence[mx.Context] | None = None,
     dtype: str = "float32",
+    sparse: bool = False,
 ) -> gluon.nn.Dense:
     """Create a ``Dense(n_outputs)`` layer holding the given initial parameters on device(s) ``ctx``.
 
@@ -57,7 +61,8 @@ def init_params(
     manual path's ``(n_features, n_outputs)``. With a list of devices the
     layer holds a copy of its parameters on each (``initialize(ctx=...)``),
     all set to the same values. ``dtype`` is the layer's (``Dense(dtype=...)``):
-    its parameters, their gradients and the ``Trainer``'s state.
+    its parameters, their gradients and the ``Trainer``'s state. With
+    ``sparse``, a :class:`SparseDense` layer for CSR rows instead.
 
     Examples
     --------
@@ -73,6 +78,12 @@ def init_params(
     bias = np.asarray(bias, dtype=dtype)
     weight = weight.reshape(len(weight), -1).T  # (k, n)
     n_outputs, n_features = weight.shape
+    if sparse:
+        layer = SparseDense(n_outputs, n_features, dtype)
+        layer.initialize(ctx=ctx)
+        set_weight(layer, weight)
+        layer.bias.set_data(nd.array(bias.reshape(-1), dtype=dtype))
+        return layer
     dense = gluon.nn.Dense(n_outputs, in_units=n_features)
     dense.cast(dtype)  # float32 (the article's) or float64
     dense.initialize(ctx=ctx)
@@ -93,6 +104,65 @@ def net(
     [[74.2]]
     """
     return dense(x)
+
+
+class SparseDense(gluon.HybridBlock):
+    """``Dense`` for CSR rows: ``nd.sparse.dot(x, weight) + bias``, its weight's gradient ``row_sparse``.
+
+    ``nn.Dense`` (``FullyConnected``) does not take a CSR ``x``. This layer
+    keeps its weight as ``(n_features, n_outputs)``, the manual path's
+    layout (``nd.sparse.dot(x, w)``'s, the transpose of ``Dense``'s), made
+    with ``grad_stype="row_sparse"``: ``backward`` fills only the rows of
+    the batch's features, and the ``Trainer``'s ``"sgd"`` updates only
+    those (MXNet's ``lazy_update``). :func:`weight_of` and :func:`set_weight`
+    read and write it in ``Dense``'s layout. It runs imperatively (not
+    hybridized).
+
+    Examples
+    --------
+    >>> layer = init_params(np.array([2.0, 51.0]), 21.2, sparse=True)
+    >>> layer.weight.shape, layer.weight.grad().stype
+    ((2, 1), 'row_sparse')
+    >>> print(net(nd.sparse.csr_matrix(np.array([[0.0, 1.0]], np.float32)), layer).asnumpy())
+    [[72.2]]
+    """
+
+    def __init__(self, units: int, in_units: int, dtype: str = "float32") -> None:
+        super().__init__()
+        with self.name_scope():
+            self.weight = self.params.get("weight", shape=(in_units, units), dtype=dtype, grad_stype="row_sparse")
+            self.bias = self.params.get("bias", shape=(units,), dtype=dtype, init="zeros")
+
+    def hybrid_forward(self, F: Any, x: Any, weight: Any, bias: Any) -> Any:
+        """Return ``nd.sparse.dot(x, weight) + bias`` of a batch of CSR rows."""
+        return F.sparse.dot(x, weight) + bias
+
+
+def weight_of(layer: gluon.HybridBlock, ctx: mx.Context | None = None) -> np.ndarray:
+    """Return the layer's weight on ``ctx`` in ``Dense``'s layout, ``(n_outputs, n_features)``, as numpy.
+
+    Examples
+    --------
+    >>> weight_of(init_params(np.array([1.0, 2.0]), 0.0, sparse=True)).tolist()
+    [[1.0, 2.0]]
+    """
+    weight = layer.weight.data(ctx).asnumpy()
+    return weight.T.copy() if isinstance(layer, SparseDense) else weight
+
+
+def set_weight(layer: gluon.HybridBlock, weight: np.ndarray) -> None:
+    """Set the layer's weight on every device from ``weight`` in ``Dense``'s layout, ``(n_outputs, n_features)``.
+
+    Examples
+    --------
+    >>> layer = init_params(np.zeros(2), 0.0, sparse=True)
+    >>> set_weight(layer, np.array([[3.0, 4.0]], np.float32))
+    >>> layer.weight.data().asnumpy().tolist(), weight_of(layer).tolist()
+    ([[3.0], [4.0]], [[3.0, 4.0]])
+    """
+    weight = np.asarray(weight)
+    value = np.ascontiguousarray(weight.T) if isinstance(layer, SparseDense) else weight
+    layer.weight.set_data(nd.array(value, dtype=value.dtype))
 
 
 def make_loss(
@@ -303,7 +373,8 @@ def fast_net_with_loss(
     [1.0, 9.0]
     """
     block = _NetWithLoss(dense, loss)
-    block.hybridize(static_alloc=True, static_shape=True)
+    if not isinstance(dense, SparseDense):  # CSR rows run imperatively
+        block.hybridize(static_alloc=True, static_shape=True)
     return block
 
 

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from gluonlr.conventions import LOSS_SCALE
+from gluonlr.data.sources import is_sparse
 
 __all__ = ["predict", "sample_losses"]
 
@@ -46,7 +47,8 @@ def predict(
 
     Parameters
     ----------
-    x : ndarray of shape (n_samples, n_features)
+    x : ndarray or scipy.sparse matrix of shape (n_samples, n_features)
+        A sparse ``x`` is multiplied by scipy (``x @ weight``), in its dtype.
     weight : ndarray of shape (n_features,) or (n_features, n_outputs)
     bias : float or ndarray of shape () or (n_outputs,)
     out : ndarray of shape (n_samples,) or (n_samples, n_outputs), optional
@@ -68,7 +70,13 @@ def predict(
     array([[ 74.2,   0. ],
            [123.2,  -1. ]], dtype=float32)
     """
-    predictions = np.matmul(x, weight, out=out)
+    if is_sparse(x):  # a CSR block of rows (a sparse X): scipy's product, never densified
+        predictions = np.asarray(x @ weight)
+        if out is not None:
+            out[...] = predictions
+            predictions = out
+    else:
+        predictions = np.matmul(x, weight, out=out)
     predictions += bias
     return predictions
 

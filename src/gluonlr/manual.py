@@ -41,7 +41,7 @@ from gluonlr._mxnet import autograd, mx, nd
 from gluonlr._validation import check_batches, check_loop
 from gluonlr.conventions import LOSS_SCALE, step_divisor
 from gluonlr.data import EpochData, StreamData, TakeData, epoch_order
-from gluonlr.optimizers import fused_sgd
+from gluonlr.optimizers import fused_sgd, lazy_sgd
 
 __all__ = [
     "data_iter",
@@ -51,6 +51,8 @@ __all__ = [
     "make_loss",
     "net",
     "sgd",
+    "sparse_net",
+    "sparse_sgd",
     "squared_loss",
     "train",
 ]
@@ -67,6 +69,7 @@ def init_params(
     bias: float | np.ndarray,
     ctx: mx.Context | None = None,
     dtype: str = "float32",
+    sparse: bool = False,
 ) -> list[nd.NDArray]:
     """Create the parameters ``[w, b]`` on device ``ctx`` and attach a gradient buffer to each.
 
@@ -84,6 +87,9 @@ def init_params(
         The device; MXNet's current one (the CPU) by default.
     dtype : {"float32", "float64"}, default="float32"
         The parameters' dtype, and so their gradients' (the article's is float32).
+    sparse : bool, default=False
+        For CSR rows (:func:`sparse_net`): ``w.attach_grad(stype="row_sparse")``,
+        a gradient that holds only the rows of the batch's features.
 
     Returns
     -------
@@ -99,6 +105,8 @@ def init_params(
     cpu(1)
     >>> init_params(np.array([1.0, 2.0]), 0.5, dtype="float64")[0].dtype
     <class 'numpy.float64'>
+    >>> init_params(np.array([1.0, 2.0]), 0.5, sparse=True)[0].grad.stype
+    'row_sparse'
     """
     weight = np.asarray(weight, dtype=dtype)
     weight = weight.reshape(len(weight), -1)
@@ -108,6 +116,8 @@ def init_params(
     params = [w, b]
     for param in params:
         param.attach_grad()
+    if sparse:
+        w.attach_grad(stype="row_sparse")
     return params
 
 
@@ -125,6 +135,28 @@ def net(
     [[74.2]]
     """
     return nd.dot(x, w) + b
+
+
+def sparse_net(
+    x: nd.NDArray,
+    w: nd.NDArray,
+    b: nd.NDArray,
+) -> nd.NDArray:
+    """Apply the linear model to CSR rows: ``nd.sparse.dot(x, w) + b``, never densifying ``x``.
+
+    :func:`net` for a sparse ``X``: ``x`` a CSR ``NDArray`` (a batch of a
+    ``scipy.sparse`` matrix), ``w`` from ``init_params(..., sparse=True)``.
+    ``backward`` then gives ``w`` a ``row_sparse`` gradient, the rows of the
+    batch's features only, which :func:`sparse_sgd` applies lazily.
+
+    Examples
+    --------
+    >>> w, b = init_params(np.array([2.0, 51.0]), 21.2, sparse=True)
+    >>> x = nd.sparse.csr_matrix(nd.array([[0.0, 1.0]]).asnumpy())
+    >>> print(sparse_net(x, w, b).asnumpy())
+    [[72.2]]
+    """
+    return nd.sparse.dot(x, w) + b
 
 
 def squared_loss(
@@ -244,6 +276,33 @@ def sgd(
     """
     for param in params:
         param[:] = param - lr * param.grad / divisor
+
+
+def sparse_sgd(
+    params: list[nd.NDArray],
+    lr: float,
+    divisor: float,
+) -> None:
+    r"""Take :func:`sgd`'s step, lazily: only the rows of ``w`` that its ``row_sparse`` gradient holds.
+
+    MXNet's ``sgd_update(..., lazy_update=True)`` (:func:`gluonlr.optimizers.lazy_sgd`):
+    the step of a batch of CSR rows costs its non-zeros, not the features.
+    The rows it skips have a zero gradient: :func:`sgd` leaves them as they are too.
+
+    Examples
+    --------
+    >>> w, b = init_params(np.array([0.0, 0.0]), 0.0, sparse=True)
+    >>> x = nd.sparse.csr_matrix(np.array([[1.0, 0.0]], np.float32))
+    >>> with autograd.record():
+    ...     loss = squared_loss(sparse_net(x, w, b), nd.array([1.0]))
+    >>> loss.backward()
+    >>> w.grad.stype, w.grad.indices.asnumpy().tolist()
+    ('row_sparse', [0])
+    >>> sparse_sgd([w, b], lr=0.1, divisor=1)
+    >>> print(w.asnumpy().ravel(), b.asnumpy())
+    [0.2 0. ] [0.2]
+    """
+    lazy_sgd(params, [param.grad for param in params], lr=lr, rescale_grad=1.0 / divisor)
 
 
 def train(

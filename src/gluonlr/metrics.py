@@ -27,7 +27,7 @@ import numpy as np
 
 from gluonlr import host
 from gluonlr._mxnet import mx, nd
-from gluonlr.data.sources import chunks
+from gluonlr.data.sources import chunks, is_sparse
 from gluonlr.host import sample_losses  # also gluonlr.metrics.sample_losses, where it was first
 from gluonlr.learners import Learner
 from gluonlr.parallel import row_bounds
@@ -630,9 +630,10 @@ def _host_model(learner: Learner) -> Callable[[np.ndarray], np.ndarray]:
     scaler = learner.scaler  # a standardized model's (gluonlr.scaling.Standardized)
 
     def predict(x: np.ndarray) -> np.ndarray:
-        predictions = np.empty((len(x), weight.shape[1]), dtype=dtype)
-        rows = max(1, _BLOCK_BYTES // (dtype.itemsize * max(1, x.shape[1])))
-        for start in range(0, len(x), rows):
+        predictions = np.empty((x.shape[0], weight.shape[1]), dtype=dtype)
+        # A sparse chunk (of a sparse X) in one block: its product makes no temporary of its dense rows.
+        rows = x.shape[0] if is_sparse(x) else max(1, _BLOCK_BYTES // (dtype.itemsize * max(1, x.shape[1])))
+        for start in range(0, x.shape[0], rows):
             block = x[start : start + rows]
             out = predictions[start : start + rows]
             host.predict(scaler.transform(block) if scaler is not None else block, weight, bias, out=out)

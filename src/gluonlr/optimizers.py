@@ -47,7 +47,7 @@ import numpy as np
 
 from gluonlr._mxnet import nd
 
-__all__ = ["NAG", "OPTIMIZERS", "SGD", "Adam", "Optimizer", "fused_sgd", "kernel_scalar"]
+__all__ = ["NAG", "OPTIMIZERS", "SGD", "Adam", "LazySGD", "Optimizer", "fused_sgd", "kernel_scalar", "lazy_sgd"]
 
 
 def kernel_scalar(value: float) -> float:
@@ -84,6 +84,27 @@ def fused_sgd(params: list[nd.NDArray], grads: list[nd.NDArray], *, lr: float, r
         rescale_grad=rescale_grad,
         num_weights=len(params),
     )
+
+
+def lazy_sgd(params: list[nd.NDArray], grads: list[nd.NDArray], *, lr: float, rescale_grad: float) -> None:
+    r"""Apply :math:`\theta_j \leftarrow \theta_j - \eta\, r g_j` to the rows :math:`j` each gradient holds, in place.
+
+    MXNet's ``sgd_update`` with ``lazy_update=True``: a ``row_sparse``
+    gradient (a sparse ``X``'s weight's) updates only the rows it stores,
+    the features of the batch; the other rows' gradient is 0, so plain SGD
+    leaves them as a dense update would. A dense gradient (the bias's)
+    updates every row.
+
+    Examples
+    --------
+    >>> w = nd.array([[1.0], [1.0], [1.0]])
+    >>> g = nd.sparse.row_sparse_array((nd.array([[2.0]]), nd.array([1])), shape=(3, 1))
+    >>> lazy_sgd([w], [g], lr=0.1, rescale_grad=0.5)
+    >>> w.asnumpy().ravel().tolist()
+    [1.0, 0.8999999761581421, 1.0]
+    """
+    for param, grad in zip(params, grads, strict=True):
+        nd.sgd_update(param, grad, lr=lr, rescale_grad=rescale_grad, wd=0.0, lazy_update=True, out=param)
 
 
 class Optimizer:
@@ -181,6 +202,34 @@ class SGD(Optimizer):
         momentum, wd = kernel_scalar(self.momentum), kernel_scalar(self.wd)
         mom[:] = momentum * mom - lr * (g + wd * param)
         param[:] = param + mom
+
+
+class LazySGD(SGD):
+    """Plain SGD on a ``row_sparse`` gradient: :func:`lazy_sgd`, the manual path's optimizer for a sparse ``X``.
+
+    The same step as :class:`SGD` without momentum or weight decay, which
+    would change every weight at every step (a sparse ``X`` refuses them).
+
+    Examples
+    --------
+    >>> w, g = nd.array([1.0]), nd.array([1.0])
+    >>> LazySGD().update([w], [g], [[]], lr=0.1, rescale_grad=1.0, t=1)
+    >>> print(w.asnumpy())
+    [0.9]
+    """
+
+    def update(
+        self,
+        params: list[nd.NDArray],
+        grads: list[nd.NDArray],
+        states: list[list[nd.NDArray]],
+        *,
+        lr: float,
+        rescale_grad: float,
+        t: int,
+    ) -> None:
+        """Update every parameter with :func:`lazy_sgd`."""
+        lazy_sgd(params, grads, lr=lr, rescale_grad=rescale_grad)
 
 
 class NAG(SGD):

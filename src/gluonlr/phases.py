@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from gluonlr.callbacks import Callback, Convergence, DivergenceGuard, History, ModelCheckpoint, ProgressBar, Run
+from gluonlr.data import SparseSource
 from gluonlr.data.prepare import TrainingData
 from gluonlr.distributed import check_kvstore
 from gluonlr.errors import CheckpointError
@@ -208,6 +209,7 @@ def build_learner(options: dict[str, Any], data: TrainingData) -> Learner:
     >>> round(learner.config.lr, 4), learner.parameters()[0].shape
     (0.0192, (2,))
     """
+    _refuse_on_sparse(options, data.X)
     given_weight, given_bias = options["init_weight"], options["init_bias"]
     weight, bias = initial_params(
         data.X.shape[1],
@@ -227,8 +229,10 @@ def build_learner(options: dict[str, Any], data: TrainingData) -> Learner:
             f"init_bias={given_bias!r} cannot start a fit with fit_intercept=False: the bias stays 0 (the model is "
             "x . w). Leave init_bias out, or pass fit_intercept=True."
         )
-    center = options["fit_intercept"]  # without a bias, standardize only scales (StandardScaler(with_mean=False))
-    scaler = Standardizer.from_stats(data.stats, options["dtype"], center) if data.stats is not None else None
+    # Without a bias, standardize only scales (StandardScaler(with_mean=False)); a sparse X too (centring would
+    # densify it).
+    centre = options["fit_intercept"] and not isinstance(data.X, SparseSource)
+    scaler = Standardizer.from_stats(data.stats, options["dtype"], centre) if data.stats is not None else None
     if scaler is not None:  # the standardized model's start; init_weight and init_bias are in the units of X
         weight, bias = scaler.initial(
             weight, bias, given_weight=given_weight is not None, given_bias=given_bias is not None
@@ -250,6 +254,35 @@ def build_learner(options: dict[str, Any], data: TrainingData) -> Learner:
         workers=workers,
     )
     return Standardized(learner, scaler) if scaler is not None else learner
+
+
+def _refuse_on_sparse(options: dict[str, Any], X: Any) -> None:
+    """Raise ``ValueError`` for an option a sparse ``X`` cannot train with, naming it and what to pass instead.
+
+    A sparse ``X`` trains with lazy SGD steps (:func:`gluonlr.optimizers.lazy_sgd`): only the weights of each
+    batch's features move, which equals a dense fit's step for plain SGD only. Momentum, Adam's moments and
+    weight decay change every weight at every step. Its batches are MXNet CSR arrays on one device, in one process,
+    in float32 (MXNet 1.9.1's sparse dot has no float64 ``row_sparse`` gradient).
+    """
+    if not isinstance(X, SparseSource):
+        return
+    kind = str(getattr(options["kvstore"], "type", options["kvstore"]))  # a name, or an mx.kv.KVStore's type
+    several = len(options["ctx"]) > 1  # checked: a list of Contexts
+    lazy = "each step updates only the weights of the batch's features"
+    refused = [
+        ("optimizer", options["optimizer"] != "sgd", "optimizer='sgd'", f"{lazy}; Adam's moments move every weight"),
+        ("momentum", options["momentum"] > 0, "momentum=0", f"{lazy}; momentum moves every weight"),
+        ("weight_decay", options["weight_decay"] > 0, "weight_decay=0", f"{lazy}; the decay shrinks every weight"),
+        ("dtype", options["dtype"] != "float32", "dtype='float32'", "MXNet 1.9.1's sparse dot has no float64 gradient"),
+        ("ctx", several, "one device", "its batches train on one device"),
+        ("kvstore", kind.startswith("dist"), "no dist kvstore", "a dist_sync job does not train on sparse data yet"),
+    ]
+    for name, bad, fix, why in refused:
+        if bad:
+            raise ValueError(
+                f"The {name!r} parameter of fit is {options[name]!r}, which a sparse X cannot train with: {why}. "
+                f"Pass {fix}, or a dense X (X.toarray()) if it fits in memory."
+            )
 
 
 def _refuse_float64_jobs(dtype: str, kvstore: Any) -> None:

@@ -93,7 +93,7 @@ from gluonlr._mxnet import mx, nd
 from gluonlr._validation import _as_real, check_float32_range
 from gluonlr.config import FitConfig
 from gluonlr.conventions import LOSS_SCALE
-from gluonlr.data.sources import Source
+from gluonlr.data.sources import Source, SparseSource, is_sparse
 from gluonlr.distributed import Workers
 from gluonlr.errors import ConvergenceWarning
 from gluonlr.learners import Learner, LearnerData
@@ -203,18 +203,32 @@ class FeatureStats:
         self._squares = np.zeros(n_features)  # the sum of squared deviations from the mean
         self._block = max(1, _BLOCK_BYTES // (8 * max(1, n_features)))
 
-    def add(self, rows: np.ndarray) -> None:
-        """Add rows of shape ``(n_rows, n_features)`` (float32: read as they are, never copied whole)."""
+    def add(self, rows: Any) -> None:
+        """Add rows of shape ``(n_rows, n_features)`` (float32: read as they are, never copied whole).
+
+        A CSR matrix of rows (:class:`~gluonlr.data.SparseSource`'s) is added
+        whole, from its column sums of values and of squares, never densified.
+        """
+        if is_sparse(rows):
+            values = rows.astype(np.float64)
+            count = rows.shape[0]
+            mean = np.asarray(values.sum(axis=0)).reshape(-1) / count
+            squares = np.maximum(np.asarray(values.multiply(values).sum(axis=0)).reshape(-1) - count * mean**2, 0.0)
+            self._combine(count, mean, squares)
+            return
         for start in range(0, len(rows), self._block):
             block = rows[start : start + self._block]
             count = len(block)
             mean = block.mean(axis=0, dtype=np.float64)
-            squares = np.square(block - mean).sum(axis=0)
-            total = self.n + count
-            delta = mean - self.mean
-            self._squares += squares + delta**2 * (self.n * count / total)
-            self.mean += delta * (count / total)
-            self.n = total
+            self._combine(count, mean, np.square(block - mean).sum(axis=0))
+
+    def _combine(self, count: int, mean: np.ndarray, squares: np.ndarray) -> None:
+        """Merge a block's row count, mean and sum of squared deviations into the totals (Chan et al.)."""
+        total = self.n + count
+        delta = mean - self.mean
+        self._squares += squares + delta**2 * (self.n * count / total)
+        self.mean += delta * (count / total)
+        self.n = total
 
     @property
     def variance(self) -> np.ndarray:
@@ -260,13 +274,14 @@ class Standardizer:
         self._tiles: dict[tuple[Any, int], tuple[nd.NDArray, nd.NDArray]] = {}
 
     @classmethod
-    def from_stats(cls, stats: FeatureStats, dtype: str = "float32", center: bool = True) -> Standardizer:
+    def from_stats(cls, stats: FeatureStats, dtype: str = "float32", centre: bool = True) -> Standardizer:
         r"""Return the map of :class:`FeatureStats` for a model in ``dtype``: a constant feature's scale is 1.
 
-        ``center=False`` (``fit(fit_intercept=False)``) scales without
-        centring, as ``StandardScaler(with_mean=False)``: the map's mean is 0,
-        so a model with no bias in standardized units has none in the units
-        of ``X`` either.
+        ``centre=False`` scales without centring, as scikit-learn's
+        ``StandardScaler(with_mean=False)``: the map's mean is 0, ``z = x /
+        scale``. ``fit`` passes it for ``fit_intercept=False`` (a model with
+        no bias in standardized units then has none in the units of ``X``
+        either) and for a sparse ``X`` (which centring would densify).
 
         A feature is constant when its standard deviation is 0, or at most ten
         roundings of its mean in ``dtype`` (:math:`\sigma \le 10\,\epsilon_{32} |\mu|` in float32):
@@ -281,7 +296,7 @@ class Standardizer:
         >>> scaler = Standardizer.from_stats(stats)
         >>> scaler.mean.tolist(), scaler.scale.tolist()
         ([2.0, 7.0, 10000.0], [1.0, 1.0, 1.0])
-        >>> Standardizer.from_stats(stats, center=False).mean.tolist()
+        >>> Standardizer.from_stats(stats, centre=False).mean.tolist()
         [0.0, 0.0, 0.0]
         """
         mean, std = stats.mean, np.sqrt(stats.variance)
@@ -292,10 +307,22 @@ class Standardizer:
             )
         info = np.finfo(dtype)
         constant = (std <= _CONSTANT_ROUNDINGS * float(info.eps) * np.abs(mean)) | (std < float(info.tiny))
-        return cls(mean if center else np.zeros_like(mean), np.where(constant, 1.0, std), dtype)
+        return cls(mean if centre else np.zeros_like(mean), np.where(constant, 1.0, std), dtype)
 
-    def transform(self, x: np.ndarray) -> np.ndarray:
-        """Return ``(x - mean) * inverse`` of rows in the model's dtype: the device's arithmetic, on the host."""
+    def transform(self, x: Any) -> Any:
+        """Return ``(x - mean) * inverse`` of rows in the model's dtype: the device's arithmetic, on the host.
+
+        A sparse ``x`` (for a map that only scales) stays sparse: ``x * inverse``, a CSR matrix.
+        """
+        if is_sparse(x):
+            if self.mean.any():
+                raise ValueError(
+                    "A sparse X cannot be centred by the mean of standardize=True: centring would densify it. Fit "
+                    "on sparse data from the start (standardize then scales only), or pass X.toarray()."
+                )
+            scaled = x.tocsr().astype(self.dtype, copy=True)
+            scaled.data *= self.inverse[scaled.indices]  # each stored value times its column's: as the device
+            return scaled
         return (np.asarray(x, dtype=self.dtype) - self.mean) * self.inverse
 
     def transform_nd(self, x: nd.NDArray) -> nd.NDArray:
@@ -306,6 +333,8 @@ class Standardizer:
         batch's rows (made once per device and number of rows, views of one
         1 MiB copy); a larger batch with broadcasting ones.
         """
+        if x.stype == "csr":  # a sparse batch, for a map that only scales: x * inverse, still CSR
+            return nd.broadcast_mul(x, self._repeated(x.context, 1)[1])
         rows = x.shape[0]
         tiled = max(1, _BLOCK_BYTES // (self.dtype.itemsize * len(self.mean)))
         if rows > tiled:
@@ -466,7 +495,7 @@ class Standardized:
         in MXNet's memory pool.
         """
         rows = max(1, _BLOCK_BYTES // (np.dtype(x.dtype).itemsize * max(1, x.shape[1])))
-        if x.shape[0] <= rows:
+        if x.shape[0] <= rows or x.stype == "csr":
             return self.learner.predict(self.scaler.transform_nd(x))
         predictions = []
         for start in range(0, x.shape[0], rows):
@@ -513,6 +542,26 @@ def _sample(array: np.ndarray | Source, rows: np.ndarray) -> np.ndarray:
     if isinstance(array, Source):
         return array.rows(rows)
     return np.take(array, rows, axis=0).astype(np.float64 if array.dtype == np.float64 else np.float32, copy=False)
+
+
+def _sparse_sample(X: SparseSource, rows: np.ndarray, scaler: Standardizer | None) -> tuple[np.ndarray, np.ndarray]:
+    """Return the sampled rows of a sparse ``X`` densified, at most 16 MiB of them, and the rows kept.
+
+    As a dense ``X``'s when the rows fit whole; for wide data only the
+    columns where the sample has a non-zero (a column of zeros changes no
+    batch's eigenvalues), and the first rows of the sample as many as fit.
+    """
+    block = X.rows(rows)
+    if scaler is not None:
+        block = scaler.transform(block)
+    if len(rows) * (X.shape[1] + 1) * 8 <= _SAMPLE_BYTES:
+        return block.toarray(), rows
+    while True:
+        columns = np.unique(block.indices)
+        fit = max(1, _SAMPLE_BYTES // (8 * (len(columns) + 1)))
+        if fit >= block.shape[0]:
+            return block[:, columns].toarray(), rows
+        block, rows = block[:fit], rows[:fit]
 
 
 def largest_eigenvalues(batches: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -587,10 +636,15 @@ def auto_lr(
     """
     n = len(X)
     sample_size = min(n, SAMPLE_ROWS, max(1, _SAMPLE_BYTES // (8 * (X.shape[1] + 1))))
+    if isinstance(X, SparseSource):  # the rows' non-zero columns are what takes room: _sparse_sample bounds them
+        sample_size = min(n, SAMPLE_ROWS)
     rows = np.random.default_rng(_SAMPLE_SEED).choice(n, sample_size, replace=False)  # in random order
-    features = _sample(X, rows)
-    if scaler is not None:
-        features = scaler.transform(features)
+    if isinstance(X, SparseSource):
+        features, rows = _sparse_sample(X, rows, scaler)
+    else:
+        features = _sample(X, rows)
+        if scaler is not None:
+            features = scaler.transform(features)
     # the bias's column of ones, if the bias is trained
     ones = [np.ones(len(rows))] if config.fit_intercept else []
     sampled = np.column_stack([features.astype(np.float64), *ones])

@@ -27,6 +27,7 @@ except ImportError as error:  # scikit-learn < 1.6 has no validate_data
 from gluonlr import host
 from gluonlr._mxnet import mx
 from gluonlr.callbacks import Callback
+from gluonlr.data import is_sparse
 from gluonlr.data.prepare import TargetScale, resolve_dtype
 from gluonlr.errors import ConvergenceWarning
 from gluonlr.fit import fit as gluonlr_fit
@@ -202,6 +203,9 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
     standardize : bool, default=True
         Standardize the features inside :meth:`fit` (the model's ``coef_`` and
         ``intercept_`` stay in the units of ``X``): no ``StandardScaler`` needed.
+        A sparse ``X`` (any ``scipy.sparse`` format, read as CSR) is scaled
+        only, not centred, as ``StandardScaler(with_mean=False)``: see
+        :doc:`/sparse`.
         :meth:`partial_fit` standardizes by the statistics of its first call's
         chunk (or of the last :meth:`fit`'s data), then keeps them: the
         features the model trains on do not change from call to call.
@@ -416,9 +420,14 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
         return super().set_params(**params)
 
     def __sklearn_tags__(self) -> Any:
-        """Declare what the estimator takes: several targets (a 2-D ``y``), no sparse input, no NaN."""
+        """Declare what the estimator takes: several targets (a 2-D ``y``), no NaN, and a sparse ``X`` (as CSR).
+
+        A sparse ``X`` only with the settings it trains with: plain SGD (no momentum, no weight decay), float32.
+        """
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
+        plain_sgd = self.optimizer == "sgd" and not self.momentum and not self.weight_decay
+        tags.input_tags.sparse = plain_sgd and self.dtype != "float64"
         return tags
 
     def _fit_options(self) -> dict[str, Any]:
@@ -452,7 +461,9 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
         """
         with _unchanged_on_error(self):
             dtype = self._dtype(X, y)
-            X, y = validate_data(self, X, y, dtype=dtype, multi_output=True, y_numeric=True, reset=True)
+            X, y = validate_data(
+                self, X, y, accept_sparse="csr", dtype=dtype, multi_output=True, y_numeric=True, reset=True
+            )
             init_weight = None if coef_init is None else np.asarray(coef_init, dtype=dtype).T
             self._train(X, y, sample_weight, init_weight, intercept_init, None, self._fit_options() | {"dtype": dtype})
         return self
@@ -505,7 +516,9 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
         with _unchanged_on_error(self):
             # A fitted model keeps its dtype: the first call's ("auto": of its data)
             dtype = self._dtype(X, y) if first else str(self.coef_.dtype)
-            X, y = validate_data(self, X, y, dtype=dtype, multi_output=True, y_numeric=True, reset=first)
+            X, y = validate_data(
+                self, X, y, accept_sparse="csr", dtype=dtype, multi_output=True, y_numeric=True, reset=first
+            )
             options = {
                 **self._fit_options(),
                 "dtype": dtype,
@@ -590,7 +603,7 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
         if kept_scales and self._y_scale is not None and options["metrics"]:  # in y's units, as fit's
             mean, scale = self._y_scale
             predicted = host.predict(
-                np.asarray(X, np.float64), np.asarray(result.weight, np.float64), np.asarray(result.bias, np.float64)
+                _float64(X), np.asarray(result.weight, np.float64), np.asarray(result.bias, np.float64)
             )
             raw = [values.reshape(len(values), -1) * scale + mean for values in (y, predicted)]
             self.history_ |= {name: [value] for name, value in scores(raw[0], raw[1], options["metrics"]).items()}
@@ -624,9 +637,9 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
         ndarray of shape (n_samples,) or (n_samples, n_targets), float64
         """
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=(np.float64, np.float32), reset=False)
+        X = validate_data(self, X, accept_sparse="csr", dtype=(np.float64, np.float32), reset=False)
         coef = np.asarray(self.coef_, dtype=np.float64)
-        return host.predict(np.asarray(X, dtype=np.float64), coef.T, np.asarray(self.intercept_, dtype=np.float64))
+        return host.predict(_float64(X), coef.T, np.asarray(self.intercept_, dtype=np.float64))
 
     def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
         """Return the coefficient of determination R² of :meth:`predict` on ``X``, as scikit-learn's regressors.
@@ -683,6 +696,11 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
             params=dict(self._fit_params),
             feature_names=None if names is None else tuple(str(name) for name in names),
         )
+
+
+def _float64(X: Any) -> Any:
+    """Return ``X`` in float64: a numpy array, or a ``scipy.sparse`` matrix kept sparse."""
+    return X.astype(np.float64) if is_sparse(X) else np.asarray(X, dtype=np.float64)
 
 
 # inspect.signature(LinearRegressor) reads __new__'s (*args, **params) otherwise; scikit-learn's checks call the

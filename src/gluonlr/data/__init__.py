@@ -2,7 +2,7 @@
 
 - :mod:`gluonlr.data.synthetic`: :func:`synthetic_data`, the article's data set.
 - :mod:`gluonlr.data.sources`: :class:`Source`, rows of a memmap or any
-  array-like, read on demand.
+  array-like, read on demand; :class:`SparseSource`, of a ``scipy.sparse`` matrix.
 - :mod:`gluonlr.data.batches`: :func:`epoch_order`, the one seeded source of
   batch order, and :class:`EpochData` / :class:`StreamData`, the batches on
   the device.
@@ -21,7 +21,7 @@ from gluonlr.data.batches import (
     epoch_order,
     share_bounds,
 )
-from gluonlr.data.sources import CHUNK_BYTES, Source, chunk_rows, chunks, is_source
+from gluonlr.data.sources import CHUNK_BYTES, Source, SparseSource, chunk_rows, chunks, is_source, is_sparse
 from gluonlr.data.synthetic import TRUE_B, TRUE_W, synthetic_data
 
 __all__ = [
@@ -34,6 +34,7 @@ __all__ = [
     "EpochData",
     "Share",
     "Source",
+    "SparseSource",
     "StreamData",
     "TakeData",
     "batch_bounds",
@@ -42,6 +43,7 @@ __all__ = [
     "epoch_data",
     "epoch_order",
     "is_source",
+    "is_sparse",
     "share_bounds",
     "synthetic_data",
 ]

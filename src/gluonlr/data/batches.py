@@ -15,7 +15,10 @@ their batches from the same object, which :func:`epoch_data` chooses by size:
   the next. Nothing is copied whole, and each batch's rows stay in cache.
 
 Either way a batch holds the same rows in the same order, so the choice
-changes speed and memory, never a result.
+changes speed and memory, never a result. A sparse ``X``
+(:class:`~gluonlr.data.SparseSource`) is streamed: each batch's ``x`` is an
+MXNet CSR ``NDArray`` of the batch's rows (:func:`device_array`), in the
+same order as the dense batches'.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from gluonlr._mxnet import nd
-from gluonlr.data.sources import Source, chunk_rows, chunks
+from gluonlr.data.sources import Source, chunk_rows, chunks, is_sparse, row_width
 from gluonlr.parallel import row_bounds
 
 __all__ = [
@@ -38,6 +41,7 @@ __all__ = [
     "StreamData",
     "TakeData",
     "batch_bounds",
+    "device_array",
     "epoch_data",
     "epoch_order",
     "share_bounds",
@@ -167,6 +171,22 @@ class Share(NamedTuple):
     y: nd.NDArray | None
     sample_weight: nd.NDArray | None
     rows: int
+
+
+def device_array(array: Any) -> nd.NDArray:
+    """Return a batch's rows on the device, sharing a new numpy array's memory; a CSR matrix as a CSR ``NDArray``.
+
+    Examples
+    --------
+    >>> import scipy.sparse
+    >>> x = device_array(scipy.sparse.csr_matrix(np.array([[0.0, 2.0], [3.0, 0.0]], np.float32)))
+    >>> x.stype, x.asnumpy().tolist()
+    ('csr', [[0.0, 2.0], [3.0, 0.0]])
+    """
+    if is_sparse(array):
+        return nd.sparse.csr_matrix((array.data, array.indices, array.indptr), shape=array.shape, dtype=array.dtype)
+    # zero_copy: each array is new and read only by the device from now on.
+    return nd.from_numpy(array, zero_copy=True)
 
 
 def _bounds(n: int, batch_size: int, part: tuple[int, int] | None) -> tuple[list[tuple[int, int]], list[int] | None]:
@@ -426,8 +446,7 @@ class StreamData:
         ]
         if self._sample_weight is not None:
             arrays.append(self._sample_weight[rows].reshape(len(rows), 1))
-        # zero_copy: each array is new and read only by the device from now on.
-        return tuple(nd.from_numpy(array, zero_copy=True) for array in arrays)
+        return tuple(device_array(array) for array in arrays)
 
     def batches(self, order: np.ndarray) -> Iterator[tuple[nd.NDArray, ...]]:
         """Yield the epoch's batches in ``order``, each read while the one before trains.
@@ -449,9 +468,10 @@ class StreamData:
     ) -> Iterator[tuple[np.ndarray | None, ...]]:
         """Yield ``(x, y)`` (or ``(x, y, w)``) float32 arrays of consecutive rows, as :meth:`ArrayData.chunks`."""
         X = self._X if features else None
-        for _, (x, y, w) in chunks(X, self._y, self._sample_weight, rows=chunk_rows(self._X.shape[1]), span=span):
+        rows = chunk_rows(row_width(self._X))  # a sparse X's: by its non-zeros
+        for _, (x, y, w) in chunks(X, self._y, self._sample_weight, rows=rows, span=span):
             y = np.asarray(y, dtype=self.dtype).reshape(len(y), self._n_outputs)
-            x = None if x is None else np.asarray(x, dtype=self.dtype)
+            x = x if x is None or is_sparse(x) else np.asarray(x, dtype=self.dtype)
             yield (x, y) if w is None else (x, y, w.reshape(len(y), 1))
 
     def close(self) -> None:

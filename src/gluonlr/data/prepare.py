@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from gluonlr._validation import check_data, check_sample_weight, check_X, check_y, feature_names
-from gluonlr.data.sources import Source
+from gluonlr.data.sources import Source, is_sparse
 from gluonlr.data.split import split_validation
 from gluonlr.persistence import data_fingerprint
 from gluonlr.scaling import FeatureStats
@@ -60,7 +60,8 @@ def resolve_dtype(dtype: str, X: Any, y: Any) -> str:
 
     ``"auto"`` is ``"float64"`` when ``X`` or ``y`` holds float64 (or wider)
     floats (:func:`input_dtype`) and ``"float32"`` for any other input:
-    float32 data, integers, booleans.
+    float32 data, integers, booleans, and a sparse ``X`` of any dtype (MXNet
+    1.9.1's ``nd.sparse.dot`` has no float64 ``row_sparse`` gradient).
 
     Examples
     --------
@@ -71,6 +72,8 @@ def resolve_dtype(dtype: str, X: Any, y: Any) -> str:
     """
     if dtype != "auto":
         return dtype
+    if is_sparse(X):  # MXNet 1.9.1's sparse dot has no float64 row_sparse gradient: a sparse X trains in float32
+        return "float32"
     wide = any((kind := input_dtype(value)).kind == "f" and kind.itemsize >= 8 for value in (X, y))
     return "float64" if wide else "float32"
 
@@ -102,20 +105,20 @@ class TargetScale:
     dtype: str = "float32"  # the model's: of the standardized y and the parameters
 
     @classmethod
-    def of(cls, y: np.ndarray, dtype: str = "float32", center: bool = True) -> TargetScale:
+    def of(cls, y: np.ndarray, dtype: str = "float32", centre: bool = True) -> TargetScale:
         """Return the scale of ``y`` (1-D, or one column per output), in float64, for a model in ``dtype``.
 
-        ``center=False`` (``fit(fit_intercept=False)``): the mean is taken as 0, ``y`` only divided by its
+        ``centre=False`` (``fit(fit_intercept=False)``): the mean is taken as 0, ``y`` only divided by its
         standard deviation, as ``StandardScaler(with_mean=False)``; a model without bias stays without one.
 
         Examples
         --------
-        >>> TargetScale.of(np.array([1.0, 3.0]), center=False).transform(np.array([1.0, 3.0])).tolist()
+        >>> TargetScale.of(np.array([1.0, 3.0]), centre=False).transform(np.array([1.0, 3.0])).tolist()
         [1.0, 3.0]
         """
         values = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
         scale = values.std(axis=0)
-        mean = values.mean(axis=0) if center else np.zeros(values.shape[1])
+        mean = values.mean(axis=0) if centre else np.zeros(values.shape[1])
         return cls(mean, np.where(scale > 0, scale, 1.0), dtype)
 
     def transform(self, y: np.ndarray) -> np.ndarray:
@@ -203,7 +206,7 @@ def prepare_data(
     standardize_target: bool = False,
     fingerprint: bool = False,
     dtype: str = "float32",
-    center: bool = True,
+    centre: bool = True,
 ) -> TrainingData:
     """Check ``X`` and ``y``, split off the validation rows and make the one pass over the data.
 
@@ -216,7 +219,7 @@ def prepare_data(
     converted to ``dtype`` (``"float32"`` or ``"float64"``, resolved by
     :func:`resolve_dtype`), and the check for NaN and infinity is made in it:
     float64 data beyond float32's range is refused only when ``dtype`` is
-    float32. ``center=False`` (``fit_intercept=False``) divides ``y`` by its
+    float32. ``centre=False`` (``fit_intercept=False``) divides ``y`` by its
     standard deviation without subtracting its mean.
 
     Examples
@@ -258,13 +261,13 @@ def prepare_data(
         fingerprint=data_fingerprint(split.X, split.y, *more, digest=digest) if digest is not None else None,
         dtype=dtype,
     )
-    return _standardized_target(data, center) if standardize_target else data
+    return _standardized_target(data, centre) if standardize_target else data
 
 
-def _standardized_target(data: TrainingData, center: bool = True) -> TrainingData:
+def _standardized_target(data: TrainingData, centre: bool = True) -> TrainingData:
     """Return ``data`` with its ``y`` (and the validation ``y``) standardized by the training ``y``'s scale."""
     y = data.y.read(0, len(data.y)) if isinstance(data.y, Source) else data.y
-    target = TargetScale.of(y, data.dtype, center)
+    target = TargetScale.of(y, data.dtype, centre)
     validation = data.validation
     if validation is not None:
         y_val = validation[1].read(0, len(validation[1])) if isinstance(validation[1], Source) else validation[1]

@@ -12,18 +12,21 @@ consecutive rows (:func:`chunks`).
 
 Reading "these rows", not "the epoch", is the interface: a data-parallel
 worker reads just its share of each batch from the same source.
+:class:`SparseSource` is one more source behind it: a ``scipy.sparse``
+matrix, whose rows are read as CSR matrices, never densified.
 """
 
 from __future__ import annotations
 
 import builtins
 import math
+import sys
 from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
-__all__ = ["CHUNK_BYTES", "Source", "chunk_rows", "chunks", "is_source"]
+__all__ = ["CHUNK_BYTES", "Source", "SparseSource", "chunk_rows", "chunks", "is_source", "is_sparse", "row_width"]
 
 #: The float32 bytes of ``X`` one chunk of a pass over the whole data set holds (16 MiB).
 CHUNK_BYTES = 16 << 20
@@ -32,9 +35,10 @@ CHUNK_BYTES = 16 << 20
 def is_source(value: Any) -> bool:
     """Return whether :func:`gluonlr.fit` reads ``value`` row by row rather than loading it.
 
-    True for a numpy memmap and for any object with ``shape``, ``dtype`` and
-    ``__getitem__`` that is not a numpy array or scalar, a sequence, a pandas object
-    (``to_numpy``) or an MXNet NDArray (``asnumpy``): those are loaded.
+    True for a numpy memmap, a ``scipy.sparse`` matrix (:class:`SparseSource`)
+    and any object with ``shape``, ``dtype`` and ``__getitem__`` that is not a
+    numpy array or scalar, a sequence, a pandas object (``to_numpy``) or an
+    MXNet NDArray (``asnumpy``): those are loaded.
 
     Examples
     --------
@@ -44,7 +48,7 @@ def is_source(value: Any) -> bool:
     >>> is_source(np.load(path, mmap_mode="r")), is_source(np.load(path)), is_source([[1.0, 2.0]])
     (True, False, False)
     """
-    if isinstance(value, np.memmap):
+    if isinstance(value, np.memmap) or is_sparse(value):
         return True
     if (
         isinstance(value, np.ndarray | np.generic | list | tuple)
@@ -53,6 +57,36 @@ def is_source(value: Any) -> bool:
     ):
         return False
     return all(hasattr(value, name) for name in ("shape", "dtype", "__getitem__"))
+
+
+def is_sparse(value: Any) -> bool:
+    """Return whether ``value`` is a ``scipy.sparse`` matrix or array (scipy is not imported to find out).
+
+    Examples
+    --------
+    >>> import scipy.sparse
+    >>> is_sparse(scipy.sparse.eye(2, format="coo")), is_sparse(np.eye(2))
+    (True, False)
+    """
+    module = sys.modules.get("scipy.sparse")  # not imported: no scipy.sparse object can exist
+    return module is not None and bool(module.issparse(value))
+
+
+def row_width(array: Any) -> int:
+    """Return the values one row of ``array`` holds: its features, or a sparse source's mean non-zeros a row.
+
+    What :func:`chunk_rows` sizes a chunk by: a pass over a sparse matrix reads
+    :data:`CHUNK_BYTES` of its non-zeros at a time, not of its dense rows.
+
+    Examples
+    --------
+    >>> import scipy.sparse
+    >>> row_width(np.zeros((3, 4))), row_width(SparseSource(scipy.sparse.eye(4, 1000, format="csr")))
+    (4, 1)
+    """
+    if isinstance(array, SparseSource) or is_sparse(array):
+        return max(1, -(-array.nnz // max(1, array.shape[0])))
+    return math.prod(array.shape[1:])
 
 
 def chunk_rows(n_features: int) -> int:
@@ -214,9 +248,9 @@ def chunks(
     [(1, [1.0, 2.0]), (3, [3.0])]
     """
     first = next(array for array in arrays if array is not None)
-    low, n = span if span is not None else (0, len(first))
+    low, n = span if span is not None else (0, first.shape[0])
     if rows is None:
-        rows = chunk_rows(math.prod(first.shape[1:]))
+        rows = chunk_rows(row_width(first))
     for start in range(low, n, rows):
         stop = min(start + rows, n)
         yield (
@@ -226,3 +260,83 @@ def chunks(
                 for array in arrays
             ),
         )
+
+
+class SparseSource(Source):
+    """The rows of a ``scipy.sparse`` matrix, read as CSR matrices of ``out_dtype``: never densified.
+
+    Any sparse format is converted to CSR once (a copy of the non-zeros, as
+    ``matrix.tocsr()``; duplicate entries summed); a CSR matrix of
+    ``out_dtype`` in canonical form is used as it is, never copied or
+    modified. :meth:`rows` and :meth:`read` return ``scipy.sparse.csr_matrix``
+    blocks: the batches turn them into MXNet CSR ``NDArray`` s
+    (:func:`gluonlr.data.batches.device_array`), the passes over the data
+    compute with them on the host. Memory is that of the non-zeros.
+
+    Parameters
+    ----------
+    matrix : scipy.sparse matrix or array of shape (n_samples, n_features)
+    name, where, start, stop, out_dtype
+        As :class:`Source`'s.
+
+    Examples
+    --------
+    >>> import scipy.sparse
+    >>> source = SparseSource(scipy.sparse.coo_matrix(np.array([[0.0, 2.0], [3.0, 0.0], [0.0, 0.0]])))
+    >>> source.shape, source.nnz, source.dtype
+    ((3, 2), 2, dtype('float32'))
+    >>> source.rows(np.array([1, 0])).toarray().tolist()
+    [[3.0, 0.0], [0.0, 2.0]]
+    >>> source.slice(1, 3).read(0, 2).toarray().tolist()
+    [[3.0, 0.0], [0.0, 0.0]]
+    """
+
+    def __init__(
+        self,
+        matrix: Any,
+        name: str = "X",
+        where: str = "fit",
+        *,
+        start: int = 0,
+        stop: int | None = None,
+        row_shape: tuple[int, ...] | None = None,
+        out_dtype: Any = np.float32,
+    ) -> None:
+        import scipy.sparse  # here: a dense fit never imports scipy
+
+        out_dtype = np.dtype(out_dtype)
+        csr = matrix
+        if not (isinstance(csr, scipy.sparse.csr_matrix) and csr.dtype == out_dtype and csr.has_canonical_format):
+            csr = scipy.sparse.csr_matrix(matrix, dtype=out_dtype, copy=True)  # one copy, in CSR
+            csr.sum_duplicates()  # as toarray() adds them up; sorts the indices too
+        super().__init__(csr, name, where, start=start, stop=stop, row_shape=row_shape, out_dtype=out_dtype)
+        self.dtype = out_dtype  # converted once: the rows are read as they are
+
+    @property
+    def nnz(self) -> int:
+        """The non-zeros stored in this source's rows."""
+        indptr = self.array.indptr
+        return int(indptr[self.stop] - indptr[self.start])
+
+    def __repr__(self) -> str:
+        return f"SparseSource(csr {self.name}, rows {self.start}:{self.stop}, {self.nnz} non-zeros, {self.dtype})"
+
+    def slice(self, start: int, stop: int) -> SparseSource:
+        """Return the source of rows ``[start, stop)`` of this one, sharing the matrix."""
+        return SparseSource(
+            self.array,
+            self.name,
+            self.where,
+            start=self.start + start,
+            stop=self.start + stop,
+            row_shape=self.row_shape,
+            out_dtype=self.out_dtype,
+        )
+
+    def rows(self, indices: np.ndarray) -> Any:
+        """Return the rows ``indices``, in that order, as a new ``scipy.sparse.csr_matrix``."""
+        return self.array[np.asarray(indices, dtype=np.int64) + self.start]
+
+    def read(self, start: int, stop: int) -> Any:
+        """Return the consecutive rows ``[start, stop)`` as a new ``scipy.sparse.csr_matrix``."""
+        return self.array[self.start + start : self.start + stop]

@@ -18,9 +18,19 @@ import numpy as np
 from gluonlr._mxnet import autograd, gluon, mx, nd
 from gluonlr.config import FitConfig
 from gluonlr.conventions import step_divisor
-from gluonlr.data import Source, epoch_data
+from gluonlr.data import Source, SparseSource, epoch_data
 from gluonlr.distributed import Workers
-from gluonlr.gluon import EpochBatchSampler, fast_batches, fast_net_with_loss, init_params, make_loss, net, sgd
+from gluonlr.gluon import (
+    EpochBatchSampler,
+    fast_batches,
+    fast_net_with_loss,
+    init_params,
+    make_loss,
+    net,
+    set_weight,
+    sgd,
+    weight_of,
+)
 from gluonlr.learners.protocol import Learner
 from gluonlr.parallel import check_ctx, gather, split_batch, zero_gradients
 
@@ -83,7 +93,8 @@ class GluonLearner:
         self.sampler = EpochBatchSampler(data, config.seed, config.shuffle)
         self.loader = fast_batches(data, self.sampler)
         self.ctx = check_ctx(ctx)
-        self.dense = init_params(weight, bias, self.ctx, config.dtype)  # a copy on each device
+        sparse = isinstance(X, SparseSource)  # CSR batches: a SparseDense layer, lazy "sgd" steps
+        self.dense = init_params(weight, bias, self.ctx, config.dtype, sparse)  # a copy on each device
         if not config.fit_intercept:  # the bias stays at 0: no gradient, and the Trainer skips it (no state, no decay)
             self.dense.bias.grad_req = "null"
         self.loss = make_loss(config.loss, config.rho)
@@ -154,7 +165,7 @@ class GluonLearner:
 
     def parameters(self) -> tuple[np.ndarray, float | np.ndarray]:
         """Return the current ``(weight, bias)`` as numpy: ``(n_features,)`` and a float for one output."""
-        weight, bias = self.dense.weight.data(self.ctx[0]).asnumpy(), self.dense.bias.data(self.ctx[0]).asnumpy()
+        weight, bias = weight_of(self.dense, self.ctx[0]), self.dense.bias.data(self.ctx[0]).asnumpy()
         if weight.shape[0] == 1:
             return weight.reshape(-1), float(bias[0])
         return weight.T.copy(), bias
@@ -183,7 +194,7 @@ class GluonLearner:
         """Return a copy of the training state: keys and layouts as :meth:`gluonlr.learners.ManualLearner.get_state`."""
         state = {
             "updates": np.array(self.trainer._optimizer.num_update, dtype=np.int64),
-            "weight": self.dense.weight.data(self.ctx[0]).asnumpy(),
+            "weight": weight_of(self.dense, self.ctx[0]),
             "bias": self.dense.bias.data(self.ctx[0]).asnumpy(),
         }
         for name, arrays in self._optimizer_states().items():
@@ -196,11 +207,10 @@ class GluonLearner:
 
         Every device's copy of the parameters and of the optimizer state is overwritten.
         """
-        for name, param in (("weight", self.dense.weight), ("bias", self.dense.bias)):
-            if name in state:
-                param.set_data(
-                    nd.array(np.asarray(state[name], self.config.dtype), dtype=self.config.dtype)
-                )  # on every device
+        if "weight" in state:
+            set_weight(self.dense, np.asarray(state["weight"], self.config.dtype))  # on every device
+        if "bias" in state:
+            self.dense.bias.set_data(nd.array(np.asarray(state["bias"], self.config.dtype), dtype=self.config.dtype))
         for device in range(len(self.ctx)):
             for name, arrays in self._optimizer_states(device).items():
                 for state_name, array in zip(self.optimizer.state_names[: len(arrays)], arrays, strict=True):

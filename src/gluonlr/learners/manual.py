@@ -16,10 +16,11 @@ import numpy as np
 from gluonlr._mxnet import autograd, mx, nd
 from gluonlr.config import FitConfig
 from gluonlr.conventions import step_divisor
-from gluonlr.data import Source, epoch_data, epoch_order
+from gluonlr.data import Source, SparseSource, epoch_data, epoch_order
 from gluonlr.distributed import Workers
 from gluonlr.learners.protocol import Learner
-from gluonlr.manual import fast_batches, init_params, make_loss, net
+from gluonlr.manual import fast_batches, init_params, make_loss, net, sparse_net
+from gluonlr.optimizers import LazySGD
 from gluonlr.parallel import GradientSum, check_ctx, gather, split_batch, zero_gradients
 
 __all__ = ["ManualLearner"]
@@ -41,6 +42,9 @@ class ManualLearner:
     Parameters
     ----------
     X : ndarray or Source of shape (n_samples, n_features), float32
+        A :class:`~gluonlr.data.SparseSource` trains on CSR batches with
+        :func:`~gluonlr.manual.sparse_net` and lazy SGD steps
+        (:class:`~gluonlr.optimizers.LazySGD`).
     y : ndarray or Source of shape (n_samples,) or (n_samples, n_outputs), float32
     config : FitConfig
         The training options.
@@ -103,7 +107,9 @@ class ManualLearner:
             X, y, config.batch_size, sample_weight, part=workers.part if workers else None, dtype=config.dtype
         )
         self.ctx = check_ctx(ctx)
-        self.copies = [init_params(weight, bias, device, config.dtype) for device in self.ctx]  # [w, b] on each device
+        sparse = isinstance(X, SparseSource)  # CSR batches: sparse_net, a row_sparse gradient, lazy steps
+        self.net = sparse_net if sparse else net
+        self.copies = [init_params(weight, bias, device, config.dtype, sparse) for device in self.ctx]  # [w, b] each
         self.params = self.copies[0]
         # What the steps update: [w, b], or [w] without an intercept (b stays at 0: no gradient, state or decay).
         self.trained = [params if config.fit_intercept else params[:1] for params in self.copies]
@@ -118,7 +124,7 @@ class ManualLearner:
         store = workers.params if workers else kvstore
         self.gradient_sum = GradientSum(self.grads, self.trained, store)
         self.loss = make_loss(config.loss, config.rho, self.data.n_outputs)
-        self.optimizer = config.make_optimizer()
+        self.optimizer = LazySGD() if sparse else config.make_optimizer()
         self.states = [[self.optimizer.create_state(param) for param in params] for params in self.trained]
         self.config, self.updates = config, 0
 
@@ -144,7 +150,7 @@ class ManualLearner:
                 zero_gradients(grads)
                 continue
             with autograd.record():
-                losses.append(self.loss(net(share[0], w, b), *share[1:]))
+                losses.append(self.loss(self.net(share[0], w, b), *share[1:]))
             losses[-1].backward()
         self.gradient_sum()  # each device's gradient becomes the sum over the devices
         self.updates += 1
@@ -156,7 +162,7 @@ class ManualLearner:
 
     def predict(self, x: nd.NDArray) -> nd.NDArray:
         """Return the predictions ``net(x)`` of shape ``(n_samples, n_outputs)``, computed on the first device."""
-        return net(x.as_in_context(self.ctx[0]), *self.params)
+        return self.net(x.as_in_context(self.ctx[0]), *self.params)
 
     def close(self) -> None:
         """Stop reading batches ahead (:meth:`~gluonlr.data.StreamData.close`); :func:`gluonlr.fit` calls it."""

@@ -635,8 +635,8 @@ def _in_trained_units(
     X = np.asarray(X, dtype=dtype).astype(np.float64)
     split = fit_kwargs.get("validation_split") or 0.0
     n_train = int(len(X) * (1.0 - split)) if fit_kwargs.get("validation_data") is None else len(X)
-    center = fit_kwargs.get("fit_intercept", True)  # without a bias the standardization only scales: mean 0
-    stats = _standardization(X[:n_train], np.dtype(dtype), center)
+    centre = fit_kwargs.get("fit_intercept", True)  # without a bias the standardization only scales: mean 0
+    stats = _standardization(X[:n_train], np.dtype(dtype), centre)
     mean, inverse = (values.astype(np.float64) for values in stats)
 
     def convert(weight: Any, bias: Any) -> tuple[np.ndarray, Any]:

@@ -183,7 +183,7 @@ def stable_lr(
 
 
 def _standardization(
-    X_train: np.ndarray, dtype: Any = np.float32, center: bool = True
+    X_train: np.ndarray, dtype: Any = np.float32, centre: bool = True
 ) -> tuple[np.ndarray, np.ndarray]:
     """Return ``(mean, inverse)`` of the training rows' columns, in ``dtype``: the map ``fit(standardize=True)`` uses.
 
@@ -195,7 +195,7 @@ def _standardization(
     arithmetic, ``(x - mean) * inverse``, as the device computes them (like
     Adam's float32 betas, a rounding the reference shares on purpose). With
     ``dtype=np.float64`` (``fit(dtype="float64")``) each float32 above is float64.
-    ``center=False`` (``fit_intercept=False``): the same scale, and a mean of 0
+    ``centre=False`` (``fit_intercept=False``): the same scale, and a mean of 0
     (``StandardScaler(with_mean=False)``).
 
     Examples
@@ -208,7 +208,7 @@ def _standardization(
     eps, tiny = float(np.finfo(dtype).eps), float(np.finfo(dtype).tiny)
     constant = (std <= 10 * eps * np.abs(mean)) | (std < tiny)
     scale = np.where(constant, 1.0, std).astype(dtype)
-    return (mean if center else np.zeros_like(mean)).astype(dtype), (1.0 / scale.astype(np.float64)).astype(dtype)
+    return (mean if centre else np.zeros_like(mean)).astype(dtype), (1.0 / scale.astype(np.float64)).astype(dtype)
 
 
 def _standardized(X: np.ndarray, mean: np.ndarray, inverse: np.ndarray) -> np.ndarray:
@@ -510,8 +510,8 @@ class ReferenceResult:
 class _Target:
     """The standardization of ``y`` by the training rows' mean and standard deviation, stated on its own."""
 
-    def __init__(self, Y: np.ndarray, dtype: Any = np.float32, center: bool = True) -> None:
-        self.mean, scale = (Y.mean(axis=0) if center else np.zeros(Y.shape[1])), Y.std(axis=0)
+    def __init__(self, Y: np.ndarray, dtype: Any = np.float32, centre: bool = True) -> None:
+        self.mean, scale = (Y.mean(axis=0) if centre else np.zeros(Y.shape[1])), Y.std(axis=0)
         self.scale = np.where(scale > 0, scale, 1.0)
         self.dtype = dtype  # the model's: the standardized targets are rounded to it
 
@@ -529,8 +529,8 @@ class _Target:
 class _Units:
     """The standardization of ``X`` by the training rows' statistics (``fit(standardize=True)``), on its own."""
 
-    def __init__(self, X: np.ndarray, rounded: np.dtype, center: bool = True) -> None:
-        self.mean32, self.inverse32 = _standardization(X, rounded, center)  # float32, or float64 for a float64 model
+    def __init__(self, X: np.ndarray, rounded: np.dtype, centre: bool = True) -> None:
+        self.mean32, self.inverse32 = _standardization(X, rounded, centre)  # float32, or float64 for a float64 model
         self.mean, self.inverse = self.mean32.astype(np.float64), self.inverse32.astype(np.float64)[:, None]
 
     def apply(self, X: np.ndarray) -> np.ndarray:

@@ -376,8 +376,8 @@ def fit_configs(
     seen = X  # the features training sees
     if standardize and draw(st.booleans()):
         config["standardize"] = True
-        center = config.get("fit_intercept", True)
-        stats = _standardization(X[:n_train].astype(np.float32).astype(float), center=center)
+        centre = config.get("fit_intercept", True)
+        stats = _standardization(X[:n_train].astype(np.float32).astype(float), centre=centre)
         seen = _standardized(X.astype(np.float64), *stats)
     bound = functools.partial(
         stable_lr,
