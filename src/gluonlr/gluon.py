@@ -75,20 +75,19 @@ def init_params(
     <class 'numpy.float64'>
     """
     weight = np.asarray(weight, dtype=dtype)
-    bias = np.asarray(bias, dtype=dtype)
+    bias = np.asarray(bias, dtype=dtype).reshape(-1)
     weight = weight.reshape(len(weight), -1).T  # (k, n)
     n_outputs, n_features = weight.shape
     if sparse:
-        layer = SparseDense(n_outputs, n_features, dtype)
-        layer.initialize(ctx=ctx)
-        set_weight(layer, weight)
-        layer.bias.set_data(nd.array(bias.reshape(-1), dtype=dtype))
-        return layer
-    dense = gluon.nn.Dense(n_outputs, in_units=n_features)
-    dense.cast(dtype)  # float32 (the article's) or float64
-    dense.initialize(ctx=ctx)
-    dense.weight.set_data(nd.array(weight, dtype=dtype))
-    dense.bias.set_data(nd.array(bias.reshape(-1), dtype=dtype))
+        dense = SparseDense(n_outputs, n_features, dtype)
+        dense.initialize(ctx=ctx)
+        set_weight(dense, weight)
+    else:
+        dense = gluon.nn.Dense(n_outputs, in_units=n_features)
+        dense.cast(dtype)  # float32 (the article's) or float64
+        dense.initialize(ctx=ctx)
+        dense.weight.set_data(nd.array(weight, dtype=dtype))
+    dense.bias.set_data(nd.array(bias, dtype=dtype))
     return dense
 
 
