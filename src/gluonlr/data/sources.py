@@ -75,8 +75,8 @@ def is_sparse(value: Any) -> bool:
 def row_width(array: Any) -> int:
     """Return the values one row of ``array`` holds: its features, or a sparse source's mean non-zeros a row.
 
-    What :func:`chunk_rows` sizes a chunk by: a pass over a sparse matrix reads
-    :data:`CHUNK_BYTES` of its non-zeros at a time, not of its dense rows.
+    What :func:`~gluonlr.data.chunk_rows` sizes a chunk by: a pass over a sparse matrix reads
+    :data:`~gluonlr.data.CHUNK_BYTES` of its non-zeros at a time, not of its dense rows.
 
     Examples
     --------
