@@ -1028,13 +1028,20 @@ class Convergence(Callback):
         self.wait = self.wait + 1 if value > self.best - self.tol else 0
         if value < self.best:
             self.best, self.best_epoch = value, epoch
-        if self.wait >= self.n_iter_no_change:
-            self.converged = self.run.converged = True
-            self.run.stop_training = self.run.stop_is_final = True
-            self.run.stop_reason = (
-                f"converged: {self.monitor} did not improve by more than tol={self.tol:g} for {self.wait} epochs; "
-                f"best {self.best:.6g} in epoch {(self.best_epoch or 0) + 1}"
-            )
+        if self.wait < self.n_iter_no_change:
+            return
+        learner = self.run.get_learner()
+        lr = learner.config.lr_schedule.on_plateau(learner.config.lr)  # lr_schedule="adaptive": a smaller rate
+        if lr is not None:
+            learner.set_lr(lr)
+            self.wait = 0
+            return
+        self.converged = self.run.converged = True
+        self.run.stop_training = self.run.stop_is_final = True
+        self.run.stop_reason = (
+            f"converged: {self.monitor} did not improve by more than tol={self.tol:g} for {self.wait} epochs; "
+            f"best {self.best:.6g} in epoch {(self.best_epoch or 0) + 1}"
+        )
 
     def on_train_end(self, logs: dict[str, float] | None = None) -> None:
         """Warn if training ran all its epochs without converging."""
@@ -1053,13 +1060,21 @@ class Convergence(Callback):
         )
 
     def get_state(self) -> dict[str, Any]:
-        """Return the best value and epoch, the epochs waited and whether training converged."""
-        return {"best": self.best, "best_epoch": self.best_epoch, "wait": self.wait, "converged": self.converged}
+        """Return the best value and epoch, the epochs waited, whether training converged, and the rate now."""
+        return {
+            "best": self.best,
+            "best_epoch": self.best_epoch,
+            "wait": self.wait,
+            "converged": self.converged,
+            "lr": self.run.get_learner().config.lr,  # lr_schedule="adaptive" divides it at each plateau
+        }
 
     def set_state(self, state: dict[str, Any]) -> None:
-        """Restore :meth:`get_state` from a checkpoint."""
+        """Restore :meth:`get_state` from a checkpoint (one without a rate keeps the learner's)."""
         self.best, self.best_epoch, self.wait = float(state["best"]), state["best_epoch"], int(state["wait"])
         self.converged = self.run.converged = bool(state["converged"])
+        if "lr" in state:
+            self.run.get_learner().set_lr(float(state["lr"]))
 
 
 class ProgressBar(Callback):

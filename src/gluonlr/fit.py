@@ -182,7 +182,7 @@ def fit(
         Adam's decay rates, in [0, 1), and its epsilon, > 0.
     weight_decay : float, default=0.0
         MXNet's ``wd``, >= 0: ``wd * param`` is added to each parameter's gradient.
-    lr_schedule : {None, "constant", "step", "cosine", "invscaling"} or Schedule, default=None
+    lr_schedule : {None, "constant", "step", "cosine", "invscaling", "adaptive"} or Schedule, default=None
         How the learning rate changes over the run, see :mod:`gluonlr.schedules`;
         None is constant. ``history["lr"]`` records each epoch's first rate.
     dtype : {"float32", "float64", "auto"}, default="float32"

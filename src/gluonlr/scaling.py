@@ -519,6 +519,10 @@ class Standardized:
         """Overwrite the wrapped learner's training state with one from :meth:`get_state`."""
         self.learner.set_state(state)
 
+    def set_lr(self, lr: float) -> None:
+        """Set the wrapped learner's rate."""
+        self.learner.set_lr(lr)
+
     def close(self) -> None:
         """Close the wrapped learner."""
         self.learner.close()

@@ -13,6 +13,7 @@ schedule                   learning rate of update :math:`u`                Gluo
 :class:`Cosine`            :math:`\eta_f + (\eta - \eta_f)                  ``CosineScheduler(max_update=E*N,
                            \frac{1 + \cos(\pi u / EN)}{2}`                  base_lr=eta, final_lr=eta_f)``
 :class:`InverseScaling`    :math:`\eta / u^{p}`                             an ``LRScheduler`` of the same formula
+:class:`Adaptive`          :math:`\eta / 5^{k}`, :math:`k` plateaus so far  ``Trainer.set_learning_rate``
 =========================  ===============================================  =========================================
 
 ``StepDecay`` multiplies by ``f`` every ``s`` epochs; the learning rate of
@@ -20,6 +21,13 @@ epoch ``e`` is :math:`\eta f^{\lfloor e/s \rfloor}`. ``Cosine`` anneals from
 :math:`\eta` to :math:`\eta_f` over the run, update by update.
 ``InverseScaling`` is scikit-learn's ``learning_rate="invscaling"``
 (``eta0 / t ** power_t``, its ``t`` counting the updates from 1 as :math:`u`).
+``Adaptive`` is its ``"adaptive"``: the rate stays until the loss stops
+improving by ``tol`` for ``n_iter_no_change`` epochs (``fit``'s convergence
+test, :class:`~gluonlr.callbacks.Convergence`), then is divided by 5, and
+training stops only when the rate is already at most ``1e-6``. The plateaus
+are found during the run, so it is the one schedule with state: the rate now
+(a checkpoint keeps it). Without ``tol`` there are no plateaus: the rate
+stays, as scikit-learn's with ``tol=None``.
 """
 
 from __future__ import annotations
@@ -30,7 +38,16 @@ from typing import Any
 from gluonlr._mxnet import mx
 from gluonlr._validation import check_float32_range
 
-__all__ = ["SCHEDULES", "Constant", "Cosine", "InverseScaling", "Schedule", "StepDecay", "make_schedule"]
+__all__ = [
+    "SCHEDULES",
+    "Adaptive",
+    "Constant",
+    "Cosine",
+    "InverseScaling",
+    "Schedule",
+    "StepDecay",
+    "make_schedule",
+]
 
 
 class Schedule:
@@ -56,6 +73,13 @@ class Schedule:
     def params(self) -> dict[str, Any]:
         """Return the schedule's parameters (what a checkpoint records)."""
         return {}
+
+    def on_plateau(self, lr: float) -> float | None:
+        """Return the rate to go on with when the loss has stopped improving at rate ``lr``, or None to stop.
+
+        :class:`~gluonlr.callbacks.Convergence` asks; every schedule but :class:`Adaptive` stops.
+        """
+        return None
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Schedule) and type(self) is type(other) and self.params() == other.params()
@@ -233,12 +257,71 @@ class InverseScaling(Schedule):
         return {"power_t": self.power_t}
 
 
+class Adaptive(Schedule):
+    """Divide the rate by ``factor`` each time the loss stops improving: scikit-learn's ``learning_rate="adaptive"``.
+
+    The rate is ``lr`` until :class:`~gluonlr.callbacks.Convergence` (``fit``'s
+    ``tol`` and ``n_iter_no_change``) finds ``n_iter_no_change`` epochs in a
+    row without an improvement of ``tol``; then, if the rate is above
+    ``min_lr``, it is divided by ``factor`` and the count starts again;
+    otherwise training has converged and stops. scikit-learn's
+    ``SGDRegressor(learning_rate="adaptive")`` is ``factor=5, min_lr=1e-6``.
+    Both paths change the rate between epochs (the manual path's step reads
+    it, the Gluon path's ``Trainer.set_learning_rate``), ``history["lr"]``
+    records it, and a checkpoint keeps it. Without ``tol`` the rate never
+    changes.
+
+    Parameters
+    ----------
+    factor : float, default=5.0
+        The divisor, > 1.
+    min_lr : float, default=1e-6
+        A plateau at a rate at most this stops training; >= 0.
+
+    Examples
+    --------
+    >>> schedule = Adaptive()
+    >>> schedule.lr_at(1000, lr=0.1, n_batches=10, epochs=5), schedule.on_plateau(0.1), schedule.on_plateau(1e-6)
+    (0.1, 0.02, None)
+    >>> from gluonlr import fit, synthetic_data
+    >>> result = fit(*synthetic_data(), lr=0.02, epochs=60, tol=1e-3, lr_schedule="adaptive")
+    >>> sorted(set(result.history["lr"]), reverse=True)[:3]
+    [0.02, 0.004, 0.0008]
+    """
+
+    name = "adaptive"
+
+    def __init__(self, factor: float = 5.0, min_lr: float = 1e-6) -> None:
+        if not (isinstance(factor, int | float) and not isinstance(factor, bool) and 1 < factor < math.inf):
+            raise ValueError(f"The 'factor' parameter of Adaptive must be a float > 1. Got {factor!r}.")
+        if not (isinstance(min_lr, int | float) and not isinstance(min_lr, bool) and 0 <= min_lr < math.inf):
+            raise ValueError(f"The 'min_lr' parameter of Adaptive must be a float >= 0. Got {min_lr!r}.")
+        self.factor, self.min_lr = float(factor), float(min_lr)
+
+    def lr_at(self, update: int, *, lr: float, n_batches: int, epochs: int) -> float:
+        """Return ``lr``: the rate now (the learner's, divided at each plateau so far)."""
+        return lr
+
+    def mxnet_scheduler(self, *, lr: float, n_batches: int, epochs: int) -> None:
+        """Return None: the optimizer's rate, which ``Trainer.set_learning_rate`` changes at a plateau."""
+        return None
+
+    def on_plateau(self, lr: float) -> float | None:
+        """Return ``lr / factor`` while ``lr > min_lr``, else None (stop)."""
+        return lr / self.factor if lr > self.min_lr else None
+
+    def params(self) -> dict[str, Any]:
+        """Return ``{"factor": ..., "min_lr": ...}``."""
+        return {"factor": self.factor, "min_lr": self.min_lr}
+
+
 #: The schedules by name, with their default parameters.
 SCHEDULES: dict[str, type[Schedule]] = {
     "constant": Constant,
     "step": StepDecay,
     "cosine": Cosine,
     "invscaling": InverseScaling,
+    "adaptive": Adaptive,
 }
 
 

@@ -98,6 +98,10 @@ class _Spanning(Schedule):
         """Return the inner schedule's MXNet scheduler for a run of :attr:`epochs` epochs."""
         return self.schedule.mxnet_scheduler(lr=lr, n_batches=n_batches, epochs=self.epochs)
 
+    def on_plateau(self, lr: float) -> float | None:
+        """Return the inner schedule's rate after a plateau."""
+        return self.schedule.on_plateau(lr)
+
     def params(self) -> dict[str, Any]:
         """Return the inner schedule's name and parameters, and the epochs it spans."""
         return {"schedule": self.schedule.name, **self.schedule.params(), "epochs": self.epochs}
@@ -246,7 +250,7 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
     nesterov : bool, default=False
     beta1, beta2, epsilon : float, default=0.9, 0.999, 1e-8
     weight_decay : float, default=0.0
-    lr_schedule : {None, "constant", "step", "cosine", "invscaling"} or Schedule, default=None
+    lr_schedule : {None, "constant", "step", "cosine", "invscaling", "adaptive"} or Schedule, default=None
     dtype : {"float32", "float64", "auto"}, default="float32"
         The model's dtype: ``X`` and ``y`` are converted to it, ``coef_`` and
         ``intercept_`` are in it. ``"auto"`` keeps float64 input in float64

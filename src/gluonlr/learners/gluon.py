@@ -12,6 +12,7 @@ state, kept per device).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 
@@ -154,6 +155,11 @@ class GluonLearner:
     def predict(self, x: nd.NDArray) -> nd.NDArray:
         """Return the predictions ``net(x)`` of shape ``(n_samples, n_outputs)``, computed on the first device."""
         return net(x.as_in_context(self.ctx[0]), self.dense)
+
+    def set_lr(self, lr: float) -> None:
+        """Train at rate ``lr`` from the next step: the ``Trainer``'s rate (its optimizer has no scheduler then)."""
+        self.config = replace(self.config, lr=lr)
+        self.trainer.set_learning_rate(lr)
 
     def close(self) -> None:
         """Stop the ``DataLoader``'s reading thread, if any; :func:`gluonlr.fit` calls it at the end."""

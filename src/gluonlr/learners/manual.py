@@ -10,6 +10,7 @@ the training state a checkpoint saves and restores.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 
 import numpy as np
 
@@ -163,6 +164,10 @@ class ManualLearner:
     def predict(self, x: nd.NDArray) -> nd.NDArray:
         """Return the predictions ``net(x)`` of shape ``(n_samples, n_outputs)``, computed on the first device."""
         return self.net(x.as_in_context(self.ctx[0]), *self.params)
+
+    def set_lr(self, lr: float) -> None:
+        """Train at rate ``lr`` from the next step: each step reads the config's rate through its schedule."""
+        self.config = replace(self.config, lr=lr)
 
     def close(self) -> None:
         """Stop reading batches ahead (:meth:`~gluonlr.data.StreamData.close`); :func:`gluonlr.fit` calls it."""

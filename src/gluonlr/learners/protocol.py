@@ -116,5 +116,8 @@ class Learner(Protocol):
     def set_state(self, state: dict[str, np.ndarray]) -> None:
         """Overwrite the training state with one from :meth:`get_state`, of either path; missing keys are kept."""
 
+    def set_lr(self, lr: float) -> None:
+        """Train at rate ``lr`` from the next step: :attr:`config`'s ``lr`` (``lr_schedule="adaptive"``'s plateaus)."""
+
     def close(self) -> None:
         """Let go of what reads ahead (threads, open files); :func:`gluonlr.fit` calls it at the end."""

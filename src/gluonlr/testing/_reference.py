@@ -358,6 +358,11 @@ def _cosine(u: int, *, lr: float, n_batches: int, epochs: int, final_lr: float =
     return final_lr + (lr - final_lr) * (1 + math.cos(math.pi * min(u, max_update) / max_update)) / 2
 
 
+def _adaptive(u: int, *, lr: float, n_batches: int, epochs: int, factor: float = 5.0, min_lr: float = 1e-6) -> float:
+    """Return the rate now: scikit-learn's ``adaptive``, divided by ``factor`` at each plateau by the loop."""
+    return lr
+
+
 def _invscaling(u: int, *, lr: float, n_batches: int, epochs: int, power_t: float = 0.25) -> float:
     """Return scikit-learn's ``invscaling`` rate ``eta0 / t ** power_t``, with ``t = u`` counting from 1."""
     return lr / u**power_t
@@ -365,12 +370,13 @@ def _invscaling(u: int, *, lr: float, n_batches: int, epochs: int, power_t: floa
 
 #: The schedules by name, as functions ``(u, *, lr, n_batches, epochs, **params) -> lr_u``; their keyword
 #: defaults are those of the bare names (``"step"``: ``step_epochs=1, factor=0.5``; ``"cosine"``: ``final_lr=0``;
-#: ``"invscaling"``: ``power_t=0.25``).
+#: ``"invscaling"``: ``power_t=0.25``; ``"adaptive"``: ``factor=5, min_lr=1e-6``, divided by reference_fit's loop).
 SCHEDULES: dict[str, Callable[..., float]] = {
     "constant": _constant,
     "step": _step,
     "cosine": _cosine,
     "invscaling": _invscaling,
+    "adaptive": _adaptive,
 }
 
 
@@ -860,8 +866,10 @@ def reference_fit(
     n_batches = -(-n_train // batch_size)
     schedule, schedule_params = _schedule(lr_schedule)
 
+    rate = [lr]  # the base rate: lr_schedule="adaptive" divides it at each plateau
+
     def lr_at(u: int) -> float:
-        return schedule(u, lr=lr, n_batches=n_batches, epochs=epochs, **schedule_params)
+        return schedule(u, lr=rate[0], n_batches=n_batches, epochs=epochs, **schedule_params)
 
     def shaped(W: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, float | np.ndarray]:
         return _users_units(W, b, units, target, single)
@@ -889,7 +897,10 @@ def reference_fit(
         epoch_weights.append(weight)
         epoch_biases.append(bias)
         if tolerance is not None and tolerance.converged(history["val_loss" if X_val is not None else "loss"][-1]):
-            break
+            if schedule is not _adaptive or rate[0] <= schedule_params.get("min_lr", 1e-6):
+                break
+            rate[0] /= schedule_params.get("factor", 5.0)  # scikit-learn's "adaptive": eta /= 5, and wait again
+            tolerance.wait = 0
     weight, bias = shaped(W, b)
     converged = None if tolerance is None else tolerance.wait >= n_iter_no_change
     return ReferenceResult(weight, bias, history, epoch_weights, epoch_biases, converged, batch_losses)
