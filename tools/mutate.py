@@ -151,21 +151,21 @@ MUTANTS = [
     ),
     _mutant(
         "early-stopping-min-delta-sign",
-        "callbacks.py",
+        "callbacks/stopping.py",
         [("return value < self.best - self.min_delta", "return value < self.best + self.min_delta")],
         ["tests/test_validation.py"],
         "EarlyStopping counts a rise of less than min_delta as an improvement (lower is better)",
     ),
     _mutant(
         "early-stopping-min-delta-sign-max",
-        "callbacks.py",
+        "callbacks/stopping.py",
         [("return value > self.best + self.min_delta", "return value > self.best - self.min_delta")],
         ["tests/test_validation.py"],
         "EarlyStopping counts a fall of less than min_delta as an improvement (higher is better)",
     ),
     _mutant(
         "early-stopping-resume-drops-best-weights",
-        "callbacks.py",
+        "callbacks/stopping.py",
         [('        if state["best_state"] is not None:\n', "        if False:\n")],
         ["tests/test_validation.py"],
         "EarlyStopping.set_state forgets the best parameters: a resumed run cannot restore them",
@@ -356,14 +356,14 @@ MUTANTS = [
     ),
     _mutant(
         "progress-bar-starts-at-zero",
-        "callbacks.py",
+        "callbacks/progress.py",
         [("total=self.run.epochs, initial=self.run.initial_epoch,", "total=self.run.epochs, initial=0,")],
         ["tests/test_validation.py"],
         "a resumed run's progress bar counts from 0, not from the epochs done",
     ),
     _mutant(
         "progress-bar-hides-val-loss",
-        "callbacks.py",
+        "callbacks/progress.py",
         [('for key in ("loss", "val_loss") if key in logs}', 'for key in ("loss",) if key in logs}')],
         ["tests/test_validation.py"],
         "the progress bar does not show the validation loss",
@@ -371,21 +371,21 @@ MUTANTS = [
     # -- the divergence check: growth measured against the initial parameters' loss ----------------------------
     _mutant(
         "divergence-end-unchecked",
-        "callbacks.py",
+        "callbacks/guard.py",
         [("        final = self.run.loss()\n", "        return\n")],
         ["tests/test_divergence.py"],
         "DivergenceGuard no longer measures the fitted parameters: a run that ends far worse than it began is returned",
     ),
     _mutant(
         "divergence-rise-uncounted",
-        "callbacks.py",
+        "callbacks/guard.py",
         [("            self.rises = self.rises + 1 if loss > self.previous else 0\n", "            self.rises = 0\n")],
         ["tests/test_divergence.py"],
         "DivergenceGuard no longer counts a steady rise: only the million-fold explosion stops training",
     ),
     _mutant(
         "divergence-level-first-epoch",
-        "callbacks.py",
+        "callbacks/guard.py",
         [
             (
                 "        initial_loss, zero_loss = self.run.loss(), self.run.loss(zero_model=True)\n",
@@ -434,8 +434,8 @@ MUTANTS = [
         "learners/manual.py",
         [
             (
-                "        for params, states in zip(self.copies, self.states, strict=True):\n",
-                "        for params, states in zip(self.copies[:1], self.states[:1], strict=True):\n",
+                "        for device, params in enumerate(self.copies):\n",
+                "        for device, params in enumerate(self.copies[:1]):\n",
             )
         ],
         ["tests/test_devices.py"],
