@@ -37,7 +37,7 @@ from gluonlr.result import FitResult
 from gluonlr.scaling import Standardizer
 from gluonlr.schedules import Schedule, make_schedule
 
-__all__ = ["EXCLUDED_OPTIONS", "NOT_OFFERED", "RENAMED", "LinearRegressor"]
+__all__ = ["ESTIMATOR_ONLY", "EXCLUDED_OPTIONS", "NOT_OFFERED", "RENAMED", "LinearRegressor"]
 
 #: The options of :func:`gluonlr.fit` that are no constructor parameters of :class:`LinearRegressor`, and why
 #: (from the table of options, :data:`gluonlr.options.OPTIONS`).
@@ -140,11 +140,15 @@ def _sklearn_warnings() -> Iterator[None]:
 #: is a ``TypeError`` naming gluonlr's parameter.
 RENAMED: dict[str, str] = {option.sklearn_name: name for name, option in OPTIONS.items() if option.sklearn_name}
 
+#: The estimator's parameters that are not options of :func:`gluonlr.fit`: how the estimator calls it.
+ESTIMATOR_ONLY: dict[str, str] = {
+    "warm_start": "fit starts from the fitted coef_ and intercept_ (scikit-learn's warm_start), not from init",
+}
+
 #: ``SGDRegressor``'s parameters that have no counterpart here, and what to do instead.
 NOT_OFFERED: dict[str, str] = {
     "coef_init": "it is an argument of fit, as in SGDRegressor: LinearRegressor().fit(X, y, coef_init=...)",
     "intercept_init": "it is an argument of fit, as in SGDRegressor: LinearRegressor().fit(X, y, intercept_init=...)",
-    "warm_start": "partial_fit continues from the fitted model, one epoch a call",
     "penalty": "gluonlr has the L2 penalty only: weight_decay, SGDRegressor's alpha with penalty='l2'",
     "l1_ratio": "gluonlr has the L2 penalty only (weight_decay): no L1 or elastic net",
     "average": "gluonlr has no averaged SGD",
@@ -271,6 +275,15 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
     kvstore : {None, "device", "local", "dist_sync", "dist_sync_device"}, optional
         By name: an ``mx.kv.KVStore`` object is a live MXNet handle, which
         ``clone`` and pickling cannot copy.
+    warm_start : bool, default=False
+        The estimator's own (:data:`ESTIMATOR_ONLY`), as scikit-learn's: a
+        :meth:`fit` of a fitted estimator starts from its ``coef_`` and
+        ``intercept_`` (unless ``coef_init`` or ``intercept_init`` is given)
+        instead of ``init``'s start. The rest starts afresh, as in
+        scikit-learn: the optimizer's state, the update count, the
+        standardization's statistics (of the new data; the start is in the
+        units of ``X``, so it carries over). :meth:`partial_fit` always
+        continues, whatever ``warm_start``.
 
     Attributes
     ----------
@@ -374,6 +387,7 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
         verbose: int | str = "auto",
         ctx: Any = None,
         kvstore: Any = None,
+        warm_start: bool = False,
     ) -> None:
         self.path = path
         self.loss = loss
@@ -405,6 +419,7 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
         self.verbose = verbose
         self.ctx = ctx
         self.kvstore = kvstore
+        self.warm_start = warm_start
 
     def __new__(cls, *args: Any, **params: Any) -> LinearRegressor:
         """Refuse scikit-learn's names for gluonlr's parameters with a ``TypeError`` naming gluonlr's.
@@ -436,7 +451,7 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
 
     def _fit_options(self) -> dict[str, Any]:
         """Return the constructor parameters as :func:`gluonlr.fit`'s options: every one has fit's name."""
-        options = self.get_params(deep=False)
+        options = {name: value for name, value in self.get_params(deep=False).items() if name not in ESTIMATOR_ONLY}
         options["early_stopping"] = copy.deepcopy(self.early_stopping)  # fit changes an EarlyStopping's state
         options["metrics"] = copy.deepcopy(self.metrics)  # and an EvalMetric's (functions are not copied)
         return options
@@ -468,6 +483,9 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
             X, y = validate_data(
                 self, X, y, accept_sparse="csr", dtype=dtype, multi_output=True, y_numeric=True, reset=True
             )
+            if self.warm_start and hasattr(self, "coef_"):  # scikit-learn's warm_start: from the fitted model
+                coef_init = self.coef_ if coef_init is None else coef_init
+                intercept_init = self.intercept_ if intercept_init is None else intercept_init
             init_weight = None if coef_init is None else np.asarray(coef_init, dtype=dtype).T
             self._train(X, y, sample_weight, init_weight, intercept_init, None, self._fit_options() | {"dtype": dtype})
         return self
