@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/sparse.py [--quick] [--json] [--epochs N] [--only NAME]
+    python benchmarks/sparse.py [--quick] [--json] [--epochs N] [--batch-size N] [--only NAME]
 
 Data sets
 ---------
@@ -161,8 +161,19 @@ class StopAtR2(Callback):
             self.run.stop_reason = f"training R2 {logs['r2']:.5f} >= {self.r2:.5f}"
 
 
-def fit_once(method: str, X: Any, y: np.ndarray, epochs: int, stop_at: float | None = None) -> dict[str, Any]:
-    """Fit ``method`` on ``(X, y)`` for ``epochs`` epochs (or until ``stop_at`` R²): its time, R² and epochs."""
+def fit_once(
+    method: str,
+    X: Any,
+    y: np.ndarray,
+    epochs: int,
+    stop_at: float | None = None,
+    settings: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Fit ``method`` on ``(X, y)`` for ``epochs`` epochs (or until ``stop_at`` R²): its time, R² and epochs.
+
+    ``settings``: gluonlr's, :data:`SPARSE_SETTINGS` by default.
+    """
+    settings = SPARSE_SETTINGS if settings is None else settings
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # SGDRegressor's ConvergenceWarning: tol=None runs every epoch, as asked
         if method == "SGDRegressor":
@@ -176,16 +187,14 @@ def fit_once(method: str, X: Any, y: np.ndarray, epochs: int, stop_at: float | N
         if stop_at is not None:
             extra = {"metrics": ("r2",), "callbacks": [StopAtR2(stop_at)]}
         start = time.perf_counter()
-        result = gluonlr.fit(
-            data, y, path=method.split()[1], epochs=epochs, tol=None, verbose=0, **SPARSE_SETTINGS, **extra
-        )
+        result = gluonlr.fit(data, y, path=method.split()[1], epochs=epochs, tol=None, verbose=0, **settings, **extra)
         seconds = time.perf_counter() - start
         return {
             "seconds": seconds,
             "r2": float(result.score(X, y)),
             "epochs": len(result.history["loss"]),
             "lr": result.lr,
-            "batch_size": resolve_batch_size("auto", X.shape[0], X.shape[1]),
+            "batch_size": resolve_batch_size(settings["batch_size"], X.shape[0], X.shape[1]),
         }
 
 
@@ -196,12 +205,12 @@ def warm_up() -> None:
         fit_once(method, X, y, 1)
 
 
-def measure(data: DataSet, epochs: int) -> list[dict[str, Any]]:
+def measure(data: DataSet, epochs: int, settings: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     """The rows of one data set: each method's throughput and R² in ``epochs`` epochs, and the fit to equal R²."""
     X, y = hashed(data.n, data.d)
     rows = []
     for method in data.methods:
-        result = fit_once(method, X, y, epochs)
+        result = fit_once(method, X, y, epochs, settings=settings)
         rows.append({"data": data.name, "n": data.n, "d": data.d, "nnz": int(X.nnz), "method": method, **result})
     sgd = rows[0]
     for row in rows:
@@ -211,7 +220,7 @@ def measure(data: DataSet, epochs: int) -> list[dict[str, Any]]:
         if row["method"] == "SGDRegressor":
             continue
         target = sgd["r2"] - R2_TOLERANCE
-        equal = fit_once(row["method"], X, y, MAX_EPOCH_FACTOR * epochs, stop_at=target)
+        equal = fit_once(row["method"], X, y, MAX_EPOCH_FACTOR * epochs, stop_at=target, settings=settings)
         reached = equal["r2"] >= target
         row["equal_r2"] = {**equal, "reached": reached}
         row["ratio_at_equal_r2"] = sgd["seconds"] / equal["seconds"] if reached else None
@@ -248,17 +257,23 @@ def machine() -> dict[str, Any]:
     }
 
 
-def benchmark(sets: Sequence[DataSet], epochs: int = EPOCHS, warm: bool = True) -> dict[str, Any]:
-    """Run the benchmark on ``sets``: the report (``machine``, ``rows``, ``seconds`` the whole run took)."""
+def benchmark(
+    sets: Sequence[DataSet], epochs: int = EPOCHS, warm: bool = True, batch_size: int | str = "auto"
+) -> dict[str, Any]:
+    """Run the benchmark on ``sets``: the report (``machine``, ``rows``, ``seconds`` the whole run took).
+
+    ``batch_size``: gluonlr's, instead of :data:`SPARSE_SETTINGS`'s ``"auto"``.
+    """
     start = time.perf_counter()
     info = machine()
+    settings = {**SPARSE_SETTINGS, "batch_size": batch_size}
     if warm:
         warm_up()
-    rows = [row for data in sets for row in measure(data, epochs)]
+    rows = [row for data in sets for row in measure(data, epochs, settings)]
     info["load_average_after"] = os.getloadavg() if hasattr(os, "getloadavg") else None
     return {
         "machine": info,
-        "settings": SPARSE_SETTINGS,
+        "settings": settings,
         "epochs": epochs,
         "target": {
             "ratio": TARGET,
@@ -273,6 +288,10 @@ def benchmark(sets: Sequence[DataSet], epochs: int = EPOCHS, warm: bool = True) 
 
 def _cell(value: Any, spec: str = "") -> str:
     return "-" if value is None else format(value, spec)
+
+
+def _ratio(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}x"
 
 
 def format_report(report: dict[str, Any]) -> str:
@@ -302,7 +321,7 @@ def format_report(report: dict[str, Any]) -> str:
             f"{row['r2']:>9.5f} {row['r2_gap']:>+8.5f} {_cell(row.get('batch_size')):>6} | "
             + (
                 f"{equal['epochs']:>19}{'' if equal['reached'] else '+'} {equal['seconds']:>8.3f} "
-                f"{_cell(row['ratio_at_equal_r2'], '.2f'):>6}x {row['met']:>6}"
+                f"{_ratio(row['ratio_at_equal_r2']):>7} {row['met']:>6}"
                 if equal
                 else f"{'-':>19} {'-':>8} {'-':>7} {'-':>6}"
             )
@@ -330,6 +349,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--json", action="store_true", help="print the report as one JSON document, nothing else")
     parser.add_argument("--epochs", type=int, default=EPOCHS, help=f"epochs of every fit (default {EPOCHS})")
     parser.add_argument(
+        "--batch-size",
+        type=lambda text: text if text == "auto" else int(text),
+        default="auto",
+        help="gluonlr's batch size (default: auto, the users' default)",
+    )
+    parser.add_argument(
         "--only", action="append", metavar="NAME", help="run only the data sets whose name contains NAME, e.g. 4,096"
     )
     return parser.parse_args(argv)
@@ -353,7 +378,7 @@ def select(sets: Sequence[DataSet], only: Sequence[str] | None) -> list[DataSet]
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark and print its table (or ``--json``)."""
     args = parse_args(argv)
-    report = benchmark(select(data_sets(args.quick), args.only), args.epochs)
+    report = benchmark(select(data_sets(args.quick), args.only), args.epochs, batch_size=args.batch_size)
     print(json.dumps(report, indent=1) if args.json else format_report(report))
     return 0
 
