@@ -325,3 +325,34 @@ def test_the_summary_of_a_wide_model_lists_its_largest_weights(capsys, tmp_path)
     largest = np.argsort(-np.abs(load(out).weight), kind="stable")[:20]
     assert listed == [f"x{index + 1}" for index in sorted(largest)]
     assert "  ... and 10 smaller weights (all in the model file)" in text
+
+
+def test_standard_input_is_read_as_a_libsvm_file_when_it_is_one(capsys, tmp_path, svm_file, monkeypatch):
+    """Its first line of data is a target and INDEX:VALUE pairs, or --zero-based or --n-features is given."""
+    import io
+    import sys
+
+    def stdin(raw):
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(raw)))
+
+    out = tmp_path / "model.params"
+    assert run(capsys, "fit", svm_file, "--out", out, "--epochs", "3", "-q")[0] == 0
+    status, expected, _ = run(capsys, "predict", out, svm_file)
+    assert status == 0
+    stdin(b"# a comment first\n\n" + svm_file.read_bytes())
+    assert run(capsys, "predict", out, "-") == (0, expected, "")
+    stdin(svm_file.read_bytes())
+    status, text, err = run(capsys, "fit", "-", "--out", tmp_path / "again.params", "--epochs", "3", "-q", "--json")
+    assert status == 0, err
+    assert json.loads(text)["data"] == "<standard input>"
+    np.testing.assert_array_equal(load(tmp_path / "again.params").weight, load(out).weight)
+    stdin(b"1\n2 0:1\n")  # no feature on its first line: known by --zero-based
+    assert run(capsys, "fit", "-", "--out", tmp_path / "zero.params", "--zero-based", "-q")[0] == 0
+    stdin(b"1 1:2\n2 3:x\n")
+    assert run(capsys, "fit", "-", "--out", tmp_path / "bad.params") == (
+        1,
+        "",
+        "gluonlr: error: <standard input>, line 2, index 3: 'x' is not a number. Each line is 'TARGET "
+        "INDEX:VALUE INDEX:VALUE ...'.\n",
+    )
+    assert not (tmp_path / "bad.params").exists()

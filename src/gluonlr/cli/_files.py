@@ -17,6 +17,7 @@ import dataclasses
 import io
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -157,58 +158,116 @@ def _read(
     features: Sequence[str] | None,
     needs_target: bool,
     dtype: str = "float32",
-    n_features: int | None = None,
-    n_features_from: str = "--n-features",
+    model: tuple[int, str] | None = None,
 ) -> DataFile:
     """Read ``args.data`` with the target the arguments name; a CSV file without ``--target`` is refused if needed.
 
     ``dtype`` is the one the data is used in (``--dtype``, or a loaded model's): see :func:`~gluonlr.data.read_data`.
-    A LibSVM file's lines hold their targets; its features are ``n_features`` (a model's), else ``--n-features``,
-    else its largest index, and ``n_features_from`` names what sets them.
+    ``model``: the features and the file of the model that will use the data; a LibSVM file is read with its
+    features (else with ``--n-features``, else its largest index).
     """
+    if args.data == _STDIO:
+        return _read_stdin(args, features=features, needs_target=needs_target, dtype=dtype, model=model)
+    return _read_file(args, args.data, features=features, needs_target=needs_target, dtype=dtype, model=model)
+
+
+def _read_file(
+    args: argparse.Namespace,
+    path: str,
+    *,
+    features: Sequence[str] | None,
+    needs_target: bool,
+    dtype: str,
+    model: tuple[int, str] | None,
+) -> DataFile:
+    """Read the data file ``path`` (``args.data``, or standard input's copy) as :func:`_read` says."""
     target = getattr(args, "target", None)
     target_file = getattr(args, "target_file", None)
-    given = getattr(args, "n_features", None)
-    libsvm = {"zero_based": args.zero_based, "n_features": given if n_features is None else n_features}
-    if is_libsvm(args.data):
+    given = getattr(args, "n_features", None)  # --n-features, of gluonlr fit
+    if is_libsvm(path):
+        n_features, source = (given, "--n-features") if model is None else (model[0], f"the model {model[1]}")
         return read_data(
-            args.data,
+            path,
             target=target,
-            features=getattr(args, "features", None),
+            features=getattr(args, "features", None),  # --features: an error; a model's names: none to look up
             target_file=target_file,
             dtype=dtype,
-            n_features_from=n_features_from,
-            **libsvm,
+            zero_based=args.zero_based,
+            n_features=n_features,
+            n_features_from=source,
         )
     if needs_target and target is None and target_file is None:
-        kind = "--target-file Y.npy" if args.data.endswith(".npy") else "--target COLUMN"
+        kind = "--target-file Y.npy" if path.endswith(".npy") else "--target COLUMN"
         raise ValueError(f"Which are the targets of {args.data}? Name them with {kind}.")
-    if args.data == _STDIO:
-        model_names = features is not None and getattr(args, "features", None) is None
-        return _read_stdin(
-            model_names, target=target, features=features, target_file=target_file, dtype=dtype, **libsvm
-        )
-    return read_data(args.data, target=target, features=features, target_file=target_file, dtype=dtype, **libsvm)
+    return read_data(
+        path,
+        target=target,
+        features=features,
+        target_file=target_file,
+        dtype=dtype,
+        zero_based=args.zero_based,
+        n_features=given,
+    )
 
 
-def _read_stdin(model_names: bool, **kwargs: Any) -> DataFile:
-    """Read DATA ``-``: standard input, a CSV file or a ``.npy`` file (by its magic bytes), copied to a temporary file.
+#: The first line of data of a LibSVM file: a target, maybe a query id, then INDEX:VALUE pairs (a CSV file's
+#: header has commas, or no colon).
+_LIBSVM_LINE = re.compile(rb"[^\s,:#]+(?:\s+qid:\S+)?(?:\s+[^\s,:]+:[^\s,]+)+")
+
+
+def _looks_libsvm(path: str) -> bool:
+    r"""Return whether the file's first line of data (not blank, nor a ``#`` comment) is a LibSVM line.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "stdin")
+    >>> for text in ("# a comment\n\n3 1:0.5 7:2\n", "x1,x2,y\n1,2,3\n", "y\n3\n"):
+    ...     with open(path, "w") as file:
+    ...         _ = file.write(text)
+    ...     print(_looks_libsvm(path))
+    True
+    False
+    False
+    """
+    with open(path, "rb") as file:
+        for line in file:
+            text = line.split(b"#", 1)[0].strip()
+            if text:
+                return _LIBSVM_LINE.fullmatch(text) is not None
+    return False
+
+
+def _read_stdin(
+    args: argparse.Namespace,
+    *,
+    features: Sequence[str] | None,
+    needs_target: bool,
+    dtype: str,
+    model: tuple[int, str] | None,
+) -> DataFile:
+    """Read DATA ``-``: standard input, copied to a file, as a ``.npy`` (by its magic bytes), LibSVM or CSV file.
 
     The data are read more than once (the header, the cells, a bad cell's line), so standard input is first
-    copied to a file; errors name ``<standard input>``, never the temporary file. ``model_names``: the
-    ``features`` are the model's, not ``--features``, and a ``.npy`` file (which has no names) drops them.
+    copied to a file; errors name ``<standard input>``, never the temporary file. It is a LibSVM file if
+    ``--zero-based`` or ``--n-features`` is given or its first line of data is one (:func:`_looks_libsvm`).
+    The ``features`` that are a model's names, not ``--features``, are dropped for a ``.npy`` or LibSVM file
+    (which have no names).
     """
     with tempfile.TemporaryDirectory(prefix="gluonlr-stdin-") as folder:
         source = sys.stdin.buffer
         head = source.read(6)
-        path = os.path.join(folder, "stdin.npy" if head == b"\x93NUMPY" else "stdin.csv")
-        with open(path, "wb") as file:
+        copy = os.path.join(folder, "stdin")
+        with open(copy, "wb") as file:
             file.write(head)
             shutil.copyfileobj(source, file)
-        if model_names and path.endswith(".npy"):
-            kwargs["features"] = None
+        libsvm = args.zero_based or getattr(args, "n_features", None) is not None or _looks_libsvm(copy)
+        path = copy + (".npy" if head == b"\x93NUMPY" else ".svm" if libsvm else ".csv")
+        os.rename(copy, path)
+        if not path.endswith(".csv") and getattr(args, "features", None) is None:
+            features = None
         try:
-            data = read_data(path, **kwargs)
+            data = _read_file(args, path, features=features, needs_target=needs_target, dtype=dtype, model=model)
         except ValueError as error:
             raise ValueError(str(error).replace(path, _STDIN_NAME)) from None
         # A memmap of a .npy file stays readable once its file is removed (POSIX).
@@ -392,15 +451,10 @@ def _model_and_data(args: argparse.Namespace, needs_target: bool) -> tuple[FitRe
     """Load the model, then read the data's columns: ``--features``, else the model's names, else all."""
     model = load(args.model)
     features = args.features if args.features is not None else model.feature_names
-    if args.data.endswith(".npy") or (is_libsvm(args.data) and args.features is None):
+    if args.data.endswith(".npy"):
         features = None
     data = _read(
-        args,
-        features=features,
-        needs_target=needs_target,
-        dtype=model.dtype,
-        n_features_from=f"the model {args.model}",
-        **({"n_features": model.n_features} if is_libsvm(args.data) else {}),
+        args, features=features, needs_target=needs_target, dtype=model.dtype, model=(model.n_features, args.model)
     )
     if data.X.shape[1] != model.n_features:
         how = "" if data.feature_names is None else f" ({', '.join(data.feature_names)})"
