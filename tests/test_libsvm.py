@@ -216,10 +216,10 @@ def test_is_libsvm_and_what_read_data_refuses(tmp_path):
 
 
 def test_memory_grows_with_the_non_zeros_not_the_columns(tmp_path, monkeypatch):
-    """5,000 rows x 2**20 columns (20 GiB dense), 20 non-zeros a row: the read's peak is a few times the CSR's."""
+    """3,000 rows x 2**20 columns (12 GiB dense), 20 non-zeros a row: the read's peak is a few times the CSR's."""
     monkeypatch.setattr(libsvm, "BLOCK_BYTES", 64 << 10)
     rng = np.random.default_rng(0)
-    n, k = 5_000, 20
+    n, k = 3_000, 20
     columns = np.sort(rng.choice(2**20, size=(n, k)), axis=1) + np.arange(1, k + 1)  # increasing along a row
     path = tmp_path / "wide.svm"
     path.write_text("".join("1.5 " + " ".join(f"{column}:0.25" for column in row) + "\n" for row in columns))
