@@ -195,6 +195,9 @@ def test_n_features_and_the_first_index(tmp_path):
     assert str(info.value) == f"{path}, line 1: index 5 is beyond the 4 features of --n-features (indices 1 to 4)."
     with pytest.raises(ValueError, match=r"beyond the 5 features of the model m.params \(indices 0 to 4\)"):
         read_libsvm(path, n_features=5, zero_based=True, n_features_from="the model m.params")
+    for bad in (0, 2.5, True):
+        with pytest.raises(ValueError, match=r"The 'n_features' parameter of read_libsvm must be an int in \[1, "):
+            read_libsvm(path, n_features=bad)
     for text in ("", "\n# nothing\n\n"):
         path.write_text(text)
         with pytest.raises(ValueError, match=r"data.svm holds no line of data. Each line is 'TARGET INDEX:VALUE"):

@@ -134,7 +134,8 @@ def read_libsvm(
         For a bad line, naming the file and the line: a target or a value that is not a number, or not a
         finite one in ``dtype``; a pair that is not ``INDEX:VALUE``; an index that is not an integer, is
         negative (or 0, unless ``zero_based``), does not increase along the line, or is beyond
-        ``n_features``. For a file without any line of data.
+        ``n_features``. For a file without any line of data, and for an ``n_features`` that is not an int
+        >= 1.
     ImportError
         If scipy is not installed.
 
@@ -162,6 +163,12 @@ def read_libsvm(
         ) from None
     text = os.fspath(path)
     dtype = np.dtype(dtype)
+    integer = isinstance(n_features, int | np.integer) and not isinstance(n_features, bool)
+    if n_features is not None and not (integer and 1 <= n_features <= MAX_INDEX + 1):
+        raise ValueError(
+            f"The 'n_features' parameter of read_libsvm must be an int in [1, {MAX_INDEX + 1}] or None. "
+            f"Got {n_features!r} instead."
+        )
     shift = 0 if zero_based else 1
     rules = _Rules(zero_based, MAX_INDEX if n_features is None else n_features - 1 + shift, n_features_from, dtype)
     parts = _Parts()
