@@ -1,8 +1,8 @@
 """``gluonlr fit``, ``predict`` and ``evaluate``: train on a data file, save the model, use it on other files.
 
 The data are read by :func:`gluonlr.data.files.read_data` (a CSV file's columns by name, a ``.npy`` file as a
-memmap), every value checked before training; the model is written by :func:`gluonlr.save` (atomically, with
-the feature names beside it) and read by :func:`gluonlr.load`.
+memmap, a LibSVM file as a CSR matrix), every value checked before training; the model is written by
+:func:`gluonlr.save` (atomically, with the feature names beside it) and read by :func:`gluonlr.load`.
 
 In a ``dist_sync`` job (``gluonlr launch -n 2 -- gluonlr fit ... --kvstore dist_sync``) every worker reads
 the data and trains; rank 0 alone checks and writes ``--out``, ``--plot`` and ``--checkpoint`` and prints
@@ -17,6 +17,7 @@ import dataclasses
 import io
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -27,8 +28,11 @@ from typing import Any
 import numpy as np
 
 from gluonlr._files import atomic_write, atomic_write_all, check_writable
-from gluonlr.cli.options import PLOT, add_fit_flags, add_output_flags, fit_options, verbose
+from gluonlr._validation import check_positive_int
+from gluonlr.cli.options import PLOT, add_fit_flags, add_output_flags, checked, fit_options, verbose
 from gluonlr.data.files import DataFile, read_data
+from gluonlr.data.libsvm import is_libsvm
+from gluonlr.data.sources import is_sparse, row_width
 from gluonlr.distributed import DIST_KVSTORES, check_kvstore
 from gluonlr.fit import fit
 from gluonlr.metrics import scores
@@ -41,6 +45,9 @@ _OUT = "--out"
 _PREDICTIONS = "-o"
 _STDIO = "-"  # as a file name: standard input (DATA) or standard output (-o)
 _STDIN_NAME = "<standard input>"
+_DATA_HELP = "a CSV file whose first line names the columns, a .npy file, or a LibSVM file (.svm, .libsvm, .svmlight)"
+#: The most weights the summary of a fit lists, one a line; a wider model's largest (all are in the model file).
+_LISTED_WEIGHTS = 20
 
 
 def _names(text: str) -> list[str]:
@@ -59,14 +66,31 @@ def _add_features(parser: argparse.ArgumentParser, default: str) -> None:
     )
 
 
-def _add_data(parser: argparse.ArgumentParser) -> None:
-    """Add ``DATA``, ``--target``, ``--target-file`` and ``--features``."""
-    parser.add_argument("data", metavar="DATA", help="a CSV file whose first line names the columns, or a .npy file")
+def _add_data(parser: argparse.ArgumentParser, n_features: bool = False) -> None:
+    """Add ``DATA``, ``--target``, ``--target-file``, ``--features`` and ``--zero-based`` (and ``--n-features``)."""
+    parser.add_argument("data", metavar="DATA", help=_DATA_HELP)
     parser.add_argument("--target", metavar="COLUMN", help="the CSV column of the targets (required for a CSV file)")
     parser.add_argument(
         "--target-file", metavar="FILE", help="the .npy file of the targets of a .npy DATA file, one row per sample"
     )
     _add_features(parser, "the model's, or all but the target")
+    _add_libsvm(parser, n_features)
+
+
+def _add_libsvm(parser: argparse.ArgumentParser, n_features: bool) -> None:
+    """Add ``--zero-based`` (and ``--n-features``), the options of a LibSVM DATA file."""
+    parser.add_argument(
+        "--zero-based",
+        action="store_true",
+        help="a LibSVM file's indices start at 0 (default: at 1, as libsvm's: index 1 is the first feature)",
+    )
+    if n_features:
+        parser.add_argument(
+            "--n-features",
+            type=checked(int, check_positive_int, "n_features", where="gluonlr fit"),
+            metavar="N",
+            help="the features of a LibSVM file (default: its largest index)",
+        )
 
 
 def _subcommand(commands: Any, name: str, run: Any, summary: str, description: str) -> argparse.ArgumentParser:
@@ -82,11 +106,11 @@ def add_fit(commands: Any) -> None:
         commands,
         "fit",
         fit_command,
-        "train on a CSV or .npy file and save the model",
+        "train on a CSV, .npy or LibSVM file and save the model",
         "Train a linear model on the features and targets of a data file with gluonlr.fit, print its summary "
         "and save it (gluonlr.save), for gluonlr predict, gluonlr evaluate and gluonlr.load.",
     )
-    _add_data(parser)
+    _add_data(parser, n_features=True)
     parser.add_argument("--out", required=True, metavar="MODEL", help="the model file to write, e.g. model.params")
     add_fit_flags(parser)
     add_output_flags(parser, plot="the loss curves and the predictions against the targets")
@@ -98,13 +122,14 @@ def add_predict(commands: Any) -> None:
         commands,
         "predict",
         predict_command,
-        "predict the targets of a CSV or .npy file with a saved model",
+        "predict the targets of a CSV, .npy or LibSVM file with a saved model",
         "Predict the targets of the rows of DATA with the model that gluonlr fit (or gluonlr.save) wrote; a CSV "
         "file's columns are those the model was fitted on, found by name.",
     )
     parser.add_argument("model", metavar="MODEL", help="the model file")
-    parser.add_argument("data", metavar="DATA", help="a CSV file whose first line names the columns, or a .npy file")
+    parser.add_argument("data", metavar="DATA", help=_DATA_HELP)
     _add_features(parser, "the model's, or all")
+    _add_libsvm(parser, n_features=False)
     parser.add_argument(
         "-o",
         "--output",
@@ -119,7 +144,7 @@ def add_evaluate(commands: Any) -> None:
         commands,
         "evaluate",
         evaluate_command,
-        "print a saved model's metrics on a CSV or .npy file",
+        "print a saved model's metrics on a CSV, .npy or LibSVM file",
         "Print the MSE, RMSE, MAE and R² of the model's predictions of the targets of DATA.",
     )
     parser.add_argument("model", metavar="MODEL", help="the model file")
@@ -128,41 +153,121 @@ def add_evaluate(commands: Any) -> None:
 
 
 def _read(
-    args: argparse.Namespace, *, features: Sequence[str] | None, needs_target: bool, dtype: str = "float32"
+    args: argparse.Namespace,
+    *,
+    features: Sequence[str] | None,
+    needs_target: bool,
+    dtype: str = "float32",
+    model: tuple[int, str] | None = None,
 ) -> DataFile:
     """Read ``args.data`` with the target the arguments name; a CSV file without ``--target`` is refused if needed.
 
     ``dtype`` is the one the data is used in (``--dtype``, or a loaded model's): see :func:`~gluonlr.data.read_data`.
+    ``model``: the features and the file of the model that will use the data; a LibSVM file is read with its
+    features (else with ``--n-features``, else its largest index).
     """
+    if args.data == _STDIO:
+        return _read_stdin(args, features=features, needs_target=needs_target, dtype=dtype, model=model)
+    return _read_file(args, args.data, features=features, needs_target=needs_target, dtype=dtype, model=model)
+
+
+def _read_file(
+    args: argparse.Namespace,
+    path: str,
+    *,
+    features: Sequence[str] | None,
+    needs_target: bool,
+    dtype: str,
+    model: tuple[int, str] | None,
+) -> DataFile:
+    """Read the data file ``path`` (``args.data``, or standard input's copy) as :func:`_read` says."""
     target = getattr(args, "target", None)
     target_file = getattr(args, "target_file", None)
+    given = getattr(args, "n_features", None)  # --n-features, of gluonlr fit
+    if is_libsvm(path):
+        n_features, source = (given, "--n-features") if model is None else (model[0], f"the model {model[1]}")
+        return read_data(
+            path,
+            target=target,
+            features=getattr(args, "features", None),  # --features: an error; a model's names: none to look up
+            target_file=target_file,
+            dtype=dtype,
+            zero_based=args.zero_based,
+            n_features=n_features,
+            n_features_from=source,
+        )
     if needs_target and target is None and target_file is None:
-        kind = "--target-file Y.npy" if args.data.endswith(".npy") else "--target COLUMN"
+        kind = "--target-file Y.npy" if path.endswith(".npy") else "--target COLUMN"
         raise ValueError(f"Which are the targets of {args.data}? Name them with {kind}.")
-    if args.data == _STDIO:
-        model_names = features is not None and getattr(args, "features", None) is None
-        return _read_stdin(model_names, target=target, features=features, target_file=target_file, dtype=dtype)
-    return read_data(args.data, target=target, features=features, target_file=target_file, dtype=dtype)
+    return read_data(
+        path,
+        target=target,
+        features=features,
+        target_file=target_file,
+        dtype=dtype,
+        zero_based=args.zero_based,
+        n_features=given,
+    )
 
 
-def _read_stdin(model_names: bool, **kwargs: Any) -> DataFile:
-    """Read DATA ``-``: standard input, a CSV file or a ``.npy`` file (by its magic bytes), copied to a temporary file.
+#: The first line of data of a LibSVM file: a target, maybe a query id, then INDEX:VALUE pairs (a CSV file's
+#: header has commas, or no colon).
+_LIBSVM_LINE = re.compile(rb"[^\s,:#]+(?:\s+qid:\S+)?(?:\s+[^\s,:]+:[^\s,]+)+")
+
+
+def _looks_libsvm(path: str) -> bool:
+    r"""Return whether the file's first line of data (not blank, nor a ``#`` comment) is a LibSVM line.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "stdin")
+    >>> for text in ("# a comment\n\n3 1:0.5 7:2\n", "x1,x2,y\n1,2,3\n", "y\n3\n"):
+    ...     with open(path, "w") as file:
+    ...         _ = file.write(text)
+    ...     print(_looks_libsvm(path))
+    True
+    False
+    False
+    """
+    with open(path, "rb") as file:
+        for line in file:
+            text = line.split(b"#", 1)[0].strip()
+            if text:
+                return _LIBSVM_LINE.fullmatch(text) is not None
+    return False
+
+
+def _read_stdin(
+    args: argparse.Namespace,
+    *,
+    features: Sequence[str] | None,
+    needs_target: bool,
+    dtype: str,
+    model: tuple[int, str] | None,
+) -> DataFile:
+    """Read DATA ``-``: standard input, copied to a file, as a ``.npy`` (by its magic bytes), LibSVM or CSV file.
 
     The data are read more than once (the header, the cells, a bad cell's line), so standard input is first
-    copied to a file; errors name ``<standard input>``, never the temporary file. ``model_names``: the
-    ``features`` are the model's, not ``--features``, and a ``.npy`` file (which has no names) drops them.
+    copied to a file; errors name ``<standard input>``, never the temporary file. It is a LibSVM file if
+    ``--zero-based`` or ``--n-features`` is given or its first line of data is one (:func:`_looks_libsvm`).
+    The ``features`` that are a model's names, not ``--features``, are dropped for a ``.npy`` or LibSVM file
+    (which have no names).
     """
     with tempfile.TemporaryDirectory(prefix="gluonlr-stdin-") as folder:
         source = sys.stdin.buffer
         head = source.read(6)
-        path = os.path.join(folder, "stdin.npy" if head == b"\x93NUMPY" else "stdin.csv")
-        with open(path, "wb") as file:
+        copy = os.path.join(folder, "stdin")
+        with open(copy, "wb") as file:
             file.write(head)
             shutil.copyfileobj(source, file)
-        if model_names and path.endswith(".npy"):
-            kwargs["features"] = None
+        libsvm = args.zero_based or getattr(args, "n_features", None) is not None or _looks_libsvm(copy)
+        path = copy + (".npy" if head == b"\x93NUMPY" else ".svm" if libsvm else ".csv")
+        os.rename(copy, path)
+        if not path.endswith(".csv") and getattr(args, "features", None) is None:
+            features = None
         try:
-            data = read_data(path, **kwargs)
+            data = _read_file(args, path, features=features, needs_target=needs_target, dtype=dtype, model=model)
         except ValueError as error:
             raise ValueError(str(error).replace(path, _STDIN_NAME)) from None
         # A memmap of a .npy file stays readable once its file is removed (POSIX).
@@ -203,7 +308,7 @@ def fit_command(args: argparse.Namespace) -> int:
         return 130
     if rank != 0:
         return 0
-    held_out = _held_out(len(data.X), args.validation_split)
+    held_out = _held_out(data.X.shape[0], args.validation_split)
     predictions = _predictions(result, data.X)
     report = _fit_report(args, data, result, held_out, predictions)
     # The model, its names and the plot change together or not at all: a plot that cannot be written (a full
@@ -234,8 +339,10 @@ def _held_out(n: int, validation_split: float) -> int:
 _PREDICT_BYTES = 16 << 20
 
 
-def _predictions(model: FitResult, X: np.ndarray) -> np.ndarray:
-    """Return ``model.predict(X)``, ``X`` (a memmap, maybe float64) converted a block of rows at a time.
+def _predictions(model: FitResult, X: Any) -> np.ndarray:
+    """Return ``model.predict(X)``, ``X`` (a memmap, maybe float64, or a CSR matrix) a block of rows at a time.
+
+    A block of a CSR matrix holds about as many non-zeros as a dense block values.
 
     Examples
     --------
@@ -243,15 +350,16 @@ def _predictions(model: FitResult, X: np.ndarray) -> np.ndarray:
     >>> _predictions(model, np.arange(3.0).reshape(-1, 1)).tolist()
     [1.0, 3.0, 5.0]
     """
-    rows = max(1, _PREDICT_BYTES // (4 * max(1, X.shape[1])))
-    return np.concatenate([model.predict(np.asarray(X[start : start + rows])) for start in range(0, len(X), rows)])
+    rows = max(1, _PREDICT_BYTES // (4 * max(1, row_width(X))))
+    blocks = (X[start : start + rows] for start in range(0, X.shape[0], rows))
+    return np.concatenate([model.predict(block if is_sparse(block) else np.asarray(block)) for block in blocks])
 
 
 def _fit_report(
     args: argparse.Namespace, data: DataFile, result: FitResult, held_out: int, predictions: np.ndarray
 ) -> dict[str, Any]:
     """Return the summary of a fit: the data, the model, its history, its metrics on training and validation rows."""
-    n = len(data.X)
+    n = data.X.shape[0]
     train, validation = slice(0, n - held_out), slice(n - held_out, n)
     assert data.y is not None
     metrics = {"training": scores(data.y[train], predictions[train])}
@@ -299,10 +407,16 @@ def _print_fit(report: dict[str, Any]) -> None:
             if report["converged"]
             else f"did not converge in {report['n_epochs']} epochs (tol {tol:g}): raise --epochs, or see the warning"
         )
+    rows = weight.reshape(len(weight), -1)
+    listed = list(range(len(weight)))
+    if len(weight) > _LISTED_WEIGHTS:  # a wide model (a LibSVM file's): its largest weights, in their order
+        listed = sorted(np.argsort(-np.abs(rows).max(axis=1), kind="stable")[:_LISTED_WEIGHTS].tolist())
     names = report["feature_names"] or [f"x{index + 1}" for index in range(len(weight))]
-    width = max(len(name) for name in [*names, "bias"])
-    for name, value in zip(names, weight.reshape(len(weight), -1), strict=True):
-        print(f"  {name:<{width}}  {' '.join(f'{v:12.6g}' for v in value)}")
+    width = max(len(name) for name in [*(names[index] for index in listed), "bias"])
+    for index in listed:
+        print(f"  {names[index]:<{width}}  {' '.join(f'{v:12.6g}' for v in rows[index])}")
+    if len(listed) < len(weight):
+        print(f"  ... and {len(weight) - len(listed)} smaller weights (all in the model file)")
     bias = np.atleast_1d(np.asarray(report["bias"], dtype=np.float64))
     print(f"  {'bias':<{width}}  {' '.join(f'{v:12.6g}' for v in bias)}")
     for part, values in report["metrics"].items():
@@ -324,7 +438,7 @@ def _fit_figure(data: DataFile, result: FitResult, held_out: int, predictions: n
     left, right = figure.subplots(1, 2)
     plot_loss({"training": result.history}, ax=left, validation_label="validation")
     left.set_title(f"loss per epoch of {os.path.basename(data.path)} ({result.path} path)")
-    rows = slice(len(data.X) - held_out, None) if held_out else slice(None)
+    rows = slice(data.X.shape[0] - held_out, None) if held_out else slice(None)
     plot_predicted_vs_true(data.y[rows], predictions[rows], ax=right)
     right.set_title(f"{'validation' if held_out else 'training'} samples of {os.path.basename(data.path)}")
     return figure
@@ -339,7 +453,9 @@ def _model_and_data(args: argparse.Namespace, needs_target: bool) -> tuple[FitRe
     features = args.features if args.features is not None else model.feature_names
     if args.data.endswith(".npy"):
         features = None
-    data = _read(args, features=features, needs_target=needs_target, dtype=model.dtype)
+    data = _read(
+        args, features=features, needs_target=needs_target, dtype=model.dtype, model=(model.n_features, args.model)
+    )
     if data.X.shape[1] != model.n_features:
         how = "" if data.feature_names is None else f" ({', '.join(data.feature_names)})"
         raise ValueError(

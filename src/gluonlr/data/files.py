@@ -23,6 +23,11 @@ features only, one row per sample; the targets come from their own file (``--tar
 or 2-D for several outputs). A ``.npy`` file has no column names: the model keeps none. Its values are
 checked for NaN and infinity in one pass of bounded memory, and an error names the row (from 0, as numpy
 indexes it) and the column.
+
+**LibSVM** files (``.svm``, ``.libsvm``, ``.svmlight``), one sample a line as ``TARGET INDEX:VALUE ...``,
+are read by :func:`gluonlr.data.libsvm.read_libsvm` into a ``scipy.sparse.csr_matrix``, block by block:
+memory grows with the non-zeros, not with the rows times the columns. Their indices start at 1 unless
+``zero_based``; a bad line is named with its number and what is wrong with it.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ import numpy as np
 
 from gluonlr._files import REGULAR, file_kind
 from gluonlr._validation import first_nonfinite_row
+from gluonlr.data.libsvm import LIBSVM_SUFFIXES, is_libsvm, read_libsvm
 from gluonlr.data.sources import chunks
 
 __all__ = ["DataFile", "csv_engine", "read_data"]
@@ -59,14 +65,16 @@ class DataFile:
     ----------
     path : str
         The file read.
-    X : ndarray of shape (n_samples, n_features)
-        float32 from a CSV file; a read-only memmap of the file's dtype from a ``.npy`` file.
+    X : ndarray or scipy.sparse.csr_matrix of shape (n_samples, n_features)
+        float32 from a CSV file; a read-only memmap of the file's dtype from a ``.npy`` file; a CSR matrix
+        from a LibSVM file.
     y : ndarray of shape (n_samples,) or (n_samples, n_outputs), or None
         The targets, if a target was asked for.
     feature_names : tuple of str or None
-        The names of the columns of ``X`` (a CSV file), or None (a ``.npy`` file).
+        The names of the columns of ``X`` (a CSV file), or None (a ``.npy`` or LibSVM file).
     target : str or None
-        The name of the target column of a CSV file, or the target file of a ``.npy`` file.
+        The name of the target column of a CSV file, or the target file of a ``.npy`` file (None for a
+        LibSVM file, whose lines start with their targets).
 
     Examples
     --------
@@ -76,7 +84,7 @@ class DataFile:
     """
 
     path: str
-    X: np.ndarray
+    X: Any  # np.ndarray, or a scipy.sparse.csr_matrix (scipy is optional: not named here)
     y: np.ndarray | None
     feature_names: tuple[str, ...] | None
     target: str | None
@@ -104,14 +112,18 @@ def read_data(
     features: Sequence[str] | None = None,
     target_file: str | os.PathLike[str] | None = None,
     dtype: str = "float32",
+    zero_based: bool = False,
+    n_features: int | None = None,
+    n_features_from: str = "--n-features",
 ) -> DataFile:
-    r"""Read the features (and targets) of a CSV or ``.npy`` file, every value checked.
+    r"""Read the features (and targets) of a CSV, ``.npy`` or LibSVM file, every value checked.
 
     Parameters
     ----------
     path : str or os.PathLike
-        A CSV file whose first line names the columns, or a ``.npy`` file of features (its name ends in
-        ``.npy``) of shape (n_samples, n_features).
+        A CSV file whose first line names the columns, a ``.npy`` file of features (its name ends in
+        ``.npy``) of shape (n_samples, n_features), or a LibSVM file (its name ends in ``.svm``,
+        ``.libsvm`` or ``.svmlight``) of targets and features.
     target : str, optional
         The column of a CSV file that holds the targets.
     features : sequence of str, optional
@@ -124,7 +136,10 @@ def read_data(
         file's values are read as float64 with ``"float64"``, else as float32;
         a ``.npy`` file is mapped as it is and checked against float32 unless
         the dtype is ``"float64"``, or ``"auto"`` and the file holds float64
-        (which ``fit(dtype="auto")`` keeps).
+        (which ``fit(dtype="auto")`` keeps). A LibSVM file's values are
+        read as float64 with ``"float64"``, else as float32.
+    zero_based, n_features, n_features_from
+        For a LibSVM file only: see :func:`gluonlr.data.libsvm.read_libsvm`.
 
     Returns
     -------
@@ -136,11 +151,13 @@ def read_data(
         If the file is empty, has a header but no rows, lacks a column asked for, has ragged rows, or a cell
         of a column used is not a finite number; the message names the file, the line and the column. Also
         for a ``.npy`` file that is no 2-D array of numbers, and for ``target`` with a ``.npy`` file (or
-        ``target_file`` with a CSV file).
+        ``target_file`` with a CSV file). For a bad line of a LibSVM file, naming the file, the line and what
+        is wrong (see :func:`~gluonlr.data.libsvm.read_libsvm`), and for ``target``, ``features`` or
+        ``target_file`` with a LibSVM file, ``zero_based`` or ``n_features`` with another.
     FileNotFoundError, IsADirectoryError
         If there is no file at ``path`` (or ``target_file``), or a directory.
     ImportError
-        For a CSV file, if pandas is not installed.
+        For a CSV file, if pandas is not installed; for a LibSVM file, if scipy is not.
 
     Examples
     --------
@@ -158,6 +175,27 @@ def read_data(
     ValueError: ...data.csv, line 4, column 'x2': 'x' is not a number. ...
     """
     text = _existing(path)
+    if is_libsvm(text):
+        refused = {"--target": target, "--features": features, "--target-file": target_file}
+        given = [flag for flag, value in refused.items() if value is not None]
+        if given:
+            raise ValueError(
+                f"{text} is a LibSVM file: each line starts with its target, then its features as INDEX:VALUE "
+                f"pairs; there is no column to select ({given[0]})."
+            )
+        matrix, targets = read_libsvm(
+            text,
+            zero_based=zero_based,
+            n_features=n_features,
+            n_features_from=n_features_from,
+            dtype=np.float64 if dtype == "float64" else np.float32,
+        )
+        return DataFile(text, matrix, targets, None, None)
+    if zero_based or n_features is not None:
+        raise ValueError(
+            f"{'--zero-based' if zero_based else '--n-features'} is for LibSVM files (a name ending in "
+            f"{', '.join(LIBSVM_SUFFIXES)}); {text} is not one."
+        )
     if text.endswith(".npy"):
         if target is not None or features is not None:
             raise ValueError(
