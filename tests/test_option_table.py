@@ -48,7 +48,8 @@ def test_estimator_parameters_are_the_tables_estimator_options_in_order_with_the
     params = _parameters(sklearn.LinearRegressor.__init__)
     params.pop("self")
     # The estimator's own parameters (not fit's options) come last, with their defaults: sklearn.ESTIMATOR_ONLY.
-    assert list(params)[-len(sklearn.ESTIMATOR_ONLY) :] == list(sklearn.ESTIMATOR_ONLY) and params["warm_start"] is False
+    own = list(sklearn.ESTIMATOR_ONLY)
+    assert list(params)[-len(own) :] == own and params["warm_start"] is False
     params = {name: value for name, value in params.items() if name not in sklearn.ESTIMATOR_ONLY}
     # The estimator is a surface for users' own data: its defaults are the table's for it, not fit's.
     assert list(params.items()) == [(option.name, option.default_on("estimator")) for option in options_of("estimator")]
