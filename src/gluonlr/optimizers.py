@@ -380,8 +380,10 @@ class L1Penalty:
 
     as ``l1penalty`` in scikit-learn's ``sklearn/linear_model/_sgd_fast.pyx.tp`` computes it (there in units of
     its ``wscale``, 1 without an L2 part), so weights reach exactly 0 and stay there until a gradient moves them
-    further than the penalty. ``u`` is a Python float (double), ``q`` an array of the weight's shape and dtype
-    on its device; the bias is never penalized.
+    further than the penalty. The three cases are one expression here, :math:`w' = w - s \min(|w|,\ u + s q)`
+    with :math:`s = \operatorname{sign}(w)`: the same values to the bit (:math:`w - w` is +0, as
+    scikit-learn's ``max(0, ...)``), in fewer MXNet operators. ``u`` is a Python float (double), ``q`` an
+    array of the weight's shape and dtype on its device; the bias is never penalized.
 
     Parameters
     ----------
@@ -415,11 +417,10 @@ class L1Penalty:
         """Add this update's penalty to ``u``, then truncate each copy of the weight (one a device) in place."""
         self.u += self.l1_ratio * lr * self.alpha  # scikit-learn's order of the product
         for weight, q in zip(weights, qs, strict=True):
-            z = weight.copy()
-            positive = nd.maximum(z - (self.u + q), 0.0)
-            negative = nd.minimum(z + (self.u - q), 0.0)
-            weight[:] = nd.where(z > 0, positive, nd.where(z < 0, negative, z))
-            q[:] = q + (weight - z)
+            sign = nd.sign(weight)  # 0 for a weight at 0, which stays there
+            truncated = weight - sign * nd.minimum(nd.abs(weight), self.u + sign * q)
+            q += truncated - weight
+            weight[:] = truncated
 
 
 #: The optimizer names :func:`gluonlr.fit` accepts.
