@@ -86,7 +86,7 @@ def test_flags_reach_fit_by_their_names():
     args = build_parser().parse_args(
         ["fit", "d.csv", "--target", "y", "--out", "m.params", "--path", "gluon", "--loss", "huber", "--rho", "2",
          "--reduction", "mean", "--lr", "auto", "--standardize", "--batch-size", "7", "--epochs", "4", "--seed", "3",
-         "--momentum", "0.9", "--nesterov", "--weight-decay", "0.01", "--lr-schedule", "cosine",
+         "--momentum", "0.9", "--nesterov", "--penalty", "l2", "--alpha", "0.01", "--lr-schedule", "cosine",
          "--validation-split", "0.25", "--metrics", "mse, r2", "--early-stopping", "--checkpoint", "run.params",
          "--resume", "--ctx", "cpu:0,cpu:1", "--kvstore", "local"]
     )  # fmt: skip
@@ -94,7 +94,7 @@ def test_flags_reach_fit_by_their_names():
         **{flag.option: flag.fit_default(users_data=True) for flag in FIT_FLAGS},
         "path": "gluon", "loss": "huber", "rho": 2.0, "reduction": "mean", "lr": "auto", "standardize": True,
         "batch_size": 7, "epochs": 4,
-        "seed": 3, "momentum": 0.9, "nesterov": True, "weight_decay": 0.01, "lr_schedule": "cosine",
+        "seed": 3, "momentum": 0.9, "nesterov": True, "penalty": "l2", "alpha": 0.01, "lr_schedule": "cosine",
         "validation_split": 0.25, "metrics": ("mse", "r2"), "early_stopping": True, "checkpoint": "run.params",
         "resume": True, "ctx": "cpu:0,cpu:1", "kvstore": "local",
     }  # fmt: skip

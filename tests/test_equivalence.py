@@ -68,7 +68,8 @@ def test_paths_agree_on_harder_data(data, dataset):
 
 
 # Every training option of fit, switched on (ALL_OPTIONS): all losses (Huber's rho), SGD, momentum, Nesterov and
-# Adam, weight decay, step and cosine schedules, sample weights, a validation split, every metric; and 1-3 outputs.
+# Adam, weight decay and the penalties (L1 and elastic net on plain SGD), step and cosine schedules, sample weights,
+# a validation split, every metric; and 1-3 outputs.
 
 
 @given(data=st.data(), dataset=datasets(max_samples=80, max_outputs=3))
@@ -94,8 +95,8 @@ def test_every_option_matches_reference(path, data, dataset):
 @pytest.mark.parametrize("optimizer", OPTIMIZERS)
 @given(data=st.data(), dataset=datasets(max_samples=40, max_outputs=2), path=st.sampled_from(list(PATHS)))
 def test_each_optimizer_with_strong_weight_decay_matches_reference(optimizer, data, dataset, path):
-    """Each optimizer's state and the decay of every parameter, bias included, where they show: a decay of up to
-    half of each step, from a start away from the optimum, over up to 8 epochs (each example on one path)."""
+    """Each optimizer's state and the weights' decay (the bias's is 0) where they show: a decay of up to half of
+    each step, from a start away from the optimum, over up to 8 epochs (each example on one path)."""
     X, y = dataset
     config = data.draw(
         fit_configs(

@@ -80,11 +80,16 @@ def test_adam_step_by_hand(path):
     np.testing.assert_allclose([result.weight[0], result.bias], theta, rtol=1e-5)
 
 
-def test_weight_decay_applies_to_weight_and_bias(path):
-    """With a zero gradient (exact fit) only the decay acts: both parameters shrink by (1 - lr * wd)."""
+@pytest.mark.parametrize("penalty", [dict(weight_decay=0.5), dict(penalty="l2", alpha=0.5)])
+def test_weight_decay_applies_to_the_weight_not_the_bias(path, penalty):
+    """With a zero gradient (exact fit) only the decay acts: the weight shrinks by (1 - lr * wd), the bias stays.
+
+    weight_decay=a is penalty="l2", alpha=a: scikit-learn's L2 penalty, which leaves the intercept alone (the Gluon
+    path's Dense bias has wd_mult 0).
+    """
     X1, y1 = np.array([[1.0]]), np.array([3.0])
-    result = fit(X1, y1, path=path, epochs=1, lr=0.1, weight_decay=0.5, init_weight=[1.0], init_bias=2.0)
-    np.testing.assert_allclose([result.weight[0], result.bias], [0.95, 1.9], rtol=1e-6)
+    result = fit(X1, y1, path=path, epochs=1, lr=0.1, **penalty, init_weight=[1.0], init_bias=2.0)
+    np.testing.assert_allclose([result.weight[0], result.bias], [0.95, 2.0], rtol=1e-6)
 
 
 @pytest.mark.parametrize(("w0", "gradient"), [(0.5, 0.5 / 2.0), (3.0, 1.0), (-3.0, -1.0)])

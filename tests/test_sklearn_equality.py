@@ -1,4 +1,4 @@
-"""gluonlr's SGD is ``SGDRegressor(shuffle=False, penalty=None, learning_rate="constant")``'s, step by step.
+"""gluonlr's SGD is ``SGDRegressor(shuffle=False, learning_rate="constant")``'s, step by step, with every penalty.
 
 With ``batch_size=1`` and ``shuffle=False`` both visit the rows in their order and take one step a row. scikit-learn's
 ``squared_error`` is half the squared residual (``CyHalfSquaredError``, its ``dloss`` ``p - y``), gluonlr's ``"l2"``
@@ -12,6 +12,14 @@ for a float64 model, so the rates here are powers of two, which float32 holds ex
 differ by float32's rounding of 0.01, a relative 2e-10 a step. What is left is the order of float64 operations
 (``eta * (r * x)`` against ``x * (eta * r)``): the coefficients agree to a few float64 roundings (1e-15 on these
 data sets); the tests allow 1e-10.
+
+The penalties (``penalty``, ``alpha``, ``l1_ratio``): ``_plain_sgd`` scales the weights by ``1 - (1 - l1_ratio) * eta *
+alpha`` before adding the gradient step (its ``wscale``), which is MXNet's weight decay ``w - lr * (g + wd * w)`` with
+``wd = (1 - l1_ratio) * alpha``, and after the step, for ``"l1"`` and ``"elasticnet"``, adds ``l1_ratio * eta * alpha``
+to ``u`` and truncates each weight by ``l1penalty``, as :class:`gluonlr.optimizers.L1Penalty` does; neither touches the
+intercept. MXNet's kernels take ``wd`` as a float32 too, so the L2 parts here are float32's (powers of two and their
+small multiples). One difference is left untested: where ``eta * alpha > 1`` scikit-learn sets the weights to 0 (its
+``max(0, ...)``) and MXNet's decay overshoots past 0, a rate at which the L2 penalty alone diverges anyway.
 """
 
 import warnings
@@ -43,18 +51,35 @@ def _random(seed, n, d, intercept):
     return X, X @ rng.uniform(-2, 2, d) + intercept + 0.1 * rng.standard_normal(n)
 
 
+def _sparse_truth(seed, n):
+    """Six features, three of which do not matter: an L1 penalty sets their weights to exactly 0."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, 6))
+    return X, X @ [1.5, 0.0, -2.0, 0.0, 0.0, 0.5] + 0.7 + 0.1 * rng.standard_normal(n)
+
+
 DATASETS = {
     "diabetes": (_diabetes, 2.0**-6, 20),
     "random": (lambda: _random(0, 50, 3, 1.5), 2.0**-5, 30),
     "random-wide": (lambda: _random(1, 30, 8, -4.0), 2.0**-6, 25),
     "random-one-feature": (lambda: _random(2, 15, 1, 0.0), 2.0**-4, 40),
+    "sparse-truth": (lambda: _sparse_truth(3, 60), 2.0**-5, 20),
+}
+
+#: The penalties, with strengths whose L2 part float32 holds (MXNet's kernels take wd as a float32).
+PENALTIES = {
+    "l2": dict(penalty="l2", alpha=2.0**-6),
+    "l1": dict(penalty="l1", alpha=2.0**-6),
+    "elasticnet": dict(penalty="elasticnet", alpha=2.0**-5, l1_ratio=0.25),
 }
 
 
-def _sklearn(X, y, lr, epochs, fit_intercept):
+def _sklearn(X, y, lr, epochs, fit_intercept, penalty=None, alpha=0.0001, l1_ratio=0.15):
     model = SGDRegressor(
         loss="squared_error",
-        penalty=None,
+        penalty=penalty,
+        alpha=alpha,
+        l1_ratio=l1_ratio,
         learning_rate="constant",
         eta0=lr,
         shuffle=False,
@@ -128,3 +153,89 @@ def test_sgdregressor_counts_one_update_a_row_as_gluonlr_does():
     ).fit(X, y)  # fmt: skip
     assert model.t_ == 3 * len(X) + 1 and ours.t_ == 3 * len(X)
     _assert_same(ours.coef_, ours.intercept_, model)
+
+
+# -- the penalties -------------------------------------------------------------------------------------------------
+
+
+def _assert_same_zeros(coef, model):
+    """L1's truncation gives exact zeros: the same weights are exactly 0 in both."""
+    np.testing.assert_array_equal(np.asarray(coef) == 0.0, model.coef_ == 0.0)
+
+
+def _steps(name):
+    make, _, epochs = DATASETS[name]
+    return len(make()[1]) * epochs
+
+
+#: The data sets of the penalties' tests: those of over 1,000 steps (over 3 s on a busy machine) are slow.
+PENALTY_DATASETS = [pytest.param(name, marks=pytest.mark.slow) if _steps(name) > 1000 else name for name in DATASETS]
+
+
+@pytest.mark.parametrize("penalty", list(PENALTIES))
+@pytest.mark.parametrize("name", PENALTY_DATASETS)
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_each_penalty_is_sgdregressors_step_for_step(penalty, name, fit_intercept, path):
+    make, lr, epochs = DATASETS[name]
+    X, y = make()
+    model = _sklearn(X, y, lr, epochs, fit_intercept, **PENALTIES[penalty])
+    options = _gluonlr_options(lr, epochs, fit_intercept, "mean")
+    result = fit(X, y, path=path, verbose=0, **options, **PENALTIES[penalty])
+    _assert_same(result.weight, result.bias, model)
+    _assert_same_zeros(result.weight, model)
+    expected = reference_fit(X, y, **options, **PENALTIES[penalty])
+    _assert_same(expected.weight, expected.bias, model)
+    _assert_same_zeros(expected.weight, model)
+    if not fit_intercept:
+        assert result.bias == 0.0 and model.intercept_[0] == 0.0
+
+
+@pytest.mark.parametrize("penalty", ["l1", "elasticnet"])
+def test_l1_gives_scikit_learns_exact_zeros(penalty, path):
+    make, lr, _ = DATASETS["sparse-truth"]
+    X, y = make()
+    strong = {**PENALTIES[penalty], "alpha": 2.0**-4}  # 10 epochs of 60 rows: zeros before the end
+    model = _sklearn(X, y, lr, 10, True, **strong)
+    result = fit(X, y, path=path, verbose=0, **_gluonlr_options(lr, 10, True, "mean"), **strong)
+    zeros = model.coef_ == 0.0
+    assert zeros.sum() >= 2 and (result.weight[zeros] == 0.0).all() and (result.weight[~zeros] != 0.0).all()
+    _assert_same(result.weight, result.bias, model)
+
+
+def test_weight_decay_is_sgdregressors_l2_alpha():
+    """weight_decay=a is penalty='l2', alpha=a: scikit-learn's L2 penalty, the intercept left alone."""
+    make, lr, epochs = DATASETS["random"]
+    X, y = make()
+    model = _sklearn(X, y, lr, epochs, True, penalty="l2", alpha=2.0**-6)
+    result = fit(X, y, verbose=0, **_gluonlr_options(lr, epochs, True, "mean"), weight_decay=2.0**-6)
+    _assert_same(result.weight, result.bias, model)
+
+
+def test_an_l2_strength_float32_cannot_hold_is_rounded_by_mxnets_kernels():
+    """alpha=0.01: the decay steps with float32's 0.01 (MXNet's wd), scikit-learn with float64's; L1 is in double."""
+    make, lr, epochs = DATASETS["random-wide"]
+    X, y = make()
+    options = _gluonlr_options(lr, epochs, True, "mean")
+    result = fit(X, y, verbose=0, **options, penalty="l2", alpha=0.01)
+    rounded = _sklearn(X, y, lr, epochs, True, penalty="l2", alpha=float(np.float32(0.01)))
+    _assert_same(result.weight, result.bias, rounded)
+    gap = float(np.abs(result.weight - _sklearn(X, y, lr, epochs, True, penalty="l2", alpha=0.01).coef_).max())
+    assert TOLERANCE < gap < 1e-6  # visible, and small
+    # L1 alone: gluonlr's u grows in double, as scikit-learn's, whatever alpha
+    l1 = fit(X, y, verbose=0, **options, penalty="l1", alpha=0.01)
+    _assert_same(l1.weight, l1.bias, _sklearn(X, y, lr, epochs, True, penalty="l1", alpha=0.01))
+
+
+@pytest.mark.parametrize("penalty", list(PENALTIES))
+def test_the_estimator_with_a_penalty_is_sgdregressor(penalty):
+    from gluonlr.sklearn import LinearRegressor
+
+    make, lr, epochs = DATASETS["random-wide"]
+    X, y = make()
+    model = _sklearn(X, y, lr, epochs, True, **PENALTIES[penalty])
+    ours = LinearRegressor(
+        batch_size=1, shuffle=False, loss="l2", lr=lr, epochs=epochs, tol=None, standardize=False,
+        standardize_target=False, dtype="float64", **PENALTIES[penalty],
+    ).fit(X, y)  # fmt: skip
+    _assert_same(ours.coef_, ours.intercept_, model)
+    _assert_same_zeros(ours.coef_, model)

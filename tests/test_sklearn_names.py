@@ -19,8 +19,8 @@ from gluonlr.sklearn import NOT_OFFERED, RENAMED, LinearRegressor
 def test_the_renamed_parameters_are_scikit_learns_and_gluonlrs():
     sgd, ours = SGDRegressor().get_params(), LinearRegressor().get_params()
     assert RENAMED == {
-        "eta0": "lr", "max_iter": "epochs", "random_state": "seed", "alpha": "weight_decay",
-        "learning_rate": "lr_schedule", "validation_fraction": "validation_split",
+        "eta0": "lr", "max_iter": "epochs", "random_state": "seed", "learning_rate": "lr_schedule",
+        "validation_fraction": "validation_split",
     }  # fmt: skip
     for theirs, name in RENAMED.items():
         assert theirs in sgd and theirs not in ours and name in ours and OPTIONS[name].sklearn_name == theirs

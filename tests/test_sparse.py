@@ -216,6 +216,8 @@ def test_lr_auto_on_wide_data_densifies_only_the_sample():
         ({"momentum": 0.9}, "momentum"),
         ({"momentum": 0.9, "nesterov": True}, "momentum"),
         ({"weight_decay": 0.01}, "weight_decay"),
+        ({"penalty": "l2"}, "penalty"),
+        ({"penalty": "l1"}, "penalty"),
         ({"ctx": "cpu:0,cpu:1"}, "ctx"),
         ({"dtype": "float64"}, "dtype"),
     ],

@@ -66,9 +66,10 @@ def test_sample_weight_by_hand():
     assert (result.weight.tolist(), result.bias, result.history["loss"]) == ([1.0], 1.0, [1.0])
 
 
-def test_weight_decay_shrinks_the_bias_too():
+def test_weight_decay_shrinks_the_weight_not_the_bias():
+    """weight_decay=a is penalty="l2", alpha=a: scikit-learn's L2 penalty, which leaves the intercept alone."""
     result = reference_fit([[0.0]], [1.0], lr=0.1, weight_decay=0.5, epochs=1, init_weight=[1.0], init_bias=1.0)
-    assert result.weight.tolist() == [0.95] and result.bias == 0.95  # zero residual: decay only
+    assert result.weight.tolist() == [0.95] and result.bias == 1.0  # zero residual: decay only
 
 
 def test_huber_and_l1_by_hand():

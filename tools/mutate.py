@@ -62,6 +62,10 @@ EQUIVALENCE = "tests/test_equivalence.py"
 
 LITERAL = "tests/test_literal.py"
 
+PENALTY = "tests/test_penalty.py"
+
+SKLEARN_EQUALITY = "tests/test_sklearn_equality.py"
+
 MUTANTS = [
     # -- issue 15: the article's pieces, literally, and the fast forms fit runs --------------------------------
     _mutant(
@@ -242,11 +246,18 @@ MUTANTS = [
         "the reference's NAG velocity reads the weight from before the update (the NAG docstring's form)",
     ),
     _mutant(
-        "reference-weight-decay-skips-bias",
+        "reference-weight-decay-decays-bias",
         "testing/_reference.py",
-        [("update_rule(b, **hyper)", 'update_rule(b, **{**hyper, "weight_decay": 0.0})')],
-        [EQUIVALENCE],
-        "the reference does not decay the bias",
+        [("update_rule(b, weight_decay=0.0, **hyper)", "update_rule(b, weight_decay=decay, **hyper)")],
+        [EQUIVALENCE, PENALTY],
+        "the reference decays the bias (MXNet's default wd_mult 1), which scikit-learn's L2 penalty leaves alone",
+    ),
+    _mutant(
+        "reference-l1-forgets-what-it-gave",
+        "testing/_reference.py",
+        [("        self.q = self.q + (new - W)\n", "")],
+        [PENALTY],
+        "the reference's L1 penalty never records what each weight received (q stays 0)",
     ),
     # The same bugs in the manual path, where the paths' comparison catches them too.
     _mutant(
@@ -270,11 +281,32 @@ MUTANTS = [
         "the manual NAG velocity reads the weight from before the update",
     ),
     _mutant(
-        "weight-decay-skips-bias",
+        "weight-decay-decays-bias",
         "optimizers.py",
-        [("wds=(wd,) * len(params)", "wds=(wd,) + (0.0,) * (len(params) - 1)")],
-        [EQUIVALENCE],
-        "the manual path's plain SGD does not decay the bias",
+        [("wd_mults: tuple[float, ...] = (1.0, 0.0)", "wd_mults: tuple[float, ...] = (1.0, 1.0)")],
+        [EQUIVALENCE, PENALTY],
+        "the manual path decays the bias too",
+    ),
+    _mutant(
+        "l1-penalty-forgets-what-it-gave",
+        "optimizers.py",
+        [("            q += truncated - weight\n", "")],
+        [PENALTY, SKLEARN_EQUALITY],
+        "the L1 penalty never records what each weight received: every step takes u whole again",
+    ),
+    _mutant(
+        "l1-penalty-crosses-zero",
+        "optimizers.py",
+        [("sign * nd.minimum(nd.abs(weight), self.u + sign * q)", "sign * (self.u + sign * q)")],
+        [PENALTY, SKLEARN_EQUALITY],
+        "the L1 penalty pushes a weight across 0 instead of truncating it there",
+    ),
+    _mutant(
+        "gluon-l1-not-restored",
+        "learners/gluon.py",
+        [('                self.l1.u = float(state["l1/u"])\n', "                pass\n")],
+        [PENALTY],
+        "a resumed Gluon run (or partial_fit) restarts the L1 penalty's u from 0",
     ),
     # Weak tests the issue named, and the order the reference now states itself.
     _mutant(

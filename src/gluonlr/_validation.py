@@ -408,18 +408,28 @@ def check_sample_weight(
 
 
 def check_float(
-    name: str, value: Any, *, low: float, high: float = math.inf, low_open: bool = False, where: str = "fit"
+    name: str,
+    value: Any,
+    *,
+    low: float,
+    high: float = math.inf,
+    low_open: bool = False,
+    high_closed: bool = False,
+    where: str = "fit",
 ) -> float:
     """Return ``value`` as a float if it is a real number in ``[low, high)`` (``(low, high)`` if ``low_open``).
 
-    It must also be one that float32 can hold (see :func:`check_float32_range`).
+    ``high_closed``: ``[low, high]``. It must also be one that float32 can hold (see :func:`check_float32_range`).
     """
     number = _as_real(value)
     above = number > low if low_open else number >= low
-    # MXNet takes it as a float32: 0.99999999 is 1.0 there, so the bound holds in float32 too
-    if not (above and number < high and (math.isinf(high) or np.float32(number) < high)):
-        interval = f"{'(' if low_open else '['}{low:g}, {high:g})"
-        in_float32 = "" if math.isinf(high) else " (also as a float32)"
+    if high_closed:
+        below = bool(number <= high)
+    else:  # MXNet takes it as a float32: 0.99999999 is 1.0 there, so the bound holds in float32 too
+        below = bool(number < high and (math.isinf(high) or np.float32(number) < high))
+    if not (above and below):
+        interval = f"{'(' if low_open else '['}{low:g}, {high:g}{']' if high_closed else ')'}"
+        in_float32 = "" if math.isinf(high) or high_closed else " (also as a float32)"
         raise ValueError(
             f"The {name!r} parameter of {where} must be a float in {interval}{in_float32}. Got {value!r} instead."
         )

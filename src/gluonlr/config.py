@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from gluonlr.optimizers import NAG, SGD, Adam, Optimizer
+from gluonlr.optimizers import NAG, SGD, Adam, L1Penalty, Optimizer
 from gluonlr.schedules import Constant, Schedule
 
 __all__ = ["FitConfig"]
@@ -38,7 +38,9 @@ class FitConfig:
     beta1: float = 0.9
     beta2: float = 0.999
     epsilon: float = 1e-8
-    weight_decay: float = 0.0
+    penalty: str | None = None
+    alpha: float = 0.0001
+    l1_ratio: float = 0.15
     lr_schedule: Schedule = field(default_factory=Constant)
     dtype: str = "float32"
 
@@ -53,8 +55,42 @@ class FitConfig:
         'nag'
         """
         if self.optimizer == "adam":
-            return Adam(beta1=self.beta1, beta2=self.beta2, epsilon=self.epsilon, wd=self.weight_decay)
-        return (NAG if self.nesterov else SGD)(momentum=self.momentum, wd=self.weight_decay)
+            return Adam(beta1=self.beta1, beta2=self.beta2, epsilon=self.epsilon, wd=self.l2_strength)
+        return (NAG if self.nesterov else SGD)(momentum=self.momentum, wd=self.l2_strength)
+
+    @property
+    def l1_share(self) -> float:
+        """The penalty's L1 share, as scikit-learn's ``_plain_sgd`` sets it: 1 for ``"l1"``, 0 for ``"l2"``.
+
+        Examples
+        --------
+        >>> FitConfig(penalty="l1").l1_share, FitConfig(penalty="elasticnet", l1_ratio=0.25).l1_share
+        (1.0, 0.25)
+        """
+        return {"l1": 1.0, "elasticnet": self.l1_ratio}.get(str(self.penalty), 0.0)
+
+    @property
+    def l2_strength(self) -> float:
+        r"""The weights' decay, MXNet's ``wd``: :math:`(1 - \text{l1\_share})\,\alpha`, 0 without an L2 part.
+
+        Examples
+        --------
+        >>> FitConfig(penalty="l2", alpha=0.01).l2_strength, FitConfig(penalty=None, alpha=0.01).l2_strength
+        (0.01, 0.0)
+        """
+        return (1.0 - self.l1_share) * self.alpha if self.penalty in ("l2", "elasticnet") else 0.0
+
+    def make_l1_penalty(self) -> L1Penalty | None:
+        """Return the L1 step both paths take after each SGD update (:class:`~gluonlr.optimizers.L1Penalty`), or None.
+
+        Examples
+        --------
+        >>> FitConfig(penalty="elasticnet").make_l1_penalty().l1_ratio, FitConfig(penalty="l2").make_l1_penalty()
+        (0.15, None)
+        """
+        if self.penalty not in ("l1", "elasticnet"):
+            return None
+        return L1Penalty(alpha=self.alpha, l1_ratio=self.l1_share)
 
     def lr_at(self, update: int, n_batches: int) -> float:
         """Return the learning rate of update ``update`` (from 1) with ``n_batches`` batches per epoch."""

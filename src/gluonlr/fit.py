@@ -43,6 +43,9 @@ def fit(
     beta1: float = 0.9,
     beta2: float = 0.999,
     epsilon: float = 1e-8,
+    penalty: str | None = None,
+    alpha: float = 0.0001,
+    l1_ratio: float = 0.15,
     weight_decay: float = 0.0,
     lr_schedule: str | Schedule | None = None,
     dtype: str = "float32",
@@ -180,8 +183,27 @@ def fit(
         Nesterov momentum (MXNet's ``"nag"``) for ``"sgd"``; needs ``momentum > 0``.
     beta1, beta2, epsilon : float, default=0.9, 0.999, 1e-8
         Adam's decay rates, in [0, 1), and its epsilon, > 0.
+    penalty : {None, "l2", "l1", "elasticnet"}, default=None
+        A penalty of the weights (never of the bias), as scikit-learn's
+        ``SGDRegressor`` defines it. ``"l2"``, :math:`\tfrac{\alpha}{2}\lVert w\rVert_2^2`: MXNet's weight
+        decay, ``wd = alpha`` (each step :math:`w \leftarrow w - \eta\,(g + \alpha w)`, the multiplicative
+        shrink :math:`w \leftarrow (1 - \eta\alpha) w` before the gradient step), with every optimizer.
+        ``"l1"``, :math:`\alpha \lVert w\rVert_1`: after each SGD step, scikit-learn's cumulative truncated
+        gradient (Tsuruoka et al., 2009; :class:`~gluonlr.optimizers.L1Penalty`), which sets weights to exactly
+        0; plain SGD only (``optimizer="sgd"``, ``momentum=0``: a ``ValueError`` otherwise). ``"elasticnet"``:
+        both, the L2 part with ``(1 - l1_ratio) * alpha``, the L1 part with ``l1_ratio * alpha``. The
+        penalty applies to the weights the steps update: with ``standardize=True``, those of the standardized
+        features. With ``batch_size=1``, ``shuffle=False``, ``loss="l2"`` and ``dtype="float64"``, the steps
+        are ``SGDRegressor(penalty=..., alpha=..., l1_ratio=..., shuffle=False, learning_rate="constant")``'s
+        (see :doc:`/sklearn`).
+    alpha : float, default=0.0001
+        The penalty's strength, >= 0 (scikit-learn's ``alpha`` and default); unused without a penalty.
+    l1_ratio : float, default=0.15
+        ``"elasticnet"``'s share of L1, in [0, 1] (scikit-learn's); unused by the other penalties.
     weight_decay : float, default=0.0
-        MXNet's ``wd``, >= 0: ``wd * param`` is added to each parameter's gradient.
+        MXNet's name for the L2 penalty, >= 0: ``weight_decay=a`` is ``penalty="l2", alpha=a``, on the weights
+        only (the ``Dense`` bias's ``wd_mult`` is 0). Given with a ``penalty``, it must say the same
+        (``penalty="l2", alpha=a``): a ``ValueError`` otherwise.
     lr_schedule : {None, "constant", "step", "cosine", "invscaling", "adaptive"} or Schedule, default=None
         How the learning rate changes over the run, see :mod:`gluonlr.schedules`;
         None is constant. ``history["lr"]`` records each epoch's first rate.
@@ -355,6 +377,15 @@ def fit(
     >>> result = fit(X_raw, y, standardize=True, lr="auto", lr_schedule="cosine", epochs=20)
     >>> (result.weight * [1000.0, 0.001]).round(2).tolist(), round(result.score(X_raw, y), 4), round(result.lr, 4)
     ([2.0, 51.0], 1.0, 0.0183)
+
+    An L1 penalty sets the weight of a feature that does not matter to exactly 0, where the noise leaves
+    plain SGD's near it:
+
+    >>> X, y = synthetic_data(true_w=[2.0, 0.0], true_b=1.0)
+    >>> plain = fit(X, y, loss="l2", init="zeros", epochs=5)
+    >>> lasso = fit(X, y, loss="l2", init="zeros", epochs=5, penalty="l1", alpha=0.01)
+    >>> [round(float(w), 4) for w in plain.weight], [round(float(w), 4) for w in lasso.weight]
+    ([2.0005, 0.0009], [1.9994, 0.0])
 
     Data without an intercept, fitted without one; the rows in their order:
 

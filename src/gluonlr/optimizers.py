@@ -27,8 +27,16 @@ of update :math:`u` and :math:`\lambda` the weight decay:
           v \leftarrow \beta_2 v + (1-\beta_2) g'^2, \quad
           \theta \leftarrow \theta - \eta_u \frac{\sqrt{1-\beta_2^u}}{1-\beta_1^u} \frac{m}{\sqrt v + \epsilon}
 
-Weight decay applies to the bias too, as ``gluon.Trainer`` applies it to every
-parameter whose ``wd_mult`` is 1 (a ``Dense`` layer's bias included).
+Weight decay applies to the weights only, never to the bias: the decay is the
+L2 penalty of scikit-learn's ``SGDRegressor`` (``fit(penalty="l2",
+alpha=...)``, MXNet's ``wd``), which leaves the intercept alone. The Gluon
+path sets its ``Dense`` bias's ``wd_mult`` to 0, which ``gluon.Trainer``
+honours; the updates here multiply each parameter's decay by its entry of
+:attr:`Optimizer.wd_mults` the same way.
+
+The L1 penalty (``penalty="l1"`` or ``"elasticnet"``) is a step of its own
+after each SGD update, on both paths: :class:`L1Penalty`, the cumulative
+truncated gradient that scikit-learn's SGD applies.
 
 MXNet's update kernels take their scalars (``lr``, ``wd``, ``momentum``,
 ``rescale_grad``, the betas, ``epsilon``) as float32 parameters, whatever the
@@ -41,13 +49,26 @@ the Gluon path's to float64 round-off.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from gluonlr._mxnet import nd
 
-__all__ = ["NAG", "OPTIMIZERS", "SGD", "Adam", "LazySGD", "Optimizer", "fused_sgd", "kernel_scalar", "lazy_sgd"]
+__all__ = [
+    "NAG",
+    "OPTIMIZERS",
+    "PENALTIES",
+    "SGD",
+    "Adam",
+    "L1Penalty",
+    "LazySGD",
+    "Optimizer",
+    "fused_sgd",
+    "kernel_scalar",
+    "lazy_sgd",
+]
 
 
 def kernel_scalar(value: float) -> float:
@@ -61,12 +82,20 @@ def kernel_scalar(value: float) -> float:
     return float(np.float32(value))
 
 
-def fused_sgd(params: list[nd.NDArray], grads: list[nd.NDArray], *, lr: float, rescale_grad: float, wd: float) -> None:
+def fused_sgd(
+    params: list[nd.NDArray],
+    grads: list[nd.NDArray],
+    *,
+    lr: float,
+    rescale_grad: float,
+    wd: float | Sequence[float],
+) -> None:
     r"""Apply :math:`\theta \leftarrow \theta - \eta (r g + \lambda \theta)` to every parameter, in place.
 
     One call of MXNet's fused ``multi_sgd_update`` for all parameters (the
     kernel ``gluon.Trainer`` runs for plain ``"sgd"``) in place of three
-    operators and a copy per parameter.
+    operators and a copy per parameter. ``wd`` is :math:`\lambda` of every
+    parameter, or one for each.
 
     Examples
     --------
@@ -80,7 +109,7 @@ def fused_sgd(params: list[nd.NDArray], grads: list[nd.NDArray], *, lr: float, r
         *weights_and_grads,
         out=params,
         lrs=(lr,) * len(params),
-        wds=(wd,) * len(params),
+        wds=(wd,) * len(params) if isinstance(wd, int | float) else tuple(wd),
         rescale_grad=rescale_grad,
         num_weights=len(params),
     )
@@ -125,9 +154,22 @@ class Optimizer:
     mxnet_name = ""
     #: Names of the state arrays of each parameter, e.g. ``("mom",)``.
     state_names: tuple[str, ...] = ()
+    #: The decay's multiplier of each parameter :meth:`update` takes, ``[w]`` or ``[w, b]``: Gluon's ``wd_mult``.
+    #: The bias's is 0: the L2 penalty leaves the intercept alone, as scikit-learn's.
+    wd_mults: tuple[float, ...] = (1.0, 0.0)
 
     def __init__(self, *, wd: float = 0.0) -> None:
         self.wd = wd
+
+    def wds(self, n_params: int) -> list[float]:
+        """Return the weight decay of each of ``n_params`` parameters (``[w]`` or ``[w, b]``): ``wd * wd_mult``.
+
+        Examples
+        --------
+        >>> SGD(wd=0.5).wds(2), SGD(wd=0.5).wds(1)
+        ([0.5, 0.0], [0.5])
+        """
+        return [self.wd * mult for mult in self.wd_mults[:n_params]]
 
     def mxnet_params(self) -> dict[str, Any]:
         """Return the ``optimizer_params`` of the matching ``gluon.Trainer`` (without the learning rate)."""
@@ -147,7 +189,7 @@ class Optimizer:
         rescale_grad: float,
         t: int,
     ) -> None:
-        """Update ``params`` in place from ``grads``; ``t`` counts updates from 1."""
+        """Update ``params``, ``[w]`` or ``[w, b]``, in place from ``grads``; ``t`` counts updates from 1."""
         raise NotImplementedError
 
 
@@ -192,14 +234,14 @@ class SGD(Optimizer):
     ) -> None:
         """Update every parameter: all at once with :func:`fused_sgd` without momentum, else one by one."""
         if not self.state_names:
-            fused_sgd(params, grads, lr=lr, rescale_grad=rescale_grad, wd=self.wd)
+            fused_sgd(params, grads, lr=lr, rescale_grad=rescale_grad, wd=self.wds(len(params)))
             return
-        for param, grad, (mom,) in zip(params, grads, states, strict=True):
-            self.momentum_step(param, kernel_scalar(rescale_grad) * grad, mom, kernel_scalar(lr))
+        for param, grad, (mom,), wd in zip(params, grads, states, self.wds(len(params)), strict=True):
+            self.momentum_step(param, kernel_scalar(rescale_grad) * grad, mom, kernel_scalar(lr), wd)
 
-    def momentum_step(self, param: nd.NDArray, g: nd.NDArray, mom: nd.NDArray, lr: float) -> None:
+    def momentum_step(self, param: nd.NDArray, g: nd.NDArray, mom: nd.NDArray, lr: float, wd: float) -> None:
         """``mom = momentum * mom - lr * (g + wd * param); param += mom``, in place."""
-        momentum, wd = kernel_scalar(self.momentum), kernel_scalar(self.wd)
+        momentum, wd = kernel_scalar(self.momentum), kernel_scalar(wd)
         mom[:] = momentum * mom - lr * (g + wd * param)
         param[:] = param + mom
 
@@ -252,9 +294,9 @@ class NAG(SGD):
 
     mxnet_name = "nag"
 
-    def momentum_step(self, param: nd.NDArray, g: nd.NDArray, mom: nd.NDArray, lr: float) -> None:
+    def momentum_step(self, param: nd.NDArray, g: nd.NDArray, mom: nd.NDArray, lr: float, wd: float) -> None:
         """MXNet's ``nag_mom_update`` kernel, line by line, in place."""
-        momentum, wd = kernel_scalar(self.momentum), kernel_scalar(self.wd)
+        momentum, wd = kernel_scalar(self.momentum), kernel_scalar(wd)
         mom[:] = momentum * mom
         param[:] = param - mom + (momentum + 1) * (mom - lr * (g + wd * param))
         # MXNet's NAG updates the weight in place (out=weight), so its kernel's last
@@ -311,13 +353,78 @@ class Adam(Optimizer):
         # MXNet's kernel takes the betas as float32: 1 - beta2 then differs from the
         # double's by ~1e-5 relative, which the moments would otherwise accumulate.
         beta1, beta2 = kernel_scalar(self.beta1), kernel_scalar(self.beta2)
-        wd, epsilon, rescale = kernel_scalar(self.wd), kernel_scalar(self.epsilon), kernel_scalar(rescale_grad)
-        for param, grad, (mean, var) in zip(params, grads, states, strict=True):
-            g = rescale * grad + wd * param
+        epsilon, rescale = kernel_scalar(self.epsilon), kernel_scalar(rescale_grad)
+        for param, grad, (mean, var), wd in zip(params, grads, states, self.wds(len(params)), strict=True):
+            g = rescale * grad + kernel_scalar(wd) * param
             mean[:] = beta1 * mean + (1.0 - beta1) * g
             var[:] = beta2 * var + (1.0 - beta2) * nd.square(g)
             param[:] = param - lr_t * mean / (nd.sqrt(var) + epsilon)
 
 
+class L1Penalty:
+    r"""scikit-learn's L1 penalty of SGD: the cumulative truncated gradient (Tsuruoka, Tsujii and Ananiadou, 2009).
+
+    A step of its own after each SGD update (:meth:`step`), the same on both
+    paths: the manual path's learner applies it to its ``w`` after the
+    optimizer's update, the Gluon path's to the ``Dense`` weight after
+    ``trainer.step``, on every device. With :math:`\eta` the update's rate,
+    :math:`\alpha` the penalty's strength and :math:`\rho` its L1 share
+    (``l1_ratio``, 1 for ``penalty="l1"``), ``u`` is the L1 penalty a weight
+    could have received so far and each weight's ``q`` the penalty it has
+    received (signed); the weight moves towards 0 by what it has still to
+    receive, and stops at 0:
+
+    .. math:: u \leftarrow u + \rho\,\eta\,\alpha, \qquad
+              w' = \begin{cases} \max(0,\ w - (u + q)) & w > 0 \\ \min(0,\ w + (u - q)) & w < 0 \\
+              0 & w = 0 \end{cases}, \qquad q \leftarrow q + (w' - w)
+
+    as ``l1penalty`` in scikit-learn's ``sklearn/linear_model/_sgd_fast.pyx.tp`` computes it (there in units of
+    its ``wscale``, 1 without an L2 part), so weights reach exactly 0 and stay there until a gradient moves them
+    further than the penalty. The three cases are one expression here, :math:`w' = w - s \min(|w|,\ u + s q)`
+    with :math:`s = \operatorname{sign}(w)`: the same values to the bit (:math:`w - w` is +0, as
+    scikit-learn's ``max(0, ...)``), in fewer MXNet operators. ``u`` is a Python float (double), ``q`` an
+    array of the weight's shape and dtype on its device; the bias is never penalized.
+
+    Parameters
+    ----------
+    alpha : float
+        The penalty's strength, scikit-learn's ``alpha``.
+    l1_ratio : float
+        Its L1 share: 1 for ``"l1"``, ``l1_ratio`` for ``"elasticnet"``.
+
+    Examples
+    --------
+    Two weights, one step of rate 0.5 with :math:`\alpha = 0.5`: each may move by 0.25 towards 0, the smaller
+    stops at 0 and has received only 0.125:
+
+    >>> w = nd.array([[1.0], [-0.125]])
+    >>> penalty = L1Penalty(alpha=0.5, l1_ratio=1.0)
+    >>> q = penalty.create_state(w)
+    >>> penalty.step([w], [q], lr=0.5)
+    >>> w.asnumpy().ravel().tolist(), q.asnumpy().ravel().tolist(), penalty.u
+    ([0.75, 0.0], [-0.25, 0.125], 0.25)
+    """
+
+    def __init__(self, *, alpha: float, l1_ratio: float) -> None:
+        self.alpha, self.l1_ratio = alpha, l1_ratio
+        self.u = 0.0
+
+    def create_state(self, weight: nd.NDArray) -> nd.NDArray:
+        """Return ``q`` of ``weight``: zeros of its shape, dtype and device."""
+        return nd.zeros_like(weight)
+
+    def step(self, weights: Sequence[nd.NDArray], qs: Sequence[nd.NDArray], *, lr: float) -> None:
+        """Add this update's penalty to ``u``, then truncate each copy of the weight (one a device) in place."""
+        self.u += self.l1_ratio * lr * self.alpha  # scikit-learn's order of the product
+        for weight, q in zip(weights, qs, strict=True):
+            sign = nd.sign(weight)  # 0 for a weight at 0, which stays there
+            truncated = weight - sign * nd.minimum(nd.abs(weight), self.u + sign * q)
+            q += truncated - weight
+            weight[:] = truncated
+
+
 #: The optimizer names :func:`gluonlr.fit` accepts.
 OPTIMIZERS = ("sgd", "adam")
+
+#: The penalties :func:`gluonlr.fit` accepts besides None: scikit-learn's ``SGDRegressor``'s.
+PENALTIES = ("l2", "l1", "elasticnet")

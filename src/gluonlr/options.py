@@ -52,7 +52,7 @@ from gluonlr.conventions import DTYPES, LOSSES, PATH_NAMES, REDUCTIONS
 from gluonlr.distributed import DIST_KVSTORES, LOCAL_KVSTORES
 from gluonlr.errors import CheckpointError
 from gluonlr.metrics import METRICS, UserMetric, check_metrics, metric_names
-from gluonlr.optimizers import OPTIMIZERS
+from gluonlr.optimizers import OPTIMIZERS, PENALTIES
 from gluonlr.parallel import check_ctx
 from gluonlr.persistence import PathLike, check_checkpoint, checkpoint_files
 from gluonlr.scaling import check_lr
@@ -162,7 +162,7 @@ class Integer:
 
 @dataclass(frozen=True)
 class Real:
-    """A real number in ``[low, high)`` (``(low, high)`` if ``low_open``) that float32 can hold.
+    """A real number in ``[low, high)`` that float32 can hold; ``low_open`` and ``high_closed`` change the ends.
 
     Examples
     --------
@@ -175,14 +175,18 @@ class Real:
     low: float
     high: float = math.inf
     low_open: bool = False
+    high_closed: bool = False
 
     def check(self, name: str, value: Any, where: str = "fit") -> float:
         """Return ``value`` as a float, else raise ``ValueError``."""
-        return check_float(name, value, low=self.low, high=self.high, low_open=self.low_open, where=where)
+        return check_float(
+            name, value, low=self.low, high=self.high, low_open=self.low_open, high_closed=self.high_closed, where=where
+        )
 
     def describe(self) -> str:
         """Say what the constraint allows, for the docs."""
-        return f"a float in {'(' if self.low_open else '['}{self.low:g}, {self.high:g})"
+        opening, closing = "(" if self.low_open else "[", "]" if self.high_closed else ")"
+        return f"a float in {opening}{self.low:g}, {self.high:g}{closing}"
 
 
 @dataclass(frozen=True)
@@ -298,6 +302,15 @@ def resolve_batch_size(batch_size: int | str, n_samples: int, n_features: int = 
     if n_samples <= AUTO_FULL_BATCH_ROWS and n_samples * max(n_features, 1) * 8 <= AUTO_FULL_BATCH_BYTES:
         return max(n_samples, 1)
     return min(n_samples, max(AUTO_BATCH_SIZE, -(-n_samples // AUTO_BATCHES)))
+
+
+def _penalty(penalty: Any) -> str | None:
+    if penalty is not None and (not isinstance(penalty, str) or penalty not in PENALTIES):
+        raise ValueError(
+            f"The 'penalty' parameter of fit must be None or one of {', '.join(map(repr, PENALTIES))}. "
+            f"Got {penalty!r} instead."
+        )
+    return penalty
 
 
 def _tol(tol: Any) -> float | None:
@@ -556,7 +569,32 @@ _OPTION_LIST: tuple[Option, ...] = (
     Option("beta1", 0.9, Real(0.0, 1.0), "adam's first decay rate, in [0, 1)", metavar="B"),
     Option("beta2", 0.999, Real(0.0, 1.0), "adam's second decay rate, in [0, 1)", metavar="B"),
     Option("epsilon", 1e-8, Real(0.0, low_open=True), "adam's epsilon, > 0", metavar="EPS"),
-    Option("weight_decay", 0.0, Real(0.0), "L2 penalty (MXNet's wd), >= 0", metavar="WD", sklearn_name="alpha"),
+    Option(
+        "penalty",
+        None,
+        Rule("None, " + ", ".join(f"``{name!r}``" for name in PENALTIES), _penalty),
+        "scikit-learn's penalty of the weights (never the bias): l2, l1 or elasticnet",
+        metavar="{none,l2,l1,elasticnet}",
+    ),
+    Option("alpha", 0.0001, Real(0.0), "the penalty's strength, >= 0 (scikit-learn's alpha)", metavar="ALPHA"),
+    Option(
+        "l1_ratio",
+        0.15,
+        Real(0.0, 1.0, high_closed=True),
+        "elasticnet's share of L1, in [0, 1] (scikit-learn's l1_ratio)",
+        metavar="RATIO",
+    ),
+    Option(
+        "weight_decay",
+        0.0,
+        Real(0.0),
+        "MXNet's name for the L2 penalty, >= 0: weight_decay=a is penalty='l2', alpha=a",
+        {
+            "record": "an alias: the checkpoint records the penalty and alpha it stands for",
+            "config": "an alias: check_options resolves it to penalty='l2', alpha=weight_decay",
+        },
+        metavar="WD",
+    ),
     Option(
         "lr_schedule",
         None,
@@ -789,6 +827,7 @@ def _cross_rules(options: dict[str, Any]) -> None:
         )
     if options["optimizer"] != "sgd" and options["momentum"]:
         raise ValueError(f"The 'momentum' parameter of fit applies to optimizer='sgd', not {options['optimizer']!r}.")
+    _resolve_penalty(options)
     if options["validation_data"] is not None and options["validation_split"]:
         raise ValueError("Pass validation_split or validation_data to fit, not both.")
     users = [metric.name for metric in options["metrics"] if isinstance(metric, UserMetric)]
@@ -800,6 +839,32 @@ def _cross_rules(options: dict[str, Any]) -> None:
             "the names 'mse', 'rmse', 'mae', 'r2' (summed across the workers), or evaluate the returned model."
         )
     options["resume"] = _resume_source(options["checkpoint"], options["resume"])
+
+
+def _resolve_penalty(options: dict[str, Any]) -> None:
+    """Make ``weight_decay=a`` the ``penalty='l2', alpha=a`` it stands for; refuse what contradicts it, and L1 off SGD.
+
+    One penalty, two spellings: scikit-learn's ``penalty`` and ``alpha``, and MXNet's ``weight_decay``. Both
+    given must say the same. The L1 penalty (``"l1"``, ``"elasticnet"``) is scikit-learn's cumulative truncated
+    gradient, defined on plain SGD steps (:class:`gluonlr.optimizers.L1Penalty`).
+    """
+    decay, penalty, alpha = options["weight_decay"], options["penalty"], options["alpha"]
+    if decay > 0:
+        if penalty is None:
+            options["penalty"], options["alpha"] = "l2", decay
+        elif penalty != "l2" or alpha != decay:
+            raise ValueError(
+                f"weight_decay={decay!r} is penalty='l2', alpha={decay!r}, which penalty={penalty!r}, "
+                f"alpha={alpha!r} contradicts. Pass one of them: penalty='l2', alpha={decay!r} (scikit-learn's "
+                f"names) or weight_decay={decay!r} (MXNet's)."
+            )
+    if options["penalty"] in ("l1", "elasticnet") and (options["optimizer"] != "sgd" or options["momentum"] > 0):
+        chosen = "optimizer='adam'" if options["optimizer"] != "sgd" else f"momentum={options['momentum']!r}"
+        raise ValueError(
+            f"penalty={options['penalty']!r} needs plain SGD steps: its L1 part is scikit-learn's cumulative "
+            f"truncated gradient (Tsuruoka et al., 2009), applied after each SGD step, which {chosen} does not "
+            "take. Pass optimizer='sgd' with momentum=0, or penalty='l2'."
+        )
 
 
 def _resume_source(checkpoint: PathLike | None, resume: bool | PathLike | None) -> PathLike | None:

@@ -260,9 +260,9 @@ def _refuse_on_sparse(options: dict[str, Any], X: Any) -> None:
     """Raise ``ValueError`` for an option a sparse ``X`` cannot train with, naming it and what to pass instead.
 
     A sparse ``X`` trains with lazy SGD steps (:func:`gluonlr.optimizers.lazy_sgd`): only the weights of each
-    batch's features move, which equals a dense fit's step for plain SGD only. Momentum, Adam's moments and
-    weight decay change every weight at every step. Its batches are MXNet CSR arrays on one device, in one process,
-    in float32 (MXNet 1.9.1's sparse dot has no float64 ``row_sparse`` gradient).
+    batch's features move, which equals a dense fit's step for plain SGD only. Momentum, Adam's moments and a
+    penalty (weight decay) change every weight at every step. Its batches are MXNet CSR arrays on one device, in
+    one process, in float32 (MXNet 1.9.1's sparse dot has no float64 ``row_sparse`` gradient).
     """
     if not isinstance(X, SparseSource):
         return
@@ -273,6 +273,7 @@ def _refuse_on_sparse(options: dict[str, Any], X: Any) -> None:
         ("optimizer", options["optimizer"] != "sgd", "optimizer='sgd'", f"{lazy}; Adam's moments move every weight"),
         ("momentum", options["momentum"] > 0, "momentum=0", f"{lazy}; momentum moves every weight"),
         ("weight_decay", options["weight_decay"] > 0, "weight_decay=0", f"{lazy}; the decay shrinks every weight"),
+        ("penalty", options["penalty"] is not None, "penalty=None", f"{lazy}; the penalty shrinks every weight"),
         ("dtype", options["dtype"] != "float32", "dtype='float32'", "MXNet 1.9.1's sparse dot has no float64 gradient"),
         ("ctx", several, "one device", "its batches train on one device"),
         ("kvstore", kind.startswith("dist"), "no dist kvstore", "a dist_sync job does not train on sparse data yet"),

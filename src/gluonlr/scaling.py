@@ -45,9 +45,10 @@ Hessian :math:`H_B = c \sum_{i \in B} s_i \tilde x_i \tilde x_i^T` (:math:`c` th
 over the :math:`k` outputs: 2/k for ``"squared"``, 1/k for ``"l2"``, :math:`1/(\rho k)` for ``"huber"``;
 :math:`s_i` the sample weights), the step :math:`\theta \leftarrow \theta - \eta\,(H_B / d(B) + \lambda)\,\theta`
 overshoots when :math:`\eta L_B > 2`, where :math:`L_B = \lambda_{max}(H_B) / d(B) + \lambda` (:math:`d(B)` the
-reduction's divisor, :math:`\lambda` the weight decay). The sample is cut into batches of fit's
-``batch_size`` (and, for ``reduction="mean"``, of the epoch's short last batch too, whose mean step is the
-largest), :math:`\lambda_{max}` of each batch is found by power iteration, and
+reduction's divisor, :math:`\lambda` the weights' decay, the L2 penalty's ``alpha``: a bound, as the bias is
+not decayed). The sample is cut into batches of fit's ``batch_size`` (and, for ``reduction="mean"``, of the
+epoch's short last batch too, whose mean step is the largest), :math:`\lambda_{max}` of each batch is found by
+power iteration, and
 
 .. math:: \eta = \frac{1 - \mu}{\max_B L_B}
 
@@ -725,7 +726,7 @@ def _sgd_lr(
         batches = sampled[cut].reshape(-1, used, sampled.shape[1])
         mean_hessian = largest_eigenvalues(batches, weights[cut].reshape(-1, used)).max()
         worst = max(worst, mean_hessian * (batch_size if config.reduction == "sum" else 1))
-    curvature = _curvature(config.loss, config.rho) / n_outputs * worst + config.weight_decay
+    curvature = _curvature(config.loss, config.rho) / n_outputs * worst + config.l2_strength
     return (1.0 - config.momentum) / curvature
 
 

@@ -149,8 +149,6 @@ ESTIMATOR_ONLY: dict[str, str] = {
 NOT_OFFERED: dict[str, str] = {
     "coef_init": "it is an argument of fit, as in SGDRegressor: LinearRegressor().fit(X, y, coef_init=...)",
     "intercept_init": "it is an argument of fit, as in SGDRegressor: LinearRegressor().fit(X, y, intercept_init=...)",
-    "penalty": "gluonlr has the L2 penalty only: weight_decay, SGDRegressor's alpha with penalty='l2'",
-    "l1_ratio": "gluonlr has the L2 penalty only (weight_decay): no L1 or elastic net",
     "average": "gluonlr has no averaged SGD",
     "power_t": "a parameter of the schedule: lr_schedule=gluonlr.schedules.InverseScaling(power_t=...), "
     "scikit-learn's 'invscaling' (the name alone: power_t=0.25)",
@@ -253,7 +251,25 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
     momentum : float, default=0.0
     nesterov : bool, default=False
     beta1, beta2, epsilon : float, default=0.9, 0.999, 1e-8
+    penalty : {None, "l2", "l1", "elasticnet"}, default=None
+        scikit-learn's penalties of the weights (never of the intercept), with
+        ``SGDRegressor``'s arithmetic: ``"l2"`` shrinks the weights by
+        :math:`1 - \eta\alpha` before each step (MXNet's weight decay),
+        ``"l1"`` applies the cumulative truncated gradient after each step, so
+        weights reach exactly 0, ``"elasticnet"`` both. ``"l1"`` and
+        ``"elasticnet"`` need plain SGD (``optimizer="sgd"``, ``momentum=0``).
+        None by default, where ``SGDRegressor``'s is ``"l2"``: ``penalty="l2"``
+        with the default ``alpha`` is scikit-learn's default model. With
+        ``standardize=True`` (the default) the penalty is on the weights of
+        the standardized features, as in a pipeline with ``StandardScaler``.
+        :meth:`partial_fit` carries the L1 penalty's state on.
+    alpha : float, default=0.0001
+        The penalty's strength, as ``SGDRegressor``'s.
+    l1_ratio : float, default=0.15
+        The L1 share of ``"elasticnet"``, in [0, 1], as ``SGDRegressor``'s.
     weight_decay : float, default=0.0
+        MXNet's name for ``penalty="l2", alpha=weight_decay``; given with a
+        ``penalty`` it must say the same.
     lr_schedule : {None, "constant", "step", "cosine", "invscaling", "adaptive"} or Schedule, default=None
     dtype : {"float32", "float64", "auto"}, default="float32"
         The model's dtype: ``X`` and ``y`` are converted to it, ``coef_`` and
@@ -378,6 +394,9 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
         beta1: float = 0.9,
         beta2: float = 0.999,
         epsilon: float = 1e-8,
+        penalty: str | None = None,
+        alpha: float = 0.0001,
+        l1_ratio: float = 0.15,
         weight_decay: float = 0.0,
         lr_schedule: str | Schedule | None = None,
         dtype: str = "auto",
@@ -410,6 +429,9 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
         self.beta1 = beta1
         self.beta2 = beta2
         self.epsilon = epsilon
+        self.penalty = penalty
+        self.alpha = alpha
+        self.l1_ratio = l1_ratio
         self.weight_decay = weight_decay
         self.lr_schedule = lr_schedule
         self.dtype = dtype
@@ -441,11 +463,11 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
     def __sklearn_tags__(self) -> Any:
         """Declare what the estimator takes: several targets (a 2-D ``y``), no NaN, and a sparse ``X`` (as CSR).
 
-        A sparse ``X`` only with the settings it trains with: plain SGD (no momentum, no weight decay), float32.
+        A sparse ``X`` only with the settings it trains with: plain SGD (no momentum, no penalty), float32.
         """
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
-        plain_sgd = self.optimizer == "sgd" and not self.momentum and not self.weight_decay
+        plain_sgd = self.optimizer == "sgd" and not self.momentum and not self.weight_decay and self.penalty is None
         tags.input_tags.sparse = plain_sgd and self.dtype != "float64"
         return tags
 

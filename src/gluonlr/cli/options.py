@@ -82,6 +82,11 @@ def _float_or_none(text: str) -> float | None:
     return None if text.strip().lower() == "none" else float(text)
 
 
+def _name_or_none(text: str) -> str | None:
+    """Return ``text``, or None for ``none`` (``--penalty none``: no penalty, as ``fit(penalty=None)``)."""
+    return None if text.strip().lower() == "none" else text
+
+
 @dataclass(frozen=True)
 class Flag:
     """How the command line gives one option of :func:`gluonlr.fit`.
@@ -141,6 +146,7 @@ _RULE_FLAGS: dict[str, dict[str, Any]] = {
     "lr": {"type": checked(_float_or_name, OPTIONS["lr"].check)},
     "batch_size": {"type": checked(_int_or_name, OPTIONS["batch_size"].check)},
     "lr_schedule": {"choices": tuple(SCHEDULES)},
+    "penalty": {"type": checked(_name_or_none, OPTIONS["penalty"].check)},
     "tol": {"type": checked(_float_or_none, OPTIONS["tol"].check)},
     "metrics": {"type": _names("metrics", tuple(METRICS))},
     "early_stopping": {"type": None},

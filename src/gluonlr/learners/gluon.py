@@ -98,6 +98,7 @@ class GluonLearner:
         self.dense = init_params(weight, bias, self.ctx, config.dtype, sparse)  # a copy on each device
         if not config.fit_intercept:  # the bias stays at 0: no gradient, and the Trainer skips it (no state, no decay)
             self.dense.bias.grad_req = "null"
+        self.dense.bias.wd_mult = 0.0  # the penalty leaves the bias alone (scikit-learn's); the weight's is 1
         self.loss = make_loss(config.loss, config.rho)
         # The layer and the loss compiled together to one cached graph: far fewer operator calls per batch.
         self.net_with_loss = fast_net_with_loss(self.dense, self.loss)
@@ -122,6 +123,11 @@ class GluonLearner:
             self.trainer._init_kvstore()
             self.trainer._init_params()
             nd.waitall()
+        # penalty="l1"/"elasticnet": the truncated gradient after each trainer.step, on every device's weight
+        self.l1 = config.make_l1_penalty()
+        self.l1_states = (
+            [self.l1.create_state(self.dense.weight.data(device)) for device in self.ctx] if self.l1 else []
+        )
 
     def batches(self, epoch: int) -> gluon.data.DataLoader:
         """Return the mini-batches of epoch ``epoch``."""
@@ -150,6 +156,9 @@ class GluonLearner:
                 losses.append(self.net_with_loss(*share))  # loss(net(x, dense), y[, sample_weight]), compiled
             losses[-1].backward()
         sgd(self.trainer, step_divisor(self.config.reduction, rows))  # the whole batch's divisor
+        if self.l1 is not None:  # the rate of the update just taken, by the schedule the Trainer follows
+            lr = self.config.lr_at(self.trainer._optimizer.num_update, self.data.n_batches)
+            self.l1.step([self.dense.weight.data(device) for device in self.ctx], self.l1_states, lr=lr)
         return gather(losses, self.ctx[0]) if losses else None
 
     def predict(self, x: nd.NDArray) -> nd.NDArray:
@@ -206,6 +215,9 @@ class GluonLearner:
         for name, arrays in self._optimizer_states().items():
             for state_name, array in zip(self.optimizer.state_names[: len(arrays)], arrays, strict=True):
                 state[f"{state_name}/{name}"] = array.asnumpy()
+        if self.l1 is not None:
+            state["l1/u"] = np.array(self.l1.u, dtype=np.float64)
+            state["l1/q"] = self.l1_states[0].asnumpy()
         return state
 
     def set_state(self, state: dict[str, np.ndarray]) -> None:
@@ -224,6 +236,13 @@ class GluonLearner:
                         array[:] = nd.array(
                             np.asarray(state[f"{state_name}/{name}"], self.config.dtype), dtype=self.config.dtype
                         )
+        if self.l1 is not None:
+            if "l1/u" in state:
+                self.l1.u = float(state["l1/u"])
+            if "l1/q" in state:
+                q = np.asarray(state["l1/q"], self.config.dtype)
+                for target in self.l1_states:
+                    target[:] = nd.array(q, dtype=q.dtype)
         if "updates" in state:
             optimizer = self.trainer._optimizer
             optimizer.num_update = int(state["updates"])

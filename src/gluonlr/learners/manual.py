@@ -127,6 +127,9 @@ class ManualLearner:
         self.loss = make_loss(config.loss, config.rho, self.data.n_outputs)
         self.optimizer = LazySGD() if sparse else config.make_optimizer()
         self.states = [[self.optimizer.create_state(param) for param in params] for params in self.trained]
+        # penalty="l1"/"elasticnet": the truncated gradient after each step, on every device's w (its q beside it)
+        self.l1 = config.make_l1_penalty()
+        self.l1_states = [self.l1.create_state(w) for w, _ in self.copies] if self.l1 is not None else []
         self.config, self.updates = config, 0
 
     def batches(self, epoch: int) -> Iterable[tuple[nd.NDArray, ...]]:
@@ -159,6 +162,8 @@ class ManualLearner:
         rescale_grad = 1.0 / step_divisor(self.config.reduction, rows)  # the whole batch's divisor
         for params, grads, states in zip(self.trained, self.grads, self.states, strict=True):
             self.optimizer.update(params, grads, states, lr=lr, rescale_grad=rescale_grad, t=self.updates)
+        if self.l1 is not None:
+            self.l1.step([w for w, _ in self.copies], self.l1_states, lr=lr)
         return gather(losses, self.ctx[0]) if losses else None
 
     def predict(self, x: nd.NDArray) -> nd.NDArray:
@@ -190,13 +195,17 @@ class ManualLearner:
         ``"weight"`` ``(n_outputs, n_features)``, ``"bias"`` ``(n_outputs,)``,
         ``"<state>/<param>"`` for each optimizer state array (same layouts) and
         ``"updates"``: the same keys and layouts as the Gluon path's. Without
-        an intercept the bias has no optimizer state.
+        an intercept the bias has no optimizer state. With an L1 penalty,
+        ``"l1/u"`` (a float64 scalar) and ``"l1/q"`` (the weight's layout).
         """
         state = {"updates": np.array(self.updates, dtype=np.int64)}
         for name, param, arrays in zip(("weight", "bias"), self.params, self._state_arrays(0), strict=True):
             state[name] = param.asnumpy().T.copy() if name == "weight" else param.asnumpy()
             for state_name, array in zip(self.optimizer.state_names[: len(arrays)], arrays, strict=True):
                 state[f"{state_name}/{name}"] = array.asnumpy().T.copy() if name == "weight" else array.asnumpy()
+        if self.l1 is not None:
+            state["l1/u"] = np.array(self.l1.u, dtype=np.float64)
+            state["l1/q"] = self.l1_states[0].asnumpy().T.copy()
         return state
 
     def _state_arrays(self, device: int) -> list[list[nd.NDArray]]:
@@ -219,6 +228,13 @@ class ManualLearner:
                         target[:] = nd.array(
                             np.ascontiguousarray(value.T if name == "weight" else value), dtype=value.dtype
                         )
+        if self.l1 is not None:
+            if "l1/u" in state:
+                self.l1.u = float(state["l1/u"])
+            if "l1/q" in state:
+                q = np.ascontiguousarray(np.asarray(state["l1/q"], dtype=self.config.dtype).T)
+                for target in self.l1_states:
+                    target[:] = nd.array(q, dtype=q.dtype)
         if "updates" in state:
             self.updates = int(state["updates"])
 

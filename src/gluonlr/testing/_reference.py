@@ -311,6 +311,41 @@ class _Adam(_SGD):
         return theta - lr_t * self.mean / (np.sqrt(self.var) + self.kernel(self.epsilon))
 
 
+class _L1:
+    """scikit-learn's cumulative L1 penalty (``l1penalty`` in ``sklearn/linear_model/_sgd_fast.pyx.tp``).
+
+    After each SGD update with rate ``lr``: ``u += l1_ratio * lr * alpha``; each weight ``w > 0`` becomes
+    ``max(0, w - (u + q))``, each ``w < 0`` becomes ``min(0, w + (u - q))``, and ``q += w_new - w`` (the
+    penalty it has received). ``u`` and ``q`` in float64.
+    """
+
+    def __init__(self, W: np.ndarray, *, alpha: float, l1_ratio: float) -> None:
+        self.alpha, self.l1_ratio, self.u, self.q = alpha, l1_ratio, 0.0, np.zeros_like(W)
+
+    def apply(self, W: np.ndarray, lr: float) -> np.ndarray:
+        self.u += self.l1_ratio * lr * self.alpha
+        new = np.where(
+            W > 0, np.maximum(0.0, W - (self.u + self.q)), np.where(W < 0, np.minimum(0.0, W + (self.u - self.q)), W)
+        )
+        self.q = self.q + (new - W)
+        return new
+
+
+def _penalties(penalty: str | None, alpha: float, l1_ratio: float, weight_decay: float) -> tuple[float, float]:
+    """Return the weights' ``(L2 decay, L1 strength)``: ``(1 - r) alpha`` and ``r alpha``, ``r`` the L1 share.
+
+    ``weight_decay=a`` is ``penalty="l2", alpha=a``; both given must agree.
+    """
+    if weight_decay > 0:
+        if penalty is not None and (penalty != "l2" or alpha != weight_decay):
+            raise ValueError(f"weight_decay={weight_decay!r} is penalty='l2', alpha={weight_decay!r}: not both.")
+        penalty, alpha = "l2", weight_decay
+    if penalty is None:
+        return 0.0, 0.0
+    share = {"l2": 0.0, "l1": 1.0, "elasticnet": l1_ratio}[penalty]
+    return (1.0 - share) * alpha, share
+
+
 #: The optimizers by fit's names: ``"sgd"`` is plain SGD, with ``momentum > 0`` MXNet's momentum SGD, with
 #: ``nesterov=True`` MXNet's ``NAG``; ``"adam"`` is MXNet's ``Adam``.
 OPTIMIZERS = ("sgd", "adam")
@@ -683,6 +718,9 @@ def reference_fit(
     beta1: float = 0.9,
     beta2: float = 0.999,
     epsilon: float = 1e-8,
+    penalty: str | None = None,
+    alpha: float = 0.0001,
+    l1_ratio: float = 0.15,
     weight_decay: float = 0.0,
     lr_schedule: Any = None,
     dtype: str = "float32",
@@ -744,9 +782,19 @@ def reference_fit(
     nesterov : bool, default=False
     beta1, beta2, epsilon : float, default=0.9, 0.999, 1e-8
         Adam's.
+    penalty : {None, "l2", "l1", "elasticnet"}, default=None
+        scikit-learn's penalties of the weights, never of the bias. The L2
+        part, :math:`\lambda = (1 - r)\,\alpha`, is MXNet's ``wd`` in the
+        update (``theta -= lr * (g + wd * theta)``); the L1 part,
+        :math:`r\alpha`, is scikit-learn's cumulative truncated gradient after
+        each update: ``u += r * lr * alpha``, a weight ``w > 0`` becomes
+        ``max(0, w - (u + q))``, ``w < 0`` becomes ``min(0, w + (u - q))``,
+        and ``q += w_new - w``. :math:`r` is 0 for ``"l2"``, 1 for ``"l1"``,
+        ``l1_ratio`` for ``"elasticnet"``.
+    alpha : float, default=0.0001
+    l1_ratio : float, default=0.15
     weight_decay : float, default=0.0
-        MXNet's ``wd``, on the weight and the bias alike (a ``Dense`` bias's
-        ``wd_mult`` is 1 and ``gluon.Trainer`` honours it).
+        ``penalty="l2", alpha=weight_decay``.
     lr_schedule : None, str, tuple, schedule object or callable, optional
         None or ``"constant"``; ``"step"`` (``FactorScheduler``, by default
         ``step_epochs=1, factor=0.5``) or ``"cosine"`` (``CosineScheduler``,
@@ -857,8 +905,13 @@ def reference_fit(
     if units is not None:
         X_train, X_val = units.apply(X_train), None if X_val is None else units.apply(X_val)
         W, b = _standardized_start(W, b, units.mean, units.inverse, *given)
-    hyper = dict(weight_decay=weight_decay, momentum=momentum, beta1=beta1, beta2=beta2, epsilon=epsilon)
-    w_rule, b_rule = update_rule(W, **hyper), (update_rule(b, **hyper) if fit_intercept else None)
+    decay, l1_share = _penalties(penalty, alpha, l1_ratio, weight_decay)
+    l1 = _L1(W, alpha=alpha, l1_ratio=l1_share) if penalty in ("l1", "elasticnet") else None
+    if l1 is not None and (optimizer != "sgd" or momentum):
+        raise ValueError(f"penalty={penalty!r} is defined on plain SGD steps: optimizer='sgd', momentum=0.")
+    hyper = dict(momentum=momentum, beta1=beta1, beta2=beta2, epsilon=epsilon)
+    w_rule = update_rule(W, weight_decay=decay, **hyper)
+    b_rule = update_rule(b, weight_decay=0.0, **hyper) if fit_intercept else None  # the bias: never penalized
     if rounded == np.float64:  # the kernels' float32 scalars: the one float32 rounding of a float64 model
         w_rule.kernel = _float32
         if b_rule is not None:
@@ -884,7 +937,7 @@ def reference_fit(
         order = _epoch_permutation(n_train, seed, epoch) if shuffle else np.arange(n_train)
         history["lr"].append(lr_at(u + 1))
         W, b, u, losses = _epoch_steps(
-            (X_train, Y_train, s_train), order, batch_size, (W, b), (w_rule, b_rule), u, lr_at,
+            (X_train, Y_train, s_train), order, batch_size, (W, b), (w_rule, b_rule, l1), u, lr_at,
             lambda r: loss_fn(r, rho), reduction, rounded,
         )  # fmt: skip
         batch_losses.append([float(value) / size for value, size in losses])
@@ -935,15 +988,18 @@ def _epoch_steps(
     order: np.ndarray,
     batch_size: int,
     params: tuple[np.ndarray, np.ndarray],
-    rules: tuple[Any, Any],
+    rules: tuple[Any, Any, _L1 | None],
     u: int,
     lr_at: Callable[[int], float],
     loss_fn: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
     reduction: str,
     rounded: np.dtype,
 ) -> tuple[np.ndarray, np.ndarray, int, list[tuple[float, int]]]:
-    """Take one epoch's steps over the rows in ``order``; return ``(W, b, u, [(batch's summed loss, rows)])``."""
-    (X, Y, s), (W, b), (w_rule, b_rule) = data, params, rules
+    """Take one epoch's steps over the rows in ``order``; return ``(W, b, u, [(batch's summed loss, rows)])``.
+
+    ``rules`` are the weight's and the bias's update rules (None: no bias) and the L1 penalty's (or None).
+    """
+    (X, Y, s), (W, b), (w_rule, b_rule, l1) = data, params, rules
     k, losses = Y.shape[1], []
     for start in range(0, len(order), batch_size):
         rows = order[start : start + batch_size]
@@ -963,6 +1019,8 @@ def _epoch_steps(
         else:
             W = w_rule.update(W, xb.T @ dyhat / divisor, lr_at(u), u)
             b = b if b_rule is None else b_rule.update(b, dyhat.sum(axis=0) / divisor, lr_at(u), u)
+        if l1 is not None:
+            W = l1.apply(W, lr_at(u))
     return W, b, u, losses
 
 

@@ -55,6 +55,7 @@ __all__ = [
     "CONDITIONINGS",
     "METRICS",
     "OPTIMIZERS",
+    "PENALTIES",
     "SCHEDULES",
     "datasets",
     "fit_configs",
@@ -76,7 +77,8 @@ SCHEDULES = ("constant", "step", "cosine", "invscaling")
 METRICS = tuple(_METRICS)
 
 #: :func:`fit_configs`'s opt-ins, all on: every loss, optimizer and schedule, weight decay, sample weights,
-#: validation, every metric and standardized features. ``fit_configs(X, **ALL_OPTIONS)``.
+#: validation, every metric, standardized features, no intercept, rows in order and the penalties.
+#: ``fit_configs(X, **ALL_OPTIONS)``.
 ALL_OPTIONS: dict[str, Any] = {
     "losses": ALL_LOSSES,
     "optimizers": OPTIMIZERS,
@@ -88,7 +90,11 @@ ALL_OPTIONS: dict[str, Any] = {
     "standardize": True,
     "fit_intercept": True,
     "shuffle": True,
+    "penalty": True,
 }
+
+#: The penalties :func:`fit_configs` may draw with ``penalty=True``: scikit-learn's.
+PENALTIES = ("l2", "l1", "elasticnet")
 
 #: The column structures :func:`datasets` may draw.
 CONDITIONINGS = ("well", "correlated", "ill-scaled")
@@ -248,6 +254,7 @@ def fit_configs(
     standardize: bool = False,
     fit_intercept: bool = False,
     shuffle: bool = False,
+    penalty: bool = False,
 ) -> dict[str, Any]:
     """Draw keyword arguments for :func:`gluonlr.fit` on ``X``, with a learning rate that keeps training stable.
 
@@ -310,6 +317,12 @@ def fit_configs(
         drawn, and a standardization that only scales).
     shuffle : bool, default=False
         Draw ``shuffle`` (sometimes False: every epoch in the rows' order).
+    penalty : bool, default=False
+        Draw ``penalty`` (sometimes) from :data:`PENALTIES`, with ``alpha``
+        in [1e-6, 0.1] and, for ``"elasticnet"``, ``l1_ratio`` 0, 1 or in [0.01, 1];
+        ``"l1"`` and ``"elasticnet"`` only with plain SGD, and no penalty
+        beside a ``weight_decay`` drawn (its other name). The learning rate
+        allows for the L2 part.
     make_schedule : callable, optional
         Turns a drawn schedule ``(name, params)`` into the value of
         ``lr_schedule``. By default ``"constant"`` stays a string and the others
@@ -360,6 +373,12 @@ def fit_configs(
     decay_share = draw(st.floats(0.01, 1.0)) if weight_decay == "strong" else None
     if weight_decay is True and draw(st.booleans()):
         config["weight_decay"] = draw(_zero_or(1e-6, 0.1))
+    if penalty and not config.get("weight_decay") and draw(st.booleans()):
+        plain = config.get("optimizer", "sgd") == "sgd" and not config.get("momentum")
+        config["penalty"] = draw(st.sampled_from(list(PENALTIES) if plain else ["l2"]))
+        config["alpha"] = draw(st.floats(1e-6, 0.1))
+        if config["penalty"] == "elasticnet":
+            config["l1_ratio"] = draw(st.one_of(st.sampled_from([0.0, 1.0]), st.floats(0.01, 1.0)))
     n_train = n
     if validation and n >= 2 and draw(st.booleans()):
         n_val = draw(st.integers(1, n - 1))
@@ -390,9 +409,9 @@ def fit_configs(
     )
     if decay_share is not None:
         config["weight_decay"] = decay_share / bound(fraction=1.0)  # a share of the curvature bound 1 / lr
-    config["lr"] = bound(
-        fraction=fraction, weight_decay=config.get("weight_decay", 0.0), optimizer=config.get("optimizer", "sgd")
-    )
+    l2 = {"l2": 1.0, "elasticnet": 1.0 - config.get("l1_ratio", 0.15)}.get(config.get("penalty", ""), 0.0)
+    decay = config.get("weight_decay", 0.0) + l2 * config.get("alpha", 0.0)  # the weights' decay, by either name
+    config["lr"] = bound(fraction=fraction, weight_decay=decay, optimizer=config.get("optimizer", "sgd"))
     if schedules is not None:
         name, params = _draw_schedule(draw, schedules, max_epochs, config["lr"])
         config["lr_schedule"] = make_schedule(name, params)
