@@ -92,6 +92,15 @@ def test_every_name_has_a_stand_in_and_a_reason():
     assert all(NUMPY2_REMOVALS.values())
 
 
+#: The stand-ins are numpy 1.26's (its deprecation warnings, in1d's kind): numpy before 1.25 has its own functions,
+#: which gluonlr never replaces, and which warn less (numpy 1.23, tox's numpy123).
+BEFORE_125 = pytest.mark.skipif(
+    tuple(int(part) for part in np.__version__.split(".")[:2]) < (1, 25),
+    reason="numpy < 1.25: its own functions are used, and the stand-ins copy 1.26's deprecation warnings",
+)
+
+
+@BEFORE_125
 @pytest.mark.parametrize("name", sorted(NUMPY126))
 def test_each_function_behaves_as_numpy_126(name):
     args, kwargs, result, _ = NUMPY126[name]
@@ -103,6 +112,7 @@ def test_each_function_behaves_as_numpy_126(name):
         assert same(outcome, own) and caught == own_caught
 
 
+@BEFORE_125
 def test_in1d_inverted_and_msort_copies():
     args, kwargs, result = NUMPY126_IN1D_INVERT
     assert same(STAND_INS["in1d"](*args, **kwargs), result)

@@ -93,7 +93,8 @@ def _numpy126_functions(module: types.ModuleType) -> dict[str, Callable[..., Any
 
     def in1d(ar1: Any, ar2: Any, assume_unique: bool = False, invert: bool = False, *, kind: str | None = None) -> Any:
         """Test each element of ``ar1``, flattened, for membership in ``ar2``: numpy 1.26's ``in1d``."""
-        return module.isin(ar1, ar2, assume_unique=assume_unique, invert=invert, kind=kind).ravel()
+        extra = {} if kind is None else {"kind": kind}  # numpy before 1.24 has no kind: the default asks for none
+        return module.isin(ar1, ar2, assume_unique=assume_unique, invert=invert, **extra).ravel()
 
     def msort(a: Any) -> Any:
         """Return a copy of ``a`` sorted along its first axis, warning as numpy 1.26's ``msort`` did."""
