@@ -239,3 +239,37 @@ def test_the_estimator_with_a_penalty_is_sgdregressor(penalty):
     ).fit(X, y)  # fmt: skip
     _assert_same(ours.coef_, ours.intercept_, model)
     _assert_same_zeros(ours.coef_, model)
+
+
+@pytest.mark.parametrize("penalty", ["l1", "elasticnet"])
+def test_a_penalty_with_invscaling_is_sgdregressors(penalty, path):
+    """The L1 step reads the update's rate from the schedule (the Gluon path: of the Trainer's update count)."""
+    make, _, _ = DATASETS["sparse-truth"]
+    X, y = make()
+    strong = {**PENALTIES[penalty], "alpha": 2.0**-4}
+    theirs = SGDRegressor(
+        learning_rate="invscaling", eta0=0.05, power_t=0.25, shuffle=False, tol=None, max_iter=10, **strong
+    ).fit(X, y)
+    options = {**_gluonlr_options(0.05, 10, True, "mean"), "lr_schedule": "invscaling"}
+    ours = fit(X, y, path=path, verbose=0, **options, **strong)
+    np.testing.assert_allclose(ours.weight, theirs.coef_, rtol=1e-7, atol=1e-9)  # MXNet's float32 rate
+    _assert_same_zeros(ours.weight, theirs)
+
+
+def test_with_a_penalty_scikit_learn_stops_on_the_penalized_objective():
+    """A difference left as it is: SGDRegressor's tol (and "adaptive"'s plateaus) measure the loss plus the
+    penalty (its objective_sum), gluonlr's the loss alone, as its history records it. The steps are the same, the
+    epochs at which training stops or the rate drops may differ."""
+    make, _, _ = DATASETS["sparse-truth"]
+    X, y = make()
+    penalty = {**PENALTIES["l1"], "alpha": 2.0**-5}
+    theirs = SGDRegressor(learning_rate="adaptive", eta0=2**-4, tol=1e-3, shuffle=False, max_iter=200, **penalty)
+    theirs.fit(X, y)
+    options = {**_gluonlr_options(2**-4, 200, True, "mean"), "lr_schedule": "adaptive", "tol": 1e-3}
+    ours = fit(X, y, verbose=0, **options, **penalty)
+    assert ours.n_epochs != theirs.n_iter_  # 44 and 43: the objective's penalty term moves scikit-learn's plateau
+    unpenalized = fit(X, y, verbose=0, **options)
+    theirs_unpenalized = SGDRegressor(
+        penalty=None, learning_rate="adaptive", eta0=2**-4, tol=1e-3, shuffle=False, max_iter=200
+    ).fit(X, y)
+    assert unpenalized.n_epochs == theirs_unpenalized.n_iter_  # without a penalty the objective is the loss

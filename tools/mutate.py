@@ -222,8 +222,8 @@ MUTANTS = [
         "testing/_reference.py",
         [
             (
-                "    (X, Y, s), (W, b), (w_rule, b_rule) = data, params, rules\n",
-                "    (X, Y, s), (W, b), (w_rule, b_rule) = data, params, rules\n    first = u\n",
+                "    (X, Y, s), (W, b), (w_rule, b_rule, l1) = data, params, rules\n",
+                "    (X, Y, s), (W, b), (w_rule, b_rule, l1) = data, params, rules\n    first = u\n",
             ),
             ("        u += 1\n", "        u += 1\n        t = u - first\n"),
             ("xb.T @ dyhat / divisor, lr_at(u), u)", "xb.T @ dyhat / divisor, lr_at(u), t)"),

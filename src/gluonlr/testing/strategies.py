@@ -321,8 +321,8 @@ def fit_configs(
         Draw ``penalty`` (sometimes) from :data:`PENALTIES`, with ``alpha``
         in [1e-6, 0.1] and, for ``"elasticnet"``, ``l1_ratio`` 0, 1 or in [0.01, 1];
         ``"l1"`` and ``"elasticnet"`` only with plain SGD, and no penalty
-        beside a ``weight_decay`` drawn (its other name). The learning rate
-        allows for the L2 part.
+        beside a ``weight_decay`` drawn (its other name; none with
+        ``weight_decay="strong"``). The learning rate allows for the L2 part.
     make_schedule : callable, optional
         Turns a drawn schedule ``(name, params)`` into the value of
         ``lr_schedule``. By default ``"constant"`` stays a string and the others
@@ -373,7 +373,7 @@ def fit_configs(
     decay_share = draw(st.floats(0.01, 1.0)) if weight_decay == "strong" else None
     if weight_decay is True and draw(st.booleans()):
         config["weight_decay"] = draw(_zero_or(1e-6, 0.1))
-    if penalty and not config.get("weight_decay") and draw(st.booleans()):
+    if penalty and decay_share is None and not config.get("weight_decay") and draw(st.booleans()):
         plain = config.get("optimizer", "sgd") == "sgd" and not config.get("momentum")
         config["penalty"] = draw(st.sampled_from(list(PENALTIES) if plain else ["l2"]))
         config["alpha"] = draw(st.floats(1e-6, 0.1))
