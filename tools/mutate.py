@@ -581,7 +581,7 @@ MUTANTS = [
     _mutant(
         "fit-report-predicts-whole",
         "cli/_files.py",
-        [("    rows = max(1, _PREDICT_BYTES // (4 * max(1, X.shape[1])))\n", "    rows = max(1, len(X))\n")],
+        [("    rows = max(1, _PREDICT_BYTES // (4 * max(1, row_width(X))))\n", "    rows = max(1, X.shape[0])\n")],
         ["tests/test_cli_files.py::test_predictions_after_training_are_made_a_block_at_a_time"],
         "gluonlr fit, predict and evaluate convert the whole of X to float32 at once to predict",
     ),
