@@ -49,6 +49,26 @@ def popen():
         process.communicate()
 
 
+def benchmark_script(filename):
+    """Yield ``benchmarks/<filename>`` imported as a module (it lives in the repository, not in the package).
+
+    For a module-scoped fixture: ``yield from benchmark_script("run.py")``. The module is registered in
+    ``sys.modules`` while in use (dataclasses look their module up there) and removed after.
+    """
+    import importlib.util
+    import pathlib
+
+    name = "gluonlr_benchmark_" + filename.removesuffix(".py")
+    path = pathlib.Path(__file__).resolve().parents[1] / "benchmarks" / filename
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = sys.modules[name] = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+        yield module
+    finally:
+        del sys.modules[name]
+
+
 def read_and_close(command, n_bytes):
     """Run ``command``, read the first ``n_bytes`` of its output and close the pipe, as ``| head -c N`` does;
     return ``(those bytes, its stderr, its exit status)``. It is killed if it is still running at the end."""

@@ -3,31 +3,19 @@ arithmetic on hand-made times, the pushpull timer on a one-process store, and th
 2-worker job on 127.0.0.1 (every process it started gone afterwards)."""
 
 import dataclasses
-import importlib.util
 import json
-import pathlib
-import sys
 
 import numpy as np
 import pytest
 
-from conftest import MARK, marked
+from conftest import MARK, benchmark_script, marked
 from gluonlr._mxnet import mx
-
-RUN = pathlib.Path(__file__).resolve().parents[1] / "benchmarks" / "run.py"
 
 
 @pytest.fixture(scope="module")
 def bench():
-    """The benchmark script, imported as a module (it lives in the repository, not in the package)."""
-    name = "gluonlr_benchmark_run"
-    spec = importlib.util.spec_from_file_location(name, RUN)
-    module = sys.modules[name] = importlib.util.module_from_spec(spec)  # dataclasses look their module up there
-    try:
-        spec.loader.exec_module(module)
-        yield module
-    finally:
-        del sys.modules[name]
+    """The benchmark script, imported as a module."""
+    yield from benchmark_script("run.py")
 
 
 @pytest.mark.parametrize("loop", ["bare_autograd_loop", "bare_gluon_loop"])

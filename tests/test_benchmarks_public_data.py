@@ -1,29 +1,19 @@
 """benchmarks/public_data.py, cheaply: diabetes alone from its command line, and the table it prints. Times are
 never asserted; the accuracy of the estimator's defaults on diabetes is (the target's first half)."""
 
-import importlib.util
 import json
-import pathlib
-import sys
 
 import pytest
 
-pytest.importorskip("sklearn")  # the benchmark's references
+from conftest import benchmark_script
 
-PUBLIC_DATA = pathlib.Path(__file__).resolve().parents[1] / "benchmarks" / "public_data.py"
+pytest.importorskip("sklearn")  # the benchmark's references
 
 
 @pytest.fixture(scope="module")
 def bench():
-    """The benchmark script, imported as a module (it lives in the repository, not in the package)."""
-    name = "gluonlr_benchmark_public_data"
-    spec = importlib.util.spec_from_file_location(name, PUBLIC_DATA)
-    module = sys.modules[name] = importlib.util.module_from_spec(spec)
-    try:
-        spec.loader.exec_module(module)
-        yield module
-    finally:
-        del sys.modules[name]
+    """The benchmark script, imported as a module."""
+    yield from benchmark_script("public_data.py")
 
 
 @pytest.mark.slow  # four fits of 119 epochs and two of SGDRegressor: 3 to 40 s, with the load

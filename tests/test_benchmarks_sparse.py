@@ -2,31 +2,21 @@
 4,096 set, one epoch) end to end from its command line (slow), and the hashed data. Times are never asserted: only
 that they were measured."""
 
-import importlib.util
 import json
-import pathlib
-import sys
 
 import numpy as np
 import pytest
 
+from conftest import benchmark_script
+
 pytest.importorskip("sklearn")  # the benchmark's reference
 pytest.importorskip("scipy")
-
-SPARSE = pathlib.Path(__file__).resolve().parents[1] / "benchmarks" / "sparse.py"
 
 
 @pytest.fixture(scope="module")
 def bench():
-    """The benchmark script, imported as a module (it lives in the repository, not in the package)."""
-    name = "gluonlr_benchmark_sparse"
-    spec = importlib.util.spec_from_file_location(name, SPARSE)
-    module = sys.modules[name] = importlib.util.module_from_spec(spec)  # dataclasses look their module up there
-    try:
-        spec.loader.exec_module(module)
-        yield module
-    finally:
-        del sys.modules[name]
+    """The benchmark script, imported as a module."""
+    yield from benchmark_script("sparse.py")
 
 
 def check_report(bench, report):

@@ -2,9 +2,7 @@
 line, a tiny wide set (least squares not run, Ridge the reference), the phase timer, the data sets and the
 estimator it builds. Times are never asserted: only that they were measured and add up."""
 
-import importlib.util
 import json
-import pathlib
 import sys
 
 import numpy as np
@@ -12,24 +10,17 @@ import pytest
 
 import gluonlr.options
 import gluonlr.phases
+from conftest import benchmark_script
 
 pytest.importorskip("sklearn")  # the benchmark's references
 
-USERS_DATA = pathlib.Path(__file__).resolve().parents[1] / "benchmarks" / "users_data.py"
 PHASES = ("validate", "data", "lr_auto", "build", "train", "other")
 
 
 @pytest.fixture(scope="module")
 def bench():
-    """The benchmark script, imported as a module (it lives in the repository, not in the package)."""
-    name = "gluonlr_benchmark_users_data"
-    spec = importlib.util.spec_from_file_location(name, USERS_DATA)
-    module = sys.modules[name] = importlib.util.module_from_spec(spec)  # dataclasses look their module up there
-    try:
-        spec.loader.exec_module(module)
-        yield module
-    finally:
-        del sys.modules[name]
+    """The benchmark script, imported as a module."""
+    yield from benchmark_script("users_data.py")
 
 
 def test_the_smallest_configuration_end_to_end(bench, capsys):
