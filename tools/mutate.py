@@ -65,6 +65,8 @@ LITERAL = "tests/test_literal.py"
 PENALTY = "tests/test_penalty.py"
 
 SKLEARN_EQUALITY = "tests/test_sklearn_equality.py"
+#: Averaged SGD against scikit-learn, the reference and itself across a checkpoint.
+AVERAGE = "tests/test_average.py"
 
 MUTANTS = [
     # -- issue 15: the article's pieces, literally, and the fast forms fit runs --------------------------------
@@ -222,8 +224,8 @@ MUTANTS = [
         "testing/_reference.py",
         [
             (
-                "    (X, Y, s), (W, b), (w_rule, b_rule, l1) = data, params, rules\n",
-                "    (X, Y, s), (W, b), (w_rule, b_rule, l1) = data, params, rules\n    first = u\n",
+                "    (X, Y, s), (W, b), (w_rule, b_rule, l1, averaged) = data, params, rules\n",
+                "    (X, Y, s), (W, b), (w_rule, b_rule, l1, averaged) = data, params, rules\n    first = u\n",
             ),
             ("        u += 1\n", "        u += 1\n        t = u - first\n"),
             ("xb.T @ dyhat / divisor, lr_at(u), u)", "xb.T @ dyhat / divisor, lr_at(u), t)"),
@@ -307,6 +309,52 @@ MUTANTS = [
         [('                self.l1.u = float(state["l1/u"])\n', "                pass\n")],
         [PENALTY],
         "a resumed Gluon run (or partial_fit) restarts the L1 penalty's u from 0",
+    ),
+    _mutant(
+        "average-counts-one-more",
+        "averaging.py",
+        [("            mean += (param - mean) / self.count\n", "            mean += (param - mean) / (self.count + 1)\n")],
+        [AVERAGE],
+        "the mean takes each step in with weight 1 / (k + 1): it never reaches the steps' mean",
+    ),
+    _mutant(
+        "average-starts-a-sample-late",
+        "averaging.py",
+        [("        if self.seen < self.start:\n", "        if self.seen <= self.start:\n")],
+        [AVERAGE],
+        "averaging starts at the step after the one that sees sample `average`",
+    ),
+    _mutant(
+        "average-before-the-l1-step",
+        "learners/manual.py",
+        [
+            (
+                "            self.averager.step(self.params, self.means, rows=rows)\n",
+                "            pass\n",
+            ),
+            (
+                "        if self.l1 is not None:\n            self.l1.step(",
+                "        if self.averager is not None:\n"
+                "            self.averager.step(self.params, self.means, rows=rows)\n"
+                "        if self.l1 is not None:\n            self.l1.step(",
+            ),
+        ],
+        [AVERAGE],
+        "the manual path's mean takes in the weights before the L1 truncation",
+    ),
+    _mutant(
+        "average-count-not-restored",
+        "averaging.py",
+        [('            self.count = int(state["average/count"])\n', "            pass\n")],
+        [AVERAGE],
+        "a resumed run (or partial_fit) restarts the mean's count: its first step replaces the mean",
+    ),
+    _mutant(
+        "early-stopping-restores-the-last-mean",
+        "learners/protocol.py",
+        [(' or key.startswith("average/")}', "}")],
+        [AVERAGE],
+        "restore_best_weights restores the best epoch's last step, not its mean",
     ),
     # Weak tests the issue named, and the order the reference now states itself.
     _mutant(

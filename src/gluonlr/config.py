@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from gluonlr.averaging import Averager, average_start
 from gluonlr.optimizers import NAG, SGD, Adam, L1Penalty, Optimizer
 from gluonlr.schedules import Constant, Schedule
 
@@ -41,6 +42,7 @@ class FitConfig:
     penalty: str | None = None
     alpha: float = 0.0001
     l1_ratio: float = 0.15
+    average: bool | int = False
     lr_schedule: Schedule = field(default_factory=Constant)
     dtype: str = "float32"
 
@@ -91,6 +93,17 @@ class FitConfig:
         if self.penalty not in ("l1", "elasticnet"):
             return None
         return L1Penalty(alpha=self.alpha, l1_ratio=self.l1_share)
+
+    def make_averager(self) -> Averager | None:
+        """Return the running mean of the iterates both paths keep with ``average`` (:mod:`gluonlr.averaging`), or None.
+
+        Examples
+        --------
+        >>> FitConfig(average=True).make_averager().start, FitConfig().make_averager()
+        (1, None)
+        """
+        start = average_start(self.average)
+        return Averager(start) if start else None
 
     def lr_at(self, update: int, n_batches: int) -> float:
         """Return the learning rate of update ``update`` (from 1) with ``n_batches`` batches per epoch."""

@@ -47,6 +47,7 @@ def fit(
     alpha: float = 0.0001,
     l1_ratio: float = 0.15,
     weight_decay: float = 0.0,
+    average: bool | int = False,
     lr_schedule: str | Schedule | None = None,
     dtype: str = "float32",
     sample_weight: Any = None,
@@ -204,6 +205,14 @@ def fit(
         MXNet's name for the L2 penalty, >= 0: ``weight_decay=a`` is ``penalty="l2", alpha=a``, on the weights
         only (the ``Dense`` bias's ``wd_mult`` is 0). Given with a ``penalty``, it must say the same
         (``penalty="l2", alpha=a``): a ``ValueError`` otherwise.
+    average : bool or int, default=False
+        Averaged SGD (Polyak and Juditsky, 1992; scikit-learn's ``average``): the model returned, evaluated,
+        checkpointed and predicted with is the running mean of the parameters after each update, from the
+        update that sees sample ``average`` on (counted over the whole run; ``True``: from the first), while
+        the steps go on from the last parameters. A constant rate then ends at the mean of the noise band
+        rather than a point in it. With ``batch_size=1``, ``shuffle=False`` and no L1 part the mean is
+        ``SGDRegressor(average=...)``'s (:mod:`gluonlr.averaging`; with L1 it is the mean of the parameters
+        after each truncation, which scikit-learn's lazy mean is not).
     lr_schedule : {None, "constant", "step", "cosine", "invscaling", "adaptive"} or Schedule, default=None
         How the learning rate changes over the run, see :mod:`gluonlr.schedules`;
         None is constant. ``history["lr"]`` records each epoch's first rate.

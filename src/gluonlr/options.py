@@ -313,6 +313,17 @@ def _penalty(penalty: Any) -> str | None:
     return penalty
 
 
+def _average(average: Any) -> bool | int:
+    if isinstance(average, bool | np.bool_):
+        return bool(average)
+    if not isinstance(average, numbers.Integral) or average < 1:
+        raise ValueError(
+            f"The 'average' parameter of fit must be True, False or an int >= 1 (the sample from which to "
+            f"average). Got {average!r} instead."
+        )
+    return int(average)
+
+
 def _tol(tol: Any) -> float | None:
     return None if tol is None else check_float("tol", tol, low=0.0)
 
@@ -594,6 +605,14 @@ _OPTION_LIST: tuple[Option, ...] = (
             "config": "an alias: check_options resolves it to penalty='l2', alpha=weight_decay",
         },
         metavar="WD",
+    ),
+    Option(
+        "average",
+        False,
+        Rule("True, False or an int >= 1: averaging starts at the update that sees that sample", _average),
+        "averaged SGD: the model is the mean of the steps' parameters from the N-th sample seen on "
+        "(scikit-learn's average; true: from the first)",
+        metavar="N",
     ),
     Option(
         "lr_schedule",

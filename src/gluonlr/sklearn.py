@@ -149,7 +149,6 @@ ESTIMATOR_ONLY: dict[str, str] = {
 NOT_OFFERED: dict[str, str] = {
     "coef_init": "it is an argument of fit, as in SGDRegressor: LinearRegressor().fit(X, y, coef_init=...)",
     "intercept_init": "it is an argument of fit, as in SGDRegressor: LinearRegressor().fit(X, y, intercept_init=...)",
-    "average": "gluonlr has no averaged SGD",
     "power_t": "a parameter of the schedule: lr_schedule=gluonlr.schedules.InverseScaling(power_t=...), "
     "scikit-learn's 'invscaling' (the name alone: power_t=0.25)",
 }
@@ -270,6 +269,12 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
     weight_decay : float, default=0.0
         MXNet's name for ``penalty="l2", alpha=weight_decay``; given with a
         ``penalty`` it must say the same.
+    average : bool or int, default=False
+        Averaged SGD, as ``SGDRegressor``'s: ``coef_`` and ``intercept_`` are
+        the mean of the parameters after each step, from the step that sees
+        sample ``average`` on (True: the first). :meth:`partial_fit` carries
+        the mean on; a ``warm_start`` fit starts from the mean and averages
+        afresh, as scikit-learn's.
     lr_schedule : {None, "constant", "step", "cosine", "invscaling", "adaptive"} or Schedule, default=None
     dtype : {"float32", "float64", "auto"}, default="float32"
         The model's dtype: ``X`` and ``y`` are converted to it, ``coef_`` and
@@ -398,6 +403,7 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
         alpha: float = 0.0001,
         l1_ratio: float = 0.15,
         weight_decay: float = 0.0,
+        average: bool | int = False,
         lr_schedule: str | Schedule | None = None,
         dtype: str = "auto",
         validation_split: float = 0.0,
@@ -433,6 +439,7 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
         self.alpha = alpha
         self.l1_ratio = l1_ratio
         self.weight_decay = weight_decay
+        self.average = average
         self.lr_schedule = lr_schedule
         self.dtype = dtype
         self.validation_split = validation_split

@@ -10,6 +10,7 @@ import numpy as np
 from gluonlr._validation import check_float
 from gluonlr.callbacks.base import Callback
 from gluonlr.errors import ConvergenceWarning
+from gluonlr.learners.protocol import model_state
 
 
 class EarlyStopping(Callback):
@@ -103,7 +104,7 @@ class EarlyStopping(Callback):
             self.best, self.best_epoch, self.wait = value, epoch, 0
             if self.restore_best_weights:
                 state = self.run.get_state()
-                self.best_state = {"weight": state["weight"], "bias": state["bias"]}
+                self.best_state = model_state(state)  # the parameters, and with average their mean
             return
         self.wait += 1
         if self.wait < self.patience:

@@ -87,6 +87,12 @@ def _name_or_none(text: str) -> str | None:
     return None if text.strip().lower() == "none" else text
 
 
+def _int_or_switch(text: str) -> bool | int | str:
+    """Return ``text`` as an int, or True/False for ``true``/``false`` (``--average true``), else as it is."""
+    switch = {"true": True, "false": False}.get(text.strip().lower())
+    return switch if switch is not None else _int_or_name(text)
+
+
 @dataclass(frozen=True)
 class Flag:
     """How the command line gives one option of :func:`gluonlr.fit`.
@@ -148,6 +154,7 @@ _RULE_FLAGS: dict[str, dict[str, Any]] = {
     "lr_schedule": {"choices": tuple(SCHEDULES)},
     "penalty": {"type": checked(_name_or_none, OPTIONS["penalty"].check)},
     "tol": {"type": checked(_float_or_none, OPTIONS["tol"].check)},
+    "average": {"type": checked(_int_or_switch, OPTIONS["average"].check)},
     "metrics": {"type": _names("metrics", tuple(METRICS))},
     "early_stopping": {"type": None},
     "checkpoint": {},

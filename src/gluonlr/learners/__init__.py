@@ -6,13 +6,14 @@ production fit adds: several devices, a ``dist_sync`` job, the optimizer's
 state and the training state of a checkpoint.
 
 - :class:`Learner`: what fit, the loop, the evaluation passes and the
-  callbacks use of a path (``gluonlr/learners/protocol.py``);
+  callbacks use of a path (``gluonlr/learners/protocol.py``), and
+  :func:`model_state`, the entries of its state that make the model;
 - :class:`ManualLearner`: the manual path (``gluonlr/learners/manual.py``);
 - :class:`GluonLearner`: the Gluon path (``gluonlr/learners/gluon.py``).
 """
 
 from gluonlr.learners.gluon import GluonLearner
 from gluonlr.learners.manual import ManualLearner
-from gluonlr.learners.protocol import Learner, LearnerData
+from gluonlr.learners.protocol import Learner, LearnerData, model_state
 
-__all__ = ["GluonLearner", "Learner", "LearnerData", "ManualLearner"]
+__all__ = ["GluonLearner", "Learner", "LearnerData", "ManualLearner", "model_state"]

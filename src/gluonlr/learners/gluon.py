@@ -128,6 +128,10 @@ class GluonLearner:
         self.l1_states = (
             [self.l1.create_state(self.dense.weight.data(device)) for device in self.ctx] if self.l1 else []
         )
+        # average=...: the running mean of the first device's weight and bias after each step (and its L1 truncation)
+        self.averager = config.make_averager()
+        self.means = [self.averager.create_state(param) for param in self._params()] if self.averager else []
+        self.sparse = sparse
 
     def batches(self, epoch: int) -> gluon.data.DataLoader:
         """Return the mini-batches of epoch ``epoch``."""
@@ -159,11 +163,20 @@ class GluonLearner:
         if self.l1 is not None:  # the rate of the update just taken, by the schedule the Trainer follows
             lr = self.config.lr_at(self.trainer._optimizer.num_update, self.data.n_batches)
             self.l1.step([self.dense.weight.data(device) for device in self.ctx], self.l1_states, lr=lr)
+        if self.averager is not None:
+            self.averager.step(self._params(), self.means, rows=rows)
         return gather(losses, self.ctx[0]) if losses else None
 
     def predict(self, x: nd.NDArray) -> nd.NDArray:
-        """Return the predictions ``net(x)`` of shape ``(n_samples, n_outputs)``, computed on the first device."""
-        return net(x.as_in_context(self.ctx[0]), self.dense)
+        """Return the predictions ``net(x)`` of shape ``(n_samples, n_outputs)``, computed on the first device.
+
+        With ``average``, once a step is averaged: the layer's product with the mean parameters instead.
+        """
+        x = x.as_in_context(self.ctx[0])
+        if not (self.averager and self.averager.count):
+            return net(x, self.dense)
+        weight, bias = self.means  # in the layer's layout: SparseDense's (n_features, n_outputs), else Dense's
+        return nd.broadcast_add(nd.dot(x, weight, transpose_b=not self.sparse), bias.reshape((1, -1)))
 
     def set_lr(self, lr: float) -> None:
         """Train at rate ``lr`` from the next step: the ``Trainer``'s rate (its optimizer has no scheduler then)."""
@@ -178,9 +191,21 @@ class GluonLearner:
             self.loader._worker_pool = None
         self.data.close()
 
+    def _params(self) -> list[nd.NDArray]:
+        """Return the layer's weight and bias on the first device (the weight in the layer's own layout)."""
+        return [self.dense.weight.data(self.ctx[0]), self.dense.bias.data(self.ctx[0])]
+
     def parameters(self) -> tuple[np.ndarray, float | np.ndarray]:
-        """Return the current ``(weight, bias)`` as numpy: ``(n_features,)`` and a float for one output."""
-        weight, bias = weight_of(self.dense, self.ctx[0]), self.dense.bias.data(self.ctx[0]).asnumpy()
+        """Return the current ``(weight, bias)`` as numpy: ``(n_features,)`` and a float for one output.
+
+        With ``average``, the mean of the steps' parameters (once a step is averaged).
+        """
+        if self.averager is not None and self.averager.count:
+            mean_weight, mean_bias = self.means
+            weight = mean_weight.asnumpy().T.copy() if self.sparse else mean_weight.asnumpy()
+            bias = mean_bias.asnumpy()
+        else:
+            weight, bias = weight_of(self.dense, self.ctx[0]), self.dense.bias.data(self.ctx[0]).asnumpy()
         if weight.shape[0] == 1:
             return weight.reshape(-1), float(bias[0])
         return weight.T.copy(), bias
@@ -218,6 +243,8 @@ class GluonLearner:
         if self.l1 is not None:
             state["l1/u"] = np.array(self.l1.u, dtype=np.float64)
             state["l1/q"] = self.l1_states[0].asnumpy()
+        if self.averager is not None:
+            state |= self.averager.get_state(self.means, layouts=(self.sparse, False))
         return state
 
     def set_state(self, state: dict[str, np.ndarray]) -> None:
@@ -243,6 +270,8 @@ class GluonLearner:
                 q = np.asarray(state["l1/q"], self.config.dtype)
                 for target in self.l1_states:
                     target[:] = nd.array(q, dtype=q.dtype)
+        if self.averager is not None:
+            self.averager.set_state(state, self.means, layouts=(self.sparse, False))
         if "updates" in state:
             optimizer = self.trainer._optimizer
             optimizer.num_update = int(state["updates"])

@@ -130,6 +130,9 @@ class ManualLearner:
         # penalty="l1"/"elasticnet": the truncated gradient after each step, on every device's w (its q beside it)
         self.l1 = config.make_l1_penalty()
         self.l1_states = [self.l1.create_state(w) for w, _ in self.copies] if self.l1 is not None else []
+        # average=...: the running mean of the first device's [w, b] after each step (and its L1 truncation)
+        self.averager = config.make_averager()
+        self.means = [self.averager.create_state(param) for param in self.params] if self.averager else []
         self.config, self.updates = config, 0
 
     def batches(self, epoch: int) -> Iterable[tuple[nd.NDArray, ...]]:
@@ -164,11 +167,13 @@ class ManualLearner:
             self.optimizer.update(params, grads, states, lr=lr, rescale_grad=rescale_grad, t=self.updates)
         if self.l1 is not None:
             self.l1.step([w for w, _ in self.copies], self.l1_states, lr=lr)
+        if self.averager is not None:
+            self.averager.step(self.params, self.means, rows=rows)
         return gather(losses, self.ctx[0]) if losses else None
 
     def predict(self, x: nd.NDArray) -> nd.NDArray:
         """Return the predictions ``net(x)`` of shape ``(n_samples, n_outputs)``, computed on the first device."""
-        return self.net(x.as_in_context(self.ctx[0]), *self.params)
+        return self.net(x.as_in_context(self.ctx[0]), *self._model())
 
     def set_lr(self, lr: float) -> None:
         """Train at rate ``lr`` from the next step: each step reads the config's rate through its schedule."""
@@ -179,8 +184,11 @@ class ManualLearner:
         self.data.close()
 
     def parameters(self) -> tuple[np.ndarray, float | np.ndarray]:
-        """Return the current ``(weight, bias)`` as numpy: ``(n_features,)`` and a float for one output."""
-        w, b = self.params
+        """Return the current ``(weight, bias)`` as numpy: ``(n_features,)`` and a float for one output.
+
+        With ``average``, the mean of the steps' parameters (once a step is averaged).
+        """
+        w, b = self._model()
         if w.shape[1] == 1:
             return w.asnumpy().reshape(-1), float(b.asnumpy()[0])
         return w.asnumpy(), b.asnumpy()
@@ -189,6 +197,10 @@ class ManualLearner:
         """Return :meth:`parameters`: a learner on raw rows trains the model in the units of ``X``."""
         return self.parameters()
 
+    def _model(self) -> list[nd.NDArray]:
+        """Return the model's ``[w, b]`` on the first device: the steps' own, or with ``average`` their mean."""
+        return list(self.averager.model(self.params, self.means)) if self.averager else self.params
+
     def get_state(self) -> dict[str, np.ndarray]:
         """Return a copy of the training state: parameters in Gluon's layout, optimizer state, update count.
 
@@ -196,7 +208,9 @@ class ManualLearner:
         ``"<state>/<param>"`` for each optimizer state array (same layouts) and
         ``"updates"``: the same keys and layouts as the Gluon path's. Without
         an intercept the bias has no optimizer state. With an L1 penalty,
-        ``"l1/u"`` (a float64 scalar) and ``"l1/q"`` (the weight's layout).
+        ``"l1/u"`` (a float64 scalar) and ``"l1/q"`` (the weight's layout). With ``average``,
+        ``"average/weight"`` and ``"average/bias"`` (the mean, same layouts), ``"average/seen"`` and
+        ``"average/count"`` (:class:`~gluonlr.averaging.Averager`).
         """
         state = {"updates": np.array(self.updates, dtype=np.int64)}
         for name, param, arrays in zip(("weight", "bias"), self.params, self._state_arrays(0), strict=True):
@@ -206,6 +220,8 @@ class ManualLearner:
         if self.l1 is not None:
             state["l1/u"] = np.array(self.l1.u, dtype=np.float64)
             state["l1/q"] = self.l1_states[0].asnumpy().T.copy()
+        if self.averager is not None:
+            state |= self.averager.get_state(self.means, layouts=(True, False))
         return state
 
     def _state_arrays(self, device: int) -> list[list[nd.NDArray]]:
@@ -235,6 +251,8 @@ class ManualLearner:
                 q = np.ascontiguousarray(np.asarray(state["l1/q"], dtype=self.config.dtype).T)
                 for target in self.l1_states:
                     target[:] = nd.array(q, dtype=q.dtype)
+        if self.averager is not None:
+            self.averager.set_state(state, self.means, layouts=(True, False))
         if "updates" in state:
             self.updates = int(state["updates"])
 

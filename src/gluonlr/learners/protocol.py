@@ -29,10 +29,25 @@ from gluonlr.manual import LossFn  # a per-sample loss: either path's, Gluon's b
 if TYPE_CHECKING:  # scaling imports this module for its wrapper's annotations
     from gluonlr.scaling import Standardizer
 
-__all__ = ["Learner", "LearnerData"]
+__all__ = ["Learner", "LearnerData", "model_state"]
 
 #: The forms of the training data a learner reads its batches from (:func:`gluonlr.data.epoch_data`).
 LearnerData = EpochData | TakeData | StreamData
+
+
+def model_state(state: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Return the entries of a learner's :meth:`~Learner.get_state` that make its model, as ``set_state`` takes them.
+
+    The parameters ``"weight"`` and ``"bias"``, and with ``average`` the mean and its counts (``"average/..."``,
+    :class:`~gluonlr.averaging.Averager`): what restoring the best epoch's model restores, without the
+    optimizer's state.
+
+    Examples
+    --------
+    >>> sorted(model_state({"weight": np.ones((1, 2)), "bias": np.zeros(1), "momentum/weight": np.ones((1, 2))}))
+    ['bias', 'weight']
+    """
+    return {key: value for key, value in state.items() if key in ("weight", "bias") or key.startswith("average/")}
 
 
 class Learner(Protocol):

@@ -331,6 +331,24 @@ class _L1:
         return new
 
 
+class _Average:
+    """Averaged SGD's running mean of the iterates (``mean += (theta - mean) / k``), from sample ``start`` on."""
+
+    def __init__(self, start: int, W: np.ndarray, b: np.ndarray) -> None:
+        self.start, self.seen, self.count = start, 0, 0
+        self.W, self.b = np.zeros_like(W), np.zeros_like(b)
+
+    def apply(self, W: np.ndarray, b: np.ndarray, rows: int) -> None:
+        self.seen += rows
+        if self.seen >= self.start:
+            self.count += 1
+            self.W = self.W + (W - self.W) / self.count
+            self.b = self.b + (b - self.b) / self.count
+
+    def model(self, W: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return (self.W, self.b) if self.count else (W, b)
+
+
 def _penalties(penalty: str | None, alpha: float, l1_ratio: float, weight_decay: float) -> tuple[float, float]:
     """Return the weights' ``(L2 decay, L1 strength)``: ``(1 - r) alpha`` and ``r alpha``, ``r`` the L1 share.
 
@@ -722,6 +740,7 @@ def reference_fit(
     alpha: float = 0.0001,
     l1_ratio: float = 0.15,
     weight_decay: float = 0.0,
+    average: bool | int = False,
     lr_schedule: Any = None,
     dtype: str = "float32",
     sample_weight: Any = None,
@@ -795,6 +814,11 @@ def reference_fit(
     l1_ratio : float, default=0.15
     weight_decay : float, default=0.0
         ``penalty="l2", alpha=weight_decay``.
+    average : bool or int, default=False
+        Averaged SGD: after each update (and its L1 truncation), once the
+        samples seen reach ``average`` (True: 1), ``k += 1`` and
+        ``mean += (theta - mean) / k``; the model returned, recorded and
+        evaluated is the mean once ``k > 0``.
     lr_schedule : None, str, tuple, schedule object or callable, optional
         None or ``"constant"``; ``"step"`` (``FactorScheduler``, by default
         ``step_epochs=1, factor=0.5``) or ``"cosine"`` (``CosineScheduler``,
@@ -918,14 +942,18 @@ def reference_fit(
             b_rule.kernel = _float32
     n_batches = -(-n_train // batch_size)
     schedule, schedule_params = _schedule(lr_schedule)
+    averaged = _Average(int(average), W, b) if average else None
 
     rate = [lr]  # the base rate: lr_schedule="adaptive" divides it at each plateau
 
     def lr_at(u: int) -> float:
         return schedule(u, lr=rate[0], n_batches=n_batches, epochs=epochs, **schedule_params)
 
+    def model(W: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return averaged.model(W, b) if averaged is not None else (W, b)
+
     def shaped(W: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, float | np.ndarray]:
-        return _users_units(W, b, units, target, single)
+        return _users_units(*model(W, b), units, target, single)
 
     scorers = [(name, METRICS[name]) if isinstance(name, str) else _user_metric(name, single) for name in metrics]
     history: dict[str, list[float]] = {"loss": [], "lr": []}
@@ -937,13 +965,13 @@ def reference_fit(
         order = _epoch_permutation(n_train, seed, epoch) if shuffle else np.arange(n_train)
         history["lr"].append(lr_at(u + 1))
         W, b, u, losses = _epoch_steps(
-            (X_train, Y_train, s_train), order, batch_size, (W, b), (w_rule, b_rule, l1), u, lr_at,
+            (X_train, Y_train, s_train), order, batch_size, (W, b), (w_rule, b_rule, l1, averaged), u, lr_at,
             lambda r: loss_fn(r, rho), reduction, rounded,
         )  # fmt: skip
         batch_losses.append([float(value) / size for value, size in losses])
         history["loss"].append(sum(value for value, _ in losses) / n_train)
         _record_scores(
-            history, W, b, (X_train, Y_train), (X_val, Y_val), lambda r: loss_fn(r, rho)[0], scorers,
+            history, *model(W, b), (X_train, Y_train), (X_val, Y_val), lambda r: loss_fn(r, rho)[0], scorers,
             target.raw if target is not None else None,
         )  # fmt: skip
         weight, bias = shaped(W, b)
@@ -988,7 +1016,7 @@ def _epoch_steps(
     order: np.ndarray,
     batch_size: int,
     params: tuple[np.ndarray, np.ndarray],
-    rules: tuple[Any, Any, _L1 | None],
+    rules: tuple[Any, Any, _L1 | None, _Average | None],
     u: int,
     lr_at: Callable[[int], float],
     loss_fn: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
@@ -997,9 +1025,10 @@ def _epoch_steps(
 ) -> tuple[np.ndarray, np.ndarray, int, list[tuple[float, int]]]:
     """Take one epoch's steps over the rows in ``order``; return ``(W, b, u, [(batch's summed loss, rows)])``.
 
-    ``rules`` are the weight's and the bias's update rules (None: no bias) and the L1 penalty's (or None).
+    ``rules`` are the weight's and the bias's update rules (None: no bias), the L1 penalty's and the average's
+    (or None).
     """
-    (X, Y, s), (W, b), (w_rule, b_rule, l1) = data, params, rules
+    (X, Y, s), (W, b), (w_rule, b_rule, l1, averaged) = data, params, rules
     k, losses = Y.shape[1], []
     for start in range(0, len(order), batch_size):
         rows = order[start : start + batch_size]
@@ -1021,6 +1050,8 @@ def _epoch_steps(
             b = b if b_rule is None else b_rule.update(b, dyhat.sum(axis=0) / divisor, lr_at(u), u)
         if l1 is not None:
             W = l1.apply(W, lr_at(u))
+        if averaged is not None:
+            averaged.apply(W, b, len(rows))
     return W, b, u, losses
 
 

@@ -91,6 +91,7 @@ ALL_OPTIONS: dict[str, Any] = {
     "fit_intercept": True,
     "shuffle": True,
     "penalty": True,
+    "average": True,
 }
 
 #: The penalties :func:`fit_configs` may draw with ``penalty=True``: scikit-learn's.
@@ -255,6 +256,7 @@ def fit_configs(
     fit_intercept: bool = False,
     shuffle: bool = False,
     penalty: bool = False,
+    average: bool = False,
 ) -> dict[str, Any]:
     """Draw keyword arguments for :func:`gluonlr.fit` on ``X``, with a learning rate that keeps training stable.
 
@@ -323,6 +325,10 @@ def fit_configs(
         ``"l1"`` and ``"elasticnet"`` only with plain SGD, and no penalty
         beside a ``weight_decay`` drawn (its other name; none with
         ``weight_decay="strong"``). The learning rate allows for the L2 part.
+    average : bool, default=False
+        Draw ``average`` (sometimes): True, or the sample from which to
+        average, in [1, samples x epochs + 1] (the last: never reached, so the
+        model is the last step's).
     make_schedule : callable, optional
         Turns a drawn schedule ``(name, params)`` into the value of
         ``lr_schedule``. By default ``"constant"`` stays a string and the others
@@ -392,6 +398,8 @@ def fit_configs(
         config["fit_intercept"] = False
     if shuffle and draw(st.booleans()):
         config["shuffle"] = False
+    if average and draw(st.booleans()):
+        config["average"] = draw(st.one_of(st.just(True), st.integers(1, n * config["epochs"] + 1)))
     seen = X  # the features training sees
     if standardize and draw(st.booleans()):
         config["standardize"] = True
