@@ -313,7 +313,7 @@ MUTANTS = [
     _mutant(
         "average-counts-one-more",
         "averaging.py",
-        [("            mean += (param - mean) / self.count\n", "            mean += (param - mean) / (self.count + 1)\n")],
+        [("mean += (param - mean) / self.count\n", "mean += (param - mean) / (self.count + 1)\n")],
         [AVERAGE],
         "the mean takes each step in with weight 1 / (k + 1): it never reaches the steps' mean",
     ),
