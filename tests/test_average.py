@@ -272,3 +272,16 @@ def test_the_command_line_refuses_a_bad_value(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["fit", "x.csv", "--target", "y", "--average", "0"])
     assert "argument --average: must be True, False or an int >= 1" in capsys.readouterr().err
+
+
+def test_sparse_rows_average_as_dense_ones(path):
+    """Lazy steps move only the batch's features, but the mean takes in every weight after each step."""
+    scipy_sparse = pytest.importorskip("scipy.sparse")
+    rng = np.random.default_rng(0)
+    X_sparse = scipy_sparse.random(300, 50, density=0.1, format="csr", random_state=0, dtype=np.float32)
+    target = X_sparse @ rng.standard_normal(50) + 1
+    options = dict(average=20, batch_size=16, epochs=3, lr=0.05)
+    result = fit(X_sparse, target, path=path, verbose=0, **options)
+    expected = reference_fit(X_sparse.toarray(), target, **options)
+    np.testing.assert_allclose(result.weight, expected.weight, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(result.bias, expected.bias, rtol=1e-5)
