@@ -49,6 +49,9 @@ WORKER = textwrap.dedent(
     X, y = (np.load(spec[name], mmap_mode="r" if spec["storage"] != "memory" else None) for name in ("X", "y"))
     if spec["storage"] == "rows":
         X = RowArray(X)
+    if spec["storage"] == "sparse":
+        import scipy.sparse
+        X = scipy.sparse.csr_matrix(X)
 
 
     class Die(Callback):
@@ -219,6 +222,35 @@ def test_standardize_and_auto_lr_in_a_job(tmp_path, marker):
     for number, kwargs in enumerate(fits):
         assert results[1][number] == {**results[0][number], "rank": 1}
         assert_same(results[0][number], one_process(X, y, kwargs), exact=False)
+    assert marked(marker) == []
+
+
+@pytest.mark.slow
+def test_sparse_rows_train_in_a_job_as_in_one_process(tmp_path, marker):
+    """CSR batches in a job: each worker's share a CSR batch, the row_sparse gradients summed over the workers
+    (through dense buffers: GradientSum), lazy steps; a short last batch (93 rows in batches of 10, 3 workers),
+    batches of one row (two workers idle each step), validation, metrics, no intercept, early stopping."""
+    pytest.importorskip("scipy")
+    X, y = make_data(tmp_path, features=8)
+    X[np.random.default_rng(1).random(X.shape) < 0.7] = 0.0  # 70% zeros
+    np.save(tmp_path / "X.npy", X)
+    fits = [
+        dict(path=path, **options)
+        for options in (
+            dict(lr=0.05, epochs=3, validation_split=0.1, metrics=["r2"]),
+            dict(lr=0.01, epochs=2, batch_size=1, fit_intercept=False, standardize=True),
+            dict(lr=0.05, reduction="mean", epochs=8, validation_split=0.2, early_stopping=True, average=True),
+        )
+        for path in ("manual", "gluon")
+    ]
+    status, results, stderr, _ = run_job(tmp_path, marker, 3, fits, storage="sparse")
+    assert status == 0, stderr
+    import scipy.sparse
+
+    for number, kwargs in enumerate(fits):
+        for rank in (1, 2):
+            assert results[rank][number] == {**results[0][number], "rank": rank}
+        assert_same(results[0][number], one_process(scipy.sparse.csr_matrix(X), y, kwargs), exact=False)
     assert marked(marker) == []
 
 

@@ -338,3 +338,19 @@ def test_anonymous_memory_grows_with_the_non_zeros(path, options, popen):
     assert measured["samples"] >= 10, measured
     bound = MEMORY_MULTIPLE * (measured["csr"] + measured["weights"])
     assert measured["growth"] <= bound, f"RssAnon grew by {measured['growth']:.1f} MiB, bound {bound:.1f}: {measured}"
+
+
+def test_gradient_sum_adds_row_sparse_gradients_through_dense_buffers():
+    """What a dist_sync job's store does with CSR batches' gradients, shown on two devices' "device" store: each
+    row_sparse gradient becomes the sum, row_sparse still, its rows those any copy touched."""
+    from gluonlr._mxnet import mx, nd
+    from gluonlr.parallel import GradientSum
+
+    devices = [mx.cpu(0), mx.cpu(1)]
+    dense = [np.array([[1.0], [0.0], [2.0], [0.0]], np.float32), np.array([[0.0], [0.0], [3.0], [4.0]], np.float32)]
+    grads = [[nd.array(value, ctx=device).tostype("row_sparse")] for value, device in zip(dense, devices, strict=True)]
+    GradientSum(grads)()
+    for (grad,), device in zip(grads, devices, strict=True):
+        assert grad.stype == "row_sparse" and grad.context == device
+        assert grad.asnumpy().tolist() == [[1.0], [0.0], [5.0], [4.0]]
+        assert sorted(grad.indices.asnumpy().tolist()) == [0, 2, 3]

@@ -356,6 +356,13 @@ MUTANTS = [
         [AVERAGE],
         "restore_best_weights restores the best epoch's last step, not its mean",
     ),
+    _mutant(
+        "sparse-sum-not-written-back",
+        "parallel.py",
+        [('                buffer.tostype("row_sparse").copyto(grad)\n', "                pass\n")],
+        ["tests/test_sparse.py"],
+        "a row_sparse gradient summed through its dense buffer keeps its own value: each worker steps alone",
+    ),
     # Weak tests the issue named, and the order the reference now states itself.
     _mutant(
         "epoch-order-ignores-epoch",

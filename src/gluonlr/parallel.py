@@ -277,6 +277,14 @@ class GradientSum:
     (``kv.pushpull``). With one device and no store given there is nothing to
     sum and no KVStore is made, as the Trainer makes none.
 
+    A ``row_sparse`` gradient (CSR batches, :func:`gluonlr.manual.sparse_net`)
+    is summed through a dense buffer of its key: MXNet 1.9.1's ``dist_sync``
+    store takes no ``row_sparse`` pushpull, and the rows of the sum are those
+    any worker's batch share touched, which no worker knows alone. The sum is
+    written back as ``row_sparse`` (its non-zero rows), which the lazy update
+    reads. Each step then costs a pass over every feature's gradient, as a
+    dense model's does.
+
     Parameters
     ----------
     grads : sequence of sequence of NDArray
@@ -305,6 +313,17 @@ class GradientSum:
     ) -> None:
         self._keys = list(range(len(grads[0])))
         self._values = [list(copies) for copies in zip(*grads, strict=True)]  # per key, its gradient on each device
+        # A row_sparse gradient's key is summed in a dense buffer of its shape (see the class's docstring).
+        self._sparse = [
+            [(grad, nd.zeros(grad.shape, ctx=grad.context, dtype=grad.dtype)) for grad in copies]
+            if copies[0].stype == "row_sparse"
+            else None
+            for copies in self._values
+        ]
+        self._summed = [
+            [buffer for _, buffer in pairs] if pairs is not None else copies
+            for pairs, copies in zip(self._sparse, self._values, strict=True)
+        ]
         if isinstance(kvstore, mx.kv.KVStore):
             self.kvstore = kvstore
         else:
@@ -312,7 +331,7 @@ class GradientSum:
         if self.kvstore is None:
             return
         if params is None:
-            self.kvstore.init(self._keys, [copies[0] for copies in self._values])
+            self.kvstore.init(self._keys, [copies[0] for copies in self._summed])
         else:
             copies = [list(key) for key in zip(*params, strict=True)]
             self.kvstore.broadcast(self._keys, [key[0] for key in copies], out=copies)
@@ -321,5 +340,12 @@ class GradientSum:
 
     def __call__(self) -> None:
         """Replace every device's gradient of each parameter by the sum over the devices (and the job's workers)."""
-        if self.kvstore is not None:
-            self.kvstore.pushpull(self._keys, self._values, out=self._values)
+        if self.kvstore is None:
+            return
+        for pairs in self._sparse:
+            for grad, buffer in pairs or ():
+                buffer[:] = grad.tostype("default")
+        self.kvstore.pushpull(self._keys, self._summed, out=self._summed)
+        for pairs in self._sparse:
+            for grad, buffer in pairs or ():
+                buffer.tostype("row_sparse").copyto(grad)

@@ -261,12 +261,11 @@ def _refuse_on_sparse(options: dict[str, Any], X: Any) -> None:
 
     A sparse ``X`` trains with lazy SGD steps (:func:`gluonlr.optimizers.lazy_sgd`): only the weights of each
     batch's features move, which equals a dense fit's step for plain SGD only. Momentum, Adam's moments and a
-    penalty (weight decay) change every weight at every step. Its batches are MXNet CSR arrays on one device, in
-    one process, in float32 (MXNet 1.9.1's sparse dot has no float64 ``row_sparse`` gradient).
+    penalty (weight decay) change every weight at every step. Its batches are MXNet CSR arrays on one device (in a
+    ``dist_sync`` job, one a worker), in float32 (MXNet 1.9.1's sparse dot has no float64 ``row_sparse`` gradient).
     """
     if not isinstance(X, SparseSource):
         return
-    kind = str(getattr(options["kvstore"], "type", options["kvstore"]))  # a name, or an mx.kv.KVStore's type
     several = len(options["ctx"]) > 1  # checked: a list of Contexts
     lazy = "each step updates only the weights of the batch's features"
     refused = [
@@ -276,7 +275,6 @@ def _refuse_on_sparse(options: dict[str, Any], X: Any) -> None:
         ("penalty", options["penalty"] is not None, "penalty=None", f"{lazy}; the penalty shrinks every weight"),
         ("dtype", options["dtype"] != "float32", "dtype='float32'", "MXNet 1.9.1's sparse dot has no float64 gradient"),
         ("ctx", several, "one device", "its batches train on one device"),
-        ("kvstore", kind.startswith("dist"), "no dist kvstore", "a dist_sync job does not train on sparse data yet"),
     ]
     for name, bad, fix, why in refused:
         if bad:

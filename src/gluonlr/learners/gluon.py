@@ -33,7 +33,7 @@ from gluonlr.gluon import (
     weight_of,
 )
 from gluonlr.learners.protocol import Learner
-from gluonlr.parallel import check_ctx, gather, split_batch, zero_gradients
+from gluonlr.parallel import GradientSum, check_ctx, gather, split_batch, zero_gradients
 
 __all__ = ["GluonLearner"]
 
@@ -113,10 +113,23 @@ class GluonLearner:
         # through the job's store: over the devices, then the workers (update_on_kvstore=False: each worker
         # updates its own copies with the sum, as on one host; updating on the servers fails on a short batch).
         store = workers.params if workers else kvstore
+        # CSR batches in a dist_sync job: MXNet's Trainer refuses a row_sparse gradient on a dist store unless the
+        # servers update (update_on_kvstore=True, which fails on a short batch), so the job's store sums the
+        # gradients as on the manual path (GradientSum, through dense buffers) and the Trainer only updates.
+        sparse_job = sparse and workers is not None
         self.trainer = gluon.Trainer(
-            self.dense.collect_params(), self.optimizer.mxnet_name, options, kvstore=store, update_on_kvstore=False
-        )
-        if workers is not None:
+            self.dense.collect_params(), self.optimizer.mxnet_name, options, kvstore=None if sparse_job else store,
+            update_on_kvstore=False,
+        )  # fmt: skip
+        self.gradient_sum = None
+        if sparse_job:
+            trained = [self.dense.weight, self.dense.bias] if config.fit_intercept else [self.dense.weight]
+            self.gradient_sum = GradientSum(
+                [[param.grad(device) for param in trained] for device in self.ctx],
+                [[param.data(device) for param in trained] for device in self.ctx],
+                store,
+            )
+        elif workers is not None:
             # The Trainer sets up its store at the first step, and its pull of rank 0's parameters then races the
             # first pushpull of gradients on the same keys: a worker may take the gradient sum for its weights.
             # Set up now, and wait for the pull.
@@ -159,6 +172,8 @@ class GluonLearner:
             with autograd.record():
                 losses.append(self.net_with_loss(*share))  # loss(net(x, dense), y[, sample_weight]), compiled
             losses[-1].backward()
+        if self.gradient_sum is not None:  # a sparse job's: summed over the workers here, not by the Trainer
+            self.gradient_sum()
         sgd(self.trainer, step_divisor(self.config.reduction, rows))  # the whole batch's divisor
         if self.l1 is not None:  # the rate of the update just taken, by the schedule the Trainer follows
             lr = self.config.lr_at(self.trainer._optimizer.num_update, self.data.n_batches)
