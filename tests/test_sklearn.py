@@ -45,12 +45,15 @@ EXPECTED_FAILED_CHECKS = {
 
 # The defaults first, on both paths: what a user gets. The checks fit scikit-learn's data as it comes, unscaled
 # (check_n_features_in, for one, draws features around 100): the defaults standardize it and choose the rate.
-# Then Adam, whose step is bounded by lr whatever the scale, with the article's other settings.
+# Then Adam, whose step is bounded by lr whatever the scale, with the article's other settings; then a penalty
+# with averaging.
 CHECKED = [
     LinearRegressor(),
     LinearRegressor(path="gluon"),
     LinearRegressor(**{**ARTICLE, "optimizer": "adam", "lr": 0.05, "reduction": "mean"}),
     LinearRegressor(**{**ARTICLE, "path": "gluon", "optimizer": "adam", "lr": 0.05, "reduction": "mean"}),
+    # scikit-learn's penalty with its averaged SGD, as SGDRegressor(penalty="elasticnet", average=True) would be
+    LinearRegressor(penalty="elasticnet", alpha=0.001, average=True),
 ]
 
 
