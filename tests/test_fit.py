@@ -230,6 +230,7 @@ def test_result_records_its_parameters(article_data):
         penalty=None,
         alpha=0.0001,
         l1_ratio=0.15,
+        average=False,
         lr_schedule={"name": "constant"},
         dtype="float32",
         validation_split=0.0,
