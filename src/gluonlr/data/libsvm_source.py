@@ -127,10 +127,13 @@ def _pieces(index: _Index, rows: np.ndarray) -> list[tuple[int, int]]:
     if len(rows) == 0:
         return []
     breaks = np.flatnonzero(np.diff(rows) != 1) + 1
-    firsts = rows[np.concatenate(([0], breaks))].tolist()
-    stops = (rows[np.concatenate((breaks - 1, [len(rows) - 1]))] + 1).tolist()
+    firsts = rows[np.concatenate(([0], breaks))]
+    stops = rows[np.concatenate((breaks - 1, [len(rows) - 1]))] + 1
+    long = np.flatnonzero(index.offsets[stops] - index.offsets[firsts] > BLOCK_BYTES)
+    if len(long) == 0:
+        return list(zip(firsts.tolist(), stops.tolist(), strict=True))
     pieces = []
-    for first, stop in zip(firsts, stops, strict=True):
+    for first, stop in zip(firsts.tolist(), stops.tolist(), strict=True):
         while first < stop:  # a long run: parsed a block of bytes at a time, as the first pass did
             end = int(np.searchsorted(index.offsets, index.offsets[first] + BLOCK_BYTES, side="right")) - 1
             end = min(stop, max(first + 1, end))
@@ -157,10 +160,10 @@ def _read_rows(index: _Index, rows: np.ndarray, out_dtype: np.dtype) -> Any:
         group: list[bytes] = []
         size = 0
         pieces = _pieces(index, rows)
+        offsets = index.offsets
         for number, (first, stop) in enumerate(pieces):
-            start, end = int(index.offsets[first]), int(index.offsets[stop])
-            file.seek(start)
-            group.append(_read_exactly(file, end - start, path))
+            start, end = int(offsets[first]), int(offsets[stop])
+            group.append(_read_exactly(file, start, end - start, path))
             size += end - start
             if size >= BLOCK_BYTES or number == len(pieces) - 1:
                 _parse_group(index, b"\n".join(group), data, indices, counts)
@@ -184,10 +187,15 @@ def _read_rows(index: _Index, rows: np.ndarray, out_dtype: np.dtype) -> Any:
     return matrix
 
 
-def _read_exactly(file: Any, size: int, path: str) -> bytes:
-    """Read ``size`` bytes from ``file`` (a raw file may return fewer at a time)."""
+def _read_exactly(file: Any, start: int, size: int, path: str) -> bytes:
+    """Read the ``size`` bytes of ``file`` from ``start`` (with ``os.pread`` where there is one)."""
+    if hasattr(os, "pread"):
+        part = os.pread(file.fileno(), size, start)
+        if len(part) == size:
+            return part
+    file.seek(start)
     parts = []
-    while size > 0:
+    while size > 0:  # a raw file may return fewer bytes at a time
         part = file.read(size)
         if not part:
             raise _changed(path, "it is shorter")
