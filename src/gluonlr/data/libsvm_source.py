@@ -9,8 +9,9 @@ rows are then read from the file when asked for: each run of consecutive rows is
 indices and dtypes of the same rows of :func:`~gluonlr.data.libsvm.read_libsvm`'s matrix. A fit on it is
 therefore bitwise the fit on that matrix.
 
-Each read checks that the file is the one read in the first pass (the same size and modification time, and
-lines that give the same rows): a file changed in between is refused with a ``ValueError`` naming it.
+Each read checks that the file is the one read in the first pass: the same size and modification time, each
+row's bytes ending a line, and each row's non-zero count and target those of the first pass. A file changed in
+between is refused with a ``ValueError`` naming it.
 """
 
 from __future__ import annotations
@@ -21,10 +22,10 @@ from typing import Any
 
 import numpy as np
 
+from gluonlr.data import libsvm
 from gluonlr.data.libsvm import (
     _FORM,
     _INT32_MAX,
-    BLOCK_BYTES,
     _blocks_at,
     _make_rules,
     _parse_block,
@@ -129,13 +130,13 @@ def _pieces(index: _Index, rows: np.ndarray) -> list[tuple[int, int]]:
     breaks = np.flatnonzero(np.diff(rows) != 1) + 1
     firsts = rows[np.concatenate(([0], breaks))]
     stops = rows[np.concatenate((breaks - 1, [len(rows) - 1]))] + 1
-    long = np.flatnonzero(index.offsets[stops] - index.offsets[firsts] > BLOCK_BYTES)
+    long = np.flatnonzero(index.offsets[stops] - index.offsets[firsts] > libsvm.BLOCK_BYTES)
     if len(long) == 0:
         return list(zip(firsts.tolist(), stops.tolist(), strict=True))
     pieces = []
     for first, stop in zip(firsts.tolist(), stops.tolist(), strict=True):
         while first < stop:  # a long run: parsed a block of bytes at a time, as the first pass did
-            end = int(np.searchsorted(index.offsets, index.offsets[first] + BLOCK_BYTES, side="right")) - 1
+            end = int(np.searchsorted(index.offsets, index.offsets[first] + libsvm.BLOCK_BYTES, side="right")) - 1
             end = min(stop, max(first + 1, end))
             pieces.append((first, end))
             first = end
@@ -150,6 +151,7 @@ def _read_rows(index: _Index, rows: np.ndarray, out_dtype: np.dtype) -> Any:
     data: list[np.ndarray] = []
     indices: list[np.ndarray] = []
     counts: list[np.ndarray] = []
+    ys: list[np.ndarray] = []
     try:
         file = open(path, "rb", buffering=0)  # closed below: an error opening it is named
     except OSError as error:
@@ -161,15 +163,23 @@ def _read_rows(index: _Index, rows: np.ndarray, out_dtype: np.dtype) -> Any:
         size = 0
         pieces = _pieces(index, rows)
         offsets = index.offsets
+        n = len(index.y)
         for number, (first, stop) in enumerate(pieces):
             start, end = int(offsets[first]), int(offsets[stop])
-            group.append(_read_exactly(file, start, end - start, path))
+            piece = _read_exactly(file, start, end - start, path)
+            if stop < n and not piece.endswith(b"\n"):  # a row's bytes end where the next line starts
+                raise _changed(path, "its lines are no longer those read")
+            group.append(piece)
             size += end - start
-            if size >= BLOCK_BYTES or number == len(pieces) - 1:
-                _parse_group(index, b"\n".join(group), data, indices, counts)
+            if size >= libsvm.BLOCK_BYTES or number == len(pieces) - 1:
+                _parse_group(index, b"\n".join(group), ys, data, indices, counts)
                 group, size = [], 0
     row_counts = np.concatenate(counts) if counts else np.zeros(0, np.int64)
-    if not np.array_equal(row_counts, index.indptr[rows + 1] - index.indptr[rows]):
+    targets = np.concatenate(ys).astype(index.rules.dtype) if ys else np.zeros(0, index.rules.dtype)
+    if not (
+        np.array_equal(row_counts, index.indptr[rows + 1] - index.indptr[rows])
+        and targets.tobytes() == index.y[rows].tobytes()
+    ):
         raise _changed(path, "its lines are no longer those read")
     index_dtype = index.index_dtype
     indptr = np.zeros(len(rows) + 1, dtype=np.int64)
@@ -205,13 +215,19 @@ def _read_exactly(file: Any, start: int, size: int, path: str) -> bytes:
 
 
 def _parse_group(
-    index: _Index, block: bytes, data: list[np.ndarray], indices: list[np.ndarray], counts: list[np.ndarray]
+    index: _Index,
+    block: bytes,
+    ys: list[np.ndarray],
+    data: list[np.ndarray],
+    indices: list[np.ndarray],
+    counts: list[np.ndarray],
 ) -> None:
     """Parse the bytes of some rows into the lists (the caller checks that they are those rows)."""
     parsed = _parse_block(block, 1, index.rules)
     if parsed is None:
         raise _changed(index.path, "its lines are no longer those read")
-    _, row_indices, values, row_counts, _ = parsed
+    y, row_indices, values, row_counts, _ = parsed
+    ys.append(y)
     data.append(values)
     indices.append(row_indices.astype(np.int32))  # as read_libsvm's: each at most MAX_INDEX
     counts.append(row_counts)
