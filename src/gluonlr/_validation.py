@@ -126,7 +126,7 @@ def _check_kind(name: str, dtype: Any, where: str) -> None:
 def _as_source(name: str, value: Any, where: str, out_dtype: Any = np.float32) -> Source:
     """Check an array-like's shape and dtype, not its values: fit reads it row by row, as ``out_dtype``."""
     kind = type(value).__name__
-    if is_sparse(value):
+    if is_sparse(value) or isinstance(value, SparseSource):
         return _as_sparse(name, value, where, out_dtype)
     try:
         shape = tuple(int(size) for size in value.shape)
@@ -152,6 +152,8 @@ def _as_sparse(name: str, value: Any, where: str, out_dtype: Any = np.float32) -
     _check_kind(name, value.dtype, where)
     if len(value.shape) != 2:
         raise ValueError(f"X passed to {where} must be 2-D (n_samples, n_features); got shape {value.shape}.")
+    if isinstance(value, SparseSource):  # e.g. a LibSVMSource: its rows read as they are
+        return value.renamed(name, where, out_dtype)
     return SparseSource(value, name, where, out_dtype=out_dtype)
 
 

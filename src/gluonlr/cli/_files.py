@@ -32,7 +32,7 @@ from gluonlr._validation import check_positive_int
 from gluonlr.cli.options import PLOT, add_fit_flags, add_output_flags, checked, fit_options, verbose
 from gluonlr.data.files import DataFile, read_data
 from gluonlr.data.libsvm import is_libsvm
-from gluonlr.data.sources import is_sparse, row_width
+from gluonlr.data.sources import Source, is_sparse, row_width
 from gluonlr.distributed import DIST_KVSTORES, check_kvstore
 from gluonlr.fit import fit
 from gluonlr.metrics import scores
@@ -46,6 +46,11 @@ _PREDICTIONS = "-o"
 _STDIO = "-"  # as a file name: standard input (DATA) or standard output (-o)
 _STDIN_NAME = "<standard input>"
 _DATA_HELP = "a CSV file whose first line names the columns, a .npy file, or a LibSVM file (.svm, .libsvm, .svmlight)"
+#: A LibSVM DATA file of at least this many bytes (256 MiB) is read by byte ranges
+#: (:class:`~gluonlr.data.libsvm_source.LibSVMSource`), a smaller one into memory
+#: (:func:`~gluonlr.data.libsvm.read_libsvm`). The fit, the predictions and the metrics are bitwise the same
+#: either way; below it, reading the file whole is faster (a batch's rows are parsed once, not every epoch).
+STREAM_BYTES = 256 << 20
 #: The most weights the summary of a fit lists, one a line; a wider model's largest (all are in the model file).
 _LISTED_WEIGHTS = 20
 
@@ -168,7 +173,9 @@ def _read(
     """
     if args.data == _STDIO:
         return _read_stdin(args, features=features, needs_target=needs_target, dtype=dtype, model=model)
-    return _read_file(args, args.data, features=features, needs_target=needs_target, dtype=dtype, model=model)
+    return _read_file(
+        args, args.data, features=features, needs_target=needs_target, dtype=dtype, model=model, may_stream=True
+    )
 
 
 def _read_file(
@@ -179,8 +186,13 @@ def _read_file(
     needs_target: bool,
     dtype: str,
     model: tuple[int, str] | None,
+    may_stream: bool = False,
 ) -> DataFile:
-    """Read the data file ``path`` (``args.data``, or standard input's copy) as :func:`_read` says."""
+    """Read the data file ``path`` (``args.data``, or standard input's copy) as :func:`_read` says.
+
+    With ``may_stream``, a LibSVM file of :data:`STREAM_BYTES` or more is read by byte ranges, not into memory
+    (standard input's copy is not: it is removed once read).
+    """
     target = getattr(args, "target", None)
     target_file = getattr(args, "target_file", None)
     given = getattr(args, "n_features", None)  # --n-features, of gluonlr fit
@@ -195,6 +207,7 @@ def _read_file(
             zero_based=args.zero_based,
             n_features=n_features,
             n_features_from=source,
+            stream=may_stream and os.path.getsize(path) >= STREAM_BYTES,
         )
     if needs_target and target is None and target_file is None:
         kind = "--target-file Y.npy" if path.endswith(".npy") else "--target COLUMN"
@@ -340,7 +353,7 @@ _PREDICT_BYTES = 16 << 20
 
 
 def _predictions(model: FitResult, X: Any) -> np.ndarray:
-    """Return ``model.predict(X)``, ``X`` (a memmap, maybe float64, or a CSR matrix) a block of rows at a time.
+    """Return ``model.predict(X)``, ``X`` (a memmap, a CSR matrix, a LibSVMSource) a block of rows at a time.
 
     A block of a CSR matrix holds about as many non-zeros as a dense block values.
 
@@ -351,7 +364,11 @@ def _predictions(model: FitResult, X: Any) -> np.ndarray:
     [1.0, 3.0, 5.0]
     """
     rows = max(1, _PREDICT_BYTES // (4 * max(1, row_width(X))))
-    blocks = (X[start : start + rows] for start in range(0, X.shape[0], rows))
+    n = X.shape[0]
+    if isinstance(X, Source):  # a LibSVM file read by byte ranges
+        blocks = (X.read(start, min(start + rows, n)) for start in range(0, n, rows))
+    else:
+        blocks = (X[start : start + rows] for start in range(0, n, rows))
     return np.concatenate([model.predict(block if is_sparse(block) else np.asarray(block)) for block in blocks])
 
 

@@ -47,6 +47,7 @@ import numpy as np
 from gluonlr._files import REGULAR, file_kind
 from gluonlr._validation import first_nonfinite_row
 from gluonlr.data.libsvm import LIBSVM_SUFFIXES, is_libsvm, read_libsvm
+from gluonlr.data.libsvm_source import LibSVMSource
 from gluonlr.data.sources import chunks
 
 __all__ = ["DataFile", "csv_engine", "read_data"]
@@ -65,9 +66,9 @@ class DataFile:
     ----------
     path : str
         The file read.
-    X : ndarray or scipy.sparse.csr_matrix of shape (n_samples, n_features)
+    X : ndarray, scipy.sparse.csr_matrix or LibSVMSource of shape (n_samples, n_features)
         float32 from a CSV file; a read-only memmap of the file's dtype from a ``.npy`` file; a CSR matrix
-        from a LibSVM file.
+        from a LibSVM file (a :class:`~gluonlr.data.libsvm_source.LibSVMSource` with ``stream=True``).
     y : ndarray of shape (n_samples,) or (n_samples, n_outputs), or None
         The targets, if a target was asked for.
     feature_names : tuple of str or None
@@ -115,6 +116,7 @@ def read_data(
     zero_based: bool = False,
     n_features: int | None = None,
     n_features_from: str = "--n-features",
+    stream: bool = False,
 ) -> DataFile:
     r"""Read the features (and targets) of a CSV, ``.npy`` or LibSVM file, every value checked.
 
@@ -140,6 +142,10 @@ def read_data(
         read as float64 with ``"float64"``, else as float32.
     zero_based, n_features, n_features_from
         For a LibSVM file only: see :func:`gluonlr.data.libsvm.read_libsvm`.
+    stream : bool, default=False
+        For a LibSVM file only: read it as a :class:`~gluonlr.data.libsvm_source.LibSVMSource` (its rows
+        read from the file by byte ranges when used, never held whole) rather than into a CSR matrix; the
+        lines are checked the same way, and a fit on either is the same.
 
     Returns
     -------
@@ -183,6 +189,15 @@ def read_data(
                 f"{text} is a LibSVM file: each line starts with its target, then its features as INDEX:VALUE "
                 f"pairs; there is no column to select ({given[0]})."
             )
+        if stream:
+            source = LibSVMSource(
+                text,
+                zero_based=zero_based,
+                n_features=n_features,
+                n_features_from=n_features_from,
+                dtype=np.float64 if dtype == "float64" else np.float32,
+            )
+            return DataFile(text, source, source.y, None, None)
         matrix, targets = read_libsvm(
             text,
             zero_based=zero_based,

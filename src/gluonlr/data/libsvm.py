@@ -162,15 +162,8 @@ def read_libsvm(
             "its CSR matrix)."
         ) from None
     text = os.fspath(path)
-    dtype = np.dtype(dtype)
-    integer = isinstance(n_features, int | np.integer) and not isinstance(n_features, bool)
-    if n_features is not None and not (integer and 1 <= n_features <= MAX_INDEX + 1):
-        raise ValueError(
-            f"The 'n_features' parameter of read_libsvm must be an int in [1, {MAX_INDEX + 1}] or None. "
-            f"Got {n_features!r} instead."
-        )
+    rules = _make_rules(zero_based, n_features, n_features_from, dtype, "read_libsvm")
     shift = 0 if zero_based else 1
-    rules = _Rules(zero_based, MAX_INDEX if n_features is None else n_features - 1 + shift, n_features_from, dtype)
     parts = _Parts()
     for first_line, block in _blocks(text):
         _read_block(text, block, first_line, rules, parts)
@@ -192,12 +185,32 @@ def read_libsvm(
         copy=False,
     )
     X.has_sorted_indices = True  # each line's indices increase: checked as they were read
-    return X, np.concatenate(parts.targets).astype(dtype)
+    return X, np.concatenate(parts.targets).astype(rules.dtype)
+
+
+def _make_rules(zero_based: bool, n_features: int | None, n_features_from: str, dtype: Any, where: str) -> _Rules:
+    """Return the rules of the lines, once ``n_features`` is checked (an int in ``[1, MAX_INDEX + 1]`` or None)."""
+    integer = isinstance(n_features, int | np.integer) and not isinstance(n_features, bool)
+    if n_features is not None and not (integer and 1 <= n_features <= MAX_INDEX + 1):
+        raise ValueError(
+            f"The 'n_features' parameter of {where} must be an int in [1, {MAX_INDEX + 1}] or None. "
+            f"Got {n_features!r} instead."
+        )
+    shift = 0 if zero_based else 1
+    largest = MAX_INDEX if n_features is None else n_features - 1 + shift
+    return _Rules(zero_based, largest, n_features_from, np.dtype(dtype))
 
 
 def _blocks(path: str) -> Iterator[tuple[int, bytes]]:
     """Yield ``(line, block)``: the file in blocks of whole lines, each with the number of its first line."""
+    for _, line, block in _blocks_at(path):
+        yield line, block
+
+
+def _blocks_at(path: str) -> Iterator[tuple[int, int, bytes]]:
+    """Yield ``(offset, line, block)``: :func:`_blocks`' blocks, each with its first byte's offset in the file."""
     line = 1
+    offset = 0  # of the block being gathered (``rest`` starts there)
     rest = b""
     with open(path, "rb") as file:
         while True:
@@ -209,14 +222,35 @@ def _blocks(path: str) -> Iterator[tuple[int, bytes]]:
                 rest += chunk
                 continue
             block, rest = rest + chunk[:end], chunk[end + 1 :]
-            yield line, block
+            yield offset, line, block
             line += block.count(b"\n") + 1
+            offset += len(block) + 1
     if rest:
-        yield line, rest
+        yield offset, line, rest
 
 
 def _read_block(path: str, block: bytes, first_line: int, rules: _Rules, parts: _Parts) -> None:
     """Parse one block of lines into ``parts``; a block with a bad line is read again line by line, to name it."""
+    converted = _parse_block(block, first_line, rules)
+    if converted is None:
+        _raise_bad_line(path, block, first_line, rules)
+    y, indices, data, counts, _ = converted
+    if len(indices) and indices.max() > parts.largest:
+        parts.largest = int(indices.max())
+    parts.data.append(data)
+    parts.indices.append(indices.astype(np.int32))  # each at most MAX_INDEX
+    parts.counts.append(counts)
+    parts.targets.append(y)
+
+
+def _parse_block(
+    block: bytes, first_line: int, rules: _Rules
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[int]] | None:
+    """Return the block's ``(y, indices, data, counts, lines)``, or None if a line of it is bad.
+
+    ``y`` is float64, ``indices`` int64 (as the file writes them), ``data`` of ``rules.dtype``, ``counts`` the
+    pairs of each line of data (int64) and ``lines`` the numbers of those lines (the first is ``first_line``).
+    """
     targets: list[bytes] = []
     pairs: list[bytes] = []
     counts: list[int] = []
@@ -238,14 +272,14 @@ def _read_block(path: str, block: bytes, first_line: int, rules: _Rules, parts: 
         # Each pair has a ':' and there are as many as pairs: one each. With text on each side of every ':'
         # (as many halves as twice the pairs), a pair's two halves are the next two fields.
         if fields.count(b":") != len(pairs) or min(map(bytes.count, pairs, repeat(b":")), default=1) != 1:
-            raise ValueError
+            return None
         halves = fields.replace(b":", b" ").split()
         if len(halves) != 2 * len(pairs):
-            raise ValueError
+            return None
         indices = np.array(list(map(int, halves[0::2])), dtype=np.int64)
         values = np.array(list(map(float, halves[1::2])), dtype=np.float64)
     except (ValueError, OverflowError):  # OverflowError: an index beyond int64
-        _raise_bad_line(path, block, first_line, rules)
+        return None
     starts = np.zeros(len(counts), dtype=np.int64)
     np.cumsum(counts[:-1], out=starts[1:])
     follows = np.ones(len(indices), dtype=bool)  # each index is larger than the one before it on its line
@@ -257,13 +291,8 @@ def _read_block(path: str, block: bytes, first_line: int, rules: _Rules, parts: 
     low = 0 if rules.zero_based else 1
     in_range = len(indices) == 0 or (indices.min() >= low and indices.max() <= rules.largest)
     if not (follows.all() and in_range and np.isfinite(data).all() and finite_y and _qids_are_integers(block)):
-        _raise_bad_line(path, block, first_line, rules)
-    if len(indices) and indices.max() > parts.largest:
-        parts.largest = int(indices.max())
-    parts.data.append(data)
-    parts.indices.append(indices.astype(np.int32))  # each at most MAX_INDEX
-    parts.counts.append(np.asarray(counts, dtype=np.int64))
-    parts.targets.append(y)
+        return None
+    return y, indices, data, np.asarray(counts, dtype=np.int64), lines
 
 
 def _qids_are_integers(block: bytes) -> bool:

@@ -35,7 +35,8 @@ CHUNK_BYTES = 16 << 20
 def is_source(value: Any) -> bool:
     """Return whether :func:`gluonlr.fit` reads ``value`` row by row rather than loading it.
 
-    True for a numpy memmap, a ``scipy.sparse`` matrix (:class:`SparseSource`)
+    True for a numpy memmap, a ``scipy.sparse`` matrix (:class:`SparseSource`),
+    a :class:`SparseSource` itself (e.g. a :class:`~gluonlr.data.libsvm_source.LibSVMSource`)
     and any object with ``shape``, ``dtype`` and ``__getitem__`` that is not a
     numpy array or scalar, a sequence, a pandas object (``to_numpy``) or an
     MXNet NDArray (``asnumpy``): those are loaded.
@@ -48,7 +49,7 @@ def is_source(value: Any) -> bool:
     >>> is_source(np.load(path, mmap_mode="r")), is_source(np.load(path)), is_source([[1.0, 2.0]])
     (True, False, False)
     """
-    if isinstance(value, np.memmap) or is_sparse(value):
+    if isinstance(value, np.memmap | SparseSource) or is_sparse(value):
         return True
     if (
         isinstance(value, np.ndarray | np.generic | list | tuple)
@@ -331,6 +332,12 @@ class SparseSource(Source):
             stop=self.start + stop,
             row_shape=self.row_shape,
             out_dtype=self.out_dtype,
+        )
+
+    def renamed(self, name: str, where: str, out_dtype: Any) -> SparseSource:
+        """Return this source under another name, for ``where``, its rows read as ``out_dtype``."""
+        return SparseSource(
+            self.array, name, where, start=self.start, stop=self.stop, row_shape=self.row_shape, out_dtype=out_dtype
         )
 
     def rows(self, indices: np.ndarray) -> Any:
