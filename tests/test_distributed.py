@@ -312,9 +312,16 @@ def test_a_killed_worker_ends_the_job_and_a_relaunch_resumes_from_rank_0s_checkp
     status, resumed, stderr, _ = run_job(tmp_path, marker, 2, [dict(options, checkpoint=f"{broken}/", resume=True)])
     assert status == 0, stderr
     for rank in (0, 1):
-        # 2 workers' sums are the same bits in any order (a + b == b + a): the resumed job is the uninterrupted one.
-        assert resumed[rank][0]["epochs_trained"] == 2, stderr  # epochs 3 and 4: resumed, not started afresh
-        assert {**resumed[rank][0], "epochs_trained": 4} == results[rank][0], stderr
+        # 2 workers' gradient sums are the same bits in any order (a + b == b + a): the resumed job trains as the
+        # uninterrupted one, bitwise. Its validation loss is a score of float32 predictions summed on the host
+        # and over the job: to the last bits (CI saw 4e-8 relative once, on py313), as assert_same allows.
+        again, straight = resumed[rank][0], results[rank][0]
+        assert again["epochs_trained"] == 2, stderr  # epochs 3 and 4: resumed, not started afresh
+        history, expected = again.pop("history"), straight["history"]
+        assert {**again, "epochs_trained": 4} == {k: v for k, v in straight.items() if k != "history"}, stderr
+        assert history.keys() == expected.keys() and history["loss"] == expected["loss"], stderr
+        assert history["lr"] == expected["lr"], stderr
+        np.testing.assert_allclose(history["val_loss"], expected["val_loss"], rtol=1e-6, err_msg=stderr)
 
 
 @pytest.mark.slow
