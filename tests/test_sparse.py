@@ -96,14 +96,19 @@ def test_one_step_from_zero_is_the_hand_computed_one(path):
     assert result.bias == pytest.approx(0.2)
 
 
-def test_batches_are_csr_ndarrays_in_the_dense_order():
+def test_batches_are_csr_rows_over_their_columns_in_the_dense_order():
     X = scipy.sparse.random(23, 7, density=0.3, random_state=0, format="csr", dtype=np.float32)
     y = np.arange(23.0, dtype=np.float32)
     order = gluonlr.data.epoch_order(23, seed=3, epoch=1)
     sparse, dense = epoch_data(SparseSource(X), y, 5), epoch_data(X.toarray(), y, 5)
     for (xs, ys), (xd, yd) in zip(sparse.batches(order), dense.batches(order), strict=True):
-        assert xs.stype == "csr"
-        np.testing.assert_array_equal(xs.asnumpy(), xd.asnumpy())
+        assert xs.x.stype == "csr" and xs.shape == xd.shape
+        columns = xs.columns.asnumpy()
+        assert (np.diff(columns) > 0).all()  # ascending, each once
+        whole = np.zeros(xd.shape, np.float32)
+        whole[:, columns] = xs.x.asnumpy()  # the batch's columns put back where they are in X
+        np.testing.assert_array_equal(whole, xd.asnumpy())
+        assert set(columns) == set(np.flatnonzero(xd.asnumpy().any(axis=0)))  # the columns the rows store values in
         np.testing.assert_array_equal(ys.asnumpy(), yd.asnumpy())
     sparse.close()
 
@@ -125,8 +130,41 @@ def test_the_manual_step_keeps_the_gradient_row_sparse():
     learner.train_step(*batch)
     w = learner.params[0]
     assert w.grad.stype == "row_sparse"
-    assert len(w.grad.indices) <= batch[0].indices.shape[0] < 1000  # the batch's features only
+    # the batch's features only: the columns its rows store values in
+    assert w.grad.indices.asnumpy().tolist() == batch[0].columns.asnumpy().tolist()
+    assert set(w.grad.indices.asnumpy()) == set(X[batch_rows(learner, 0)].indices)
     learner.close()
+
+
+def batch_rows(learner, epoch):
+    """The rows of X in the learner's first batch of ``epoch``."""
+    order = gluonlr.data.epoch_order(len(learner.data), learner.config.seed, epoch, learner.config.shuffle)
+    return order[: learner.config.batch_size]
+
+
+def test_a_batch_wider_than_mxnets_largest_array_trains(path):
+    # 2,100 rows x 2**20 features is 2.2e9 values, over MXNet 1.9.1's 2**31 - 1: a CSR batch of the whole width
+    # failed (its "Size of tensor ... larger than 2^31 elements"). One step of gradient descent from zero, by hand.
+    n, d = 2_100, 2**20
+    rng = np.random.default_rng(0)
+    X = scipy.sparse.random(n, d, density=3 / d, random_state=rng, format="csr", dtype=np.float32)
+    y = rng.standard_normal(n).astype(np.float32)
+    result = _quiet_fit(X, y, path=path, epochs=1, batch_size=n, init="zeros", lr=0.5, reduction="mean")
+    # the squared loss (y - b - Xw)^2 from w = b = 0: the gradient is -2 X^T y / n (mean), and -2 mean(y) for b
+    expected = 0.5 * 2 * (X.T.astype(np.float64) @ y.astype(np.float64)) / n
+    np.testing.assert_allclose(result.weight, expected, rtol=1e-5, atol=1e-7)
+    assert result.bias == pytest.approx(0.5 * 2 * y.astype(np.float64).mean(), rel=1e-5)
+
+
+def test_empty_rows_and_a_batch_of_no_values_train(path):
+    # rows with no stored value, and a whole batch of them: only the bias moves on that batch
+    X = scipy.sparse.csr_matrix(np.array([[0.0, 0.0, 0.0], [0.0, 0.0, 0.0], [1.0, 0.0, 2.0], [0.0, 0.0, 0.0]]))
+    y = np.array([1.0, 2.0, 3.0, 4.0])
+    sparse = _quiet_fit(X, y, path=path, epochs=3, batch_size=2, init="zeros", lr=0.05, shuffle=False)
+    dense = _quiet_fit(X.toarray(), y, path=path, epochs=3, batch_size=2, init="zeros", lr=0.05, shuffle=False)
+    np.testing.assert_allclose(sparse.weight, dense.weight, rtol=1e-6)
+    assert sparse.weight[1] == 0.0  # a column with no value never moves
+    assert sparse.bias == pytest.approx(dense.bias, rel=1e-6)
 
 
 def test_any_scipy_format_is_read_once_as_csr(path):

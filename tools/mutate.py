@@ -363,6 +363,20 @@ MUTANTS = [
         ["tests/test_sparse.py"],
         "a row_sparse gradient summed through its dense buffer keeps its own value: each worker steps alone",
     ),
+    _mutant(
+        "sparse-gradient-at-batch-columns",
+        "learners/columns.py",
+        [("        rows = nd.take(self.columns, local.indices)", "        rows = local.indices")],
+        ["tests/test_sparse.py"],
+        "a sparse batch's gradient is written at its own column numbers 0..k-1, not at X's columns",
+    ),
+    _mutant(
+        "column-index-keeps-marks",
+        "data/columns.py",
+        [("        self._marked[columns] = False\n", "")],
+        ["tests/test_sparse.py"],
+        "the column table keeps every batch's marks: later batches carry the columns of earlier ones",
+    ),
     # Weak tests the issue named, and the order the reference now states itself.
     _mutant(
         "epoch-order-ignores-epoch",

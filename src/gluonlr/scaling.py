@@ -94,6 +94,7 @@ from gluonlr._mxnet import mx, nd
 from gluonlr._validation import _as_real, check_float32_range
 from gluonlr.config import FitConfig
 from gluonlr.conventions import LOSS_SCALE
+from gluonlr.data.columns import SparseRows
 from gluonlr.data.sources import Source, SparseSource, is_sparse
 from gluonlr.distributed import Workers
 from gluonlr.errors import ConvergenceWarning
@@ -326,15 +327,19 @@ class Standardizer:
             return scaled
         return (np.asarray(x, dtype=self.dtype) - self.mean) * self.inverse
 
-    def transform_nd(self, x: nd.NDArray) -> nd.NDArray:
+    def transform_nd(self, x: Any) -> Any:
         """Return ``(x - mean) * inverse`` of a batch on its device, bitwise as :meth:`transform` computes it.
 
         Up to 1 MiB of rows (a batch, a block of a pass over the data), with
         elementwise operators and the mean and the reciprocal repeated to the
         batch's rows (made once per device and number of rows, views of one
-        1 MiB copy); a larger batch with broadcasting ones.
+        1 MiB copy); a larger batch with broadcasting ones. A sparse batch
+        (:class:`~gluonlr.data.columns.SparseRows`, or a CSR ``NDArray``) is only
+        scaled: its stored values times their columns' reciprocals, still CSR.
         """
-        if x.stype == "csr":  # a sparse batch, for a map that only scales: x * inverse, still CSR
+        if isinstance(x, SparseRows):  # a sparse batch, for a map that only scales: x * its columns' inverse, CSR
+            return x.map_x(nd.broadcast_mul(x.x, nd.take(self._repeated(x.context, 1)[1], x.columns, axis=1)))
+        if x.stype == "csr":
             return nd.broadcast_mul(x, self._repeated(x.context, 1)[1])
         rows = x.shape[0]
         tiled = max(1, _BLOCK_BYTES // (self.dtype.itemsize * len(self.mean)))

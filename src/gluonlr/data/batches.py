@@ -16,9 +16,10 @@ their batches from the same object, which :func:`epoch_data` chooses by size:
 
 Either way a batch holds the same rows in the same order, so the choice
 changes speed and memory, never a result. A sparse ``X``
-(:class:`~gluonlr.data.SparseSource`) is streamed: each batch's ``x`` is an
-MXNet CSR ``NDArray`` of the batch's rows (:func:`device_array`), in the
-same order as the dense batches'.
+(:class:`~gluonlr.data.SparseSource`) is streamed: each batch's ``x`` is a
+:class:`~gluonlr.data.columns.SparseRows`, an MXNet CSR ``NDArray`` of the
+batch's rows over the columns they use, in the same order as the dense
+batches'.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from gluonlr._mxnet import nd
-from gluonlr.data.sources import Source, chunk_rows, chunks, is_sparse, row_width
+from gluonlr.data.columns import ColumnIndex
+from gluonlr.data.sources import Source, SparseSource, chunk_rows, chunks, is_sparse, row_width
 from gluonlr.parallel import row_bounds
 
 __all__ = [
@@ -417,6 +419,8 @@ class StreamData:
         self._n_outputs = int(np.prod(y.shape[1:], dtype=np.int64)) if len(y.shape) > 1 else 1
         self.bounds, self.sizes = _bounds(len(X), batch_size, part)
         self._pool: ThreadPoolExecutor | None = None
+        # A sparse X's batches are SparseRows over the columns they use, renumbered by one table (its reading thread's).
+        self._columns = ColumnIndex(X.shape[1]) if isinstance(X, SparseSource) else None
 
     @property
     def sources(self) -> tuple[Any, ...]:
@@ -446,7 +450,8 @@ class StreamData:
         ]
         if self._sample_weight is not None:
             arrays.append(self._sample_weight[rows].reshape(len(rows), 1))
-        return tuple(device_array(array) for array in arrays)
+        x = self._columns.rows(arrays[0]) if self._columns is not None else device_array(arrays[0])
+        return (x, *(device_array(array) for array in arrays[1:]))
 
     def batches(self, order: np.ndarray) -> Iterator[tuple[nd.NDArray, ...]]:
         """Yield the epoch's batches in ``order``, each read while the one before trains.

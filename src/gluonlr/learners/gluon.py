@@ -20,6 +20,7 @@ from gluonlr._mxnet import autograd, gluon, mx, nd
 from gluonlr.config import FitConfig
 from gluonlr.conventions import step_divisor
 from gluonlr.data import Source, SparseSource, epoch_data
+from gluonlr.data.columns import SparseRows
 from gluonlr.distributed import Workers
 from gluonlr.gluon import (
     EpochBatchSampler,
@@ -32,6 +33,7 @@ from gluonlr.gluon import (
     sgd,
     weight_of,
 )
+from gluonlr.learners.columns import BatchColumns
 from gluonlr.learners.protocol import Learner
 from gluonlr.parallel import GradientSum, check_ctx, gather, split_batch, zero_gradients
 
@@ -169,6 +171,9 @@ class GluonLearner:
                 params = (self.dense.weight, self.dense.bias) if self.config.fit_intercept else (self.dense.weight,)
                 zero_gradients([param.grad(device) for param in params], [param.data(device) for param in params])
                 continue
+            if isinstance(share[0], SparseRows):  # a sparse batch: the step on the weights of its columns
+                losses.append(self._sparse_forward_backward(device, *share))
+                continue
             with autograd.record():
                 losses.append(self.net_with_loss(*share))  # loss(net(x, dense), y[, sample_weight]), compiled
             losses[-1].backward()
@@ -181,6 +186,24 @@ class GluonLearner:
         if self.averager is not None:
             self.averager.step(self._params(), self.means, rows=rows)
         return gather(losses, self.ctx[0]) if losses else None
+
+    def _sparse_forward_backward(
+        self, device: mx.Context, x: SparseRows, y: nd.NDArray, sample_weight: nd.NDArray | None = None
+    ) -> nd.NDArray:
+        """Run ``SparseDense``'s forward and backward on the weights of ``x``'s columns; return the losses.
+
+        The layer's product, on the rows of its weight for the batch's columns (:class:`BatchColumns`); their
+        gradient is then written to the weight's ``row_sparse`` gradient, marked fresh for ``Trainer.step``.
+        """
+        weight = self.dense.weight
+        local = BatchColumns(weight.data(device), x)
+        with autograd.record():
+            losses = self.loss(self.dense.hybrid_forward(nd, x.x, local.weight, self.dense.bias.data(device)), y,
+                               sample_weight)  # fmt: skip
+        losses.backward()
+        local.write_gradient(weight.grad(device))
+        weight.data(device)._fresh_grad = True  # written by hand, not by backward: the flag the Trainer checks
+        return losses
 
     def predict(self, x: nd.NDArray) -> nd.NDArray:
         """Return the predictions ``net(x)`` of shape ``(n_samples, n_outputs)``, computed on the first device.

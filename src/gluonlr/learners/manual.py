@@ -18,7 +18,9 @@ from gluonlr._mxnet import autograd, mx, nd
 from gluonlr.config import FitConfig
 from gluonlr.conventions import step_divisor
 from gluonlr.data import Source, SparseSource, epoch_data, epoch_order
+from gluonlr.data.columns import SparseRows
 from gluonlr.distributed import Workers
+from gluonlr.learners.columns import BatchColumns
 from gluonlr.learners.protocol import Learner
 from gluonlr.manual import fast_batches, init_params, make_loss, net, sparse_net
 from gluonlr.optimizers import LazySGD
@@ -156,9 +158,13 @@ class ManualLearner:
             if share is None:  # no rows for this device in this batch
                 zero_gradients(grads)
                 continue
-            with autograd.record():
-                losses.append(self.loss(self.net(share[0], w, b), *share[1:]))
+            x_share, *rest = share
+            local = BatchColumns(w, x_share) if isinstance(x_share, SparseRows) else None
+            with autograd.record():  # a sparse batch's step runs on the weights of its columns (local.weight)
+                losses.append(self.loss(self.net(*((x_share.x, local.weight) if local else (x_share, w)), b), *rest))
             losses[-1].backward()
+            if local is not None:
+                local.write_gradient(grads[0])  # into w's row_sparse gradient, which the step below reads
         self.gradient_sum()  # each device's gradient becomes the sum over the devices
         self.updates += 1
         lr = self.config.lr_at(self.updates, self.data.n_batches)
