@@ -55,7 +55,7 @@ class BatchColumns:
         self.weight.attach_grad(stype="row_sparse")
 
     def write_gradient(self, grad: nd.NDArray) -> None:
-        """Write :attr:`weight`'s gradient into ``grad``, the whole weight's ``row_sparse`` gradient, in place."""
+        """Write this object's ``weight``'s gradient into ``grad``, the whole weight's ``row_sparse`` gradient."""
         local = self.weight.grad
         rows = nd.take(self.columns, local.indices)  # the batch's columns the gradient holds, as columns of X
         nd.sparse.row_sparse_array((local.data, rows), shape=grad.shape, dtype=grad.dtype).copyto(grad)
