@@ -366,7 +366,7 @@ MUTANTS = [
     _mutant(
         "sparse-gradient-at-batch-columns",
         "learners/columns.py",
-        [("        rows = nd.take(self.columns, local.indices)", "        rows = local.indices")],
+        [("(gradient, self.columns)", "(gradient, nd.arange(gradient.shape[0], dtype='int64'))")],
         ["tests/test_sparse.py"],
         "a sparse batch's gradient is written at its own column numbers 0..k-1, not at X's columns",
     ),

@@ -56,6 +56,8 @@ class BatchColumns:
 
     def write_gradient(self, grad: nd.NDArray) -> None:
         """Write this object's ``weight``'s gradient into ``grad``, the whole weight's ``row_sparse`` gradient."""
-        local = self.weight.grad
-        rows = nd.take(self.columns, local.indices)  # the batch's columns the gradient holds, as columns of X
-        nd.sparse.row_sparse_array((local.data, rows), shape=grad.shape, dtype=grad.dtype).copyto(grad)
+        # Every one of the batch's columns stores a value, so the local gradient holds a row for each: its rows in
+        # order are the columns' (dense, an operator MXNet runs when it is due, where reading the row_sparse
+        # gradient's own indices would wait for the backward).
+        gradient = nd.sparse.cast_storage(self.weight.grad, "default")
+        nd.sparse.row_sparse_array((gradient, self.columns), shape=grad.shape, dtype=grad.dtype).copyto(grad)
