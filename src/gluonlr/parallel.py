@@ -280,7 +280,14 @@ class GradientSum:
     A ``row_sparse`` gradient (CSR batches, :func:`gluonlr.manual.sparse_net`)
     is summed through a dense buffer of its key: MXNet 1.9.1's ``dist_sync``
     store takes no ``row_sparse`` pushpull, and the rows of the sum are those
-    any worker's batch share touched, which no worker knows alone. The sum is
+    any worker's batch share touched, which no worker knows alone. Its other
+    way, ``push`` of ``row_sparse`` gradients then ``row_sparse_pull`` of the
+    rows wanted, needs the servers to run the optimizer (``update_on_kvstore``,
+    which fails on a short last batch and would move the lazy step, the
+    schedule's rate and averaging to the servers): without an updater the
+    servers keep the summed rows packed and answer a pull by row number as if
+    every row were stored, so a pull of rows ``[1, 3, 7]`` of a sum with those
+    rows returns ``[sum[3], 0, 0]`` (measured on 1.9.1). The sum is
     written back as ``row_sparse`` (its non-zero rows), which the lazy update
     reads. Each step then costs a pass over every feature's gradient, as a
     dense model's does.
