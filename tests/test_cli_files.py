@@ -655,6 +655,43 @@ def test_a_run_that_does_not_converge_exits_0_with_the_warning_on_stderr(capsys,
     assert report["converged"] is None and report["n_epochs"] == 2 and report["params"]["tol"] is None
 
 
+@pytest.fixture
+def wide_noise(tmp_path):
+    """200 rows x 500 features of noise and a target independent of them, as .npy files: from w ~ N(0, 1), an
+    unstandardized target and a few epochs, the fitted model is far worse than predicting the mean."""
+    rng = np.random.default_rng(0)
+    np.save(tmp_path / "wX.npy", rng.standard_normal((200, 500)))
+    np.save(tmp_path / "wy.npy", rng.standard_normal(200))
+    raw = ["--batch-size", "64", "--init", "normal", "--no-standardize-target"]
+    return [tmp_path / "wX.npy", "--target-file", tmp_path / "wy.npy", "--out", tmp_path / "wm.params", *raw]
+
+
+def test_a_model_worse_than_the_mean_without_tol_is_summarised(capsys, wide_noise, tmp_path):
+    """Issue 22 (audit): with --tol none, the worse-than-the-mean warning made the summary format tol=None
+    (``unsupported format string passed to NoneType.__format__``): exit 1 after the model was written."""
+    status, text, err = run(capsys, "fit", *wide_noise, "--lr", "auto", "--epochs", "10", "--tol", "none", "-q")
+    assert status == 0 and os.path.exists(tmp_path / "wm.params"), err
+    assert err.startswith("gluonlr: warning: The fitted model is worse than predicting the mean of y: ")
+    assert err.count("\n") == 1 and "error" not in err
+    line = "did not converge: after 10 epochs (--tol none) the model is worse than predicting the mean; see the warning"
+    assert line in text.splitlines() and "tol None" not in text
+    report = fit_json(capsys, *wide_noise, "--lr", "auto", "--epochs", "10", "--tol", "none", "-q")
+    assert report["converged"] is False and report["n_epochs"] == 10 and report["params"]["tol"] is None
+
+
+def test_a_model_that_stops_by_tol_worse_than_the_mean_is_not_told_to_raise_epochs(capsys, wide_noise):
+    """A rate so small the loss improves by less than tol stops training long before --epochs: the summary said
+    "did not converge in 6 epochs (tol 1e-05): raise --epochs", which cannot help."""
+    status, text, err = run(capsys, "fit", *wide_noise, "--lr", "1e-12", "--epochs", "50", "--tol", "1e-5", "-q")
+    assert status == 0 and err.startswith("gluonlr: warning: The fitted model is worse than predicting the mean")
+    assert "raise --epochs" not in text
+    line = (
+        "did not converge: stopped after 6 epochs (the loss improved by less than tol 1e-05) worse than predicting "
+        "the mean; see the warning"
+    )
+    assert line in text.splitlines()
+
+
 # -- issue 23: nothing half-done, '-' for standard input and output, bounded memory --------------------------------
 
 
