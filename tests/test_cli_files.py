@@ -229,6 +229,32 @@ def test_plot_is_written(capsys, csv_file, tmp_path):
     assert image.shape[0] > 300 and image.shape[1] > 800 and image[..., :3].std() > 0.05
 
 
+@pytest.mark.parametrize(
+    ("flags", "curves"), [([], ["training"]), (["--validation-split", "0.3"], ["training", "validation"])]
+)
+def test_the_plots_loss_curves_are_labelled_by_what_they_are(capsys, csv_file, tmp_path, monkeypatch, flags, curves):
+    """Issue 22, 7: --plot labels its loss curves "training" and "validation", not by the data file's name."""
+    from matplotlib.figure import Figure
+
+    saved = []
+    savefig = Figure.savefig
+
+    def keep(self, *args, **kwargs):  # the figure the PNG is drawn from
+        saved.append(self)
+        return savefig(self, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", keep)
+    plot = tmp_path / "loss.png"
+    fit_json(capsys, csv_file, "--target", "y", "--out", tmp_path / "m.params", "--plot", plot, *FAST, *flags)
+    assert os.path.getsize(plot) > 0 and len(saved) == 1
+    (loss,) = [ax for ax in saved[0].axes if ax.get_xlabel() == "epoch"]
+    assert [line.get_label() for line in loss.get_lines()] == curves
+    assert [text.get_text() for text in loss.get_legend().get_texts()] == curves
+    for ax in saved[0].axes:  # no curve of either panel is named after the file
+        labels = [text.get_text() for text in ax.get_legend().get_texts()]
+        assert not any(csv_file.stem in label for label in labels), labels
+
+
 # -- .npy files -------------------------------------------------------------------------------------------------
 
 
