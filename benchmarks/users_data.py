@@ -35,7 +35,7 @@ Methods
     ``gluonlr.sklearn.LinearRegressor`` with the estimator's defaults (the
     options' ``default_on("estimator")``: standardized features and target,
     ``lr="auto"``, mean reduction, zero start, ``batch_size="auto"``, at most
-    1,000 epochs with ``tol=1e-4`` and ``n_iter_no_change=5``) on each path,
+    1,000 epochs with ``tol=1e-5`` and ``n_iter_no_change=5``) on each path,
     passed explicitly (:func:`estimator_with_users_defaults`).
 
 Each fit starts from the data set's numpy arrays (float64) and its time is the
@@ -168,7 +168,7 @@ def users_defaults() -> dict[str, Any]:
 
     From the options' table: ``OPTIONS[name].default_on("estimator")`` where it is not ``OPTIONS[name].default``
     (standardized features and target, ``lr="auto"``, mean reduction, zero start, ``batch_size="auto"``, at most
-    1,000 epochs with ``tol=1e-4``).
+    1,000 epochs with ``tol=1e-5``).
     """
     return {
         option.name: option.default_on("estimator")

@@ -108,3 +108,15 @@ def test_the_estimator_has_the_users_defaults(bench):
     model = bench.make_model("gluonlr gluon")
     assert model.get_params()["path"] == "gluon"
     assert all(model.get_params()[name] == value for name, value in defaults.items())
+
+
+def test_the_docstrings_state_the_users_defaults_the_run_uses(bench):
+    """The module's and users_defaults' docstrings said tol=1e-4; the run uses the table's users' tol (1e-5)."""
+    import re
+
+    defaults = bench.users_defaults()
+    for doc in (bench.__doc__, bench.users_defaults.__doc__):
+        stated = re.findall(r"at most\s+([\d,]+)\s+epochs\s+with\s+``tol=([^`]+)``", doc)
+        assert len(stated) == 1, doc
+        (epochs, tol), *_ = stated
+        assert (int(epochs.replace(",", "")), float(tol)) == (defaults["epochs"], defaults["tol"])

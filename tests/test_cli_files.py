@@ -229,6 +229,32 @@ def test_plot_is_written(capsys, csv_file, tmp_path):
     assert image.shape[0] > 300 and image.shape[1] > 800 and image[..., :3].std() > 0.05
 
 
+@pytest.mark.parametrize(
+    ("flags", "curves"), [([], ["training"]), (["--validation-split", "0.3"], ["training", "validation"])]
+)
+def test_the_plots_loss_curves_are_labelled_by_what_they_are(capsys, csv_file, tmp_path, monkeypatch, flags, curves):
+    """Issue 22, 7: --plot labels its loss curves "training" and "validation", not by the data file's name."""
+    from matplotlib.figure import Figure
+
+    saved = []
+    savefig = Figure.savefig
+
+    def keep(self, *args, **kwargs):  # the figure the PNG is drawn from
+        saved.append(self)
+        return savefig(self, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", keep)
+    plot = tmp_path / "loss.png"
+    fit_json(capsys, csv_file, "--target", "y", "--out", tmp_path / "m.params", "--plot", plot, *FAST, *flags)
+    assert os.path.getsize(plot) > 0 and len(saved) == 1
+    (loss,) = [ax for ax in saved[0].axes if ax.get_xlabel() == "epoch"]
+    assert [line.get_label() for line in loss.get_lines()] == curves
+    assert [text.get_text() for text in loss.get_legend().get_texts()] == curves
+    for ax in saved[0].axes:  # no curve of either panel is named after the file
+        labels = [text.get_text() for text in ax.get_legend().get_texts()]
+        assert not any(csv_file.stem in label for label in labels), labels
+
+
 # -- .npy files -------------------------------------------------------------------------------------------------
 
 
@@ -653,6 +679,43 @@ def test_a_run_that_does_not_converge_exits_0_with_the_warning_on_stderr(capsys,
     assert report["converged"] is False and report["n_epochs"] == 2
     report = fit_json(capsys, csv_file, "--target", "y", "--out", out, "--tol", "none", "--epochs", "2", "-q")
     assert report["converged"] is None and report["n_epochs"] == 2 and report["params"]["tol"] is None
+
+
+@pytest.fixture
+def wide_noise(tmp_path):
+    """200 rows x 500 features of noise and a target independent of them, as .npy files: from w ~ N(0, 1), an
+    unstandardized target and a few epochs, the fitted model is far worse than predicting the mean."""
+    rng = np.random.default_rng(0)
+    np.save(tmp_path / "wX.npy", rng.standard_normal((200, 500)))
+    np.save(tmp_path / "wy.npy", rng.standard_normal(200))
+    raw = ["--batch-size", "64", "--init", "normal", "--no-standardize-target"]
+    return [tmp_path / "wX.npy", "--target-file", tmp_path / "wy.npy", "--out", tmp_path / "wm.params", *raw]
+
+
+def test_a_model_worse_than_the_mean_without_tol_is_summarised(capsys, wide_noise, tmp_path):
+    """Issue 22 (audit): with --tol none, the worse-than-the-mean warning made the summary format tol=None
+    (``unsupported format string passed to NoneType.__format__``): exit 1 after the model was written."""
+    status, text, err = run(capsys, "fit", *wide_noise, "--lr", "auto", "--epochs", "10", "--tol", "none", "-q")
+    assert status == 0 and os.path.exists(tmp_path / "wm.params"), err
+    assert err.startswith("gluonlr: warning: The fitted model is worse than predicting the mean of y: ")
+    assert err.count("\n") == 1 and "error" not in err
+    line = "did not converge: after 10 epochs (--tol none) the model is worse than predicting the mean; see the warning"
+    assert line in text.splitlines() and "tol None" not in text
+    report = fit_json(capsys, *wide_noise, "--lr", "auto", "--epochs", "10", "--tol", "none", "-q")
+    assert report["converged"] is False and report["n_epochs"] == 10 and report["params"]["tol"] is None
+
+
+def test_a_model_that_stops_by_tol_worse_than_the_mean_is_not_told_to_raise_epochs(capsys, wide_noise):
+    """A rate so small the loss improves by less than tol stops training long before --epochs: the summary said
+    "did not converge in 6 epochs (tol 1e-05): raise --epochs", which cannot help."""
+    status, text, err = run(capsys, "fit", *wide_noise, "--lr", "1e-12", "--epochs", "50", "--tol", "1e-5", "-q")
+    assert status == 0 and err.startswith("gluonlr: warning: The fitted model is worse than predicting the mean")
+    assert "raise --epochs" not in text
+    line = (
+        "did not converge: stopped after 6 epochs (the loss improved by less than tol 1e-05) worse than predicting "
+        "the mean; see the warning"
+    )
+    assert line in text.splitlines()
 
 
 # -- issue 23: nothing half-done, '-' for standard input and output, bounded memory --------------------------------

@@ -418,12 +418,7 @@ def _print_fit(report: dict[str, Any]) -> None:
         f"final training loss {history['loss'][-1]:.6g}"
     )
     if report["converged"] is not None:
-        tol = report["params"]["tol"]
-        print(
-            f"converged after {report['n_epochs']} epochs: {report['stop_reason'].removeprefix('converged: ')}"
-            if report["converged"]
-            else f"did not converge in {report['n_epochs']} epochs (tol {tol:g}): raise --epochs, or see the warning"
-        )
+        print(_convergence(report))
     rows = weight.reshape(len(weight), -1)
     listed = list(range(len(weight)))
     if len(weight) > _LISTED_WEIGHTS:  # a wide model (a LibSVM file's): its largest weights, in their order
@@ -442,6 +437,37 @@ def _print_fit(report: dict[str, Any]) -> None:
     print(f"model written to {report['out']}{names_file}")
     if report["plot"]:
         print(f"plot written to {report['plot']}")
+
+
+def _convergence(report: dict[str, Any]) -> str:
+    """Say whether the fit of ``report`` converged, and what to do if not; ``report["converged"]`` is not None.
+
+    It is False when a run with ``--tol`` reached ``--epochs`` first, or when the model ended worse than
+    predicting the mean (the divergence guard's warning), with or without ``--tol``: then ``--tol`` may be
+    ``none``, and training may have stopped by ``--tol`` long before ``--epochs``.
+
+    Examples
+    --------
+    >>> report = {"converged": False, "n_epochs": 10, "stop_reason": None, "params": {"tol": None}}
+    >>> _convergence(report)
+    'did not converge: after 10 epochs (--tol none) the model is worse than predicting the mean; see the warning'
+    >>> _convergence({**report, "params": {"tol": 1e-5}})
+    'did not converge in 10 epochs (tol 1e-05): raise --epochs, or see the warning'
+    """
+    n, tol, reason = report["n_epochs"], report["params"]["tol"], report["stop_reason"] or ""
+    if report["converged"]:
+        return f"converged after {n} epochs: {reason.removeprefix('converged: ')}"
+    if tol is None:  # nothing to converge by: only the guard's worse-than-the-mean check says False
+        return (
+            f"did not converge: after {n} epochs (--tol none) the model is worse than predicting the mean; "
+            "see the warning"
+        )
+    if reason.startswith("converged: "):  # stopped by --tol, then found worse than the mean: more epochs cannot help
+        return (
+            f"did not converge: stopped after {n} epochs (the loss improved by less than tol {tol:g}) worse than "
+            "predicting the mean; see the warning"
+        )
+    return f"did not converge in {n} epochs (tol {tol:g}): raise --epochs, or see the warning"
 
 
 def _fit_figure(data: DataFile, result: FitResult, held_out: int, predictions: np.ndarray) -> Any:
