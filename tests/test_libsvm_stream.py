@@ -280,5 +280,5 @@ def test_a_streamed_fit_takes_the_same_memory_from_a_file_three_times_larger(tmp
     small, large = measured[40_000], measured[120_000]
     # Read whole, the larger file's CSR alone (37 MiB) would add 24 MiB to the smaller's; streamed, the memory is
     # that of a block of text being indexed, the chunks, the batches and the weights (here 65 to 80 MiB), whatever
-    # the file's length, plus 16 bytes a row of index.
-    assert large["growth"] <= small["growth"] + 0.25 * (large["csr"] - small["csr"]), measured
+    # the file's length, plus 16 bytes a row of index. Half the CSR's difference leaves room for MXNet's pool.
+    assert large["growth"] <= small["growth"] + 0.5 * (large["csr"] - small["csr"]), measured
