@@ -162,10 +162,12 @@ def save(result: FitResult, path: PathLike) -> None:
         If the directory of ``path`` does not exist.
     IsADirectoryError
         If ``path`` is a directory or ends in ``/``.
-    ValueError
-        If ``path`` is a device, a FIFO or a socket: not a regular file.
     PermissionError
         If ``path`` is read-only, or its directory is not writable.
+    ValueError
+        If ``path`` is a device, a FIFO or a socket: not a regular file; or
+        if the model's feature names would take more than the 64 MiB that
+        :func:`load` reads of a feature names file.
     FileExistsError
         If ``path + ".features.json"`` exists and is not a feature names file
         that gluonlr wrote; it is left alone, and nothing is written.
@@ -201,11 +203,11 @@ def save_writes(
     text = as_path(path, _SAVE_PATH)
     arrays = _params_arrays(*_gluon_layout(result.weight, result.bias))
     names_file = _features_file(text)
-    ours = _read_features(names_file)  # None: no such file; False: a file gluonlr did not write, left alone
-    if ours is False:
+    ours = _read_features(names_file)  # None: no such file; a str: a file gluonlr did not write, left alone
+    if isinstance(ours, str):
         raise FileExistsError(
-            f"{str(names_file)!r} exists and is no feature names file of gluonlr; save writes the model's feature "
-            "names there. Move it away, or save the model under another name."
+            f"{str(names_file)!r} exists and is no feature names file of gluonlr ({ours}); save writes the model's "
+            "feature names there. Move it away, or save the model under another name."
         )
     written: dict[str, str] = {}
 
@@ -217,12 +219,23 @@ def save_writes(
     if result.feature_names is None:
         return writes, None if ours is None else names_file
     names = list(result.feature_names)
+    size = len(json.dumps(_features_content(names, "0" * 64)))  # ASCII (ensure_ascii): one byte a character
+    if size > _FEATURES_MAX_BYTES:
+        raise ValueError(
+            f"The model's {len(names)} feature names take {size} bytes in {str(names_file)!r}, more than the "
+            f"{_FEATURES_MAX_BYTES} that load reads. Give the columns shorter names, or save the model without "
+            "names: save(dataclasses.replace(result, feature_names=None), path)."
+        )
 
     def write_features(tmp: str) -> None:
-        content = {"format": _FEATURES_FORMAT, "feature_names": names, "model_sha256": written["sha256"]}
-        Path(tmp).write_text(json.dumps(content))
+        Path(tmp).write_text(json.dumps(_features_content(names, written["sha256"])))
 
     return [*writes, (names_file, write_features, _FEATURES_FILE)], None
+
+
+def _features_content(names: list[str], model_sha256: str) -> dict[str, Any]:
+    """Return what a feature names file holds: its format, the names and the SHA-256 of their model file."""
+    return {"format": _FEATURES_FORMAT, "feature_names": names, "model_sha256": model_sha256}
 
 
 def _features_file(model_file: PathLike) -> Path:
@@ -231,8 +244,8 @@ def _features_file(model_file: PathLike) -> Path:
     return path.with_name(path.name + FEATURES_SUFFIX)
 
 
-def _read_features(names_file: Path) -> dict[str, Any] | bool | None:
-    """Return the content of a feature names file; None if there is none, False if it is not one gluonlr wrote.
+def _read_features(names_file: Path) -> dict[str, Any] | str | None:
+    """Return the content of a feature names file; None if there is none, or why it is not one gluonlr wrote.
 
     At most :data:`_FEATURES_MAX_BYTES` are read: a larger file (a symbolic link to a huge file) is no file
     gluonlr wrote, and is not read whole.
@@ -240,36 +253,48 @@ def _read_features(names_file: Path) -> dict[str, Any] | bool | None:
     kind = file_kind(names_file)
     if kind is None:
         return None
-    content = None
-    if kind == REGULAR:
-        try:
-            with open(names_file, "rb") as file:
-                raw = file.read(_FEATURES_MAX_BYTES + 1)
-            if len(raw) <= _FEATURES_MAX_BYTES:
-                content = json.loads(raw.decode("utf-8"))
-        except (OSError, UnicodeDecodeError, ValueError):
-            content = None
+    if kind != REGULAR:
+        return f"it is {kind}"
+    try:
+        with open(names_file, "rb") as file:
+            raw = file.read(_FEATURES_MAX_BYTES + 1)
+    except OSError as exc:
+        return f"it cannot be read ({exc.strerror or exc})"
+    if len(raw) > _FEATURES_MAX_BYTES:
+        return f"it has more than {_FEATURES_MAX_BYTES} bytes, the most gluonlr reads of a feature names file"
+    try:
+        content = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        return "it is not UTF-8 text"
+    except ValueError as exc:
+        return f"it is not valid JSON, perhaps truncated ({exc})"
     if not isinstance(content, dict) or content.get("format") != _FEATURES_FORMAT:
-        return False
+        return f'it is JSON but not gluonlr\'s: no "format": "{_FEATURES_FORMAT}"'
     return content
 
 
 def _saved_feature_names(model_file: Path, n_features: int) -> tuple[str, ...] | None:
     """Return the feature names saved with ``model_file``; None if there is no feature names file.
 
-    Names saved with another model (a crash between the two renames of :func:`save`, a model file replaced
-    since, an edit) are an error, never dropped in silence: without them a data frame's columns would be
-    matched by position.
+    A names file that cannot be used (not one gluonlr wrote: corrupt, truncated, larger than
+    :data:`_FEATURES_MAX_BYTES`, JSON of another format; or names saved with another model: a crash between
+    the two renames of :func:`save`, a model file replaced since, an edit) is an error, never dropped in
+    silence: without its names a data frame's columns would be matched by position.
     """
     names_file = _features_file(model_file)
     content = _read_features(names_file)
-    if not isinstance(content, dict):
-        return None
-    names = content.get("feature_names")
     remedy = (
         f"Save the model again with its names (gluonlr.save), or delete {str(names_file)!r} to use the model "
         "without names (its columns then taken by position)."
     )
+    if content is None:
+        return None
+    if isinstance(content, str):
+        raise CheckpointError(
+            f"{str(names_file)!r} cannot be used as the feature names of the model {str(model_file)!r}: "
+            f"{content}. {remedy}"
+        )
+    names = content.get("feature_names")
     if content.get("model_sha256") != hashlib.sha256(model_file.read_bytes()).hexdigest():
         raise CheckpointError(
             f"{str(names_file)!r} holds the feature names of another model: its model_sha256 is not the SHA-256 "
@@ -412,8 +437,7 @@ def load(path: PathLike) -> FitResult:
     FitResult
         The model, ready to ``predict``; its ``history`` is empty and its
         ``path`` None. Its ``feature_names`` are those :func:`save` wrote
-        beside the model file, if that file is still the one they were saved
-        with; else None.
+        beside the model file; None if there is no feature names file.
 
     Raises
     ------
@@ -421,7 +445,11 @@ def load(path: PathLike) -> FitResult:
         If ``path`` does not exist, or names a directory without a checkpoint.
     CheckpointError
         If the file is truncated, corrupt, holds other parameters, or is no
-        file at all (a FIFO, a device, a socket); a ``ValueError``.
+        file at all (a FIFO, a device, a socket); a ``ValueError``. Also if
+        the feature names file beside it cannot be used: not one gluonlr
+        wrote (not JSON, truncated, over 64 MiB, another format) or written
+        with another model file. The message says to save the model again,
+        or to delete that file to use the model without names.
 
     Examples
     --------
