@@ -108,7 +108,10 @@ def test_save_errors(tmp_path):
             r"\d+ bytes; it may be truncated, corrupt or not a model file at all\.$",
         ),
         ("huge count", r"its array 2 is no dense NDArray of MXNet 1.x \(magic 0x2\)"),
-        ("truncated", r"not a readable MXNet parameter file; it may be truncated or corrupt"),
+        # Issue 23: key 0's name claimed 2**28 bytes of a 142-byte file; MXNet allocated them before failing.
+        ("huge key", r"its key 0 has a name of 268435456 bytes, but the file has 18 bytes left; it may be truncated"),
+        ("huge key count", r"it has 1099511627776 keys for its 2 arrays; it may be truncated, corrupt"),
+        ("truncated", r"not a readable MXNet parameter file: it ends at byte 136, inside a header; it may be trunc"),
         ({"w": np.ones((1, 2))}, r"holds \['w'\]; a gluonlr model file holds exactly 'weight' and 'bias'"),
         ({"weight": np.ones((2, 2)), "bias": np.ones(3)}, r"weight of shape \(2, 2\) and a bias of shape \(3,\)"),
         ({"weight": np.full((1, 2), np.nan), "bias": np.ones(1)}, r"holds NaN or infinite parameters"),
@@ -119,13 +122,18 @@ def test_load_rejects_bad_files(tmp_path, content, match):
     if content == "truncated":
         save(fit(X, y, epochs=1), bad)
         bad.write_bytes(bad.read_bytes()[:-6])
-    elif content in ("huge shape", "huge count"):
+    elif content in ("huge shape", "huge count", "huge key", "huge key count"):
         save(fit(X, y, epochs=1), bad)
         raw = bytearray(bad.read_bytes())
+        keys = len(raw) - (8 + 8 + len("weight") + 8 + len("bias"))  # the keys' count, then each length and name
         if content == "huge shape":
             struct.pack_into("<qq", raw, 36, 1 << 32, 1 << 32)
-        else:
+        elif content == "huge count":
             struct.pack_into("<Q", raw, 16, 1 << 60)
+        elif content == "huge key":
+            struct.pack_into("<Q", raw, keys + 8, 1 << 28)
+        else:
+            struct.pack_into("<Q", raw, keys, 1 << 40)
         bad.write_bytes(bytes(raw))
     elif isinstance(content, dict):
         nd.save(str(bad), {key: nd.array(value) for key, value in content.items()})

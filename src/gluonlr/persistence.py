@@ -328,14 +328,15 @@ def check_params_header(path: Path) -> None:
     MXNet's ``nd.load`` allocates each array with the shape its header gives before reading its values: a
     file of 146 bytes that claims a ``(2**32, 2**32)`` weight would take gigabytes before failing. This walks
     the headers (the format of ``NDArray::Save``: a list magic, then for each array its magic, storage type,
-    shape, context and dtype, then its values; then the keys) without allocating, and checks that each
-    array's bytes are in the file.
+    shape, context and dtype, then its values; then the keys: their count, and each name's length and bytes)
+    without allocating, and checks that each array's bytes and each key's name are in the file.
 
     Raises
     ------
     CheckpointError
-        Naming the file, the array and its shape, if the file is not a dense NDArray file of that layout or
-        an array's bytes exceed the file's size.
+        Naming the file, the array and its shape (or the key), if the file is not a dense NDArray file of that
+        layout, an array's bytes or a key's name exceed what is left of the file, or the number of keys is
+        neither 0 nor that of the arrays.
 
     Examples
     --------
@@ -386,6 +387,16 @@ may be truncated, corrupt or not a model file at all.
             if file.tell() + nbytes > size:
                 raise bad(f"its array {index} has the shape {shape}, {nbytes} bytes, but the file has {size} bytes")
             file.seek(nbytes, os.SEEK_CUR)
+        # The keys: their count, then each name's length and bytes. MXNet sizes each name as its header says.
+        (keys,) = take(1, "<u8")
+        if keys not in (0, count):
+            raise bad(f"it has {keys} keys for its {count} arrays")
+        for index in range(keys):
+            (length,) = take(1, "<u8")
+            left = size - file.tell()
+            if length > left:
+                raise bad(f"its key {index} has a name of {length} bytes, but the file has {left} bytes left")
+            file.seek(length, os.SEEK_CUR)
 
 
 def _read_params(path: Path) -> tuple[np.ndarray, float | np.ndarray]:
