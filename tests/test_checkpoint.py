@@ -545,6 +545,74 @@ def test_a_crash_between_the_renames_of_a_checkpoint_loads_the_committed_model(t
     assert load(path).weight.tolist() == [5.0, 6.0]
 
 
+def _state_with_a_bomb(state_file, model_file, bomb=None, size=128 << 20):
+    """A state file that commits ``[9, 9], 9`` over ``model_file``; its entry ``bomb`` deflated from ``size`` bytes."""
+    import hashlib
+    import json
+    import zipfile
+
+    previous = hashlib.sha256(model_file.read_bytes()).hexdigest()
+    commit = json.dumps({"format": "gluonlr.checkpoint", "model_sha256": "0" * 64, "previous_model_sha256": previous})
+    small = {
+        "meta": np.array(commit),
+        "commit": np.array(commit),
+        "model/weight": np.full((1, 2), 9, np.float32),
+        "model/bias": np.full(1, 9, np.float32),
+    }
+    with zipfile.ZipFile(state_file, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, array in small.items():
+            if name != bomb:
+                with archive.open(f"{name}.npy", "w") as member:
+                    np.lib.format.write_array(member, array, allow_pickle=False)
+        if bomb is None:
+            return
+        with archive.open(f"{bomb}.npy", "w", force_zip64=True) as member:
+            if bomb == "model/weight":  # zeros: a finite weight of size / 4 features
+                header = {"descr": "<f4", "fortran_order": False, "shape": (1, size // 4)}
+                head, pad, tail = b"", b"\0", b""
+            else:  # valid JSON: the commit, spaces, its closing brace
+                header = {"descr": f"<U{size // 4}", "fortran_order": False, "shape": ()}
+                head, pad, tail = commit[:-1].encode("utf-32-le"), " ".encode("utf-32-le"), "}".encode("utf-32-le")
+            np.lib.format.write_array_header_1_0(member, header)
+            member.write(head)
+            left = size - len(head) - len(tail)
+            for _ in range(left >> 20):
+                member.write(pad * ((1 << 20) // len(pad)))
+            member.write(pad * ((left & ((1 << 20) - 1)) // len(pad)) + tail)
+    assert state_file.stat().st_size < 1 << 20  # a small file
+
+
+@pytest.mark.parametrize("bomb", ["meta", "commit", "model/weight"])
+def test_load_reads_a_bounded_part_of_the_state_file(tmp_path, bomb):
+    """Issue 23: load read the whole state file beside a model (a 306 KB deflated one took ~600 MB)."""
+    import tracemalloc
+
+    path = tmp_path / "run.params"
+    fit(X, y, epochs=2, checkpoint=path)
+    expected = load(path)
+    state_file = checkpoint_files(path)[1]
+    _state_with_a_bomb(state_file, path, bomb)
+    tracemalloc.start()
+    try:
+        loaded = load(path)  # the commit entry and the model's entries only, each bounded
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 << 20, peak
+    if bomb == "meta":  # not read: the commit entry commits the state's model
+        assert (loaded.weight.tolist(), loaded.bias) == ([9.0, 9.0], 9.0)
+    else:  # refused by its size: the state file is not used, the model file is read as it is
+        assert loaded.weight.tobytes() == expected.weight.tobytes() and loaded.bias == expected.bias
+    # Small entries of the same kind: the state file commits its model, or its JSON, if it is the commit entry.
+    _state_with_a_bomb(state_file, path, bomb, size=4096)
+    if bomb == "model/weight":  # a weight of 1024 features over a model file of 2: not this model's, not used
+        assert load(path).weight.tobytes() == expected.weight.tobytes()
+    else:
+        assert (load(path).weight.tolist(), load(path).bias) == ([9.0, 9.0], 9.0)
+    _state_with_a_bomb(state_file, path)
+    assert (load(path).weight.tolist(), load(path).bias) == ([9.0, 9.0], 9.0)
+
+
 def test_a_full_disk_during_a_checkpoint_is_one_error(tmp_path, monkeypatch):
     """Issue 23, 9: ZipFile.__del__ printed 'seek of closed file' after the error: nothing may be left open."""
     import gc

@@ -36,7 +36,9 @@ import errno
 import hashlib
 import io
 import json
+import math
 import os
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -480,9 +482,9 @@ def load(path: PathLike) -> FitResult:
     if kind != REGULAR:
         raise CheckpointError(f"{str(model_file)!r} is {kind}, not a model file.")
     weight, bias = _read_params(model_file)
-    committed = _committed_model(model_file)
+    committed = _committed_model(model_file, weight, bias)
     if committed is not None:  # a crash between the renames of a checkpoint: its state file has the model
-        weight, bias = _model_from_arrays(model_file, *committed)
+        weight, bias = committed
     names = _saved_feature_names(model_file, len(weight))
     return FitResult(weight=weight, bias=bias, history={}, path=None, feature_names=names)
 
@@ -618,12 +620,12 @@ def write_checkpoint(
         written["sha256"] = hashlib.sha256(Path(tmp).read_bytes()).hexdigest()
 
     def write_state(tmp: str) -> None:
+        commit = {"model_sha256": written["sha256"], "previous_model_sha256": previous}
         arrays = {
             **{f"state/{name}": value for name, value in state.items()},
             **{f"model/{name}": array.asnumpy() for name, array in model_arrays.items()},
-            "meta": np.array(
-                json.dumps({**meta, "model_sha256": written["sha256"], "previous_model_sha256": previous})
-            ),
+            "meta": np.array(json.dumps({**meta, **commit})),
+            "commit": np.array(json.dumps({"format": _FORMAT, **commit})),  # what load reads of the state file
         }
         buffer = io.BytesIO()  # zipped in memory: a full disk fails one plain write, never a half-closed ZipFile
         np.savez(buffer, **arrays)
@@ -637,28 +639,72 @@ def write_checkpoint(
     )
 
 
-def _committed_model(model_file: Path) -> tuple[np.ndarray, np.ndarray] | None:
-    """Return the model a checkpoint's state file committed, if the model file is the one before it; else None.
+def _committed_model(
+    model_file: Path, weight: np.ndarray, bias: float | np.ndarray
+) -> tuple[np.ndarray, float | np.ndarray] | None:
+    """Return the model a checkpoint's state file committed, if ``model_file`` is the one before it; else None.
+
+    ``weight`` and ``bias`` are the model file's: the committed model has their shapes, or is not used.
 
     :func:`write_checkpoint` renames the state file, then the model file: a crash between the two leaves
     the model file of the epoch before, and the state file records that file's SHA-256 as
     ``previous_model_sha256`` and holds the new model (``model/weight``, ``model/bias``). A model file saved
     over the checkpoint since (a SHA-256 neither of these) is the user's, and is read as it is.
+
+    Only the state file's ``commit`` entry (at most :data:`_COMMIT_MAX_BYTES`) and, if it commits a new model,
+    its two model entries (at most the model file's size and :data:`_NPY_HEADER_MAX_BYTES` each) are read, by
+    the sizes in the archive's directory before anything is decompressed: a small deflated file of gigabytes
+    costs no memory. A state file that cannot be read so is not used (resuming reports what is wrong with it).
     """
     state_file = model_file.with_name(model_file.name + ".state")
     if file_kind(state_file) != REGULAR:
         return None
     try:
-        with open(state_file, "rb") as file, np.load(file, allow_pickle=False) as npz:
-            meta = json.loads(str(npz["meta"]))
-            if not isinstance(meta, dict) or meta.get("format") != _FORMAT or "previous_model_sha256" not in meta:
+        with zipfile.ZipFile(state_file) as archive:
+            commit = json.loads(str(_npz_entry(archive, "commit", _COMMIT_MAX_BYTES)[()]))
+            if not isinstance(commit, dict) or commit.get("format") != _FORMAT:
                 return None
             current = hashlib.sha256(model_file.read_bytes()).hexdigest()
-            if current == meta.get("model_sha256") or current != meta["previous_model_sha256"]:
+            if current == commit.get("model_sha256") or current != commit.get("previous_model_sha256"):
                 return None
-            return npz["model/weight"], npz["model/bias"]
+            most = model_file.stat().st_size + _NPY_HEADER_MAX_BYTES  # the same shapes as the model file's
+            committed = _model_from_arrays(
+                state_file, _npz_entry(archive, "model/weight", most), _npz_entry(archive, "model/bias", most)
+            )
+        if np.shape(committed[0]) != np.shape(weight) or np.shape(committed[1]) != np.shape(bias):
+            return None  # not this model's
+        return committed
     except Exception:  # an unreadable state file: resuming reports it; the model file is read as it is
         return None
+
+
+#: The most read of a state file's ``commit`` entry: a format and two SHA-256s take 300 bytes.
+_COMMIT_MAX_BYTES = 1 << 16
+#: The most an ``.npy`` header of a state file's model entries takes beyond the values (numpy's own bound).
+_NPY_HEADER_MAX_BYTES = 1 << 16
+
+
+def _npz_entry(archive: zipfile.ZipFile, name: str, most: int) -> np.ndarray:
+    """Return the array ``name`` of the ``.npz`` ``archive``; raise ValueError, before decompressing, if over ``most``.
+
+    The size is the archive directory's, which also bounds what ``zipfile`` decompresses; the ``.npy`` header's
+    shape must then match the bytes read, so no array is allocated larger than them.
+    """
+    info = archive.getinfo(f"{name}.npy")
+    if info.file_size > most:
+        raise ValueError(f"its entry {name!r} has {info.file_size} bytes, over {most}")
+    with archive.open(info) as member:
+        raw = member.read(most + 1)
+    buffer = io.BytesIO(raw)
+    version = np.lib.format.read_magic(buffer)
+    read_header = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+    if version not in read_header:
+        raise ValueError(f"its entry {name!r} is an .npy file of version {version}")
+    shape, fortran_order, dtype = read_header[version](buffer)
+    values = raw[buffer.tell() :]
+    if dtype.hasobject or fortran_order or len(values) != math.prod(shape) * dtype.itemsize:
+        raise ValueError(f"its entry {name!r} holds {len(values)} bytes for the shape {shape} of {dtype}")
+    return np.frombuffer(values, dtype).reshape(shape)
 
 
 def read_checkpoint(checkpoint: PathLike) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
@@ -697,6 +743,7 @@ def read_checkpoint(checkpoint: PathLike) -> tuple[dict[str, np.ndarray], dict[s
         with open(state_file, "rb") as file, np.load(file, allow_pickle=False) as npz:
             arrays = {name: npz[name] for name in npz.files}
         meta = json.loads(str(arrays.pop("meta")))
+        arrays.pop("commit", None)  # the part of meta that load reads (see _committed_model)
         state = {name.removeprefix("state/"): value for name, value in arrays.items()}
         if meta.get("format") != _FORMAT or meta.get("version") != _VERSION:
             raise ValueError(f"format {meta.get('format')!r} version {meta.get('version')!r}")
