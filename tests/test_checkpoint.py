@@ -108,7 +108,10 @@ def test_save_errors(tmp_path):
             r"\d+ bytes; it may be truncated, corrupt or not a model file at all\.$",
         ),
         ("huge count", r"its array 2 is no dense NDArray of MXNet 1.x \(magic 0x2\)"),
-        ("truncated", r"not a readable MXNet parameter file; it may be truncated or corrupt"),
+        # Issue 23: key 0's name claimed 2**28 bytes of a 142-byte file; MXNet allocated them before failing.
+        ("huge key", r"its key 0 has a name of 268435456 bytes, but the file has 18 bytes left; it may be truncated"),
+        ("huge key count", r"it has 1099511627776 keys for its 2 arrays; it may be truncated, corrupt"),
+        ("truncated", r"not a readable MXNet parameter file: it ends at byte 136, inside a header; it may be trunc"),
         ({"w": np.ones((1, 2))}, r"holds \['w'\]; a gluonlr model file holds exactly 'weight' and 'bias'"),
         ({"weight": np.ones((2, 2)), "bias": np.ones(3)}, r"weight of shape \(2, 2\) and a bias of shape \(3,\)"),
         ({"weight": np.full((1, 2), np.nan), "bias": np.ones(1)}, r"holds NaN or infinite parameters"),
@@ -119,13 +122,18 @@ def test_load_rejects_bad_files(tmp_path, content, match):
     if content == "truncated":
         save(fit(X, y, epochs=1), bad)
         bad.write_bytes(bad.read_bytes()[:-6])
-    elif content in ("huge shape", "huge count"):
+    elif content in ("huge shape", "huge count", "huge key", "huge key count"):
         save(fit(X, y, epochs=1), bad)
         raw = bytearray(bad.read_bytes())
+        keys = len(raw) - (8 + 8 + len("weight") + 8 + len("bias"))  # the keys' count, then each length and name
         if content == "huge shape":
             struct.pack_into("<qq", raw, 36, 1 << 32, 1 << 32)
-        else:
+        elif content == "huge count":
             struct.pack_into("<Q", raw, 16, 1 << 60)
+        elif content == "huge key":
+            struct.pack_into("<Q", raw, keys + 8, 1 << 28)
+        else:
+            struct.pack_into("<Q", raw, keys, 1 << 40)
         bad.write_bytes(bytes(raw))
     elif isinstance(content, dict):
         nd.save(str(bad), {key: nd.array(value) for key, value in content.items()})
@@ -497,7 +505,8 @@ def test_the_names_file_is_read_with_a_bound(tmp_path, monkeypatch):
     monkeypatch.setattr(persistence_module, "_FEATURES_MAX_BYTES", 1 << 16, raising=False)
     tracemalloc.start()
     try:
-        assert load(target).feature_names is None  # no names file of gluonlr: not read
+        with pytest.raises(CheckpointError, match=r"features\.json' .*: it has more than 65536 bytes, the most"):
+            load(target)  # not read whole, and not dropped in silence either
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
@@ -534,6 +543,74 @@ def test_a_crash_between_the_renames_of_a_checkpoint_loads_the_committed_model(t
     other = FitResult(weight=np.array([5.0, 6.0], np.float32), bias=7.0, history={}, path=None)
     save(other, path)
     assert load(path).weight.tolist() == [5.0, 6.0]
+
+
+def _state_with_a_bomb(state_file, model_file, bomb=None, size=128 << 20):
+    """A state file that commits ``[9, 9], 9`` over ``model_file``; its entry ``bomb`` deflated from ``size`` bytes."""
+    import hashlib
+    import json
+    import zipfile
+
+    previous = hashlib.sha256(model_file.read_bytes()).hexdigest()
+    commit = json.dumps({"format": "gluonlr.checkpoint", "model_sha256": "0" * 64, "previous_model_sha256": previous})
+    small = {
+        "meta": np.array(commit),
+        "commit": np.array(commit),
+        "model/weight": np.full((1, 2), 9, np.float32),
+        "model/bias": np.full(1, 9, np.float32),
+    }
+    with zipfile.ZipFile(state_file, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, array in small.items():
+            if name != bomb:
+                with archive.open(f"{name}.npy", "w") as member:
+                    np.lib.format.write_array(member, array, allow_pickle=False)
+        if bomb is None:
+            return
+        with archive.open(f"{bomb}.npy", "w", force_zip64=True) as member:
+            if bomb == "model/weight":  # zeros: a finite weight of size / 4 features
+                header = {"descr": "<f4", "fortran_order": False, "shape": (1, size // 4)}
+                head, pad, tail = b"", b"\0", b""
+            else:  # valid JSON: the commit, spaces, its closing brace
+                header = {"descr": f"<U{size // 4}", "fortran_order": False, "shape": ()}
+                head, pad, tail = commit[:-1].encode("utf-32-le"), " ".encode("utf-32-le"), "}".encode("utf-32-le")
+            np.lib.format.write_array_header_1_0(member, header)
+            member.write(head)
+            left = size - len(head) - len(tail)
+            for _ in range(left >> 20):
+                member.write(pad * ((1 << 20) // len(pad)))
+            member.write(pad * ((left & ((1 << 20) - 1)) // len(pad)) + tail)
+    assert state_file.stat().st_size < 1 << 20  # a small file
+
+
+@pytest.mark.parametrize("bomb", ["meta", "commit", "model/weight"])
+def test_load_reads_a_bounded_part_of_the_state_file(tmp_path, bomb):
+    """Issue 23: load read the whole state file beside a model (a 306 KB deflated one took ~600 MB)."""
+    import tracemalloc
+
+    path = tmp_path / "run.params"
+    fit(X, y, epochs=2, checkpoint=path)
+    expected = load(path)
+    state_file = checkpoint_files(path)[1]
+    _state_with_a_bomb(state_file, path, bomb)
+    tracemalloc.start()
+    try:
+        loaded = load(path)  # the commit entry and the model's entries only, each bounded
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 << 20, peak
+    if bomb == "meta":  # not read: the commit entry commits the state's model
+        assert (loaded.weight.tolist(), loaded.bias) == ([9.0, 9.0], 9.0)
+    else:  # refused by its size: the state file is not used, the model file is read as it is
+        assert loaded.weight.tobytes() == expected.weight.tobytes() and loaded.bias == expected.bias
+    # Small entries of the same kind: the state file commits its model, or its JSON, if it is the commit entry.
+    _state_with_a_bomb(state_file, path, bomb, size=4096)
+    if bomb == "model/weight":  # a weight of 1024 features over a model file of 2: not this model's, not used
+        assert load(path).weight.tobytes() == expected.weight.tobytes()
+    else:
+        assert (load(path).weight.tolist(), load(path).bias) == ([9.0, 9.0], 9.0)
+    _state_with_a_bomb(state_file, path)
+    assert (load(path).weight.tolist(), load(path).bias) == ([9.0, 9.0], 9.0)
 
 
 def test_a_full_disk_during_a_checkpoint_is_one_error(tmp_path, monkeypatch):

@@ -752,6 +752,19 @@ def test_predict_refuses_names_saved_with_another_model(capsys, csv_file, tmp_pa
     assert err.startswith(f"gluonlr: error: '{out}.features.json' holds the feature names of another model: ")
 
 
+def test_predict_refuses_a_corrupt_names_file(capsys, csv_file, tmp_path):
+    """Issue 23: a names file that was not JSON was ignored, and a reordered file predicted by position, exit 0."""
+    out = tmp_path / "model.params"
+    fit_json(capsys, csv_file, "--target", "y", "--features", "x1,x2", "--out", out, *FAST)
+    names_file = tmp_path / "model.params.features.json"
+    names_file.write_bytes(names_file.read_bytes()[:-10])  # truncated
+    pd.read_csv(csv_file)[["x2", "x1"]].to_csv(tmp_path / "reordered.csv", index=False)
+    status, text, err = run(capsys, "predict", out, tmp_path / "reordered.csv")
+    assert (status, text) == (1, "")
+    assert err.startswith(f"gluonlr: error: '{names_file}' cannot be used as the feature names of the model ")
+    assert err.count("\n") == 1 and "delete" in err
+
+
 def test_a_dash_is_standard_input_and_output(capsys, csv_file, tmp_path, monkeypatch):
     """Issue 23, 13: ``-o -`` wrote a file named '-'; DATA ``-`` is standard input, as for cat."""
     import io

@@ -227,6 +227,62 @@ def test_names_saved_with_another_model_are_an_error(tmp_path):
     assert load(target).feature_names is None
 
 
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b"not json", r"it is not valid JSON, perhaps truncated \(Expecting value: line 1 column 1 \(char 0\)\)"),
+        ("truncated", r"it is not valid JSON, perhaps truncated \(Unterminated string starting at: line 1 column"),
+        (b'{"names": "\xe9"}', r"it is not UTF-8 text"),
+        (b'{"format": "something else"}', r"it is JSON but not gluonlr's: no \"format\": \"gluonlr\.feature-names\""),
+        (b"[1, 2]", r"it is JSON but not gluonlr's: no \"format\": \"gluonlr\.feature-names\""),
+        ("oversize", r"it has more than 65536 bytes, the most gluonlr reads of a feature names file"),
+        ("directory", r"it is a directory"),
+    ],
+)
+def test_a_names_file_that_cannot_be_read_is_an_error(tmp_path, monkeypatch, content, reason):
+    """Issue 23: a corrupt, truncated, oversize or foreign names file was dropped in silence, columns by position."""
+    from gluonlr import CheckpointError, load, persistence, save
+
+    target, names_file = tmp_path / "model.params", tmp_path / "model.params.features.json"
+    save(fit(NAMED, Y_FLOAT, epochs=2), target)
+    monkeypatch.setattr(persistence, "_FEATURES_MAX_BYTES", 1 << 16)
+    if content == "truncated":
+        names_file.write_bytes(names_file.read_bytes()[:30])
+    elif content == "oversize":
+        names_file.write_bytes(b" " * (1 << 16) + names_file.read_bytes())  # valid JSON, over the bound
+    elif content == "directory":
+        names_file.unlink()
+        names_file.mkdir()
+    else:
+        names_file.write_bytes(content)
+    with pytest.raises(
+        CheckpointError,
+        match=rf"^'{re.escape(str(names_file))}' cannot be used as the feature names of the model "
+        rf"'{re.escape(str(target))}': {reason}.*\. Save the model again with its names \(gluonlr\.save\), or "
+        rf"delete '{re.escape(str(names_file))}' to use the model without names \(its columns then taken by "
+        r"position\)\.$",
+    ):
+        load(target)
+    if content == "directory":
+        names_file.rmdir()
+    else:
+        names_file.unlink()  # the remedy the message gives
+    assert load(target).feature_names is None
+
+
+def test_save_refuses_names_that_load_would_not_read(tmp_path, monkeypatch):
+    from gluonlr import persistence, save
+
+    monkeypatch.setattr(persistence, "_FEATURES_MAX_BYTES", 150)
+    with pytest.raises(
+        ValueError,
+        match=r"^The model's 2 feature names take 1\d\d bytes in '.*model\.params\.features\.json', "
+        r"more than the 150 that load reads\. Give the columns shorter names, or save the model",
+    ):
+        save(fit(NAMED, Y_FLOAT, epochs=1), tmp_path / "model.params")
+    assert os.listdir(tmp_path) == []
+
+
 @pytest.mark.parametrize("content", ["not json", '{"format": "something else"}'])
 def test_save_leaves_a_file_it_did_not_write_alone(tmp_path, content):
     from gluonlr import save

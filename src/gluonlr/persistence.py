@@ -36,7 +36,9 @@ import errno
 import hashlib
 import io
 import json
+import math
 import os
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -162,10 +164,12 @@ def save(result: FitResult, path: PathLike) -> None:
         If the directory of ``path`` does not exist.
     IsADirectoryError
         If ``path`` is a directory or ends in ``/``.
-    ValueError
-        If ``path`` is a device, a FIFO or a socket: not a regular file.
     PermissionError
         If ``path`` is read-only, or its directory is not writable.
+    ValueError
+        If ``path`` is a device, a FIFO or a socket: not a regular file; or
+        if the model's feature names would take more than the 64 MiB that
+        :func:`load` reads of a feature names file.
     FileExistsError
         If ``path + ".features.json"`` exists and is not a feature names file
         that gluonlr wrote; it is left alone, and nothing is written.
@@ -201,11 +205,11 @@ def save_writes(
     text = as_path(path, _SAVE_PATH)
     arrays = _params_arrays(*_gluon_layout(result.weight, result.bias))
     names_file = _features_file(text)
-    ours = _read_features(names_file)  # None: no such file; False: a file gluonlr did not write, left alone
-    if ours is False:
+    ours = _read_features(names_file)  # None: no such file; a str: a file gluonlr did not write, left alone
+    if isinstance(ours, str):
         raise FileExistsError(
-            f"{str(names_file)!r} exists and is no feature names file of gluonlr; save writes the model's feature "
-            "names there. Move it away, or save the model under another name."
+            f"{str(names_file)!r} exists and is no feature names file of gluonlr ({ours}); save writes the model's "
+            "feature names there. Move it away, or save the model under another name."
         )
     written: dict[str, str] = {}
 
@@ -217,12 +221,23 @@ def save_writes(
     if result.feature_names is None:
         return writes, None if ours is None else names_file
     names = list(result.feature_names)
+    size = len(json.dumps(_features_content(names, "0" * 64)))  # ASCII (ensure_ascii): one byte a character
+    if size > _FEATURES_MAX_BYTES:
+        raise ValueError(
+            f"The model's {len(names)} feature names take {size} bytes in {str(names_file)!r}, more than the "
+            f"{_FEATURES_MAX_BYTES} that load reads. Give the columns shorter names, or save the model without "
+            "names: save(dataclasses.replace(result, feature_names=None), path)."
+        )
 
     def write_features(tmp: str) -> None:
-        content = {"format": _FEATURES_FORMAT, "feature_names": names, "model_sha256": written["sha256"]}
-        Path(tmp).write_text(json.dumps(content))
+        Path(tmp).write_text(json.dumps(_features_content(names, written["sha256"])))
 
     return [*writes, (names_file, write_features, _FEATURES_FILE)], None
+
+
+def _features_content(names: list[str], model_sha256: str) -> dict[str, Any]:
+    """Return what a feature names file holds: its format, the names and the SHA-256 of their model file."""
+    return {"format": _FEATURES_FORMAT, "feature_names": names, "model_sha256": model_sha256}
 
 
 def _features_file(model_file: PathLike) -> Path:
@@ -231,8 +246,8 @@ def _features_file(model_file: PathLike) -> Path:
     return path.with_name(path.name + FEATURES_SUFFIX)
 
 
-def _read_features(names_file: Path) -> dict[str, Any] | bool | None:
-    """Return the content of a feature names file; None if there is none, False if it is not one gluonlr wrote.
+def _read_features(names_file: Path) -> dict[str, Any] | str | None:
+    """Return the content of a feature names file; None if there is none, or why it is not one gluonlr wrote.
 
     At most :data:`_FEATURES_MAX_BYTES` are read: a larger file (a symbolic link to a huge file) is no file
     gluonlr wrote, and is not read whole.
@@ -240,36 +255,48 @@ def _read_features(names_file: Path) -> dict[str, Any] | bool | None:
     kind = file_kind(names_file)
     if kind is None:
         return None
-    content = None
-    if kind == REGULAR:
-        try:
-            with open(names_file, "rb") as file:
-                raw = file.read(_FEATURES_MAX_BYTES + 1)
-            if len(raw) <= _FEATURES_MAX_BYTES:
-                content = json.loads(raw.decode("utf-8"))
-        except (OSError, UnicodeDecodeError, ValueError):
-            content = None
+    if kind != REGULAR:
+        return f"it is {kind}"
+    try:
+        with open(names_file, "rb") as file:
+            raw = file.read(_FEATURES_MAX_BYTES + 1)
+    except OSError as exc:
+        return f"it cannot be read ({exc.strerror or exc})"
+    if len(raw) > _FEATURES_MAX_BYTES:
+        return f"it has more than {_FEATURES_MAX_BYTES} bytes, the most gluonlr reads of a feature names file"
+    try:
+        content = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        return "it is not UTF-8 text"
+    except ValueError as exc:
+        return f"it is not valid JSON, perhaps truncated ({exc})"
     if not isinstance(content, dict) or content.get("format") != _FEATURES_FORMAT:
-        return False
+        return f'it is JSON but not gluonlr\'s: no "format": "{_FEATURES_FORMAT}"'
     return content
 
 
 def _saved_feature_names(model_file: Path, n_features: int) -> tuple[str, ...] | None:
     """Return the feature names saved with ``model_file``; None if there is no feature names file.
 
-    Names saved with another model (a crash between the two renames of :func:`save`, a model file replaced
-    since, an edit) are an error, never dropped in silence: without them a data frame's columns would be
-    matched by position.
+    A names file that cannot be used (not one gluonlr wrote: corrupt, truncated, larger than
+    :data:`_FEATURES_MAX_BYTES`, JSON of another format; or names saved with another model: a crash between
+    the two renames of :func:`save`, a model file replaced since, an edit) is an error, never dropped in
+    silence: without its names a data frame's columns would be matched by position.
     """
     names_file = _features_file(model_file)
     content = _read_features(names_file)
-    if not isinstance(content, dict):
-        return None
-    names = content.get("feature_names")
     remedy = (
         f"Save the model again with its names (gluonlr.save), or delete {str(names_file)!r} to use the model "
         "without names (its columns then taken by position)."
     )
+    if content is None:
+        return None
+    if isinstance(content, str):
+        raise CheckpointError(
+            f"{str(names_file)!r} cannot be used as the feature names of the model {str(model_file)!r}: "
+            f"{content}. {remedy}"
+        )
+    names = content.get("feature_names")
     if content.get("model_sha256") != hashlib.sha256(model_file.read_bytes()).hexdigest():
         raise CheckpointError(
             f"{str(names_file)!r} holds the feature names of another model: its model_sha256 is not the SHA-256 "
@@ -303,14 +330,15 @@ def check_params_header(path: Path) -> None:
     MXNet's ``nd.load`` allocates each array with the shape its header gives before reading its values: a
     file of 146 bytes that claims a ``(2**32, 2**32)`` weight would take gigabytes before failing. This walks
     the headers (the format of ``NDArray::Save``: a list magic, then for each array its magic, storage type,
-    shape, context and dtype, then its values; then the keys) without allocating, and checks that each
-    array's bytes are in the file.
+    shape, context and dtype, then its values; then the keys: their count, and each name's length and bytes)
+    without allocating, and checks that each array's bytes and each key's name are in the file.
 
     Raises
     ------
     CheckpointError
-        Naming the file, the array and its shape, if the file is not a dense NDArray file of that layout or
-        an array's bytes exceed the file's size.
+        Naming the file, the array and its shape (or the key), if the file is not a dense NDArray file of that
+        layout, an array's bytes or a key's name exceed what is left of the file, or the number of keys is
+        neither 0 nor that of the arrays.
 
     Examples
     --------
@@ -361,6 +389,16 @@ may be truncated, corrupt or not a model file at all.
             if file.tell() + nbytes > size:
                 raise bad(f"its array {index} has the shape {shape}, {nbytes} bytes, but the file has {size} bytes")
             file.seek(nbytes, os.SEEK_CUR)
+        # The keys: their count, then each name's length and bytes. MXNet sizes each name as its header says.
+        (keys,) = take(1, "<u8")
+        if keys not in (0, count):
+            raise bad(f"it has {keys} keys for its {count} arrays")
+        for index in range(keys):
+            (length,) = take(1, "<u8")
+            left = size - file.tell()
+            if length > left:
+                raise bad(f"its key {index} has a name of {length} bytes, but the file has {left} bytes left")
+            file.seek(length, os.SEEK_CUR)
 
 
 def _read_params(path: Path) -> tuple[np.ndarray, float | np.ndarray]:
@@ -412,8 +450,7 @@ def load(path: PathLike) -> FitResult:
     FitResult
         The model, ready to ``predict``; its ``history`` is empty and its
         ``path`` None. Its ``feature_names`` are those :func:`save` wrote
-        beside the model file, if that file is still the one they were saved
-        with; else None.
+        beside the model file; None if there is no feature names file.
 
     Raises
     ------
@@ -421,7 +458,11 @@ def load(path: PathLike) -> FitResult:
         If ``path`` does not exist, or names a directory without a checkpoint.
     CheckpointError
         If the file is truncated, corrupt, holds other parameters, or is no
-        file at all (a FIFO, a device, a socket); a ``ValueError``.
+        file at all (a FIFO, a device, a socket); a ``ValueError``. Also if
+        the feature names file beside it cannot be used: not one gluonlr
+        wrote (not JSON, truncated, over 64 MiB, another format) or written
+        with another model file. The message says to save the model again,
+        or to delete that file to use the model without names.
 
     Examples
     --------
@@ -441,9 +482,9 @@ def load(path: PathLike) -> FitResult:
     if kind != REGULAR:
         raise CheckpointError(f"{str(model_file)!r} is {kind}, not a model file.")
     weight, bias = _read_params(model_file)
-    committed = _committed_model(model_file)
+    committed = _committed_model(model_file, weight, bias)
     if committed is not None:  # a crash between the renames of a checkpoint: its state file has the model
-        weight, bias = _model_from_arrays(model_file, *committed)
+        weight, bias = committed
     names = _saved_feature_names(model_file, len(weight))
     return FitResult(weight=weight, bias=bias, history={}, path=None, feature_names=names)
 
@@ -579,12 +620,12 @@ def write_checkpoint(
         written["sha256"] = hashlib.sha256(Path(tmp).read_bytes()).hexdigest()
 
     def write_state(tmp: str) -> None:
+        commit = {"model_sha256": written["sha256"], "previous_model_sha256": previous}
         arrays = {
             **{f"state/{name}": value for name, value in state.items()},
             **{f"model/{name}": array.asnumpy() for name, array in model_arrays.items()},
-            "meta": np.array(
-                json.dumps({**meta, "model_sha256": written["sha256"], "previous_model_sha256": previous})
-            ),
+            "meta": np.array(json.dumps({**meta, **commit})),
+            "commit": np.array(json.dumps({"format": _FORMAT, **commit})),  # what load reads of the state file
         }
         buffer = io.BytesIO()  # zipped in memory: a full disk fails one plain write, never a half-closed ZipFile
         np.savez(buffer, **arrays)
@@ -598,28 +639,72 @@ def write_checkpoint(
     )
 
 
-def _committed_model(model_file: Path) -> tuple[np.ndarray, np.ndarray] | None:
-    """Return the model a checkpoint's state file committed, if the model file is the one before it; else None.
+def _committed_model(
+    model_file: Path, weight: np.ndarray, bias: float | np.ndarray
+) -> tuple[np.ndarray, float | np.ndarray] | None:
+    """Return the model a checkpoint's state file committed, if ``model_file`` is the one before it; else None.
+
+    ``weight`` and ``bias`` are the model file's: the committed model has their shapes, or is not used.
 
     :func:`write_checkpoint` renames the state file, then the model file: a crash between the two leaves
     the model file of the epoch before, and the state file records that file's SHA-256 as
     ``previous_model_sha256`` and holds the new model (``model/weight``, ``model/bias``). A model file saved
     over the checkpoint since (a SHA-256 neither of these) is the user's, and is read as it is.
+
+    Only the state file's ``commit`` entry (at most :data:`_COMMIT_MAX_BYTES`) and, if it commits a new model,
+    its two model entries (at most the model file's size and :data:`_NPY_HEADER_MAX_BYTES` each) are read, by
+    the sizes in the archive's directory before anything is decompressed: a small deflated file of gigabytes
+    costs no memory. A state file that cannot be read so is not used (resuming reports what is wrong with it).
     """
     state_file = model_file.with_name(model_file.name + ".state")
     if file_kind(state_file) != REGULAR:
         return None
     try:
-        with open(state_file, "rb") as file, np.load(file, allow_pickle=False) as npz:
-            meta = json.loads(str(npz["meta"]))
-            if not isinstance(meta, dict) or meta.get("format") != _FORMAT or "previous_model_sha256" not in meta:
+        with zipfile.ZipFile(state_file) as archive:
+            commit = json.loads(str(_npz_entry(archive, "commit", _COMMIT_MAX_BYTES)[()]))
+            if not isinstance(commit, dict) or commit.get("format") != _FORMAT:
                 return None
             current = hashlib.sha256(model_file.read_bytes()).hexdigest()
-            if current == meta.get("model_sha256") or current != meta["previous_model_sha256"]:
+            if current == commit.get("model_sha256") or current != commit.get("previous_model_sha256"):
                 return None
-            return npz["model/weight"], npz["model/bias"]
+            most = model_file.stat().st_size + _NPY_HEADER_MAX_BYTES  # the same shapes as the model file's
+            committed = _model_from_arrays(
+                state_file, _npz_entry(archive, "model/weight", most), _npz_entry(archive, "model/bias", most)
+            )
+        if np.shape(committed[0]) != np.shape(weight) or np.shape(committed[1]) != np.shape(bias):
+            return None  # not this model's
+        return committed
     except Exception:  # an unreadable state file: resuming reports it; the model file is read as it is
         return None
+
+
+#: The most read of a state file's ``commit`` entry: a format and two SHA-256s take 300 bytes.
+_COMMIT_MAX_BYTES = 1 << 16
+#: The most an ``.npy`` header of a state file's model entries takes beyond the values (numpy's own bound).
+_NPY_HEADER_MAX_BYTES = 1 << 16
+
+
+def _npz_entry(archive: zipfile.ZipFile, name: str, most: int) -> np.ndarray:
+    """Return the array ``name`` of the ``.npz`` ``archive``; raise ValueError, before decompressing, if over ``most``.
+
+    The size is the archive directory's, which also bounds what ``zipfile`` decompresses; the ``.npy`` header's
+    shape must then match the bytes read, so no array is allocated larger than them.
+    """
+    info = archive.getinfo(f"{name}.npy")
+    if info.file_size > most:
+        raise ValueError(f"its entry {name!r} has {info.file_size} bytes, over {most}")
+    with archive.open(info) as member:
+        raw = member.read(most + 1)
+    buffer = io.BytesIO(raw)
+    version = np.lib.format.read_magic(buffer)
+    read_header = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+    if version not in read_header:
+        raise ValueError(f"its entry {name!r} is an .npy file of version {version}")
+    shape, fortran_order, dtype = read_header[version](buffer)
+    values = raw[buffer.tell() :]
+    if dtype.hasobject or fortran_order or len(values) != math.prod(shape) * dtype.itemsize:
+        raise ValueError(f"its entry {name!r} holds {len(values)} bytes for the shape {shape} of {dtype}")
+    return np.frombuffer(values, dtype).reshape(shape)
 
 
 def read_checkpoint(checkpoint: PathLike) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
@@ -658,6 +743,7 @@ def read_checkpoint(checkpoint: PathLike) -> tuple[dict[str, np.ndarray], dict[s
         with open(state_file, "rb") as file, np.load(file, allow_pickle=False) as npz:
             arrays = {name: npz[name] for name in npz.files}
         meta = json.loads(str(arrays.pop("meta")))
+        arrays.pop("commit", None)  # the part of meta that load reads (see _committed_model)
         state = {name.removeprefix("state/"): value for name, value in arrays.items()}
         if meta.get("format") != _FORMAT or meta.get("version") != _VERSION:
             raise ValueError(f"format {meta.get('format')!r} version {meta.get('version')!r}")
