@@ -134,6 +134,19 @@ def test_a_model_worse_than_the_mean_is_not_returned_in_silence(path):
     assert issubclass(WorseThanMeanWarning, ConvergenceWarning)
 
 
+def test_a_model_stopped_by_tol_worse_than_the_mean_is_not_told_to_train_more_epochs():
+    """A rate too small to move the loss: tol stops the run after a few of its 50 epochs, worse than the mean.
+    More epochs would not run; the warning names the stop and what loosens it."""
+    X, y = _wide(n=100, d=20)
+    with pytest.warns(WorseThanMeanWarning) as caught:
+        result = fit(X, y, lr=1e-12, epochs=50, tol=1e-5)
+    assert result.n_epochs < 50
+    message = str(caught[0].message)
+    assert "training stopped before its last epoch (converged: loss did not improve by more than tol=1e-05" in message
+    assert "a smaller tol (or tol=None), or a longer patience, trains longer" in message
+    assert "train longer (epochs=" not in message
+
+
 def test_the_yardstick_is_the_means_loss_whatever_the_start():
     """The loss compared with is the mean's (the variance of y), not the initial parameters': a start a million
     times farther does not move it, and a start that far does not hide a bad model."""

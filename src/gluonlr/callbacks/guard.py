@@ -194,10 +194,14 @@ class DivergenceGuard(Callback):
         def users(name: str) -> str:
             return f"{name}={OPTIONS[name].default_on('estimator')!r}"
 
-        advice.append(
-            f"train longer (epochs={self.run.epochs}"
-            + (f", with {users('tol')} to stop once the loss stops improving)" if params.get("tol") is None else ")")
-        )
+        if self.run.stop_reason:  # a stop before the last epoch (tol, early stopping): more epochs would not run
+            advice.append(
+                f"training stopped before its last epoch ({self.run.stop_reason}): a smaller tol (or tol=None), "
+                "or a longer patience, trains longer"
+            )
+        else:
+            until = f", with {users('tol')} to stop once the loss stops improving" if params.get("tol") is None else ""
+            advice.append(f"train longer (epochs={self.run.epochs}{until})")
         defaults = ", ".join(
             users(name) for name in ("standardize", "standardize_target", "lr", "reduction", "init", "tol")
         )
