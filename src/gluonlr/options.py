@@ -17,7 +17,7 @@ on which surfaces it appears. From this one table come
 
 Python signatures are explicit, for readers, IDEs and mypy: ``fit``'s, the
 estimator's ``__init__`` (scikit-learn reads its parameters from it) and the
-reference's. ``tests/test_options.py`` checks that each lists exactly the
+reference's. ``tests/test_option_table.py`` checks that each lists exactly the
 table's options of its surface, in the table's order, with the table's
 defaults. Adding an option is one entry here, its parameter in those
 signatures, and its implementation: see :doc:`/architecture`.

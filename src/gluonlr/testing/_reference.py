@@ -54,6 +54,9 @@ __all__ = [
 
 LossFunction = Callable[[np.ndarray, float], tuple[np.ndarray, np.ndarray]]
 
+#: The rows as fit sees them, in float64: ``(X_train, Y_train, s_train, X_val, Y_val)`` (no validation: Nones).
+_Rows = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]
+
 
 # -- the order of the samples ------------------------------------------------------------------------------------
 
@@ -911,16 +914,48 @@ def reference_fit(
         raise ValueError(f"Unknown dtype {dtype!r}; the reference knows ('float32', 'float64', 'auto').")
     rounded = np.dtype(resolve_dtype(dtype, X, y))  # the dtype fit computes in
     update_rule = _optimizer_class(optimizer, momentum, nesterov)
-    single, (X_train, Y_train, s_train, X_val, Y_val) = _inputs(
-        X, y, sample_weight, validation_split, validation_data, rounded
-    )
-    n_train, k = Y_train.shape
-    batch_size = resolve_batch_size(batch_size, n_train, X_train.shape[1])
-    loss_fn = LOSSES[loss]
-    W, b = _initial(X_train.shape[1], None if single else k, seed, init_weight, init_bias, init, rounded)
-    given = (init_weight is not None, init_bias is not None)
+    single, data = _inputs(X, y, sample_weight, validation_split, validation_data, rounded)
+    n_train, k = data[1].shape
+    batch_size = resolve_batch_size(batch_size, n_train, data[0].shape[1])
+    W, b = _initial(data[0].shape[1], None if single else k, seed, init_weight, init_bias, init, rounded)
     if not fit_intercept and np.any(np.asarray(b) != 0):
         raise ValueError(f"init_bias={init_bias!r} cannot start a fit with fit_intercept=False: the bias stays 0.")
+    data, (W, b), units, target = _standardized_problem(
+        data, (W, b), (init_weight is not None, init_bias is not None), rounded,
+        fit_intercept=fit_intercept, standardize=standardize, standardize_target=standardize_target,
+    )  # fmt: skip
+    w_rule, b_rule, l1 = _update_rules(
+        update_rule, (W, b), dict(momentum=momentum, beta1=beta1, beta2=beta2, epsilon=epsilon),
+        (penalty, alpha, l1_ratio, weight_decay), optimizer=optimizer, fit_intercept=fit_intercept, rounded=rounded,
+    )  # fmt: skip
+    rate = _Rate(lr_schedule, lr, n_batches=-(-n_train // batch_size), epochs=epochs)
+    averaged = _Average(int(average), W, b) if average else None
+    readout = _Readout(averaged, units, target, single)
+    scorers = [(name, METRICS[name]) if isinstance(name, str) else _user_metric(name, single) for name in metrics]
+    tolerance = None if tol is None else _Tolerance(tol, n_iter_no_change)
+    return _train(
+        data, (W, b), (w_rule, b_rule, l1, averaged), rate, readout, lambda r: LOSSES[loss](r, rho),
+        scorers, tolerance, epochs=epochs, seed=seed, shuffle=shuffle, batch_size=batch_size, reduction=reduction,
+        rounded=rounded,
+    )  # fmt: skip
+
+
+def _standardized_problem(
+    data: _Rows,
+    params: tuple[np.ndarray, np.ndarray],
+    given: tuple[bool, bool],
+    rounded: np.dtype,
+    *,
+    fit_intercept: bool,
+    standardize: bool,
+    standardize_target: bool,
+) -> tuple[_Rows, tuple[np.ndarray, np.ndarray], _Units | None, _Target | None]:
+    """Return the rows and the start training sees, and the standardizations of ``X`` and ``y`` (or None).
+
+    ``given`` says whether ``init_weight`` and ``init_bias`` were given (in the units of ``X`` and ``y``): a
+    given start is mapped into the standardized units, a drawn one is standardized already.
+    """
+    (X_train, Y_train, s_train, X_val, Y_val), (W, b) = data, params
     target = _Target(Y_train, rounded, fit_intercept) if standardize_target else None
     if target is not None:
         Y_train, Y_val = target.apply(Y_train), None if Y_val is None else target.apply(Y_val)
@@ -929,61 +964,128 @@ def reference_fit(
     if units is not None:
         X_train, X_val = units.apply(X_train), None if X_val is None else units.apply(X_val)
         W, b = _standardized_start(W, b, units.mean, units.inverse, *given)
+    return (X_train, Y_train, s_train, X_val, Y_val), (W, b), units, target
+
+
+def _update_rules(
+    update_rule: type[_SGD | _Momentum | _NAG | _Adam],
+    params: tuple[np.ndarray, np.ndarray],
+    hyper: dict[str, float],
+    penalties: tuple[str | None, float, float, float],
+    *,
+    optimizer: str,
+    fit_intercept: bool,
+    rounded: np.dtype,
+) -> tuple[_SGD, _SGD | None, _L1 | None]:
+    """Return the weights' and the bias's update rules (None: no bias) and the L1 penalty's (None: no L1).
+
+    ``hyper`` holds the optimizer's ``momentum``, ``beta1``, ``beta2`` and ``epsilon``; ``penalties`` is
+    ``(penalty, alpha, l1_ratio, weight_decay)``. The L2 part decays the weights only.
+
+    Raises
+    ------
+    ValueError
+        For an L1 penalty with another optimizer than plain SGD, or a ``weight_decay`` that disagrees with
+        ``penalty``.
+    """
+    (W, b), (penalty, alpha, l1_ratio, weight_decay) = params, penalties
     decay, l1_share = _penalties(penalty, alpha, l1_ratio, weight_decay)
     l1 = _L1(W, alpha=alpha, l1_ratio=l1_share) if penalty in ("l1", "elasticnet") else None
-    if l1 is not None and (optimizer != "sgd" or momentum):
+    if l1 is not None and (optimizer != "sgd" or hyper["momentum"]):
         raise ValueError(f"penalty={penalty!r} is defined on plain SGD steps: optimizer='sgd', momentum=0.")
-    hyper = dict(momentum=momentum, beta1=beta1, beta2=beta2, epsilon=epsilon)
     w_rule = update_rule(W, weight_decay=decay, **hyper)
     b_rule = update_rule(b, weight_decay=0.0, **hyper) if fit_intercept else None  # the bias: never penalized
     if rounded == np.float64:  # the kernels' float32 scalars: the one float32 rounding of a float64 model
         w_rule.kernel = _float32
         if b_rule is not None:
             b_rule.kernel = _float32
-    n_batches = -(-n_train // batch_size)
-    schedule, schedule_params = _schedule(lr_schedule)
-    averaged = _Average(int(average), W, b) if average else None
+    return w_rule, b_rule, l1
 
-    rate = [lr]  # the base rate: lr_schedule="adaptive" divides it at each plateau
 
-    def lr_at(u: int) -> float:
-        return schedule(u, lr=rate[0], n_batches=n_batches, epochs=epochs, **schedule_params)
+class _Rate:
+    """The learning rate of update ``u``: the schedule's, from a base rate ``lr_schedule="adaptive"`` divides."""
 
-    def model(W: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return averaged.model(W, b) if averaged is not None else (W, b)
+    def __init__(self, lr_schedule: Any, lr: float, *, n_batches: int, epochs: int) -> None:
+        self.schedule, self.params = _schedule(lr_schedule)
+        self.base, self.n_batches, self.epochs = lr, n_batches, epochs
 
-    def shaped(W: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, float | np.ndarray]:
-        return _users_units(*model(W, b), units, target, single)
+    def at(self, u: int) -> float:
+        """Return the rate of update ``u`` (from 1)."""
+        return self.schedule(u, lr=self.base, n_batches=self.n_batches, epochs=self.epochs, **self.params)
 
-    scorers = [(name, METRICS[name]) if isinstance(name, str) else _user_metric(name, single) for name in metrics]
+    def decayed(self) -> bool:
+        """At a plateau: divide the base rate as scikit-learn's ``"adaptive"`` does and return True, or False: stop."""
+        if self.schedule is not _adaptive or self.base <= self.params.get("min_lr", 1e-6):
+            return False
+        self.base /= self.params.get("factor", 5.0)  # scikit-learn's "adaptive": eta /= 5, and wait again
+        return True
+
+
+class _Readout:
+    """The model training reports: the average (or the iterate), in the units of ``X`` and ``y``."""
+
+    def __init__(self, averaged: _Average | None, units: _Units | None, target: _Target | None, single: bool) -> None:
+        self.averaged, self.units, self.target, self.single = averaged, units, target, single
+        self.raw = target.raw if target is not None else None  # standardized targets back in y's units
+
+    def model(self, W: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Return the model evaluated: the average once it has begun, else ``(W, b)``; in the units trained in."""
+        return self.averaged.model(W, b) if self.averaged is not None else (W, b)
+
+    def shaped(self, W: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, float | np.ndarray]:
+        """Return the model in the units of ``X`` and ``y``, shaped as fit returns it."""
+        return _users_units(*self.model(W, b), self.units, self.target, self.single)
+
+
+def _train(
+    data: _Rows,
+    params: tuple[np.ndarray, np.ndarray],
+    rules: tuple[Any, Any, _L1 | None, _Average | None],
+    rate: _Rate,
+    readout: _Readout,
+    loss_fn: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
+    scorers: Sequence[tuple[str, Callable[[np.ndarray, np.ndarray], float]]],
+    tolerance: _Tolerance | None,
+    *,
+    epochs: int,
+    seed: int,
+    shuffle: bool,
+    batch_size: int,
+    reduction: str,
+    rounded: np.dtype,
+) -> ReferenceResult:
+    """Train from ``params`` for ``epochs`` epochs (fewer if ``tolerance`` stops it); return the run.
+
+    ``rules`` are as for :func:`_epoch_steps`; ``loss_fn(r)`` is the per-entry loss's ``(value, derivative)``.
+    """
+    (X_train, Y_train, s_train, X_val, Y_val), (W, b) = data, params
+    n_train = len(Y_train)
     history: dict[str, list[float]] = {"loss": [], "lr": []}
     epoch_weights: list[np.ndarray] = []
     epoch_biases: list[float | np.ndarray] = []
     batch_losses: list[list[float]] = []
-    u, tolerance = 0, None if tol is None else _Tolerance(tol, n_iter_no_change)
+    u = 0
     for epoch in range(epochs):
         order = _epoch_permutation(n_train, seed, epoch) if shuffle else np.arange(n_train)
-        history["lr"].append(lr_at(u + 1))
+        history["lr"].append(rate.at(u + 1))
         W, b, u, losses = _epoch_steps(
-            (X_train, Y_train, s_train), order, batch_size, (W, b), (w_rule, b_rule, l1, averaged), u, lr_at,
-            lambda r: loss_fn(r, rho), reduction, rounded,
-        )  # fmt: skip
+            (X_train, Y_train, s_train), order, batch_size, (W, b), rules, u, rate.at, loss_fn, reduction, rounded
+        )
         batch_losses.append([float(value) / size for value, size in losses])
         history["loss"].append(sum(value for value, _ in losses) / n_train)
         _record_scores(
-            history, *model(W, b), (X_train, Y_train), (X_val, Y_val), lambda r: loss_fn(r, rho)[0], scorers,
-            target.raw if target is not None else None,
+            history, *readout.model(W, b), (X_train, Y_train), (X_val, Y_val), lambda r: loss_fn(r)[0], scorers,
+            readout.raw,
         )  # fmt: skip
-        weight, bias = shaped(W, b)
+        weight, bias = readout.shaped(W, b)
         epoch_weights.append(weight)
         epoch_biases.append(bias)
         if tolerance is not None and tolerance.converged(history["val_loss" if X_val is not None else "loss"][-1]):
-            if schedule is not _adaptive or rate[0] <= schedule_params.get("min_lr", 1e-6):
+            if not rate.decayed():
                 break
-            rate[0] /= schedule_params.get("factor", 5.0)  # scikit-learn's "adaptive": eta /= 5, and wait again
             tolerance.wait = 0
-    weight, bias = shaped(W, b)
-    converged = None if tolerance is None else tolerance.wait >= n_iter_no_change
+    weight, bias = readout.shaped(W, b)
+    converged = None if tolerance is None else tolerance.wait >= tolerance.n
     return ReferenceResult(weight, bias, history, epoch_weights, epoch_biases, converged, batch_losses)
 
 
@@ -1001,7 +1103,7 @@ def _users_units(
 
 def _inputs(
     X: Any, y: Any, sample_weight: Any, validation_split: float, validation_data: Any, rounded: np.dtype
-) -> tuple[bool, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]]:
+) -> tuple[bool, _Rows]:
     """Return whether ``y`` is one target, and the training and validation rows, as fit sees them, in float64."""
     X_all = _as_float64(X, "X", (2,), rounded)
     Y_given = _as_float64(y, "y", (1, 2), rounded)

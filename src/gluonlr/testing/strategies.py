@@ -364,6 +364,38 @@ def fit_configs(
     """
     X = np.asarray(X)
     n = X.shape[0]
+    config, fraction = _draw_basics(draw, n, losses, reductions, min_epochs, max_epochs)
+    if optimizers is not None:
+        config.update(_draw_optimizer(draw, optimizers))
+    decay_share = draw(st.floats(0.01, 1.0)) if weight_decay == "strong" else None
+    config.update(_draw_penalties(draw, config, weight_decay is True, penalty and decay_share is None))
+    n_train, split = _draw_validation(draw, n) if validation else (n, {})
+    config.update(split)
+    if sample_weight:
+        config["sample_weight"] = _draw_sample_weight(draw, n, n_train)
+    if metrics is not None:
+        config["metrics"] = draw(st.lists(st.sampled_from(list(metrics)), unique=True))
+    config.update(_draw_switches(draw, n * config["epochs"], fit_intercept, shuffle, average))
+    if standardize and draw(st.booleans()):
+        config["standardize"] = True
+    bound = _rate_bound(_seen_features(X, n_train, config), config)
+    if decay_share is not None:
+        config["weight_decay"] = decay_share / bound(fraction=1.0)  # a share of the curvature bound 1 / lr
+    config["lr"] = bound(
+        fraction=fraction, weight_decay=_weights_decay(config), optimizer=config.get("optimizer", "sgd")
+    )
+    if schedules is not None:
+        name, params = _draw_schedule(draw, schedules, max_epochs, config["lr"])
+        config["lr_schedule"] = make_schedule(name, params)
+    if init_params:  # drawn last: a test without it draws what it drew before
+        config.update(_draw_start(draw, X, y, bias=config.get("fit_intercept", True)))
+    return config
+
+
+def _draw_basics(
+    draw: st.DrawFn, n: int, losses: Sequence[str], reductions: Sequence[str], min_epochs: int, max_epochs: int
+) -> tuple[dict[str, Any], float]:
+    """Draw the options always drawn (``rho`` with Huber's loss) and the fraction of the stable rate to train at."""
     config: dict[str, Any] = {
         "loss": draw(st.sampled_from(list(losses))),
         "reduction": draw(st.sampled_from(list(reductions))),
@@ -374,39 +406,62 @@ def fit_configs(
     config["seed"] = draw(st.integers(0, 2**32 - 1))
     if config["loss"] == "huber":
         config["rho"] = draw(st.floats(0.1, 5.0))
-    if optimizers is not None:
-        config.update(_draw_optimizer(draw, optimizers))
-    decay_share = draw(st.floats(0.01, 1.0)) if weight_decay == "strong" else None
-    if weight_decay is True and draw(st.booleans()):
-        config["weight_decay"] = draw(_zero_or(1e-6, 0.1))
-    if penalty and decay_share is None and not config.get("weight_decay") and draw(st.booleans()):
+    return config, fraction
+
+
+def _draw_penalties(draw: st.DrawFn, config: dict[str, Any], weight_decay: bool, penalty: bool) -> dict[str, Any]:
+    """Draw ``weight_decay`` (sometimes) if asked, then, if asked and no decay was drawn, ``penalty`` (sometimes).
+
+    A penalty comes with ``alpha`` and, for ``"elasticnet"``, ``l1_ratio``; ``"l1"`` and ``"elasticnet"`` only
+    with plain SGD, read from the optimizer already drawn in ``config``.
+    """
+    drawn: dict[str, Any] = {}
+    if weight_decay and draw(st.booleans()):
+        drawn["weight_decay"] = draw(_zero_or(1e-6, 0.1))
+    if penalty and not drawn.get("weight_decay") and draw(st.booleans()):
         plain = config.get("optimizer", "sgd") == "sgd" and not config.get("momentum")
-        config["penalty"] = draw(st.sampled_from(list(PENALTIES) if plain else ["l2"]))
-        config["alpha"] = draw(st.floats(1e-6, 0.1))
-        if config["penalty"] == "elasticnet":
-            config["l1_ratio"] = draw(st.one_of(st.sampled_from([0.0, 1.0]), st.floats(0.01, 1.0)))
-    n_train = n
-    if validation and n >= 2 and draw(st.booleans()):
+        drawn["penalty"] = draw(st.sampled_from(list(PENALTIES) if plain else ["l2"]))
+        drawn["alpha"] = draw(st.floats(1e-6, 0.1))
+        if drawn["penalty"] == "elasticnet":
+            drawn["l1_ratio"] = draw(st.one_of(st.sampled_from([0.0, 1.0]), st.floats(0.01, 1.0)))
+    return drawn
+
+
+def _draw_validation(draw: st.DrawFn, n: int) -> tuple[int, dict[str, Any]]:
+    """Draw (sometimes) a ``validation_split`` leaving a row on each side; return the training rows and it."""
+    if n >= 2 and draw(st.booleans()):
         n_val = draw(st.integers(1, n - 1))
-        config["validation_split"] = (n_val - 0.5) / n  # int(n * (1 - split)) = n - n_val, safe from rounding
-        n_train = n - n_val
-    if sample_weight:
-        config["sample_weight"] = _draw_sample_weight(draw, n, n_train)
-    if metrics is not None:
-        config["metrics"] = draw(st.lists(st.sampled_from(list(metrics)), unique=True))
+        split = (n_val - 0.5) / n  # int(n * (1 - split)) = n - n_val, safe from rounding
+        return n - n_val, {"validation_split": split}
+    return n, {}
+
+
+def _draw_switches(draw: st.DrawFn, samples: int, fit_intercept: bool, shuffle: bool, average: bool) -> dict[str, Any]:
+    """Draw the switches asked for, each sometimes: ``fit_intercept=False``, ``shuffle=False``, ``average``.
+
+    ``average`` is True or a sample in [1, ``samples`` + 1], ``samples`` those a run sees (samples x epochs).
+    """
+    drawn: dict[str, Any] = {}
     if fit_intercept and draw(st.booleans()):  # drawn only when asked: a test without it draws as before
-        config["fit_intercept"] = False
+        drawn["fit_intercept"] = False
     if shuffle and draw(st.booleans()):
-        config["shuffle"] = False
+        drawn["shuffle"] = False
     if average and draw(st.booleans()):
-        config["average"] = draw(st.one_of(st.just(True), st.integers(1, n * config["epochs"] + 1)))
-    seen = X  # the features training sees
-    if standardize and draw(st.booleans()):
-        config["standardize"] = True
-        centre = config.get("fit_intercept", True)
-        stats = _standardization(X[:n_train].astype(np.float32).astype(float), centre=centre)
-        seen = _standardized(X.astype(np.float64), *stats)
-    bound = functools.partial(
+        drawn["average"] = draw(st.one_of(st.just(True), st.integers(1, samples + 1)))
+    return drawn
+
+
+def _seen_features(X: np.ndarray, n_train: int, config: dict[str, Any]) -> np.ndarray:
+    """Return the features training sees: ``X``, standardized by its first ``n_train`` rows if ``config`` says so."""
+    if not config.get("standardize"):
+        return X
+    stats = _standardization(X[:n_train].astype(np.float32).astype(float), centre=config.get("fit_intercept", True))
+    return _standardized(X.astype(np.float64), *stats)
+
+
+def _rate_bound(seen: np.ndarray, config: dict[str, Any]) -> Callable[..., float]:
+    """Return :func:`~gluonlr.testing.stable_lr` on the features ``seen`` for ``config``, open in the rest."""
+    return functools.partial(
         stable_lr,
         seen,
         loss=config["loss"],
@@ -415,17 +470,12 @@ def fit_configs(
         rho=config.get("rho", 1.0),
         sample_weight=config.get("sample_weight"),
     )
-    if decay_share is not None:
-        config["weight_decay"] = decay_share / bound(fraction=1.0)  # a share of the curvature bound 1 / lr
+
+
+def _weights_decay(config: dict[str, Any]) -> float:
+    """Return the L2 decay of the weights in ``config``, by either name: ``weight_decay`` and the penalty's part."""
     l2 = {"l2": 1.0, "elasticnet": 1.0 - config.get("l1_ratio", 0.15)}.get(config.get("penalty", ""), 0.0)
-    decay = config.get("weight_decay", 0.0) + l2 * config.get("alpha", 0.0)  # the weights' decay, by either name
-    config["lr"] = bound(fraction=fraction, weight_decay=decay, optimizer=config.get("optimizer", "sgd"))
-    if schedules is not None:
-        name, params = _draw_schedule(draw, schedules, max_epochs, config["lr"])
-        config["lr_schedule"] = make_schedule(name, params)
-    if init_params:  # drawn last: a test without it draws what it drew before
-        config.update(_draw_start(draw, X, y, bias=config.get("fit_intercept", True)))
-    return config
+    return config.get("weight_decay", 0.0) + l2 * config.get("alpha", 0.0)
 
 
 def _draw_optimizer(draw: st.DrawFn, optimizers: Sequence[str]) -> dict[str, Any]:
