@@ -140,13 +140,31 @@ def pytest_report_header(config):
 _slow_deselected = []
 
 
+#: With pytest-xdist (``-n 2``, pyproject's default) the workers collect and deselect; each tells the controller its
+#: count through ``workeroutput``, and every worker collects the whole suite, so their counts agree.
+_workers_slow_deselected = []
+
+
 def pytest_deselected(items):
     _slow_deselected.extend(item for item in items if item.get_closest_marker("slow"))
 
 
+def pytest_sessionfinish(session):
+    workeroutput = getattr(session.config, "workeroutput", None)  # set on an xdist worker only
+    if workeroutput is not None:
+        workeroutput["slow_deselected"] = len(_slow_deselected)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    """An xdist worker ended: keep its count of the slow tests it left out."""
+    _workers_slow_deselected.append(getattr(node, "workeroutput", {}).get("slow_deselected", 0))
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     """Say how to run the slow tests when the run left them out (the default, fast suite)."""
-    if _slow_deselected and config.option.markexpr == "not slow":
+    left_out = max([len(_slow_deselected), *_workers_slow_deselected])
+    if left_out and config.option.markexpr == "not slow":
         terminalreporter.write_sep(
-            "-", f"{len(_slow_deselected)} slow tests not run: python -m pytest -m slow runs them (CI runs both)"
+            "-", f"{left_out} slow tests not run: python -m pytest -m slow runs them (CI runs both)"
         )
