@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -205,9 +206,10 @@ def test_the_cli_names_a_bad_line_of_a_streamed_file(capsys, monkeypatch, tmp_pa
 # it (plain SGD, batches of 1,000). CHUNK_BYTES is set to 1 MiB, so that the passes over the data (the epoch's
 # loss, the checks) read chunks of 6,553 rows: what a file larger than memory is read in, at a size a test writes.
 STREAM_MEMORY_SCRIPT = r"""
-import json, sys, threading, warnings
+import json, sys, warnings
 
 sys.setswitchinterval(0.001)
+sys.path.insert(0, sys.argv.pop(1))  # this directory: memory_probe
 import numpy as np
 import scipy.sparse
 from sklearn.datasets import dump_svmlight_file
@@ -215,6 +217,7 @@ from sklearn.datasets import dump_svmlight_file
 import gluonlr
 import gluonlr.data.sources
 from gluonlr.data.libsvm_source import LibSVMSource
+from memory_probe import peak_growth
 
 gluonlr.data.sources.CHUNK_BYTES = 1 << 20
 file, path, rows = sys.argv[1], sys.argv[2], int(sys.argv[3])
@@ -231,33 +234,19 @@ options = {"path": path, "epochs": 1, "batch_size": 1000, "reduction": "mean", "
            "verbose": 0}
 warnings.simplefilter("ignore")  # one epoch of random data: worse than the mean
 
-
-def rss_anon_mib():
-    with open("/proc/self/status") as status:
-        return next(int(line.split()[1]) / 1024 for line in status if line.startswith("RssAnon:"))
-
-
 small = LibSVMSource(file)
 gluonlr.fit(small.slice(0, 2000), small.y[:2000], **options)  # the warm-up
 del small
-before = rss_anon_mib()
-samples, done = [before], threading.Event()
 
 
-def sample():
-    while not done.wait(0.002):
-        samples.append(rss_anon_mib())
+def index_and_fit():
+    source = LibSVMSource(file)
+    return gluonlr.fit(source, source.y, **options)
 
 
-sampler = threading.Thread(target=sample)
-sampler.start()
-source = LibSVMSource(file)
-result = gluonlr.fit(source, source.y, **options)
-samples.append(rss_anon_mib())
-done.set()
-sampler.join()
+measured, result = peak_growth(index_and_fit)
 assert np.isfinite(result.weight).all()
-print(json.dumps({"growth": max(samples) - before, "samples": len(samples), "csr": csr_mib}))
+print(json.dumps({**measured, "csr": csr_mib}))
 """
 
 
@@ -268,7 +257,15 @@ def test_a_streamed_fit_takes_the_same_memory_from_a_file_three_times_larger(tmp
     measured = {}
     for rows in (40_000, 120_000):
         process = popen(
-            [sys.executable, "-c", STREAM_MEMORY_SCRIPT, str(tmp_path / f"{rows}.svm"), path, str(rows)],
+            [
+                sys.executable,
+                "-c",
+                STREAM_MEMORY_SCRIPT,
+                str(Path(__file__).parent),
+                str(tmp_path / f"{rows}.svm"),
+                path,
+                f"{rows}",
+            ],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,

@@ -56,9 +56,12 @@ CONTROL = 0.9
 # the memory pool's first blocks are then in place); the sampler reads /proc/self/status every 2 ms, and the
 # interpreter switches threads every 1 ms (instead of 5), so that it gets to run while fit runs Python code.
 SCRIPT = r"""
-import json, sys, threading, time
+import json, sys
 
 sys.setswitchinterval(0.001)
+sys.path.insert(0, sys.argv.pop(1))  # this directory: memory_probe
+
+from memory_probe import peak_growth
 
 import gluonlr
 import numpy as np
@@ -68,32 +71,6 @@ X = np.load(x_path, mmap_mode="r")  # maps the files; nothing is read yet
 y = np.load(y_path, mmap_mode="r")
 options = dict(path=path, epochs=1, batch_size=1000, loss="l2", reduction="mean", lr=0.01, verbose=0)
 options.update(json.loads(sys.argv[4]))  # more options of fit, e.g. standardize=True
-
-
-def rss_anon_mib():
-    with open("/proc/self/status") as status:
-        return next(int(line.split()[1]) / 1024 for line in status if line.startswith("RssAnon:"))
-
-
-def peak_growth(run):
-    # The largest RssAnon seen while run() runs (and once more with its result still alive), minus before.
-    before = rss_anon_mib()
-    samples = [before]
-    done = threading.Event()
-
-    def sample():
-        while not done.wait(0.002):
-            samples.append(rss_anon_mib())
-
-    sampler = threading.Thread(target=sample)
-    sampler.start()
-    start = time.perf_counter()
-    result = run()
-    seconds = time.perf_counter() - start
-    samples.append(rss_anon_mib())
-    done.set()
-    sampler.join()
-    return {"growth": max(samples) - before, "samples": len(samples), "seconds": seconds}, result
 
 
 small_X, small_y = gluonlr.synthetic_data(n=2000, true_w=[1.0] * X.shape[1])
@@ -149,7 +126,7 @@ def test_standardizing_a_memmap_keeps_anonymous_memory_flat(npy_files, popen):
 def check_memory(npy_files, path, popen, options):
     x_path, y_path, x_mib = npy_files
     process = popen(
-        [sys.executable, "-c", SCRIPT, str(x_path), str(y_path), path, json.dumps(options)],
+        [sys.executable, "-c", SCRIPT, str(Path(__file__).parent), str(x_path), str(y_path), path, json.dumps(options)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -310,13 +310,14 @@ def test_the_estimator_takes_sparse_x(path):
 # Memory: a fresh interpreter builds a 20,000 x 2**18 CSR X with 20 non-zeros a row (about 3 MiB of CSR; 20 GiB
 # dense), warms up on a tiny sparse fit, then samples RssAnon (every 2 ms, from a thread) while one epoch of fit runs.
 MEMORY_SCRIPT = r"""
-import json, sys, threading, time
+import json, sys
 
 sys.setswitchinterval(0.001)
 sys.path.insert(0, sys.argv[1])
 
 import numpy as np
 import gluonlr
+from memory_probe import peak_growth
 from test_sparse import wide_csr
 
 path, options = sys.argv[2], json.loads(sys.argv[3])
@@ -326,31 +327,11 @@ y = np.asarray(X @ np.random.default_rng(1).standard_normal(d).astype(np.float32
 options = {"path": path, "epochs": 1, "batch_size": 1000, "loss": "l2", "reduction": "mean", "lr": 0.01, "verbose": 0,
            **options}
 
-
-def rss_anon_mib():
-    with open("/proc/self/status") as status:
-        return next(int(line.split()[1]) / 1024 for line in status if line.startswith("RssAnon:"))
-
-
 gluonlr.fit(wide_csr(200, d, per_row, seed=2), np.ones(200), **options)  # the warm-up
-before = rss_anon_mib()
-samples, done = [before], threading.Event()
-
-
-def sample():
-    while not done.wait(0.002):
-        samples.append(rss_anon_mib())
-
-
-sampler = threading.Thread(target=sample)
-sampler.start()
-result = gluonlr.fit(X, y, **options)
-samples.append(rss_anon_mib())
-done.set()
-sampler.join()
+measured, result = peak_growth(lambda: gluonlr.fit(X, y, **options))
 assert np.isfinite(result.weight).all()
 csr_mib = (X.data.nbytes + X.indices.nbytes + X.indptr.nbytes) / 2**20
-print(json.dumps({"growth": max(samples) - before, "samples": len(samples), "csr": csr_mib, "weights": 4 * d / 2**20}))
+print(json.dumps({**measured, "csr": csr_mib, "weights": 4 * d / 2**20}))
 """
 
 #: The anonymous memory a sparse fit may add: this many times the CSR data and the weights (4.2 MiB here), for
