@@ -175,18 +175,15 @@ class Share(NamedTuple):
     rows: int
 
 
-def device_array(array: Any) -> nd.NDArray:
-    """Return a batch's rows on the device, sharing a new numpy array's memory; a CSR matrix as a CSR ``NDArray``.
+def device_array(array: np.ndarray) -> nd.NDArray:
+    """Return a batch's rows on the device, sharing a new numpy array's memory (a sparse ``X``'s rows: ``SparseRows``).
 
     Examples
     --------
-    >>> import scipy.sparse
-    >>> x = device_array(scipy.sparse.csr_matrix(np.array([[0.0, 2.0], [3.0, 0.0]], np.float32)))
+    >>> x = device_array(np.array([[0.0, 2.0], [3.0, 0.0]], np.float32))
     >>> x.stype, x.asnumpy().tolist()
-    ('csr', [[0.0, 2.0], [3.0, 0.0]])
+    ('default', [[0.0, 2.0], [3.0, 0.0]])
     """
-    if is_sparse(array):
-        return nd.sparse.csr_matrix((array.data, array.indices, array.indptr), shape=array.shape, dtype=array.dtype)
     # zero_copy: each array is new and read only by the device from now on.
     return nd.from_numpy(array, zero_copy=True)
 

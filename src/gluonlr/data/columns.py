@@ -8,7 +8,7 @@ feature), and MXNet 1.9.1 (built without ``USE_INT64_TENSOR_SIZE``) refuses an a
 :class:`SparseRows`: ``x``, its rows over the :math:`k` columns they use, numbered ``0 .. k-1`` in the order
 of ``X``'s, and ``columns``, the :math:`k` columns of ``X``. A learner takes those rows of its weight
 (``nd.take``), runs the forward and backward of the article's step on them, and writes the gradient back to
-those rows of the weight's ``row_sparse`` gradient (:func:`gluonlr.learners.columns.BatchColumns`): the same
+those rows of the weight's ``row_sparse`` gradient (:class:`gluonlr.learners.columns.BatchColumns`): the same
 products, in the same order, as on the whole width, so the same numbers, bit for bit.
 
 :class:`ColumnIndex` renumbers a batch's column indices on the host, in the thread that reads the batch

@@ -270,8 +270,8 @@ class SparseSource(Source):
     ``matrix.tocsr()``; duplicate entries summed); a CSR matrix of
     ``out_dtype`` in canonical form is used as it is, never copied or
     modified. :meth:`rows` and :meth:`read` return ``scipy.sparse.csr_matrix``
-    blocks: the batches turn them into MXNet CSR ``NDArray`` s
-    (:func:`gluonlr.data.batches.device_array`), the passes over the data
+    blocks: the batches turn them into MXNet CSR ``NDArray`` s over the columns they use
+    (:meth:`gluonlr.data.columns.ColumnIndex.rows`), the passes over the data
     compute with them on the host. Memory is that of the non-zeros.
 
     Parameters
